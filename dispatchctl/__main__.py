@@ -1,0 +1,3 @@
+from dispatchctl.cli.main import entrypoint
+
+entrypoint()

@@ -1,0 +1,1 @@
+"""The command line: parses flags, wires the core and the shell, turns errors into exit codes."""

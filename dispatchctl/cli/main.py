@@ -1,0 +1,82 @@
+"""The ``dispatchctl`` group: lazy command loading and the one place errors become exit codes.
+
+Exit codes: 0 ok, 1 any error (usage errors included: click's default 2 would read as
+"plan has changes" under ``--detailed-exitcode``), 2 only for a plan with changes.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+
+import click
+
+from dispatchctl import __version__
+from dispatchctl.errors import DispatchctlError
+
+EXIT_OK = 0
+EXIT_ERROR = 1
+EXIT_CHANGES = 2
+
+# command name -> "module:attribute"; loaded on use so `validate` never imports kubernetes.
+COMMANDS: dict[str, str] = {
+    "validate": "dispatchctl.cli.validate:validate",
+    "render": "dispatchctl.cli.render:render",
+    "schema": "dispatchctl.cli.schema:schema",
+    "plan": "dispatchctl.cli.plan:plan",
+    "apply": "dispatchctl.cli.apply:apply",
+    "show": "dispatchctl.cli.show:show",
+    "force-unlock": "dispatchctl.cli.force_unlock:force_unlock",
+    "local-cluster": "dispatchctl.cli.local_cluster:local_cluster",
+}
+
+
+class LazyGroup(click.Group):
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(COMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        target = COMMANDS.get(cmd_name)
+        if target is None:
+            return None
+        module_name, attr = target.split(":")
+        return getattr(importlib.import_module(module_name), attr)
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="dispatchctl")
+def cli() -> None:
+    """Declare Dispatch service accounts and credentials in git; plan and apply them."""
+
+
+def report_error(err: DispatchctlError) -> None:
+    """Print an error's lines to stderr, prefixed once."""
+    lines = err.lines()
+    click.secho(f"Error: {lines[0]}", err=True, fg="red")
+    for line in lines[1:]:
+        click.echo(f"  {line}", err=True)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the CLI and return its exit code (never raises for expected errors)."""
+    try:
+        result = cli.main(args=argv, prog_name="dispatchctl", standalone_mode=False)
+    except click.exceptions.Abort:
+        click.echo("Aborted.", err=True)
+        return EXIT_ERROR
+    except click.ClickException as err:
+        err.show()
+        return EXIT_ERROR
+    except DispatchctlError as err:
+        report_error(err)
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        click.echo("Interrupted.", err=True)
+        return EXIT_ERROR
+    if isinstance(result, int):
+        return result
+    return EXIT_OK
+
+
+def entrypoint() -> None:  # pragma: no cover - console script shim
+    sys.exit(main())

@@ -1,0 +1,85 @@
+"""Names shared by every layer: object references, ownership labels, the desired state.
+
+Pure data. A desired object's ``manifest`` is the Kubernetes wire form (Secret ``data``
+base64-encoded) and therefore holds secret values: only the diff (to compare) and apply (to
+write) read it. Everything a plan shows comes from ``facts``, which hold no secret value.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+MANAGED_BY_LABEL = "app.kubernetes.io/managed-by"
+MANAGED_BY_VALUE = "dispatchctl"
+OWNER_LABEL = "dispatchctl.io/owner"
+CREDENTIAL_ANNOTATION = "dispatchctl.io/credential"
+
+SECRET = "Secret"
+SERVICE_ACCOUNT = "ServiceAccount"
+
+
+@dataclass(frozen=True, order=True)
+class ObjectRef:
+    """Identifies one namespaced object; orders by kind, namespace, name."""
+
+    kind: str
+    namespace: str
+    name: str
+
+    def __str__(self) -> str:
+        return f"{self.kind}/{self.namespace}/{self.name}"
+
+
+@dataclass(frozen=True)
+class DesiredObject:
+    """One object dispatchctl wants in the cluster.
+
+    ``facts`` are safe to display (credential type, username, URL, host, SSH key fingerprint);
+    ``source`` is where the config declared it ("file:line"), for display. ``manifest`` holds
+    secret values and is never rendered, logged or saved.
+    """
+
+    ref: ObjectRef
+    manifest: Mapping[str, Any] = field(repr=False)
+    facts: Mapping[str, str] = field(default_factory=dict)
+    source: str | None = None
+
+
+@dataclass(frozen=True)
+class DesiredState:
+    """Everything one config (owner) declares, in a stable order: per account, its Secrets
+    in config order, then the account."""
+
+    owner: str
+    default_namespace: str
+    objects: tuple[DesiredObject, ...]
+
+    @property
+    def namespaces(self) -> tuple[str, ...]:
+        """The namespaces the objects live in, sorted, default first if used."""
+        return tuple(sorted({o.ref.namespace for o in self.objects}))
+
+
+def owner_labels(owner: str) -> dict[str, str]:
+    """The labels that mark an object as this owner's; pruning only touches objects with both."""
+    return {MANAGED_BY_LABEL: MANAGED_BY_VALUE, OWNER_LABEL: owner}
+
+
+def owner_selector(owner: str) -> str:
+    """The label selector that lists what ``owner`` owns."""
+    return f"{MANAGED_BY_LABEL}={MANAGED_BY_VALUE},{OWNER_LABEL}={owner}"
+
+
+@dataclass(frozen=True)
+class LiveState:
+    """What the cluster holds that matters to one plan, as decoded JSON objects.
+
+    ``objects`` has every object carrying the owner's labels plus every object that shares a
+    name with a desired one (owned or not: the diff decides adopt/conflict). ``namespaces``
+    lists which of the desired namespaces exist.
+    """
+
+    objects: Mapping[ObjectRef, Mapping[str, Any]]
+    namespaces: frozenset[str]

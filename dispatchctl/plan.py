@@ -1,0 +1,162 @@
+"""The Plan: plain data, made by the diff, read by renderers, the plan file and apply.
+
+Field comments say who may read what: ``Change.desired`` holds secret values and is for apply
+alone; everything else is safe to render and save.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+from dispatchctl.objects import ObjectRef
+
+
+class Action(StrEnum):
+    """What apply does to one object; the value is the plan symbol."""
+
+    CREATE = "+"
+    UPDATE = "~"
+    REPLACE = "-/+"
+    DELETE = "-"
+    ADOPT = "<="
+
+    @property
+    def verb(self) -> str:
+        return _VERBS[self]
+
+    @property
+    def is_replace(self) -> bool:
+        return self is Action.REPLACE
+
+    @property
+    def deletes(self) -> bool:
+        return self in (Action.DELETE, Action.REPLACE)
+
+
+_VERBS = {
+    Action.CREATE: "create",
+    Action.UPDATE: "update",
+    Action.REPLACE: "replace",
+    Action.DELETE: "delete",
+    Action.ADOPT: "adopt",
+}
+
+
+class KeyStatus(StrEnum):
+    """How one Secret data key changes; the only thing ever said about a secret value."""
+
+    ADDED = "added"
+    REMOVED = "removed"
+    CHANGED = "changed"
+    UNCHANGED = "unchanged"
+
+
+@dataclass(frozen=True)
+class KeyDiff:
+    key: str
+    status: KeyStatus
+
+
+@dataclass(frozen=True)
+class FieldDiff:
+    """A change to a field whose values are safe to show: labels, annotations, ``type``,
+    ServiceAccount ``secrets``/``imagePullSecrets`` names. ``None`` means absent."""
+
+    path: str
+    before: Any
+    after: Any
+
+
+@dataclass(frozen=True)
+class Seen:
+    """The live object the plan was made against; apply writes only if it is still this one."""
+
+    uid: str
+    resource_version: str
+
+
+@dataclass(frozen=True)
+class Change:
+    """One object to write. ``seen`` is None when the object was absent.
+
+    ``reason`` is for display only; apply never branches on it. ``desired`` is the manifest to
+    write (secret values included): apply reads it; renderers and the plan file never do.
+    """
+
+    ref: ObjectRef
+    action: Action
+    seen: Seen | None
+    keys: tuple[KeyDiff, ...] = ()
+    fields: tuple[FieldDiff, ...] = ()
+    facts: Mapping[str, str] = field(default_factory=dict)
+    reason: str = ""
+    desired: Mapping[str, Any] | None = field(default=None, repr=False, compare=False)
+
+
+class ConflictKind(StrEnum):
+    UNMANAGED = "unmanaged"  # exists without the owner labels: --adopt takes it over
+    OTHER_OWNER = "other-owner"  # another config owns it: never touched
+
+
+@dataclass(frozen=True)
+class Conflict:
+    ref: ObjectRef
+    kind: ConflictKind
+    other_owner: str | None = None
+
+    @property
+    def message(self) -> str:
+        if self.kind is ConflictKind.OTHER_OWNER:
+            return f"{self.ref} is owned by {self.other_owner!r}, not by this config"
+        return (
+            f"{self.ref} exists but is not managed by dispatchctl; "
+            "pass --adopt to take it over, or choose another secretName"
+        )
+
+
+@dataclass(frozen=True)
+class Target:
+    """The cluster a plan is for, as the user named it."""
+
+    server: str
+    context: str | None = None
+
+
+@dataclass(frozen=True)
+class InputFile:
+    """A config file as it was on disk when planned."""
+
+    path: str
+    sha256: str
+
+
+@dataclass(frozen=True)
+class Plan:
+    """The whole plan: ``changes`` are in apply order; ``conflicts`` and
+    ``missing_namespaces`` are errors that stop apply."""
+
+    owner: str
+    target: Target
+    inputs: tuple[InputFile, ...]
+    changes: tuple[Change, ...]
+    unchanged: int = 0
+    conflicts: tuple[Conflict, ...] = ()
+    missing_namespaces: tuple[str, ...] = ()
+    create_namespaces: tuple[str, ...] = ()
+
+    @property
+    def has_changes(self) -> bool:
+        return bool(self.changes or self.create_namespaces)
+
+    @property
+    def has_errors(self) -> bool:
+        return bool(self.conflicts or self.missing_namespaces)
+
+    def counts(self) -> dict[Action, int]:
+        """Changes per action, every action present (the summary line lists all five)."""
+        counted = Counter(c.action for c in self.changes)
+        return {action: counted.get(action, 0) for action in Action}
