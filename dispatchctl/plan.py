@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+from dispatchctl import __version__
 from dispatchctl.objects import ObjectRef
 
 
@@ -95,6 +96,9 @@ class Change:
     facts: Mapping[str, str] = field(default_factory=dict)
     reason: str = ""
     desired: Mapping[str, Any] | None = field(default=None, repr=False, compare=False)
+    # "namespace/name" of the ServiceAccount this object belongs to, for grouping on display
+    account: str | None = None
+    source: str | None = None  # "file:line" that declared it, for display
 
 
 class ConflictKind(StrEnum):
@@ -147,6 +151,14 @@ class Plan:
     conflicts: tuple[Conflict, ...] = ()
     missing_namespaces: tuple[str, ...] = ()
     create_namespaces: tuple[str, ...] = ()
+    # every object the owner has would be deleted: the CLI refuses unless --allow-delete-all
+    deletes_everything: bool = False
+    tool_version: str = __version__
+
+    @property
+    def deletes(self) -> bool:
+        """Whether applying removes any object (``--fail-on-delete``); a replace removes one."""
+        return any(c.action.deletes for c in self.changes)
 
     @property
     def has_changes(self) -> bool:

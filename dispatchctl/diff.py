@@ -1,0 +1,400 @@
+"""Desired vs live: what to write so the cluster matches the config, and nothing more.
+
+Only the parts dispatchctl manages are compared, so a converged cluster plans as "no changes"
+whatever the server or other tools add: server fields (uid, resourceVersion, managedFields,
+defaults) are never looked at; labels and annotations count only when the config sets them
+(or carry dispatchctl's own prefixes); ServiceAccount ``secrets``/``imagePullSecrets`` entries
+that name no Secret of this owner are kept, in place. A Secret's ``data`` belongs to
+dispatchctl entirely: keys the config lacks are removed.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import copy
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from dispatchctl.objects import (
+    MANAGED_BY_LABEL,
+    MANAGED_BY_VALUE,
+    OWNER_LABEL,
+    SECRET,
+    SERVICE_ACCOUNT,
+    DesiredObject,
+    DesiredState,
+    LiveState,
+    ObjectRef,
+    owner_labels,
+)
+from dispatchctl.order import in_order
+from dispatchctl.plan import (
+    Action,
+    Change,
+    Conflict,
+    ConflictKind,
+    FieldDiff,
+    InputFile,
+    KeyDiff,
+    KeyStatus,
+    Plan,
+    Seen,
+    Target,
+)
+
+# Keys with these prefixes are dispatchctl's even when the config no longer sets them, so a
+# credential that changes kind (git -> docker) leaves no stale Tekton annotation behind.
+MANAGED_LABEL_PREFIXES = ("dispatchctl.io/",)
+MANAGED_ANNOTATION_PREFIXES = ("dispatchctl.io/", "tekton.dev/git-", "tekton.dev/docker-")
+REFERENCE_LISTS = ("secrets", "imagePullSecrets")
+DEFAULT_SECRET_TYPE = "Opaque"
+# Top-level fields compared by their own rules (or never: they belong to the server).
+_SPECIAL_FIELDS = frozenset({"apiVersion", "kind", "metadata", "data", "stringData", "type"})
+_SPECIAL_FIELDS |= frozenset(REFERENCE_LISTS)
+
+_DELETE_REASON = "no longer declared in the config"
+_ADOPT_REASON = "exists without dispatchctl's labels; --adopt takes it over"
+
+
+def make_plan(
+    desired: DesiredState,
+    live: LiveState,
+    *,
+    target: Target,
+    inputs: tuple[InputFile, ...],
+    adopt: bool = False,
+    create_namespaces: bool = False,
+) -> Plan:
+    """The plan that makes ``live`` match ``desired``; changes come in apply order."""
+    owner = desired.owner
+    owned = {ref for ref, obj in live.objects.items() if _owned_by(obj, owner)}
+    context = _Context(
+        owner=owner,
+        adopt=adopt,
+        managed_secrets=_managed_secret_names(desired, owned),
+        accounts=_accounts_of(desired, live, owned),
+    )
+    changes: list[Change] = []
+    conflicts: list[Conflict] = []
+    unchanged = 0
+    for obj in desired.objects:
+        outcome = _diff_object(obj, live.objects.get(obj.ref), context)
+        if isinstance(outcome, Conflict):
+            conflicts.append(outcome)
+        elif outcome is None:
+            unchanged += 1
+        else:
+            changes.append(outcome)
+
+    declared = {obj.ref for obj in desired.objects}
+    deletes = [
+        _delete(ref, live.objects[ref], context) for ref in sorted(owned) if ref not in declared
+    ]
+    missing = tuple(ns for ns in desired.namespaces if ns not in live.namespaces)
+    return Plan(
+        owner=owner,
+        target=target,
+        inputs=inputs,
+        changes=in_order([*changes, *deletes]),
+        unchanged=unchanged,
+        conflicts=tuple(conflicts),
+        missing_namespaces=() if create_namespaces else missing,
+        create_namespaces=missing if create_namespaces else (),
+        deletes_everything=bool(deletes) and len(deletes) == len(owned),
+    )
+
+
+@dataclass(frozen=True)
+class _Context:
+    owner: str
+    adopt: bool
+    # namespace -> names of Secrets this owner manages there (declared or owned)
+    managed_secrets: Mapping[str, frozenset[str]]
+    # object -> "namespace/name" of its ServiceAccount
+    accounts: Mapping[ObjectRef, str]
+
+
+def _diff_object(
+    obj: DesiredObject, live: Mapping[str, Any] | None, ctx: _Context
+) -> Change | Conflict | None:
+    """One declared object: its change, a conflict, or None when it already matches."""
+    manifest = _with_owner_labels(obj.manifest, ctx.owner)
+    common = {"facts": obj.facts, "account": ctx.accounts.get(obj.ref), "source": obj.source}
+    if live is None:
+        return Change(
+            obj.ref,
+            Action.CREATE,
+            None,
+            keys=_key_diffs(manifest, None) if obj.ref.kind == SECRET else (),
+            fields=_created_fields(manifest),
+            desired=manifest,
+            **common,
+        )
+
+    other_owner = _labels(live).get(OWNER_LABEL)
+    if other_owner is not None and other_owner != ctx.owner:
+        return Conflict(obj.ref, ConflictKind.OTHER_OWNER, other_owner=other_owner)
+    adopting = other_owner is None
+    if adopting and not ctx.adopt:
+        return Conflict(obj.ref, ConflictKind.UNMANAGED)
+
+    seen = _seen(live)
+    if obj.ref.kind == SECRET:
+        keys = _key_diffs(manifest, live)
+        replace_reason = _replace_reason(manifest, live, keys)
+        if replace_reason:
+            if adopting:
+                replace_reason += "; --adopt takes it over"
+            return Change(
+                obj.ref,
+                Action.REPLACE,
+                seen,
+                keys=keys,
+                fields=_type_field(manifest, live),
+                reason=replace_reason,
+                desired=manifest,
+                **common,
+            )
+    else:
+        keys = ()
+
+    merged, fields = _merge(manifest, live, ctx)
+    data_changed = any(k.status is not KeyStatus.UNCHANGED for k in keys)
+    if not adopting and not fields and not data_changed:
+        return None
+    return Change(
+        obj.ref,
+        Action.ADOPT if adopting else Action.UPDATE,
+        seen,
+        keys=keys,
+        fields=tuple(fields),
+        reason=_ADOPT_REASON if adopting else "",
+        desired=merged,
+        **common,
+    )
+
+
+def _delete(ref: ObjectRef, live: Mapping[str, Any], ctx: _Context) -> Change:
+    keys = ()
+    if ref.kind == SECRET:
+        keys = tuple(KeyDiff(k, KeyStatus.REMOVED) for k in sorted(live.get("data") or {}))
+    return Change(
+        ref,
+        Action.DELETE,
+        _seen(live),
+        keys=keys,
+        reason=_DELETE_REASON,
+        account=ctx.accounts.get(ref),
+    )
+
+
+def _merge(
+    manifest: Mapping[str, Any], live: Mapping[str, Any], ctx: _Context
+) -> tuple[dict[str, Any], list[FieldDiff]]:
+    """The live object with the managed parts replaced, and what that changes.
+
+    The result keeps live metadata (uid and resourceVersion make the write conditional) and
+    drops managedFields, which the server keeps when an update leaves them out.
+    """
+    merged = copy.deepcopy(dict(live))
+    metadata = merged.setdefault("metadata", {})
+    metadata.pop("managedFields", None)
+    fields: list[FieldDiff] = []
+    for name, prefixes in (
+        ("labels", MANAGED_LABEL_PREFIXES),
+        ("annotations", MANAGED_ANNOTATION_PREFIXES),
+    ):
+        before = (live.get("metadata") or {}).get(name) or {}
+        wanted = (manifest.get("metadata") or {}).get(name) or {}
+        after, diffs = _merge_map(name, before, wanted, prefixes)
+        fields.extend(diffs)
+        if after:
+            metadata[name] = after
+        else:
+            metadata.pop(name, None)
+
+    for key, value in manifest.items():
+        if key not in _SPECIAL_FIELDS and live.get(key) != value:
+            fields.append(FieldDiff(key, live.get(key), copy.deepcopy(value)))
+            merged[key] = copy.deepcopy(value)
+
+    if manifest.get("kind") == SECRET:
+        merged.pop("stringData", None)
+        if manifest.get("data"):
+            merged["data"] = dict(manifest["data"])
+        else:
+            merged.pop("data", None)
+    elif manifest.get("kind") == SERVICE_ACCOUNT:
+        namespace = (manifest.get("metadata") or {}).get("namespace", "")
+        managed = ctx.managed_secrets.get(namespace, frozenset())
+        for name in REFERENCE_LISTS:
+            before = list(live.get(name) or [])
+            after = _merge_references(before, list(manifest.get(name) or []), managed)
+            if _names(before) != _names(after):
+                fields.append(FieldDiff(name, _names(before), _names(after)))
+            if after:
+                merged[name] = after
+            else:
+                merged.pop(name, None)
+    return merged, fields
+
+
+def _merge_map(
+    name: str, before: Mapping[str, str], wanted: Mapping[str, str], prefixes: tuple[str, ...]
+) -> tuple[dict[str, str], list[FieldDiff]]:
+    """Labels or annotations: set what the config sets, drop stale keys with our prefixes,
+    keep every other key as it is."""
+    after = dict(before)
+    diffs: list[FieldDiff] = []
+    for key in sorted(set(before) | set(wanted)):
+        if key in wanted:
+            if before.get(key) != wanted[key]:
+                diffs.append(FieldDiff(f"{name}[{key}]", before.get(key), wanted[key]))
+                after[key] = wanted[key]
+        elif key.startswith(prefixes):
+            diffs.append(FieldDiff(f"{name}[{key}]", before[key], None))
+            del after[key]
+    return after, diffs
+
+
+def _merge_references(
+    live: Sequence[Mapping[str, Any]],
+    wanted: Sequence[Mapping[str, Any]],
+    managed: frozenset[str],
+) -> list[Mapping[str, Any]]:
+    """A ServiceAccount reference list: foreign entries stay in place, managed entries no
+    longer wanted go, wanted entries not yet listed are appended in config order."""
+    wanted_names = [entry.get("name") for entry in wanted]
+    result: list[Mapping[str, Any]] = []
+    listed: set[str] = set()
+    for entry in live:
+        name = entry.get("name")
+        if name not in managed and name not in wanted_names:
+            result.append(entry)
+        elif name in wanted_names and name not in listed:
+            result.append(entry)
+            listed.add(name)
+    result.extend(dict(e) for e in wanted if e.get("name") not in listed)
+    return result
+
+
+def _names(entries: Sequence[Mapping[str, Any]]) -> list[str]:
+    return [str(entry.get("name", "")) for entry in entries]
+
+
+def _replace_reason(
+    manifest: Mapping[str, Any], live: Mapping[str, Any], keys: Sequence[KeyDiff]
+) -> str:
+    """Why the Secret must be deleted and created again, or "" when an update will do."""
+    before, after = _secret_type(live), _secret_type(manifest)
+    if before != after:
+        return f"type changes from {before} to {after}; a Secret's type cannot change"
+    if live.get("immutable") and any(k.status is not KeyStatus.UNCHANGED for k in keys):
+        return "the Secret is immutable and its data changes"
+    return ""
+
+
+def _type_field(manifest: Mapping[str, Any], live: Mapping[str, Any]) -> tuple[FieldDiff, ...]:
+    before, after = _secret_type(live), _secret_type(manifest)
+    return (FieldDiff("type", before, after),) if before != after else ()
+
+
+def _created_fields(manifest: Mapping[str, Any]) -> tuple[FieldDiff, ...]:
+    """What a new object shows besides its keys: a Secret's type, an account's lists."""
+    if manifest.get("kind") == SECRET:
+        return (FieldDiff("type", None, _secret_type(manifest)),)
+    return tuple(
+        FieldDiff(name, None, _names(manifest[name]))
+        for name in REFERENCE_LISTS
+        if manifest.get(name)
+    )
+
+
+def _secret_type(obj: Mapping[str, Any]) -> str:
+    return obj.get("type") or DEFAULT_SECRET_TYPE
+
+
+def _key_diffs(manifest: Mapping[str, Any], live: Mapping[str, Any] | None) -> tuple[KeyDiff, ...]:
+    """Each data key's status; values are compared decoded and never leave this function."""
+    wanted = _decoded(manifest.get("data"))
+    present = _decoded(live.get("data")) if live is not None else {}
+    result = []
+    for key in sorted(set(wanted) | set(present)):
+        if key not in present:
+            status = KeyStatus.ADDED
+        elif key not in wanted:
+            status = KeyStatus.REMOVED
+        elif wanted[key] is None or wanted[key] != present[key]:
+            status = KeyStatus.CHANGED
+        else:
+            status = KeyStatus.UNCHANGED
+        result.append(KeyDiff(key, status))
+    return tuple(result)
+
+
+def _decoded(data: Mapping[str, str] | None) -> dict[str, bytes | None]:
+    """Base64 values decoded; None for one that does not decode (compares as changed)."""
+    out: dict[str, bytes | None] = {}
+    for key, value in (data or {}).items():
+        try:
+            out[key] = base64.b64decode(value or "", validate=True)
+        except (binascii.Error, TypeError, ValueError):
+            out[key] = None
+    return out
+
+
+def _labels(obj: Mapping[str, Any]) -> Mapping[str, str]:
+    return (obj.get("metadata") or {}).get("labels") or {}
+
+
+def _owned_by(obj: Mapping[str, Any], owner: str) -> bool:
+    """Carries both of this owner's labels: the only objects a plan may delete."""
+    labels = _labels(obj)
+    return labels.get(MANAGED_BY_LABEL) == MANAGED_BY_VALUE and labels.get(OWNER_LABEL) == owner
+
+
+def _with_owner_labels(manifest: Mapping[str, Any], owner: str) -> dict[str, Any]:
+    """The manifest with the ownership labels guaranteed: without them an object dispatchctl
+    writes could never be found, updated or pruned again."""
+    result = copy.deepcopy(dict(manifest))
+    metadata = result.setdefault("metadata", {})
+    metadata["labels"] = {**(metadata.get("labels") or {}), **owner_labels(owner)}
+    return result
+
+
+def _seen(live: Mapping[str, Any]) -> Seen:
+    metadata = live.get("metadata") or {}
+    return Seen(str(metadata.get("uid", "")), str(metadata.get("resourceVersion", "")))
+
+
+def _managed_secret_names(
+    desired: DesiredState, owned: set[ObjectRef]
+) -> dict[str, frozenset[str]]:
+    """Per namespace, the Secret names that are this owner's to list or unlist."""
+    names: dict[str, set[str]] = {}
+    for ref in [*(o.ref for o in desired.objects), *owned]:
+        if ref.kind == SECRET:
+            names.setdefault(ref.namespace, set()).add(ref.name)
+    return {ns: frozenset(found) for ns, found in names.items()}
+
+
+def _accounts_of(
+    desired: DesiredState, live: LiveState, owned: set[ObjectRef]
+) -> dict[ObjectRef, str]:
+    """Which ServiceAccount each object belongs to: itself for an account, the first account
+    that lists it for a Secret (declared accounts first, then owned live ones)."""
+    accounts: dict[ObjectRef, str] = {}
+    sources = [(o.ref, o.manifest) for o in desired.objects]
+    sources += [(ref, live.objects[ref]) for ref in sorted(owned)]
+    for ref, obj in sources:
+        if ref.kind != SERVICE_ACCOUNT:
+            continue
+        account = f"{ref.namespace}/{ref.name}"
+        accounts.setdefault(ref, account)
+        for name in REFERENCE_LISTS:
+            for entry in obj.get(name) or []:
+                secret = ObjectRef(SECRET, ref.namespace, str(entry.get("name", "")))
+                accounts.setdefault(secret, account)
+    return accounts

@@ -1,0 +1,119 @@
+"""The plan as a pull-request comment, rendered from the JSON document.
+
+A summary table, errors up front, then one collapsible section per ServiceAccount with its
+objects' changes in a ``diff`` block. GitHub rejects comments over 65,536 characters, so past
+MAX_CHARS whole sections are left out and a note says how many.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from dispatchctl.plan import Plan
+from dispatchctl.render.json import plan_document
+from dispatchctl.render.text import (
+    NO_CHANGES,
+    Painter,
+    change_block,
+    delete_all_warning,
+    error_lines,
+    summary_line,
+)
+
+MAX_CHARS = 60_000
+OTHER_OBJECTS = "objects of no service account"
+_VERBS = ("create", "update", "replace", "delete", "adopt")
+# plan symbol -> the first character GitHub's diff highlighting understands
+_DIFF_MARKS = {"+": "+", "-": "-", "~": "!", "-/+": "!", "<=": "!"}
+_PLAIN = Painter(color=False)
+
+
+def render_markdown(plan: Plan) -> str:
+    return render_document_markdown(plan_document(plan))
+
+
+def render_document_markdown(doc: Mapping[str, Any]) -> str:
+    """The comment; never longer than MAX_CHARS plus the truncation note."""
+    head = _head(doc)
+    sections = [_section(account, changes) for account, changes in _by_account(doc)]
+    tail = f"\n**{summary_line(doc)}**\n"
+    body = "\n".join(head)
+    kept = 0
+    budget = MAX_CHARS - len(body) - len(tail) - 400  # room for the note
+    for section in sections:
+        if len(section) + 2 > budget:
+            break
+        body += "\n" + section + "\n"
+        budget -= len(section) + 2
+        kept += 1
+    left_out = len(sections) - kept
+    if left_out:
+        body += (
+            f"\n\n> **Note:** {left_out} of {len(sections)} service account sections are "
+            f"left out to keep this comment under {MAX_CHARS:,} characters. Run "
+            "`dispatchctl plan` locally for the full plan.\n"
+        )
+    return body + tail
+
+
+def _head(doc: Mapping[str, Any]) -> list[str]:
+    context = doc["target"]["context"]
+    lines = [
+        f"### dispatchctl plan for `{doc['owner']}`",
+        "",
+        f"Cluster: `{doc['target']['server']}`" + (f" (context `{context}`)" if context else ""),
+        "",
+    ]
+    errors = error_lines(doc)
+    if errors:
+        lines += ["> [!CAUTION]", "> **The plan cannot be applied:**"]
+        lines += [f"> - {message}" for message in errors]
+        lines.append("")
+    if doc["deletes_everything"]:
+        lines += ["> [!WARNING]", f"> {delete_all_warning(doc)}", ""]
+    if not doc["has_changes"] and not errors:
+        return [*lines, NO_CHANGES, ""]
+    lines += ["| Action | Count |", "| --- | ---: |"]
+    lines += [f"| {verb} | {doc['summary'][verb]} |" for verb in _VERBS]
+    lines.append(f"| unchanged | {doc['summary']['unchanged']} |")
+    if doc["create_namespaces"]:
+        names = ", ".join(f"`{ns}`" for ns in doc["create_namespaces"])
+        lines.append(f"\nNamespaces to create: {names}")
+    lines.append("")
+    return lines
+
+
+def _by_account(doc: Mapping[str, Any]) -> list[tuple[str, list[Mapping[str, Any]]]]:
+    """Changes grouped by ServiceAccount, accounts sorted, objects of none last."""
+    groups: dict[str, list[Mapping[str, Any]]] = {}
+    for change in doc["changes"]:
+        groups.setdefault(change["account"] or "", []).append(change)
+    named = sorted(name for name in groups if name)
+    ordered = [(name, groups[name]) for name in named]
+    if "" in groups:
+        ordered.append((OTHER_OBJECTS, groups[""]))
+    return ordered
+
+
+def _section(account: str, changes: list[Mapping[str, Any]]) -> str:
+    counts = {verb: sum(c["action"] == verb for c in changes) for verb in _VERBS}
+    summary = ", ".join(f"{n} to {verb}" for verb, n in counts.items() if n)
+    lines = [f"<details><summary><code>{account}</code>: {summary}</summary>", "", "```diff"]
+    for change in changes:
+        lines += [_diff_line(line) for line in change_block(change, _PLAIN)]
+    lines += ["```", "", "</details>"]
+    return "\n".join(lines)
+
+
+def _diff_line(line: str) -> str:
+    """A text line marked in column 0, where diff highlighting sees it; a symbol diff does not
+    know (``~``, ``-/+``, ``<=``) stays after the mark."""
+    indent = len(line) - len(line.lstrip(" "))
+    symbol, _, rest = line.lstrip(" ").partition(" ")
+    mark = _DIFF_MARKS.get(symbol)
+    if mark is None:
+        return line
+    if mark == symbol:
+        return f"{mark}{' ' * (indent + len(symbol))}{rest}"
+    return f"{mark}{' ' * (indent - 1)}{line.lstrip(' ')}"

@@ -1,0 +1,165 @@
+"""Terraform-style text, rendered from the JSON document so it can show nothing the document
+redacts. ``show`` renders a saved document the same way."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any, TextIO
+
+from dispatchctl.plan import Plan
+from dispatchctl.render.json import plan_document
+
+NO_CHANGES = "No changes. The cluster matches the configuration."
+ANSI_RESET = "\x1b[0m"
+ANSI_BOLD = "\x1b[1m"
+ANSI_RED = "\x1b[31m"
+# plan symbol -> ANSI colour, Terraform's choices
+SYMBOL_COLORS = {
+    "+": "\x1b[32m",
+    "~": "\x1b[33m",
+    "-/+": "\x1b[35m",
+    "-": ANSI_RED,
+    "<=": "\x1b[36m",
+}
+# key status -> the symbol its line starts with
+KEY_SYMBOLS = {"added": "+", "removed": "-", "changed": "~"}
+_ORDER = ("create", "update", "replace", "delete", "adopt")
+
+
+def should_color(stream: TextIO, env: Mapping[str, str]) -> bool:
+    """Colour only at a terminal, and never when NO_COLOR is set non-empty (no-color.org) or
+    the terminal says it cannot."""
+    if env.get("NO_COLOR") or env.get("TERM") == "dumb":
+        return False
+    isatty = getattr(stream, "isatty", None)
+    return bool(isatty and isatty())
+
+
+def render_text(plan: Plan, *, color: bool) -> str:
+    return render_document_text(plan_document(plan), color=color)
+
+
+def render_document_text(doc: Mapping[str, Any], *, color: bool) -> str:
+    """The text view of a plan document, ending with the closing summary line."""
+    paint = Painter(color)
+    lines = [
+        f"Owner:   {doc['owner']}",
+        f"Cluster: {_cluster(doc['target'])}",
+        *(f"Input:   {f['path']} (sha256 {f['sha256'][:12]})" for f in doc["inputs"]),
+        "",
+    ]
+    blocks = [_namespace_block(ns, paint) for ns in doc["create_namespaces"]]
+    blocks += [change_block(change, paint) for change in doc["changes"]]
+    if blocks:
+        lines += ["dispatchctl will perform the following actions:", ""]
+        for block in blocks:
+            lines += [*block, ""]
+    errors = error_lines(doc)
+    if errors:
+        lines.append(paint.error("Errors (the plan cannot be applied):"))
+        lines += [f"  {paint.error('x')} {message}" for message in errors]
+        lines.append("")
+    if doc["deletes_everything"]:
+        lines += [paint.error(delete_all_warning(doc)), ""]
+    lines.append(summary_line(doc))
+    return "\n".join(lines) + "\n"
+
+
+def summary_line(doc: Mapping[str, Any]) -> str:
+    if not doc["has_changes"] and not doc["has_errors"]:
+        return NO_CHANGES
+    counts = ", ".join(f"{doc['summary'][verb]} to {verb}" for verb in _ORDER)
+    return f"Plan: {counts}."
+
+
+def error_lines(doc: Mapping[str, Any]) -> list[str]:
+    """Every reason the plan cannot be applied, one sentence each."""
+    lines = [conflict["message"] for conflict in doc["conflicts"]]
+    lines += [
+        f"namespace {ns!r} does not exist; create it or pass --create-namespace"
+        for ns in doc["missing_namespaces"]
+    ]
+    return lines
+
+
+def delete_all_warning(doc: Mapping[str, Any]) -> str:
+    return (
+        f"Warning: this plan deletes every object owned by {doc['owner']!r}; "
+        "apply refuses it unless --allow-delete-all is given."
+    )
+
+
+def change_block(change: Mapping[str, Any], paint: Painter) -> list[str]:
+    """One object: its header line, then facts, fields and keys indented beneath it."""
+    symbol = change["symbol"]
+    ref = f"{change['kind']} {change['namespace']}/{change['name']}"
+    lines = [f"  {paint.symbol(symbol)} {paint.bold(ref)}"]
+    if change["reason"]:
+        lines.append(f"      # {change['reason']}")
+    lines += detail_lines(change, paint)
+    return lines
+
+
+def detail_lines(change: Mapping[str, Any], paint: Painter) -> list[str]:
+    """Facts, then field changes, then data keys, each on its own indented line."""
+    facts = change["facts"]
+    width = max((len(name) for name in facts), default=0)
+    lines = [f"      {name + ':':<{width + 1}} {value}" for name, value in facts.items()]
+    for field in change["fields"]:
+        lines.append(f"      {_field_line(field, paint)}")
+    unchanged = 0
+    for key in change["keys"]:
+        status = key["status"]
+        if status == "unchanged":
+            unchanged += 1
+        else:
+            lines.append(f"      {paint.symbol(KEY_SYMBOLS[status])} {key['key']} ({status})")
+    if unchanged:
+        plural = "key" if unchanged == 1 else "keys"
+        lines.append(f"      # ({unchanged} unchanged {plural} hidden)")
+    return lines
+
+
+def _field_line(field: Mapping[str, Any], paint: Painter) -> str:
+    before, after = field["before"], field["after"]
+    if before is None:
+        return f"{paint.symbol('+')} {field['path']}: {_value(after)}"
+    if after is None:
+        return f"{paint.symbol('-')} {field['path']}: {_value(before)}"
+    return f"{paint.symbol('~')} {field['path']}: {_value(before)} -> {_value(after)}"
+
+
+def _value(value: Any) -> str:
+    return json.dumps(value)
+
+
+def _namespace_block(namespace: str, paint: Painter) -> list[str]:
+    return [
+        f"  {paint.symbol('+')} {paint.bold(f'Namespace {namespace}')}",
+        "      # --create-namespace; never pruned",
+    ]
+
+
+def _cluster(target: Mapping[str, Any]) -> str:
+    context = target["context"]
+    return f"{target['server']} ({'context: ' + context if context else 'no context'})"
+
+
+class Painter:
+    """ANSI colour when asked for, plain text otherwise."""
+
+    def __init__(self, color: bool) -> None:
+        self.color = color
+
+    def _wrap(self, code: str, text: str) -> str:
+        return f"{code}{text}{ANSI_RESET}" if self.color else text
+
+    def symbol(self, symbol: str) -> str:
+        return self._wrap(SYMBOL_COLORS[symbol], symbol)
+
+    def bold(self, text: str) -> str:
+        return self._wrap(ANSI_BOLD, text)
+
+    def error(self, text: str) -> str:
+        return self._wrap(ANSI_RED, text)

@@ -1,0 +1,160 @@
+"""Realistic objects (per the objects spec) for core tests, built by hand without the config
+loader: desired manifests, and the live objects a server would return for them."""
+
+from __future__ import annotations
+
+import base64
+import copy
+from collections.abc import Mapping
+from typing import Any
+
+from dispatchctl.objects import (
+    CREDENTIAL_ANNOTATION,
+    SECRET,
+    SERVICE_ACCOUNT,
+    DesiredObject,
+    DesiredState,
+    LiveState,
+    ObjectRef,
+    owner_labels,
+)
+from dispatchctl.plan import InputFile, Target
+
+OWNER = "ci-credentials"
+NS = "dispatch"
+TARGET = Target(server="https://127.0.0.1:6443", context="local")
+INPUTS = (InputFile(path="config/ci.yaml", sha256="ab" * 32),)
+
+
+def b64(value: str) -> str:
+    return base64.b64encode(value.encode()).decode()
+
+
+def github_secret(
+    name: str = "team-1-github",
+    *,
+    token: str = "ghp-token-1",
+    username: str = "octocat",
+    namespace: str = NS,
+    owner: str = OWNER,
+) -> DesiredObject:
+    manifest = {
+        "apiVersion": "v1",
+        "kind": SECRET,
+        "type": "kubernetes.io/basic-auth",
+        "metadata": {
+            "name": name,
+            "namespace": namespace,
+            "labels": owner_labels(owner),
+            "annotations": {
+                "tekton.dev/git-0": "https://github.com",
+                CREDENTIAL_ANNOTATION: "github",
+            },
+        },
+        "data": {
+            "username": b64(username),
+            "password": b64(token),
+            "scm.provider.name": b64("github"),
+            "scm.provider.url": b64("https://api.github.com"),
+            "scm.provider.skiptlsverify": b64("false"),
+        },
+    }
+    facts = {"credential": "github", "username": username, "url": "https://github.com"}
+    return DesiredObject(ObjectRef(SECRET, namespace, name), manifest, facts, "config/ci.yaml:9")
+
+
+def ssh_secret(
+    name: str = "team-1-git-github-com", *, key: str = "ssh-key-1", namespace: str = NS
+) -> DesiredObject:
+    manifest = {
+        "apiVersion": "v1",
+        "kind": SECRET,
+        "type": "kubernetes.io/ssh-auth",
+        "metadata": {
+            "name": name,
+            "namespace": namespace,
+            "labels": owner_labels(OWNER),
+            "annotations": {"tekton.dev/git-0": "github.com", CREDENTIAL_ANNOTATION: "git"},
+        },
+        "data": {"ssh-privatekey": b64(key), "known_hosts": b64("github.com ssh-ed25519 AAAA")},
+    }
+    facts = {
+        "credential": "git",
+        "host": "github.com",
+        "fingerprint": "SHA256:nThbg6kXUpJWGl7E1IGOCspRomTxdCARLviKw6E5SY8",
+    }
+    return DesiredObject(ObjectRef(SECRET, namespace, name), manifest, facts, "config/ci.yaml:14")
+
+
+def docker_secret(
+    name: str = "team-1-docker", *, password: str = "docker-pass-1", namespace: str = NS
+) -> DesiredObject:
+    manifest = {
+        "apiVersion": "v1",
+        "kind": SECRET,
+        "type": "kubernetes.io/basic-auth",
+        "metadata": {
+            "name": name,
+            "namespace": namespace,
+            "labels": owner_labels(OWNER),
+            "annotations": {
+                "tekton.dev/docker-0": "https://index.docker.io/v1/",
+                CREDENTIAL_ANNOTATION: "docker",
+            },
+        },
+        "data": {"username": b64("builder"), "password": b64(password)},
+    }
+    facts = {"credential": "docker", "username": "builder", "url": "https://index.docker.io/v1/"}
+    return DesiredObject(ObjectRef(SECRET, namespace, name), manifest, facts, "config/ci.yaml:19")
+
+
+def account(
+    name: str = "team-1",
+    secrets: tuple[str, ...] = ("team-1-github",),
+    *,
+    pull: tuple[str, ...] = (),
+    namespace: str = NS,
+    owner: str = OWNER,
+) -> DesiredObject:
+    manifest: dict[str, Any] = {
+        "apiVersion": "v1",
+        "kind": SERVICE_ACCOUNT,
+        "metadata": {"name": name, "namespace": namespace, "labels": owner_labels(owner)},
+        "secrets": [{"name": s} for s in secrets],
+    }
+    if pull:
+        manifest["imagePullSecrets"] = [{"name": s} for s in pull]
+    return DesiredObject(ObjectRef(SERVICE_ACCOUNT, namespace, name), manifest, {}, "ci.yaml:6")
+
+
+def desired_state(*objects: DesiredObject, owner: str = OWNER) -> DesiredState:
+    return DesiredState(owner=owner, default_namespace=NS, objects=tuple(objects))
+
+
+_counter = iter(range(1000, 10**6))
+
+
+def served(obj: DesiredObject | Mapping[str, Any], **extra_metadata: Any) -> dict[str, Any]:
+    """What the API server returns after creating ``obj``: server-owned metadata added, Secret
+    type defaulted, nothing else changed."""
+    manifest = obj.manifest if isinstance(obj, DesiredObject) else obj
+    live = copy.deepcopy(dict(manifest))
+    number = next(_counter)
+    metadata = live["metadata"]
+    metadata.update(
+        uid=f"00000000-0000-0000-0000-{number:012d}",
+        resourceVersion=str(number),
+        creationTimestamp="2026-01-01T00:00:00Z",
+        managedFields=[{"manager": "dispatchctl", "operation": "Update", "apiVersion": "v1"}],
+    )
+    metadata.update(extra_metadata)
+    if live["kind"] == SECRET:
+        live.setdefault("type", "Opaque")
+    return live
+
+
+def live_state(*objects: Mapping[str, Any], namespaces: tuple[str, ...] = (NS,)) -> LiveState:
+    by_ref = {
+        ObjectRef(o["kind"], o["metadata"]["namespace"], o["metadata"]["name"]): o for o in objects
+    }
+    return LiveState(objects=by_ref, namespaces=frozenset(namespaces))

@@ -1,0 +1,457 @@
+"""The diff: every action, what is ignored, what is kept, and no perpetual diff."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+import pytest
+
+from dispatchctl.diff import make_plan
+from dispatchctl.objects import (
+    MANAGED_BY_LABEL,
+    OWNER_LABEL,
+    SECRET,
+    SERVICE_ACCOUNT,
+    DesiredObject,
+    DesiredState,
+    LiveState,
+    ObjectRef,
+)
+from dispatchctl.plan import (
+    Action,
+    Change,
+    Conflict,
+    ConflictKind,
+    FieldDiff,
+    KeyDiff,
+    KeyStatus,
+    Plan,
+    Seen,
+)
+from tests.core.builders import (
+    INPUTS,
+    NS,
+    OWNER,
+    TARGET,
+    account,
+    b64,
+    desired_state,
+    docker_secret,
+    github_secret,
+    live_state,
+    served,
+    ssh_secret,
+)
+
+GITHUB = ObjectRef(SECRET, NS, "team-1-github")
+TEAM_1 = ObjectRef(SERVICE_ACCOUNT, NS, "team-1")
+
+
+def plan_for(desired: DesiredState, live: LiveState, **options: Any) -> Plan:
+    return make_plan(desired, live, target=TARGET, inputs=INPUTS, **options)
+
+
+def only_change(plan: Plan) -> Change:
+    assert len(plan.changes) == 1, plan.changes
+    return plan.changes[0]
+
+
+def seen_of(live: dict[str, Any]) -> Seen:
+    return Seen(live["metadata"]["uid"], live["metadata"]["resourceVersion"])
+
+
+def unlabelled(obj: DesiredObject) -> dict[str, Any]:
+    """The object as `dispatch login` or kubectl would have made it: no dispatchctl labels."""
+    live = served(obj)
+    live["metadata"]["labels"] = {"team": "one"}
+    return live
+
+
+# ---------------------------------------------------------------- create
+
+
+def test_empty_cluster_creates_everything_with_owner_labels() -> None:
+    desired = desired_state(github_secret(), account())
+    plan = plan_for(desired, live_state())
+    assert [(c.action, c.ref) for c in plan.changes] == [
+        (Action.CREATE, GITHUB),
+        (Action.CREATE, TEAM_1),
+    ]
+    secret, sa = plan.changes
+    assert secret.seen is None
+    assert secret.desired == desired.objects[0].manifest
+    assert {k.status for k in secret.keys} == {KeyStatus.ADDED}
+    assert [k.key for k in secret.keys] == [
+        "password",
+        "scm.provider.name",
+        "scm.provider.skiptlsverify",
+        "scm.provider.url",
+        "username",
+    ]
+    assert secret.fields == (FieldDiff("type", None, "kubernetes.io/basic-auth"),)
+    assert secret.facts["username"] == "octocat"
+    assert secret.account == sa.account == "dispatch/team-1"
+    assert sa.fields == (FieldDiff("secrets", None, ["team-1-github"]),)
+    assert plan.counts()[Action.CREATE] == 2
+    assert plan.has_changes and not plan.has_errors and not plan.deletes_everything
+
+
+def test_created_manifest_always_carries_owner_labels() -> None:
+    """Even if the manifest given lacks them: an unlabelled write could never be pruned."""
+    obj = github_secret()
+    bare = copy.deepcopy(dict(obj.manifest))
+    del bare["metadata"]["labels"]
+    desired = desired_state(DesiredObject(obj.ref, bare, obj.facts))
+    change = only_change(plan_for(desired, live_state()))
+    labels = change.desired["metadata"]["labels"]
+    assert labels == {MANAGED_BY_LABEL: "dispatchctl", OWNER_LABEL: OWNER}
+
+
+# ---------------------------------------------------------------- no perpetual diff
+
+
+def converged_live(desired: DesiredState) -> list[dict[str, Any]]:
+    """Live objects as the server holds them after apply, plus what others added since."""
+    live = [served(o) for o in desired.objects]
+    for obj in live:
+        obj["metadata"]["labels"]["team"] = "one"  # foreign label
+        obj["metadata"].setdefault("annotations", {})["kubectl.kubernetes.io/restartedAt"] = "x"
+        if obj["kind"] == SERVICE_ACCOUNT:
+            obj["secrets"].insert(0, {"name": "team-1-token-abcde"})  # legacy token entry
+            obj.setdefault("imagePullSecrets", []).append({"name": "registry-creds"})
+    return live
+
+
+def test_converged_cluster_plans_no_changes() -> None:
+    desired = desired_state(
+        github_secret(),
+        ssh_secret(),
+        docker_secret(),
+        account(secrets=("team-1-github", "team-1-git-github-com", "team-1-docker")),
+    )
+    plan = plan_for(desired, live_state(*converged_live(desired)))
+    assert plan.changes == ()
+    assert plan.unchanged == 4
+    assert not plan.has_changes and not plan.has_errors
+
+
+def _drop(key: str) -> Any:
+    return lambda obj: obj.pop(key, None)
+
+
+def _set(key: str, value: Any) -> Any:
+    return lambda obj: obj.__setitem__(key, value)
+
+
+@pytest.mark.parametrize(
+    "make,edit_desired,edit_live",
+    [
+        # the config leaves type out; the server stores Opaque
+        (github_secret, _drop("type"), _set("type", "Opaque")),
+        # an empty data map: the server drops it
+        (github_secret, _set("data", {}), _drop("data")),
+        # an empty imagePullSecrets list: the server drops it
+        (account, _set("imagePullSecrets", []), _drop("imagePullSecrets")),
+        # someone else set a field the config does not manage
+        (account, lambda m: None, _set("automountServiceAccountToken", True)),
+    ],
+)
+def test_server_defaults_are_no_change(make: Any, edit_desired: Any, edit_live: Any) -> None:
+    obj = make()
+    manifest = copy.deepcopy(dict(obj.manifest))
+    edit_desired(manifest)
+    live = served(manifest)
+    edit_live(live)
+    desired = desired_state(DesiredObject(obj.ref, manifest, obj.facts))
+    plan = plan_for(desired, live_state(live))
+    assert plan.changes == ()
+    assert plan.unchanged == 1
+
+
+# ---------------------------------------------------------------- update
+
+
+def test_changed_token_updates_the_secret_keeping_live_metadata() -> None:
+    live = served(github_secret(), labels={**github_secret().manifest["metadata"]["labels"]})
+    live["metadata"]["labels"]["team"] = "one"
+    live["metadata"]["annotations"]["note"] = "kept"
+    desired = desired_state(github_secret(token="ghp-token-2"))
+    change = only_change(plan_for(desired, live_state(live)))
+    assert change.action is Action.UPDATE
+    assert change.seen == seen_of(live)
+    assert change.fields == ()
+    assert change.keys == (
+        KeyDiff("password", KeyStatus.CHANGED),
+        KeyDiff("scm.provider.name", KeyStatus.UNCHANGED),
+        KeyDiff("scm.provider.skiptlsverify", KeyStatus.UNCHANGED),
+        KeyDiff("scm.provider.url", KeyStatus.UNCHANGED),
+        KeyDiff("username", KeyStatus.UNCHANGED),
+    )
+    written = change.desired
+    assert written["data"]["password"] == b64("ghp-token-2")
+    assert written["metadata"]["uid"] == live["metadata"]["uid"]
+    assert written["metadata"]["resourceVersion"] == live["metadata"]["resourceVersion"]
+    assert written["metadata"]["labels"]["team"] == "one"
+    assert written["metadata"]["annotations"]["note"] == "kept"
+    assert "managedFields" not in written["metadata"]
+    assert live["metadata"]["managedFields"]  # the live object itself is not modified
+
+
+def test_keys_added_and_foreign_keys_removed() -> None:
+    live = served(github_secret())
+    del live["data"]["scm.provider.url"]
+    live["data"]["extra"] = b64("someone put this here")
+    change = only_change(plan_for(desired_state(github_secret()), live_state(live)))
+    statuses = {k.key: k.status for k in change.keys}
+    assert statuses["scm.provider.url"] is KeyStatus.ADDED
+    assert statuses["extra"] is KeyStatus.REMOVED
+    assert "extra" not in change.desired["data"]
+
+
+def test_undecodable_live_value_counts_as_changed() -> None:
+    live = served(github_secret())
+    live["data"]["password"] = "not base64!"
+    change = only_change(plan_for(desired_state(github_secret()), live_state(live)))
+    assert KeyDiff("password", KeyStatus.CHANGED) in change.keys
+
+
+def test_managed_labels_and_annotations_converge_foreign_ones_are_ignored() -> None:
+    obj = github_secret()
+    manifest = copy.deepcopy(dict(obj.manifest))
+    manifest["metadata"]["labels"]["team"] = "two"  # the config sets this label now
+    live = served(obj)
+    live["metadata"]["labels"].update(team="one", other="kept")
+    live["metadata"]["annotations"].update(
+        {"tekton.dev/docker-0": "https://stale.example", "dispatchctl.io/old": "x", "a": "b"}
+    )
+    desired = desired_state(DesiredObject(obj.ref, manifest, obj.facts))
+    change = only_change(plan_for(desired, live_state(live)))
+    assert change.action is Action.UPDATE
+    assert change.fields == (
+        FieldDiff("labels[team]", "one", "two"),
+        FieldDiff("annotations[dispatchctl.io/old]", "x", None),
+        FieldDiff("annotations[tekton.dev/docker-0]", "https://stale.example", None),
+    )
+    metadata = change.desired["metadata"]
+    assert metadata["labels"]["other"] == "kept"
+    assert metadata["annotations"]["a"] == "b"
+    assert "tekton.dev/docker-0" not in metadata["annotations"]
+
+
+def test_other_top_level_fields_the_config_sets_are_compared() -> None:
+    sa = account()
+    manifest = {**sa.manifest, "automountServiceAccountToken": False}
+    desired = desired_state(DesiredObject(sa.ref, manifest))
+    change = only_change(plan_for(desired, live_state(served(sa))))
+    assert change.fields == (FieldDiff("automountServiceAccountToken", None, False),)
+    assert change.desired["automountServiceAccountToken"] is False
+
+
+# ---------------------------------------------------------------- ServiceAccount lists
+
+
+def test_account_lists_keep_foreign_entries_in_place_and_append_in_config_order() -> None:
+    live_sa = served(account(secrets=()))
+    live_sa["secrets"] = [
+        {"name": "team-1-token-abcde"},
+        {"name": "team-1-old"},  # owned Secret no longer declared: unlisted
+        {"name": "team-1-github"},
+        {"name": "hand-made", "namespace": NS},
+    ]
+    live_sa["imagePullSecrets"] = [{"name": "registry-creds"}]
+    old = served(github_secret("team-1-old"))
+    desired = desired_state(
+        github_secret(),
+        docker_secret(),
+        ssh_secret(),
+        account(
+            secrets=("team-1-docker", "team-1-github", "team-1-git-github-com"),
+            pull=("team-1-docker-pull",),
+        ),
+    )
+    live = live_state(
+        live_sa, old, served(github_secret()), served(docker_secret()), served(ssh_secret())
+    )
+    plan = plan_for(desired, live)
+    sa_change = next(c for c in plan.changes if c.ref == TEAM_1)
+    after = ["team-1-token-abcde", "team-1-github", "hand-made", "team-1-docker"]
+    after.append("team-1-git-github-com")
+    assert sa_change.fields == (
+        FieldDiff(
+            "secrets",
+            ["team-1-token-abcde", "team-1-old", "team-1-github", "hand-made"],
+            after,
+        ),
+        FieldDiff("imagePullSecrets", ["registry-creds"], ["registry-creds", "team-1-docker-pull"]),
+    )
+    assert sa_change.desired["secrets"][2] == {"name": "hand-made", "namespace": NS}
+    delete = next(c for c in plan.changes if c.action is Action.DELETE)
+    assert delete.ref == ObjectRef(SECRET, NS, "team-1-old")
+    assert delete.account == "dispatch/team-1"  # the live account still lists it
+
+
+def test_account_list_emptied_of_managed_entries_is_removed() -> None:
+    live_sa = served(account(pull=("team-1-docker-pull",)))
+    desired = desired_state(github_secret(), account())
+    live = live_state(live_sa, served(github_secret()), served(docker_secret("team-1-docker-pull")))
+    change = next(c for c in plan_for(desired, live).changes if c.ref == TEAM_1)
+    assert change.fields == (FieldDiff("imagePullSecrets", ["team-1-docker-pull"], []),)
+    assert "imagePullSecrets" not in change.desired
+
+
+# ---------------------------------------------------------------- replace
+
+
+def test_type_change_is_a_replace_with_the_desired_manifest() -> None:
+    live = served(github_secret("team-1-git-github-com"))
+    desired = desired_state(ssh_secret())
+    change = only_change(plan_for(desired, live_state(live)))
+    assert change.action is Action.REPLACE
+    assert change.seen == seen_of(live)
+    assert change.fields == (
+        FieldDiff("type", "kubernetes.io/basic-auth", "kubernetes.io/ssh-auth"),
+    )
+    assert "cannot change" in change.reason
+    assert change.desired == desired.objects[0].manifest
+    assert plan_for(desired, live_state(live)).deletes
+
+
+def test_immutable_secret_with_new_data_is_replaced() -> None:
+    live = served(github_secret())
+    live["immutable"] = True
+    change = only_change(plan_for(desired_state(github_secret(token="new")), live_state(live)))
+    assert change.action is Action.REPLACE
+    assert "immutable" in change.reason
+
+
+def test_immutable_secret_unchanged_is_left_alone() -> None:
+    live = served(github_secret())
+    live["immutable"] = True
+    assert plan_for(desired_state(github_secret()), live_state(live)).changes == ()
+
+
+# ---------------------------------------------------------------- adopt / conflicts
+
+
+def test_unlabelled_object_is_a_conflict_without_adopt() -> None:
+    plan = plan_for(desired_state(github_secret()), live_state(unlabelled(github_secret())))
+    assert plan.changes == ()
+    assert plan.conflicts == (Conflict(GITHUB, ConflictKind.UNMANAGED),)
+    assert plan.has_errors
+    assert "--adopt" in plan.conflicts[0].message
+
+
+def test_adopt_adds_labels_and_converges_the_rest() -> None:
+    live = unlabelled(github_secret())
+    live["data"]["password"] = b64("old")
+    change = only_change(plan_for(desired_state(github_secret()), live_state(live), adopt=True))
+    assert change.action is Action.ADOPT
+    assert change.seen == seen_of(live)
+    assert FieldDiff(f"labels[{OWNER_LABEL}]", None, OWNER) in change.fields
+    assert FieldDiff(f"labels[{MANAGED_BY_LABEL}]", None, "dispatchctl") in change.fields
+    assert KeyDiff("password", KeyStatus.CHANGED) in change.keys
+    labels = change.desired["metadata"]["labels"]
+    assert labels == {"team": "one", MANAGED_BY_LABEL: "dispatchctl", OWNER_LABEL: OWNER}
+
+
+def test_adopting_an_identical_object_is_still_an_adopt() -> None:
+    live = served(account())
+    del live["metadata"]["labels"]
+    change = only_change(plan_for(desired_state(account()), live_state(live), adopt=True))
+    assert change.action is Action.ADOPT
+    assert change.keys == ()
+
+
+def test_adopt_with_a_type_change_is_a_replace() -> None:
+    live = unlabelled(github_secret("team-1-git-github-com"))
+    change = only_change(plan_for(desired_state(ssh_secret()), live_state(live), adopt=True))
+    assert change.action is Action.REPLACE
+    assert "--adopt" in change.reason
+
+
+@pytest.mark.parametrize("adopt", [False, True])
+def test_object_of_another_owner_is_always_a_conflict(adopt: bool) -> None:
+    live = served(github_secret(owner="someone-else"))
+    plan = plan_for(desired_state(github_secret()), live_state(live), adopt=adopt)
+    assert plan.changes == ()
+    assert plan.conflicts == (Conflict(GITHUB, ConflictKind.OTHER_OWNER, "someone-else"),)
+    assert "'someone-else'" in plan.conflicts[0].message
+
+
+# ---------------------------------------------------------------- delete and the prune guard
+
+
+def test_owned_objects_no_longer_declared_are_deleted() -> None:
+    desired = desired_state(github_secret(), account())
+    gone = served(docker_secret())
+    live = live_state(served(github_secret()), served(account()), gone)
+    change = only_change(plan_for(desired, live))
+    assert change.action is Action.DELETE
+    assert change.ref == ObjectRef(SECRET, NS, "team-1-docker")
+    assert change.seen == seen_of(gone)
+    assert change.desired is None
+    assert change.keys == (
+        KeyDiff("password", KeyStatus.REMOVED),
+        KeyDiff("username", KeyStatus.REMOVED),
+    )
+
+
+@pytest.mark.parametrize(
+    "labels",
+    [
+        {OWNER_LABEL: OWNER},  # no managed-by label
+        {MANAGED_BY_LABEL: "dispatchctl"},  # no owner label
+        {MANAGED_BY_LABEL: "dispatchctl", OWNER_LABEL: "someone-else"},
+        {MANAGED_BY_LABEL: "helm", OWNER_LABEL: OWNER},
+    ],
+)
+def test_objects_without_both_owner_labels_are_never_deleted(labels: dict[str, str]) -> None:
+    stray = served(docker_secret())
+    stray["metadata"]["labels"] = labels
+    plan = plan_for(desired_state(github_secret()), live_state(served(github_secret()), stray))
+    assert plan.changes == ()
+
+
+def test_deleting_everything_the_owner_has_is_flagged() -> None:
+    live = live_state(served(github_secret()), served(account()))
+    plan = plan_for(desired_state(), live)
+    assert [c.action for c in plan.changes] == [Action.DELETE, Action.DELETE]
+    assert plan.deletes_everything
+
+
+def test_a_config_aimed_at_the_wrong_namespace_is_flagged_too() -> None:
+    live = live_state(served(github_secret()), served(account()), namespaces=(NS, "other"))
+    desired = desired_state(github_secret(namespace="other"), account(namespace="other"))
+    assert plan_for(desired, live).deletes_everything
+
+
+def test_deleting_part_is_not_flagged() -> None:
+    live = live_state(served(github_secret()), served(docker_secret()), served(account()))
+    plan = plan_for(desired_state(github_secret(), account()), live)
+    assert plan.deletes and not plan.deletes_everything
+
+
+def test_nothing_to_delete_is_not_flagged() -> None:
+    assert not plan_for(desired_state(), live_state()).deletes_everything
+
+
+# ---------------------------------------------------------------- namespaces
+
+
+def test_missing_namespace_is_a_plan_error() -> None:
+    desired = desired_state(github_secret(), account(), account("team-2", (), namespace="ci"))
+    plan = plan_for(desired, live_state())
+    assert plan.missing_namespaces == ("ci",)
+    assert plan.create_namespaces == ()
+    assert plan.has_errors
+
+
+def test_create_namespace_plans_the_namespace() -> None:
+    desired = desired_state(account("team-2", (), namespace="ci"))
+    plan = plan_for(
+        desired, live_state(served(account("team-2", (), namespace="ci"))), create_namespaces=True
+    )
+    assert plan.create_namespaces == ("ci",)
+    assert plan.missing_namespaces == ()
+    assert plan.has_changes and not plan.has_errors
