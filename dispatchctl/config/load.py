@@ -1,0 +1,376 @@
+"""Read, locate, decrypt and validate config files; every problem of a run in one ConfigError.
+
+The one place where ruamel.yaml and pydantic errors become Problems. Two passes: first the files
+as they are on disk (structure, schema and semantics with ``ENC[...]`` values opaque: all a
+key-less pull-request check can do), then, only if that is clean, the decrypted data, located by
+path in the on-disk parse so every line is a line of the file the user has.
+"""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from dispatchctl.config import checks
+from dispatchctl.config.models import CREDENTIAL_TYPES, Config, Metadata, ServiceAccount
+from dispatchctl.config.positions import (
+    DataPath,
+    Document,
+    YamlSyntaxError,
+    is_encrypted,
+    parse,
+)
+from dispatchctl.config.sops import SECRET_FIELDS, DecryptJob, decrypt_all, recipients
+from dispatchctl.errors import ConfigError, Problem
+from dispatchctl.plan import InputFile
+
+_ENC_TYPE = re.compile(r",type:(\w+)\]$")
+_OPAQUE = {"bool": False, "int": 0, "float": 0.0}
+
+
+@dataclass(frozen=True)
+class LoadedConfig:
+    """The validated, merged config and the files it came from (digests of the bytes on disk).
+
+    ``decrypted`` is False after a ``decrypt=False`` load of an encrypted file: its secret
+    fields then hold ``ENC[...]`` text and must not be turned into objects.
+    """
+
+    config: Config
+    inputs: tuple[InputFile, ...]
+    decrypted: bool = True
+
+
+@dataclass
+class _File:
+    display: str
+    path: Path
+    doc: Document | None = None
+    sops: dict[str, Any] | None = None
+    data: dict[str, Any] | None = None
+    config: Config | None = None
+    problems: list[Problem] = field(default_factory=list)
+
+    def problem(
+        self, path: DataPath, message: str, hint: str | None = None, *, key: bool = False
+    ) -> None:
+        mark = None
+        if self.doc is not None:
+            mark = self.doc.key_mark(path) if key else self.doc.value_mark(path)
+        self.problems.append(
+            Problem(
+                self.display,
+                mark.line if mark else None,
+                mark.column if mark else None,
+                format_path(path),
+                message,
+                hint,
+            )
+        )
+
+    def where(self, path: DataPath) -> str:
+        mark = self.doc.value_mark(path) if self.doc else None
+        return f"{self.display}:{mark.line}" if mark else self.display
+
+
+def format_path(path: DataPath) -> str:
+    """``serviceAccounts[0].credentials[2].registry``"""
+    out = ""
+    for part in path:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += f".{part}" if out else part
+    return out
+
+
+def load_config(
+    paths: Sequence[str | Path], *, decrypt: bool = True, allow_plaintext: bool = False
+) -> LoadedConfig:
+    """Load one config from one or more files; raises ConfigError or SopsError."""
+    files = [_File(display=str(p), path=Path(p)) for p in paths]
+    inputs = tuple(_read(f) for f in files)
+    for f in files:
+        if f.doc is not None:
+            _inspect(f, allow_plaintext=allow_plaintext, decrypt=decrypt)
+    _raise_if_problems(files)
+
+    for f in files:
+        f.data = _without_sops(_opaque(f.doc.data if f.doc else None))
+    merged = _validate(files)
+    encrypted = [f for f in files if f.sops is not None]
+    if not decrypt or not encrypted:
+        return LoadedConfig(merged, inputs, decrypted=not encrypted)
+
+    jobs = [DecryptJob(f.path, f.display, tuple(recipients(f.sops or {}))) for f in encrypted]
+    for f, text in zip(encrypted, decrypt_all(jobs), strict=True):
+        try:
+            f.data = _without_sops(parse(text).data)
+        except YamlSyntaxError:
+            f.problem((), "sops printed text that is not YAML")
+    _raise_if_problems(files)
+    return LoadedConfig(_validate(files), inputs, decrypted=True)
+
+
+def _read(f: _File) -> InputFile:
+    try:
+        raw = f.path.read_bytes()
+    except FileNotFoundError:
+        f.problem((), "file not found")
+        return InputFile(f.display, "")
+    except OSError as err:
+        f.problem((), f"cannot read the file ({err.strerror or type(err).__name__})")
+        return InputFile(f.display, "")
+    digest = hashlib.sha256(raw).hexdigest()
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as err:
+        f.problem((), f"not UTF-8 text (byte {err.start})")
+        return InputFile(f.display, digest)
+    try:
+        f.doc = parse(text)
+    except YamlSyntaxError as err:
+        line, col = (err.mark.line, err.mark.column) if err.mark else (None, None)
+        f.problems.append(Problem(f.display, line, col, "", f"invalid YAML: {err.message}"))
+        return InputFile(f.display, digest)
+    for sp in f.doc.problems:
+        f.problems.append(
+            Problem(
+                f.display, sp.mark.line, sp.mark.column, format_path(sp.path), sp.message, sp.hint
+            )
+        )
+    return InputFile(f.display, digest)
+
+
+def _inspect(f: _File, *, allow_plaintext: bool, decrypt: bool) -> None:
+    """Shape of the root, sops metadata, and the plaintext guard, on the file as it is."""
+    assert f.doc is not None
+    data = f.doc.data
+    if not isinstance(data, dict):
+        f.problem((), "the file must hold a mapping (apiVersion, kind, metadata, ...)")
+        return
+    meta = data.get("sops")
+    if meta is not None:
+        if isinstance(meta, dict) and "mac" in meta and "version" in meta:
+            f.sops = meta
+        else:
+            f.problem(("sops",), "malformed sops metadata", "sops writes this section itself")
+    if not allow_plaintext:
+        for path in _plaintext_secrets(data):
+            f.problem(
+                path,
+                f"{path[-1]} is not encrypted in the file",
+                f"encrypt it: sops encrypt --in-place {f.display}",
+            )
+    if not decrypt and f.sops is not None and _encrypted_elsewhere(data):
+        f.problem(
+            (),
+            "values other than secret fields are encrypted; --no-decrypt cannot check this file",
+            "encrypt with encrypted_regex: ^(token|appPassword|password|privateKey)$",
+        )
+
+
+def _credentials(data: dict[str, Any]) -> list[tuple[DataPath, dict[str, Any]]]:
+    out: list[tuple[DataPath, dict[str, Any]]] = []
+    accounts = data.get("serviceAccounts")
+    for i, account in enumerate(accounts if isinstance(accounts, list) else []):
+        entries = account.get("credentials") if isinstance(account, dict) else None
+        for j, cred in enumerate(entries if isinstance(entries, list) else []):
+            if isinstance(cred, dict):
+                out.append((("serviceAccounts", i, "credentials", j), cred))
+    return out
+
+
+def _plaintext_secrets(data: dict[str, Any]) -> list[DataPath]:
+    return [
+        (*path, name)
+        for path, cred in _credentials(data)
+        for name in SECRET_FIELDS
+        if name in cred and cred[name] is not None and not is_encrypted(cred[name])
+    ]
+
+
+def _encrypted_elsewhere(data: dict[str, Any]) -> bool:
+    def walk(node: Any, key: str | None) -> bool:
+        if isinstance(node, dict):
+            return any(walk(v, k) for k, v in node.items() if k != "sops")
+        if isinstance(node, list):
+            return any(walk(v, key) for v in node)
+        return key not in SECRET_FIELDS and is_encrypted(node)
+
+    return walk(data, None)
+
+
+def _opaque(node: Any) -> Any:
+    """``ENC[...]`` values of non-string type stand in as a neutral value of that type."""
+    if isinstance(node, dict):
+        return {k: _opaque(v) for k, v in node.items()}
+    if isinstance(node, list):
+        return [_opaque(v) for v in node]
+    if is_encrypted(node):
+        match = _ENC_TYPE.search(node)
+        if match and match.group(1) in _OPAQUE:
+            return _OPAQUE[match.group(1)]
+    return node
+
+
+def _without_sops(data: Any) -> Any:
+    if isinstance(data, dict) and "sops" in data:
+        return {k: v for k, v in data.items() if k != "sops"}
+    return data
+
+
+def _validate(files: list[_File]) -> Config:
+    """Schema per file, then semantics and clashes across all files; raises on any problem."""
+    for f in files:
+        f.config = None
+        try:
+            f.config = Config.model_validate(f.data)
+        except ValidationError as err:
+            _schema_problems(f, err)
+    _raise_if_problems(files)
+    located: list[checks.LocatedAccount] = []
+    findings: list[checks.Finding] = []
+    for f in files:
+        assert f.config is not None
+        findings += checks.check_file(f.config, f.display)
+        for index, account in enumerate(f.config.serviceAccounts):
+            ns = f.config.namespace_of(account)
+            located.append(checks.LocatedAccount(account, ns, f.display, index))
+    findings += checks.check_accounts(located)
+    by_name = {f.display: f for f in files}
+    owner_file = files[0]
+    assert owner_file.config is not None
+    for f in files[1:]:
+        assert f.config is not None
+        if f.config.metadata.name != owner_file.config.metadata.name:
+            f.problem(
+                ("metadata", "name"),
+                f"owner differs from {owner_file.where(('metadata', 'name'))}",
+                "files given together form one config and share one metadata.name",
+            )
+    for finding in findings:
+        f = by_name[finding.file]
+        message = finding.message
+        if finding.related is not None:
+            message += f" (first at {by_name[finding.related[0]].where(finding.related[1])})"
+        f.problem(finding.path, message, finding.hint, key=finding.at_key)
+    _raise_if_problems(files)
+    return _merge(files, located)
+
+
+def _merge(files: list[_File], located: list[checks.LocatedAccount]) -> Config:
+    base = files[0].config
+    assert base is not None
+    by_name = {f.display: f for f in files}
+    accounts: list[ServiceAccount] = []
+    for item in located:
+        f = by_name[item.file]
+        account = item.account
+        if account.namespace is None and item.namespace != base.namespace:
+            account = account.model_copy(update={"namespace": item.namespace})
+        account._source = f.where(item.path)
+        for index, cred in enumerate(account.credentials):
+            cred._source = f.where((*item.path, "credentials", index))
+        accounts.append(account)
+    return base.model_copy(update={"serviceAccounts": accounts, "sops": None})
+
+
+def _raise_if_problems(files: list[_File]) -> None:
+    problems = [p for f in files for p in f.problems]
+    if problems:
+        order = {f.display: i for i, f in enumerate(files)}
+        problems.sort(key=lambda p: (order[p.file], p.line or 0, p.column or 0))
+        raise ConfigError(problems)
+
+
+def _schema_problems(f: _File, err: ValidationError) -> None:
+    """pydantic errors -> Problems, built from loc/type only: never the input value."""
+    for item in err.errors(include_url=False, include_input=False, include_context=True):
+        loc = _strip_tags(tuple(item["loc"]))
+        kind = item["type"]
+        if kind == "missing":
+            f.problem(loc[:-1], f"missing required field {loc[-1]}")
+            continue
+        if kind == "extra_forbidden":
+            f.problem(loc, f"unknown field {loc[-1]}", _did_you_mean(f, loc), key=True)
+            continue
+        if kind in ("union_tag_invalid", "union_tag_not_found"):
+            hint = _type_hint(f, loc)
+            where = (*loc, "type") if kind == "union_tag_invalid" else loc
+            expected = ", ".join(CREDENTIAL_TYPES)
+            verb = "unknown credential type" if kind == "union_tag_invalid" else "missing type"
+            f.problem(where, f"{verb}: expected one of {expected}", hint)
+            continue
+        f.problem(loc, item["msg"])
+
+
+def _strip_tags(loc: DataPath) -> DataPath:
+    """Drop the discriminator pydantic inserts: credentials[2].docker.registry -> [2].registry."""
+    out: list[str | int] = []
+    for part in loc:
+        if (
+            isinstance(part, str)
+            and part in CREDENTIAL_TYPES
+            and len(out) >= 2
+            and out[-2] == "credentials"
+            and isinstance(out[-1], int)
+        ):
+            continue
+        out.append(part)
+    return tuple(out)
+
+
+def _model_at(loc: DataPath, data: Any) -> type[BaseModel] | None:
+    """The model that owns the mapping at ``loc`` (for the keys it allows)."""
+    if loc == ():
+        return Config
+    if loc == ("metadata",):
+        return Metadata
+    if len(loc) == 2 and loc[0] == "serviceAccounts":
+        return ServiceAccount
+    if len(loc) == 4 and loc[0] == "serviceAccounts" and loc[2] == "credentials":
+        node = data
+        for part in loc:
+            try:
+                node = node[part]
+            except (KeyError, IndexError, TypeError):
+                return None
+        kind = node.get("type") if isinstance(node, dict) else None
+        return CREDENTIAL_TYPES.get(kind) if isinstance(kind, str) else None
+    return None
+
+
+def _did_you_mean(f: _File, loc: DataPath) -> str | None:
+    model = _model_at(loc[:-1], f.data)
+    if model is None or not isinstance(loc[-1], str):
+        return None
+    allowed = [name for name in model.model_fields if name != "sops"]
+    close = difflib.get_close_matches(loc[-1], allowed, n=1, cutoff=0.6)
+    if not close:
+        lowered = {name.lower(): name for name in allowed}
+        close = [lowered[loc[-1].lower()]] if loc[-1].lower() in lowered else []
+    if close:
+        return f"did you mean {close[0]}?"
+    return "allowed: " + ", ".join(allowed)
+
+
+def _type_hint(f: _File, loc: DataPath) -> str | None:
+    node: Any = f.data
+    for part in loc:
+        try:
+            node = node[part]
+        except (KeyError, IndexError, TypeError):
+            return None
+    kind = node.get("type") if isinstance(node, dict) else None
+    if not isinstance(kind, str):
+        return None
+    close = difflib.get_close_matches(kind, list(CREDENTIAL_TYPES), n=1, cutoff=0.6)
+    return f"did you mean {close[0]}?" if close else None

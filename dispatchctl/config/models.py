@@ -1,0 +1,157 @@
+"""The config file format (shared/spec/config.md) as pydantic models: the single source of truth.
+
+``schemas/dispatchctl.schema.json`` is generated from these. Every model forbids unknown keys and
+hides input values from its error messages, since any field may hold a secret. Secret fields are
+``SecretStr`` so a stray repr or log line shows ``**********``.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, SecretStr
+
+API_VERSION = "dispatchctl/v1"
+KIND = "ServiceAccounts"
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", hide_input_in_errors=True, strict=False)
+
+
+class _Credential(_Model):
+    """Fields every credential shares. ``_source`` ("file:line") is set by the loader."""
+
+    secretName: str | None = Field(
+        default=None,
+        description="Name of the Secret to write instead of the default <account>-<type>[-<host>]"
+        " (e.g. to adopt team-1-basic-auth made by `dispatch login`).",
+    )
+    _source: str | None = PrivateAttr(default=None)
+
+
+class _ScmCredential(_Credential):
+    insecureSkipTLSVerify: bool = Field(
+        default=False,
+        description="Skip TLS verification for Dispatch's SCM calls; also allows an http:// url.",
+    )
+
+
+class GitHubCredential(_ScmCredential):
+    type: Literal["github"]
+    username: str
+    token: SecretStr = Field(description="Personal access token (scopes: repo, admin:repo_hook).")
+    url: str | None = Field(
+        default=None,
+        description="GitHub Enterprise base URL; default https://github.com.",
+    )
+
+
+class GitLabCredential(_ScmCredential):
+    type: Literal["gitlab"]
+    username: str
+    token: SecretStr = Field(description="Personal access token (scopes: api, write_repository).")
+    url: str | None = Field(
+        default=None, description="Self-hosted GitLab base URL; default https://gitlab.com."
+    )
+
+
+class BitbucketCloudCredential(_ScmCredential):
+    type: Literal["bitbucket-cloud"]
+    username: str
+    appPassword: SecretStr = Field(description="Bitbucket app password.")
+
+
+class BitbucketServerCredential(_ScmCredential):
+    type: Literal["bitbucket-server"]
+    url: str = Field(description="The server's base URL, e.g. https://bitbucket.example.com.")
+    username: str
+    token: SecretStr = Field(
+        description="Personal access token (Projects read, Repositories admin)."
+    )
+
+
+class GitSshCredential(_Credential):
+    type: Literal["git"]
+    host: str = Field(description="host or host:port, no scheme (default port 22).")
+    privateKey: SecretStr = Field(
+        description="OpenSSH private key without passphrase: ed25519 or RSA >= 2048 bits."
+    )
+    knownHosts: str | None = Field(
+        default=None, description="known_hosts lines for the host, written to ~/.ssh/known_hosts."
+    )
+
+
+class DockerCredential(_Credential):
+    type: Literal["docker"]
+    registry: str = Field(
+        default="https://index.docker.io/v1/",
+        description="Registry URL; default Docker Hub (https://index.docker.io/v1/).",
+    )
+    username: str
+    password: SecretStr
+    imagePullSecret: bool = Field(
+        default=False,
+        description="Also write a kubernetes.io/dockerconfigjson Secret <name>-pull and list it"
+        " in the account's imagePullSecrets.",
+    )
+
+
+Credential = Annotated[
+    GitHubCredential
+    | GitLabCredential
+    | BitbucketCloudCredential
+    | BitbucketServerCredential
+    | GitSshCredential
+    | DockerCredential,
+    Field(discriminator="type"),
+]
+
+CREDENTIAL_TYPES: dict[str, type[_Credential]] = {
+    "github": GitHubCredential,
+    "gitlab": GitLabCredential,
+    "bitbucket-cloud": BitbucketCloudCredential,
+    "bitbucket-server": BitbucketServerCredential,
+    "git": GitSshCredential,
+    "docker": DockerCredential,
+}
+
+
+class ServiceAccount(_Model):
+    name: str = Field(description="ServiceAccount name (DNS-1123).")
+    namespace: str | None = Field(
+        default=None, description="Namespace of this account; default: the top-level namespace."
+    )
+    labels: dict[str, str] = Field(
+        default_factory=dict, description="Added to the account and each of its Secrets."
+    )
+    credentials: list[Credential] = Field(default_factory=list)
+    _source: str | None = PrivateAttr(default=None)
+
+
+class Metadata(_Model):
+    name: str = Field(description="The owner: stamped on every object as dispatchctl.io/owner.")
+
+
+class Config(_Model):
+    """One owner's service accounts and credentials (one or several files merged)."""
+
+    model_config = ConfigDict(title="dispatchctl config")
+
+    apiVersion: Literal["dispatchctl/v1"]
+    kind: Literal["ServiceAccounts"]
+    metadata: Metadata
+    namespace: str = Field(description="Default namespace of the service accounts.")
+    serviceAccounts: list[ServiceAccount] = Field(default_factory=list)
+    sops: dict[str, Any] | None = Field(
+        default=None, description="Written by sops itself, never by hand."
+    )
+
+    def namespace_of(self, account: ServiceAccount) -> str:
+        return account.namespace or self.namespace
+
+
+def json_schema() -> dict[str, Any]:
+    """The JSON Schema editors use to complete and check config files."""
+    schema = Config.model_json_schema()
+    return {"$schema": "https://json-schema.org/draft/2020-12/schema", **schema}

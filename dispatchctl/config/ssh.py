@@ -1,0 +1,120 @@
+"""Facts about SSH keys: does a private key work in a pipeline, and its public fingerprint.
+
+A pipeline cannot type a passphrase, so a protected key is refused; weak key types are refused
+too. Nothing here ever puts key material into a message.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+from dataclasses import dataclass
+
+from cryptography.exceptions import UnsupportedAlgorithm
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ed25519, rsa
+
+MIN_RSA_BITS = 2048
+_KNOWN_HOSTS_MARKERS = ("@cert-authority", "@revoked")
+
+
+class KeyProblem(ValueError):
+    """A private key that cannot be used; the message never quotes the key."""
+
+    def __init__(self, message: str, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+
+@dataclass(frozen=True)
+class KeyFacts:
+    """Safe to show: algorithm, size and the public key's SHA256 fingerprint."""
+
+    algorithm: str
+    bits: int
+    fingerprint: str
+
+
+def fingerprint(public_key: object) -> str:
+    """OpenSSH's ``SHA256:...`` fingerprint of a public key."""
+    line = public_key.public_bytes(  # type: ignore[attr-defined]
+        serialization.Encoding.OpenSSH, serialization.PublicFormat.OpenSSH
+    )
+    blob = base64.b64decode(line.split()[1])
+    digest = base64.b64encode(hashlib.sha256(blob).digest()).decode().rstrip("=")
+    return f"SHA256:{digest}"
+
+
+def inspect_private_key(text: str) -> KeyFacts:
+    """Parse an OpenSSH or PEM private key; raise KeyProblem when a pipeline could not use it."""
+    data = text.strip().encode() + b"\n"
+    try:
+        if b"BEGIN OPENSSH PRIVATE KEY" in data:
+            key = serialization.load_ssh_private_key(data, password=None)
+        else:
+            key = serialization.load_pem_private_key(data, password=None)
+    except TypeError:
+        raise KeyProblem(
+            "the private key is protected by a passphrase, which no pipeline can type",
+            "remove it: ssh-keygen -p -N '' -f KEYFILE",
+        ) from None
+    except (ValueError, UnsupportedAlgorithm):
+        raise KeyProblem(
+            "not a valid OpenSSH or PEM private key",
+            "paste the whole key file, from -----BEGIN to -----END",
+        ) from None
+    if isinstance(key, ed25519.Ed25519PrivateKey):
+        return KeyFacts("ed25519", 256, fingerprint(key.public_key()))
+    if isinstance(key, rsa.RSAPrivateKey):
+        if key.key_size < MIN_RSA_BITS:
+            raise KeyProblem(
+                f"RSA key of {key.key_size} bits is too weak (at least {MIN_RSA_BITS})",
+                "generate a new one: ssh-keygen -t ed25519",
+            )
+        return KeyFacts("rsa", key.key_size, fingerprint(key.public_key()))
+    raise KeyProblem(
+        f"unsupported key type {type(key).__name__.removesuffix('PrivateKey').lstrip('_')}"
+        " (ed25519 or RSA >= 2048 required)",
+        "generate a new one: ssh-keygen -t ed25519",
+    )
+
+
+def known_hosts_problems(text: str) -> list[tuple[int, str]]:
+    """(1-based line within the value, message) for each known_hosts line that does not parse."""
+    problems: list[tuple[int, str]] = []
+    for number, raw in enumerate(text.splitlines(), start=1):
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        fields = line.split()
+        if fields[0] in _KNOWN_HOSTS_MARKERS:
+            fields = fields[1:]
+        if len(fields) < 3:
+            problems.append((number, "known_hosts line needs: hosts, key type, base64 key"))
+            continue
+        key_type, blob = fields[1], fields[2]
+        try:
+            decoded = base64.b64decode(blob, validate=True)
+        except (binascii.Error, ValueError):
+            problems.append((number, f"known_hosts line: the {key_type} key is not base64"))
+            continue
+        if not _blob_has_type(decoded, key_type):
+            problems.append((number, f"known_hosts line: key data is not a {key_type} key"))
+            continue
+        try:
+            serialization.load_ssh_public_key(f"{key_type} {blob}".encode())
+        except UnsupportedAlgorithm:
+            continue  # a type cryptography does not know (sk-*): its header matched, accept it
+        except ValueError:
+            problems.append((number, f"known_hosts line: the {key_type} key does not parse"))
+    return problems
+
+
+def _blob_has_type(blob: bytes, key_type: str) -> bool:
+    """An SSH public key blob starts with its own type name, length-prefixed."""
+    if len(blob) < 4:
+        return False
+    size = int.from_bytes(blob[:4], "big")
+    return blob[4 : 4 + size] == key_type.encode()
