@@ -12,7 +12,7 @@ def summary(files: tuple[str, ...], loaded: LoadedConfig) -> str:
     config = loaded.config
     accounts = len(config.serviceAccounts)
     credentials = sum(len(a.credentials) for a in config.serviceAccounts)
-    what = "valid" if loaded.decrypted else "valid (structure only, not decrypted)"
+    what = "valid" if loaded.decrypted else "structure valid, secrets not decrypted"
     return (
         f"{', '.join(files)}: {what} (owner {config.metadata.name}: "
         f"{accounts} service account{'s' if accounts != 1 else ''}, "

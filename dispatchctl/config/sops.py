@@ -8,6 +8,7 @@ through its own environment (``SOPS_AGE_KEY_FILE``, ``SOPS_AGE_KEY``, gpg, cloud
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import tempfile
@@ -23,6 +24,8 @@ SECRET_FIELDS = ("token", "appPassword", "password", "privateKey")
 SECRET_FIELDS_REGEX = "^(" + "|".join(SECRET_FIELDS) + ")$"
 BINARY_ENV = "DISPATCHCTL_SOPS"
 _TIMEOUT_SECONDS = 300
+# sops's rc-128 text names the places it searched for age identities (names only, no keys).
+_LOOKED_IN = re.compile(r"Did not find keys in locations (.+?)\.(?: |$)")
 
 KEY_HINT = (
     "supply a key through sops's environment: SOPS_AGE_KEY_FILE=path/to/age-key.txt "
@@ -215,8 +218,12 @@ def error_for(returncode: int, name: str, tried: Sequence[str], stderr: str) -> 
     text = outcome.text
     if returncode == 1 and "metadata not found" in stderr:
         text = "not a sops file (sops metadata not found)"
-    if returncode == 128 and tried:
-        text += "; tried: " + ", ".join(tried)
+    if returncode == 128:
+        if tried:
+            text += "; tried: " + ", ".join(tried)
+        looked = _LOOKED_IN.search(" ".join(stderr.replace("|", " ").split()))
+        if looked:
+            text += f"; sops looked for age keys in {looked.group(1)}"
     return outcome.cls(f"{name}: {text}", hint=outcome.hint)
 
 
