@@ -24,7 +24,7 @@ from dispatchctl.render.text import (
 MAX_CHARS = 60_000
 OTHER_OBJECTS = "objects of no service account"
 _VERBS = ("create", "update", "replace", "delete", "adopt")
-# plan symbol -> the first character GitHub's diff highlighting understands
+# plan symbol -> the column-0 mark GitHub's diff highlighting understands
 _DIFF_MARKS = {"+": "+", "-": "-", "~": "!", "-/+": "!", "<=": "!"}
 _PLAIN = Painter(color=False)
 
@@ -100,20 +100,17 @@ def _section(account: str, changes: list[Mapping[str, Any]]) -> str:
     counts = {verb: sum(c["action"] == verb for c in changes) for verb in _VERBS}
     summary = ", ".join(f"{n} to {verb}" for verb, n in counts.items() if n)
     lines = [f"<details><summary><code>{account}</code>: {summary}</summary>", "", "```diff"]
-    for change in changes:
+    for index, change in enumerate(changes):
+        if index:
+            lines.append("")
         lines += [_diff_line(line) for line in change_block(change, _PLAIN)]
     lines += ["```", "", "</details>"]
     return "\n".join(lines)
 
 
 def _diff_line(line: str) -> str:
-    """A text line marked in column 0, where diff highlighting sees it; a symbol diff does not
-    know (``~``, ``-/+``, ``<=``) stays after the mark."""
-    indent = len(line) - len(line.lstrip(" "))
-    symbol, _, rest = line.lstrip(" ").partition(" ")
+    """The text line with a mark in column 0 (inside its indent), where diff highlighting
+    sees it; the plan symbol itself stays in place."""
+    symbol = line.lstrip(" ").partition(" ")[0]
     mark = _DIFF_MARKS.get(symbol)
-    if mark is None:
-        return line
-    if mark == symbol:
-        return f"{mark}{' ' * (indent + len(symbol))}{rest}"
-    return f"{mark}{' ' * (indent - 1)}{line.lstrip(' ')}"
+    return line if mark is None else mark + line[1:]

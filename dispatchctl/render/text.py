@@ -107,7 +107,7 @@ def detail_lines(change: Mapping[str, Any], paint: Painter) -> list[str]:
     width = max((len(name) for name in facts), default=0)
     lines = [f"      {name + ':':<{width + 1}} {value}" for name, value in facts.items()]
     for field in change["fields"]:
-        lines.append(f"      {_field_line(field, paint)}")
+        lines += [f"      {line}" for line in _field_lines(field, paint)]
     unchanged = 0
     for key in change["keys"]:
         status = key["status"]
@@ -121,13 +121,21 @@ def detail_lines(change: Mapping[str, Any], paint: Painter) -> list[str]:
     return lines
 
 
-def _field_line(field: Mapping[str, Any], paint: Painter) -> str:
+def _field_lines(field: Mapping[str, Any], paint: Painter) -> list[str]:
+    """``path: before -> after``; a list one entry per line, marked kept, removed or added."""
     before, after = field["before"], field["after"]
-    if before is None:
-        return f"{paint.symbol('+')} {field['path']}: {_value(after)}"
-    if after is None:
-        return f"{paint.symbol('-')} {field['path']}: {_value(before)}"
-    return f"{paint.symbol('~')} {field['path']}: {_value(before)} -> {_value(after)}"
+    symbol = "+" if before is None else "-" if after is None else "~"
+    if isinstance(before or after, list):
+        old, new = before or [], after or []
+        lines = [f"{paint.symbol(symbol)} {field['path']}:"]
+        lines += [
+            f"    {_value(v)}" if v in new else f"  {paint.symbol('-')} {_value(v)}" for v in old
+        ]
+        lines += [f"  {paint.symbol('+')} {_value(v)}" for v in new if v not in old]
+        return lines
+    if symbol == "~":
+        return [f"{paint.symbol(symbol)} {field['path']}: {_value(before)} -> {_value(after)}"]
+    return [f"{paint.symbol(symbol)} {field['path']}: {_value(before if after is None else after)}"]
 
 
 def _value(value: Any) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import copy
+import zlib
 from collections.abc import Mapping
 from typing import Any
 
@@ -131,16 +132,14 @@ def desired_state(*objects: DesiredObject, owner: str = OWNER) -> DesiredState:
     return DesiredState(owner=owner, default_namespace=NS, objects=tuple(objects))
 
 
-_counter = iter(range(1000, 10**6))
-
-
 def served(obj: DesiredObject | Mapping[str, Any], **extra_metadata: Any) -> dict[str, Any]:
     """What the API server returns after creating ``obj``: server-owned metadata added, Secret
     type defaulted, nothing else changed."""
     manifest = obj.manifest if isinstance(obj, DesiredObject) else obj
     live = copy.deepcopy(dict(manifest))
-    number = next(_counter)
     metadata = live["metadata"]
+    # deterministic per object, so golden files do not depend on test order
+    number = zlib.crc32(f"{live['kind']}/{metadata['namespace']}/{metadata['name']}".encode())
     metadata.update(
         uid=f"00000000-0000-0000-0000-{number:012d}",
         resourceVersion=str(number),

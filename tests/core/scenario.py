@@ -1,0 +1,94 @@
+"""One representative plan with every action, a conflict, a namespace to create, and secret
+values that carry a canary: the source of the golden files and the canary test."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+
+from dispatchctl.diff import make_plan
+from dispatchctl.objects import OWNER_LABEL
+from dispatchctl.plan import Plan
+from tests.core.builders import (
+    INPUTS,
+    NS,
+    TARGET,
+    account,
+    b64,
+    desired_state,
+    docker_secret,
+    github_secret,
+    live_state,
+    served,
+    ssh_secret,
+)
+
+CANARY = "CANARY-7f3a9"
+# every secret value planted in the scenario, desired and live
+PLANTED = tuple(
+    f"{CANARY}-{what}"
+    for what in (
+        "github-new",
+        "github-old",
+        "ssh-key",
+        "docker",
+        "docker-old",
+        "adopted",
+        "adopted-old",
+        "old",
+        "team-2",
+        "team-3",
+        "team-4",
+    )
+)
+
+
+def representative_plan() -> Plan:
+    team_1 = ("team-1-github", "team-1-git-github-com", "team-1-docker", "team-1-basic-auth")
+    desired = desired_state(
+        github_secret(token=f"{CANARY}-github-new"),
+        ssh_secret(key=f"{CANARY}-ssh-key"),
+        docker_secret(password=f"{CANARY}-docker"),
+        github_secret("team-1-basic-auth", token=f"{CANARY}-adopted"),
+        account(secrets=team_1),
+        github_secret("team-2-github", namespace="ci", token=f"{CANARY}-team-2"),
+        account("team-2", ("team-2-github",), namespace="ci"),
+        github_secret("team-4-github", token=f"{CANARY}-team-4"),
+        account("team-4", ("team-4-github",)),
+    )
+
+    github = served(github_secret(token=f"{CANARY}-github-old"))
+    docker_opaque = served(docker_secret(password=f"{CANARY}-docker-old"))
+    docker_opaque["type"] = "Opaque"  # made with the wrong type: must be replaced
+    adopted = served(github_secret("team-1-basic-auth", token=f"{CANARY}-adopted-old"))
+    adopted["metadata"]["labels"] = {"made-by": "dispatch-login"}
+    team_1_live = served(account(secrets=("team-1-github", "team-1-old", "team-1-docker")))
+    team_1_live["secrets"].insert(0, {"name": "team-1-token-abcde"})
+    other = served(github_secret("team-2-github", namespace="ci", token=f"{CANARY}-team-2"))
+    other["metadata"]["labels"][OWNER_LABEL] = "platform-team"
+    live = live_state(
+        github,
+        docker_opaque,
+        adopted,
+        team_1_live,
+        served(github_secret("team-1-old", token=f"{CANARY}-old")),
+        other,
+        served(github_secret("team-3-github", token=f"{CANARY}-team-3")),
+        served(account("team-3", ("team-3-github",))),
+        served(github_secret("team-4-github", token=f"{CANARY}-team-4")),
+        served(account("team-4", ("team-4-github",))),
+        namespaces=(NS,),
+    )
+    return make_plan(
+        desired, live, target=TARGET, inputs=INPUTS, adopt=True, create_namespaces=True
+    )
+
+
+def forbidden_strings() -> list[str]:
+    """What no output may contain: each planted value, its base64 form, its digests."""
+    found = [CANARY]
+    for value in PLANTED:
+        raw = value.encode()
+        found += [b64(value), base64.b64encode(raw).decode().rstrip("=")]
+        found += [hashlib.sha256(raw).hexdigest(), hashlib.sha256(raw).hexdigest()[:12]]
+    return found

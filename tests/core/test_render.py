@@ -1,0 +1,212 @@
+"""Renderers: golden files of one representative plan, the schema, colour, truncation, and
+the round trip through the JSON document."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import re
+from pathlib import Path
+
+import jsonschema
+import pytest
+
+from dispatchctl.diff import make_plan
+from dispatchctl.errors import PlanError
+from dispatchctl.objects import SECRET, SERVICE_ACCOUNT, ObjectRef
+from dispatchctl.plan import Action, Change, KeyDiff, KeyStatus, Plan
+from dispatchctl.render.json import plan_document, plan_from_document, render_json
+from dispatchctl.render.markdown import MAX_CHARS, render_markdown
+from dispatchctl.render.text import NO_CHANGES, render_text, should_color
+from tests.core.builders import (
+    INPUTS,
+    TARGET,
+    account,
+    desired_state,
+    github_secret,
+    live_state,
+    served,
+)
+from tests.core.scenario import representative_plan
+
+GOLDEN = Path(__file__).parent / "golden"
+SCHEMA = json.loads((Path(__file__).parents[2] / "schemas" / "plan.schema.json").read_text())
+# UPDATE_GOLDEN=1 pytest tests/core rewrites the golden files; review the diff before committing.
+UPDATE = os.environ.get("UPDATE_GOLDEN") == "1"
+ANSI = re.compile(r"\x1b\[[0-9;]*m")
+
+
+def check_golden(name: str, actual: str) -> None:
+    path = GOLDEN / name
+    if UPDATE:
+        path.write_text(actual)
+    assert actual == path.read_text(), f"{name} differs; UPDATE_GOLDEN=1 rewrites it"
+
+
+def converged_plan() -> Plan:
+    desired = desired_state(github_secret(), account())
+    live = live_state(*(served(o) for o in desired.objects))
+    return make_plan(desired, live, target=TARGET, inputs=INPUTS)
+
+
+def many_accounts_plan(count: int) -> Plan:
+    changes = []
+    for n in range(count):
+        keys = tuple(KeyDiff(k, KeyStatus.ADDED) for k in ("password", "username", "url"))
+        account_name = f"dispatch/team-{n:04d}"
+        for kind, name in ((SECRET, f"team-{n:04d}-github"), (SERVICE_ACCOUNT, f"team-{n:04d}")):
+            ref = ObjectRef(kind, "dispatch", name)
+            changes.append(Change(ref, Action.CREATE, None, keys, account=account_name))
+    return Plan("ci-credentials", TARGET, INPUTS, tuple(changes))
+
+
+# ---------------------------------------------------------------- golden files
+
+
+def test_text_golden_without_colour() -> None:
+    text = render_text(representative_plan(), color=False)
+    assert "\x1b" not in text
+    check_golden("plan.txt", text)
+
+
+def test_text_golden_with_colour_is_the_plain_text_painted() -> None:
+    text = render_text(representative_plan(), color=True)
+    assert "\x1b[32m+\x1b[0m" in text
+    assert ANSI.sub("", text) == render_text(representative_plan(), color=False)
+    check_golden("plan.color.txt", text)
+
+
+def test_markdown_golden() -> None:
+    check_golden("plan.md", render_markdown(representative_plan()))
+
+
+def test_json_golden() -> None:
+    check_golden("plan.json", render_json(representative_plan()))
+
+
+def test_no_changes_golden() -> None:
+    text = render_text(converged_plan(), color=False)
+    assert text.endswith(f"\n{NO_CHANGES}\n")
+    check_golden("no_changes.txt", text)
+
+
+def test_closing_line_counts_every_action() -> None:
+    text = render_text(representative_plan(), color=False)
+    last = text.rstrip("\n").rsplit("\n", 1)[1]
+    assert last == "Plan: 2 to create, 2 to update, 1 to replace, 3 to delete, 1 to adopt."
+
+
+# ---------------------------------------------------------------- JSON document
+
+
+@pytest.mark.parametrize(
+    "plan", [representative_plan(), converged_plan(), many_accounts_plan(3)], ids=str
+)
+def test_json_document_matches_its_schema(plan: Plan) -> None:
+    jsonschema.Draft202012Validator.check_schema(SCHEMA)
+    jsonschema.validate(json.loads(render_json(plan)), SCHEMA)
+
+
+def test_schema_rejects_a_document_of_another_version() -> None:
+    doc = plan_document(converged_plan())
+    doc["format_version"] = "2"
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate(doc, SCHEMA)
+
+
+def test_document_round_trips_to_the_same_plan_without_manifests() -> None:
+    plan = representative_plan()
+    again = plan_from_document(json.loads(render_json(plan)))
+    assert again == plan
+    assert all(c.desired is None for c in again.changes)
+    assert render_text(again, color=False) == render_text(plan, color=False)
+
+
+def test_document_of_another_version_is_refused() -> None:
+    doc = plan_document(converged_plan())
+    doc["format_version"] = "0"
+    with pytest.raises(PlanError, match="unsupported plan format version '0'"):
+        plan_from_document(doc)
+
+
+def test_malformed_document_is_a_plan_error() -> None:
+    doc = plan_document(representative_plan())
+    del doc["changes"][0]["seen"]
+    with pytest.raises(PlanError, match=r"malformed \(KeyError: 'seen'\)"):
+        plan_from_document(doc)
+
+
+# ---------------------------------------------------------------- text details
+
+
+def test_header_names_owner_cluster_and_context() -> None:
+    text = render_text(converged_plan(), color=False)
+    assert text.startswith(
+        "Owner:   ci-credentials\nCluster: https://127.0.0.1:6443 (context: local)\n"
+    )
+
+
+def test_missing_namespace_and_delete_all_are_shown_as_errors() -> None:
+    desired = desired_state(account("team-2", (), namespace="ci"))
+    live = live_state(served(github_secret()), served(account()))
+    plan = make_plan(desired, live, target=TARGET, inputs=INPUTS)
+    text = render_text(plan, color=False)
+    assert "namespace 'ci' does not exist; create it or pass --create-namespace" in text
+    assert "Warning: this plan deletes every object owned by 'ci-credentials'" in text
+    markdown = render_markdown(plan)
+    assert "> - namespace 'ci' does not exist" in markdown
+    assert "--allow-delete-all" in markdown
+
+
+@pytest.mark.parametrize(
+    "tty,env,expected",
+    [
+        (True, {}, True),
+        (False, {}, False),
+        (True, {"NO_COLOR": "1"}, False),
+        (True, {"NO_COLOR": ""}, True),  # no-color.org: only a non-empty value counts
+        (True, {"TERM": "dumb"}, False),
+    ],
+)
+def test_should_color(tty: bool, env: dict[str, str], expected: bool) -> None:
+    class Stream(io.StringIO):
+        def isatty(self) -> bool:
+            return tty
+
+    assert should_color(Stream(), env) is expected
+
+
+# ---------------------------------------------------------------- markdown
+
+
+def test_markdown_has_one_collapsible_section_per_account() -> None:
+    markdown = render_markdown(representative_plan())
+    summaries = re.findall(r"<summary><code>([^<]+)</code>", markdown)
+    assert summaries == ["ci/team-2", "dispatch/team-1", "dispatch/team-3"]
+    assert markdown.count("```diff") == 3
+    assert "| replace | 1 |" in markdown
+
+
+def test_markdown_of_no_changes_says_so() -> None:
+    markdown = render_markdown(converged_plan())
+    assert NO_CHANGES in markdown
+    assert "<details>" not in markdown
+
+
+def test_long_markdown_is_cut_at_a_section_boundary_with_a_note() -> None:
+    plan = many_accounts_plan(600)
+    markdown = render_markdown(plan)
+    assert len(markdown) <= MAX_CHARS
+    assert markdown.count("<details>") == markdown.count("</details>")
+    kept = markdown.count("<details>")
+    assert 0 < kept < 600
+    assert f"{600 - kept} of 600 service account sections are left out" in markdown
+    assert "Run `dispatchctl plan` locally for the full plan." in markdown
+    assert markdown.rstrip().endswith(
+        "**Plan: 1200 to create, 0 to update, 0 to replace, 0 to delete, 0 to adopt.**"
+    )
+
+
+def test_short_markdown_is_not_cut() -> None:
+    assert "left out" not in render_markdown(many_accounts_plan(10))
