@@ -1,0 +1,267 @@
+"""The Cluster: one configured kubernetes ApiClient and the single request function with retries.
+
+Requests go through the official client's ``ApiClient`` (auth headers, TLS, proxies, token
+refresh) but its models are skipped: bodies are plain dicts and answers are parsed with
+``json.loads``, which is many times faster than the generated deserialisers and keeps the wire
+form the diff compares. The client's own urllib3 retries are off, so the policy here is the only
+one and every attempt is logged (method, path, status; never a body).
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import logging
+import threading
+import time
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import quote
+
+from kubernetes import client as k8s
+
+from dispatchctl.cluster.errors import NotFoundError, TransientError
+from dispatchctl.cluster.retry import RetryPolicy, status_error, translate
+from dispatchctl.errors import ClusterError
+from dispatchctl.objects import DesiredState, LiveState, ObjectRef
+from dispatchctl.plan import Target
+
+log = logging.getLogger("dispatchctl.cluster")
+
+DEFAULT_TIMEOUT = (10.0, 30.0)  # (connect, read) seconds per attempt
+
+# kind -> (API path prefix, resource); namespaced unless the prefix says otherwise.
+RESOURCES: dict[str, tuple[str, str]] = {
+    "Secret": ("/api/v1", "secrets"),
+    "ServiceAccount": ("/api/v1", "serviceaccounts"),
+    "Lease": ("/apis/coordination.k8s.io/v1", "leases"),
+    "Namespace": ("/api/v1", "namespaces"),
+}
+API_VERSIONS = {
+    "Secret": "v1",
+    "ServiceAccount": "v1",
+    "Namespace": "v1",
+    "Lease": "coordination.k8s.io/v1",
+}
+
+
+def collection_path(kind: str, namespace: str | None) -> str:
+    prefix, resource = RESOURCES[kind]
+    if namespace is None:
+        return f"{prefix}/{resource}"
+    return f"{prefix}/namespaces/{quote(namespace, safe='')}/{resource}"
+
+
+def object_path(kind: str, namespace: str | None, name: str) -> str:
+    return f"{collection_path(kind, namespace)}/{quote(name, safe='')}"
+
+
+def ref_path(ref: ObjectRef) -> str:
+    return object_path(ref.kind, ref.namespace or None, ref.name)
+
+
+@dataclass(frozen=True)
+class Response:
+    status: int
+    body: Any  # decoded JSON
+    attempts: int
+
+
+class Cluster:
+    """A connection to one API server; safe to share between threads.
+
+    Build it with ``dispatchctl.cluster.connect``. ``retry`` and ``timeout`` are per request.
+    """
+
+    def __init__(
+        self,
+        configuration: k8s.Configuration,
+        target: Target,
+        *,
+        retry: RetryPolicy | None = None,
+        timeout: tuple[float, float] = DEFAULT_TIMEOUT,
+        pool_size: int = 16,
+    ) -> None:
+        configuration.retries = False  # ours are the only retries
+        configuration.debug = False  # the client's debug logging prints bodies
+        configuration.connection_pool_maxsize = pool_size
+        self._configuration = configuration
+        self._api = k8s.ApiClient(configuration)
+        self._lock = threading.Lock()
+        self.target = target
+        self.retry = retry or RetryPolicy()
+        self.timeout = timeout
+
+    @property
+    def pool_size(self) -> int:
+        return int(self._configuration.connection_pool_maxsize)
+
+    def ensure_pool_size(self, size: int) -> None:
+        """Grow the connection pool so ``size`` parallel requests each keep a connection."""
+        with self._lock:
+            if size <= self.pool_size:
+                return
+            self._configuration.connection_pool_maxsize = size
+            old, self._api = self._api, k8s.ApiClient(self._configuration)
+        old.close()
+
+    def close(self) -> None:
+        self._api.close()
+
+    def __enter__(self) -> Cluster:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"Cluster({self.target.server!r}, context={self.target.context!r})"
+
+    # --- requests -------------------------------------------------------------------------
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        query: Mapping[str, str] | None = None,
+        body: Mapping[str, Any] | None = None,
+        accept: str = "application/json",
+        what: str | None = None,
+    ) -> Response:
+        """One API call with retries of transient failures; error statuses raise ClusterError.
+
+        ``what`` names the operation in error messages ("create Secret/ns/name").
+        """
+        what = what or f"{method} {path}"
+        redact = tuple(_secret_strings(body)) if body is not None else ()
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                return self._request_once(method, path, query, body, accept, what, attempt, redact)
+            except TransientError as err:
+                if attempt >= self.retry.attempts:
+                    err.message = f"{err.message} (gave up after {attempt} attempts)"
+                    err.args = (err.message,)
+                    raise
+                delay = self.retry.delay(attempt, err)
+                log.info("%s failed (%s); retry %d in %.2fs", what, err.message, attempt, delay)
+                self.retry.sleep(delay)
+
+    def _request_once(
+        self,
+        method: str,
+        path: str,
+        query: Mapping[str, str] | None,
+        body: Mapping[str, Any] | None,
+        accept: str,
+        what: str,
+        attempt: int,
+        redact: tuple[str, ...],
+    ) -> Response:
+        server = self.target.server
+        started = time.monotonic()
+        try:
+            _, url, headers, _, _ = self._api.param_serialize(
+                method,
+                path,
+                query_params=list(query.items()) if query else None,
+                header_params={"Accept": accept, "Content-Type": "application/json"},
+                auth_settings=["BearerToken"],
+            )
+            raw = self._api.call_api(
+                method, url, header_params=headers, body=body, _request_timeout=self.timeout
+            )
+            data = raw.read()
+        except Exception as exc:
+            err = translate(exc, server)
+            log.debug(
+                "%s %s -> %s (%s)", method, _shown(path, query), type(err).__name__, _ms(started)
+            )
+            raise err from None
+        status = raw.status
+        log.debug("%s %s -> %d (%s)", method, _shown(path, query), status, _ms(started))
+        if not 200 <= status <= 299:
+            raise status_error(
+                status,
+                data,
+                raw.headers,
+                what=what,
+                retried=attempt > 1,
+                redact=redact,
+            )
+        try:
+            decoded = json.loads(data) if data else None
+        except ValueError:
+            raise ClusterError(f"{what}: the server's answer is not JSON") from None
+        return Response(status, decoded, attempt)
+
+    # --- objects --------------------------------------------------------------------------
+
+    def get(self, kind: str, namespace: str | None, name: str) -> dict[str, Any] | None:
+        """The object, or None when it does not exist."""
+        try:
+            body = self.request(
+                "GET", object_path(kind, namespace, name), what=f"read {kind} {name}"
+            ).body
+        except NotFoundError:
+            return None
+        return _with_kind(body, kind)
+
+    def list(
+        self, kind: str, namespace: str | None, *, label_selector: str | None = None
+    ) -> list[dict[str, Any]]:
+        """Every object of ``kind`` in ``namespace`` matching the selector, in one request."""
+        query = {"labelSelector": label_selector} if label_selector else None
+        what = f"list {RESOURCES[kind][1]} in namespace {namespace}"
+        body = self.request("GET", collection_path(kind, namespace), query=query, what=what).body
+        return [_with_kind(item, kind) for item in body.get("items") or []]
+
+    def read_live(self, desired: DesiredState, *, namespaces: Iterable[str] = ()) -> LiveState:
+        """What the cluster holds for ``desired`` (see ``dispatchctl.cluster.read``)."""
+        from dispatchctl.cluster.read import read_live
+
+        return read_live(self, desired, namespaces=namespaces)
+
+    def create_namespace(self, name: str) -> bool:
+        """Create a namespace; False when it already existed (someone else made it)."""
+        from dispatchctl.cluster.write import create_namespace
+
+        return create_namespace(self, name)
+
+
+def _with_kind(obj: dict[str, Any], kind: str) -> dict[str, Any]:
+    """LIST items come without kind/apiVersion; the diff compares whole objects."""
+    obj.setdefault("apiVersion", API_VERSIONS[kind])
+    obj.setdefault("kind", kind)
+    return obj
+
+
+def _secret_strings(body: Mapping[str, Any]) -> Iterable[str]:
+    """The secret values of a request body, encoded and decoded, for redaction."""
+    if body.get("kind") != "Secret":
+        return
+    for value in (body.get("data") or {}).values():
+        yield str(value)
+        yield _decoded(str(value))
+    for value in (body.get("stringData") or {}).values():
+        yield str(value)
+
+
+def _decoded(value: str) -> str:
+    try:
+        return base64.b64decode(value).decode("utf-8", "replace")
+    except ValueError:
+        return ""
+
+
+def _shown(path: str, query: Mapping[str, str] | None) -> str:
+    if not query:
+        return path
+    return path + "?" + "&".join(f"{k}={v}" for k, v in query.items())
+
+
+def _ms(started: float) -> str:
+    return f"{(time.monotonic() - started) * 1000:.0f} ms"

@@ -1,0 +1,354 @@
+"""The apply lock: a coordination.k8s.io/v1 Lease ``dispatchctl-<owner>``.
+
+Taken with a create (or, when the Lease is expired, an update conditional on the
+resourceVersion read, so two waiters cannot both take it), renewed by a thread every third of
+its duration, deleted on release. A holder that dies stops renewing, and the Lease expires by
+itself after ``leaseDurationSeconds``. Expiry is judged two ways, whichever comes first: the
+holder's renewTime by our clock, or no change seen for a whole duration by our own watch (which
+is immune to clock skew between holder and waiter, like client-go's leader election).
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+import socket
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from types import TracebackType
+from typing import TYPE_CHECKING, Any
+
+from dispatchctl.cluster.client import collection_path, object_path
+from dispatchctl.cluster.errors import AlreadyExistsError, ConflictError, NotFoundError
+from dispatchctl.errors import ClusterError, LockError
+from dispatchctl.objects import owner_labels
+
+if TYPE_CHECKING:
+    from dispatchctl.cluster.client import Cluster
+
+log = logging.getLogger("dispatchctl.cluster")
+
+LEASE = "Lease"
+
+
+def lease_name(owner: str) -> str:
+    return f"dispatchctl-{owner}"
+
+
+def holder_identity(
+    env: Mapping[str, str], *, host: str | None = None, pid: int | None = None
+) -> str:
+    """Who holds the lock, as a person reading the error would want it: the CI job's URL or
+    pod name, else host:pid."""
+    if env.get("GITHUB_ACTIONS") == "true" and env.get("GITHUB_RUN_ID"):
+        server = env.get("GITHUB_SERVER_URL", "https://github.com")
+        url = f"{server}/{env.get('GITHUB_REPOSITORY', '')}/actions/runs/{env['GITHUB_RUN_ID']}"
+        attempt = env.get("GITHUB_RUN_ATTEMPT")
+        if attempt and attempt != "1":
+            url += f"/attempts/{attempt}"
+        return url
+    if env.get("GITLAB_CI") == "true" and env.get("CI_JOB_URL"):
+        return env["CI_JOB_URL"]
+    if env.get("KUBERNETES_SERVICE_HOST") and env.get("HOSTNAME"):
+        # a pipeline step (Tekton TaskRun pod): the pod's name is its hostname
+        return f"pod {env['HOSTNAME']}"
+    return f"{host or socket.gethostname()}:{pid or os.getpid()}"
+
+
+@dataclass(frozen=True)
+class LeaseInfo:
+    """A Lease as read: who holds it and since when (RFC 3339 strings as the server sent)."""
+
+    holder: str
+    acquired: str | None
+    renewed: str | None
+    duration: int | None
+    resource_version: str
+    uid: str
+
+    @classmethod
+    def of(cls, lease: Mapping[str, Any]) -> LeaseInfo:
+        spec = lease.get("spec") or {}
+        meta = lease["metadata"]
+        return cls(
+            holder=str(spec.get("holderIdentity") or ""),
+            acquired=spec.get("acquireTime"),
+            renewed=spec.get("renewTime"),
+            duration=spec.get("leaseDurationSeconds"),
+            resource_version=str(meta.get("resourceVersion") or ""),
+            uid=str(meta.get("uid") or ""),
+        )
+
+    def expired(self, now: float) -> bool:
+        if not self.holder:
+            return True
+        renewed = _parse_time(self.renewed or self.acquired)
+        if renewed is None or self.duration is None:
+            return True
+        return renewed + self.duration < now
+
+
+class Lock:
+    """``with Lock(...):`` holds the owner's Lease for the duration of the block.
+
+    ``timeout`` is how long to wait for another holder; ``ttl`` the Lease duration (renewed
+    every ttl/3). ``clock`` and ``sleep`` are injectable for tests. When ``create_namespace``
+    is set, a missing namespace is created first (``--create-namespace`` on a new cluster).
+    """
+
+    def __init__(
+        self,
+        cluster: Cluster,
+        *,
+        owner: str,
+        namespace: str,
+        identity: str,
+        timeout: float = 60.0,
+        ttl: float = 30.0,
+        poll: float = 1.0,
+        create_namespace: bool = False,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.cluster = cluster
+        self.owner = owner
+        self.namespace = namespace
+        self.name = lease_name(owner)
+        self.identity = identity
+        self.timeout = timeout
+        self.ttl = ttl
+        self.poll = poll
+        self.create_namespace = create_namespace
+        self.clock = clock
+        self._lease: dict[str, Any] | None = None
+        self._guard = threading.Lock()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.lost: str | None = None  # why, once the lease was taken from us
+
+    @property
+    def where(self) -> str:
+        return f"Lease {self.namespace}/{self.name}"
+
+    def __enter__(self) -> Lock:
+        self.acquire()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.release()
+        if self.lost and exc_type is None:
+            raise LockError(
+                f"the lock {self.where} was lost while applying: {self.lost}",
+                hint="another apply may have run at the same time; run plan again to check",
+            )
+
+    # --- acquire --------------------------------------------------------------------------
+
+    def acquire(self) -> None:
+        deadline = time.monotonic() + self.timeout
+        observed: tuple[str, float] | None = None  # (resourceVersion, monotonic when first seen)
+        while True:
+            lease = self.cluster.get(LEASE, self.namespace, self.name)
+            if lease is None:
+                if self._try_create():
+                    break
+                continue
+            info = LeaseInfo.of(lease)
+            if observed is None or observed[0] != info.resource_version:
+                observed = (info.resource_version, time.monotonic())
+            stale = time.monotonic() - observed[1] > (info.duration or self.ttl)
+            if (info.expired(self.clock()) or stale) and self._try_take_over(lease, info):
+                break
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise LockError(
+                    f"{self.where} is held by {info.holder or 'nobody'} since "
+                    f"{info.acquired or 'an unknown time'} "
+                    f"(last renewed {info.renewed or 'never'}); "
+                    f"gave up after waiting {self.timeout:g}s",
+                    hint="wait for that apply to finish (--lock-timeout waits longer); if it "
+                    "died, the lock expires by itself, or run `dispatchctl force-unlock`",
+                )
+            log.info("%s is held by %s; waiting", self.where, info.holder)
+            time.sleep(min(self.poll, remaining))
+        log.info("%s acquired by %s", self.where, self.identity)
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._renew_loop, name="lease-renew", daemon=True)
+        self._thread.start()
+
+    def _spec(self, transitions: int) -> dict[str, Any]:
+        now = _format_time(self.clock())
+        return {
+            "holderIdentity": self.identity,
+            "leaseDurationSeconds": max(1, math.ceil(self.ttl)),
+            "acquireTime": now,
+            "renewTime": now,
+            "leaseTransitions": transitions,
+        }
+
+    def _try_create(self) -> bool:
+        body = {
+            "apiVersion": "coordination.k8s.io/v1",
+            "kind": LEASE,
+            "metadata": {
+                "name": self.name,
+                "namespace": self.namespace,
+                "labels": owner_labels(self.owner),
+            },
+            "spec": self._spec(0),
+        }
+        try:
+            response = self.cluster.request(
+                "POST",
+                collection_path(LEASE, self.namespace),
+                body=body,
+                what=f"create {self.where}",
+            )
+        except AlreadyExistsError:
+            return False  # someone was faster: read it again
+        except NotFoundError:
+            if not self.create_namespace:
+                raise ClusterError(
+                    f"cannot take the lock {self.where}: namespace {self.namespace} does not exist",
+                    hint="create it, or pass --create-namespace",
+                ) from None
+            self.cluster.create_namespace(self.namespace)
+            return False
+        self._lease = response.body
+        return True
+
+    def _try_take_over(self, lease: Mapping[str, Any], info: LeaseInfo) -> bool:
+        body = dict(lease)
+        transitions = int((lease.get("spec") or {}).get("leaseTransitions") or 0) + 1
+        body["spec"] = self._spec(transitions)
+        try:
+            response = self.cluster.request(
+                "PUT",
+                object_path(LEASE, self.namespace, self.name),
+                body=body,
+                what=f"take over {self.where}",
+            )
+        except (ConflictError, NotFoundError):
+            return False  # another waiter won, or it was released: look again
+        log.info("%s: took over from %s (expired)", self.where, info.holder or "nobody")
+        self._lease = response.body
+        return True
+
+    # --- hold -----------------------------------------------------------------------------
+
+    def _renew_loop(self) -> None:
+        while not self._stop.wait(self.ttl / 3):
+            try:
+                self.renew()
+            except (ConflictError, NotFoundError) as err:
+                self.lost = err.message
+                log.warning("%s lost: %s", self.where, err.message)
+                return
+            except ClusterError as err:  # transient trouble: the next tick tries again
+                log.warning("renewing %s failed: %s", self.where, err.message)
+
+    def renew(self) -> None:
+        """Push renewTime forward, conditional on our last write (taken from us -> Conflict)."""
+        with self._guard:
+            if self._lease is None:
+                return
+            body = dict(self._lease)
+            body["spec"] = {**self._lease["spec"], "renewTime": _format_time(self.clock())}
+            self._lease = self.cluster.request(
+                "PUT",
+                object_path(LEASE, self.namespace, self.name),
+                body=body,
+                what=f"renew {self.where}",
+            ).body
+
+    # --- release --------------------------------------------------------------------------
+
+    def release(self) -> None:
+        """Stop renewing and delete the Lease if it is still the one we wrote."""
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join()
+            self._thread = None
+        with self._guard:
+            lease, self._lease = self._lease, None
+        if lease is None or self.lost:
+            return
+        info = LeaseInfo.of(lease)
+        body = {
+            "apiVersion": "v1",
+            "kind": "DeleteOptions",
+            "preconditions": {"uid": info.uid, "resourceVersion": info.resource_version},
+        }
+        try:
+            self.cluster.request(
+                "DELETE",
+                object_path(LEASE, self.namespace, self.name),
+                body=body,
+                what=f"release {self.where}",
+            )
+        except (ConflictError, NotFoundError) as err:
+            self.lost = err.message
+        except ClusterError as err:  # it expires by itself
+            log.warning("releasing %s failed (it expires by itself): %s", self.where, err.message)
+        else:
+            log.info("%s released", self.where)
+
+
+def read_lock(cluster: Cluster, owner: str, namespace: str) -> LeaseInfo | None:
+    """The current holder of ``owner``'s lock, if any (plan shows it; takes no lock)."""
+    lease = cluster.get(LEASE, namespace, lease_name(owner))
+    return None if lease is None else LeaseInfo.of(lease)
+
+
+def force_unlock(cluster: Cluster, owner: str, namespace: str) -> LeaseInfo | None:
+    """Delete the owner's Lease whoever holds it; returns what it held (None: no lock).
+
+    The delete is conditional on the Lease as read, so what is reported is what was removed.
+    """
+    lease = cluster.get(LEASE, namespace, lease_name(owner))
+    if lease is None:
+        return None
+    info = LeaseInfo.of(lease)
+    body = {
+        "apiVersion": "v1",
+        "kind": "DeleteOptions",
+        "preconditions": {"uid": info.uid, "resourceVersion": info.resource_version},
+    }
+    where = f"Lease {namespace}/{lease_name(owner)}"
+    try:
+        cluster.request(
+            "DELETE",
+            object_path(LEASE, namespace, lease_name(owner)),
+            body=body,
+            what=f"delete {where}",
+        )
+    except NotFoundError:
+        return None
+    except ConflictError:
+        raise LockError(
+            f"{where} changed while unlocking (held by {info.holder} before)",
+            hint="run force-unlock again if the lock is still stuck",
+        ) from None
+    return info
+
+
+def _format_time(seconds: float) -> str:
+    """MicroTime as the API writes it: RFC 3339 with microseconds, UTC."""
+    return datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def _parse_time(value: str | None) -> float | None:
+    if not value:
+        return None
+    try:
+        return datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
+    except ValueError:
+        return None

@@ -1,0 +1,141 @@
+"""Reading the live state of one owner in a number of requests that does not grow with it.
+
+Per namespace (the desired ones plus the default namespace, so a config that dropped its last
+account there still sees what it owns):
+
+1. GET the namespace: does it exist (one request, allowed by a namespaced Role, unlike a
+   cluster-wide LIST of namespaces).
+2. LIST Secrets and LIST ServiceAccounts by the owner selector: everything this owner has,
+   including what is no longer desired (to prune it).
+3. Only if some desired name is not in that answer (a first apply, a new account, an object
+   made by hand or by another owner): one LIST of that kind in the namespace, asking for
+   metadata only (``PartialObjectMetadataList``, the Accept header kubectl uses for
+   ``get -o name``), then a GET of each name that collides.
+
+Why not a GET per missing name: a first apply of N accounts would cost O(N) requests. Why not a
+``fieldSelector``: servers accept only one ``metadata.name=`` value per selector. Why metadata
+only: an unfiltered LIST of Secrets returns every Secret of the namespace with its values
+(Helm releases, tokens of other tools), which is large and none of our business; the metadata
+list is small and the colliding objects, rare, cost one GET each. A server that ignores the
+metadata Accept (answering a full list) is handled too: its items are used as they are.
+
+Requests of different namespaces and kinds run concurrently.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from typing import TYPE_CHECKING, Any
+
+from dispatchctl.cluster.client import collection_path, object_path
+from dispatchctl.cluster.errors import ForbiddenError, NotFoundError
+from dispatchctl.objects import (
+    SECRET,
+    SERVICE_ACCOUNT,
+    DesiredState,
+    LiveState,
+    ObjectRef,
+    owner_selector,
+)
+
+if TYPE_CHECKING:
+    from dispatchctl.cluster.client import Cluster
+
+KINDS = (SECRET, SERVICE_ACCOUNT)
+METADATA_ACCEPT = (
+    "application/json;as=PartialObjectMetadataList;v=v1;g=meta.k8s.io,application/json"
+)
+MAX_CONCURRENT_READS = 8
+
+
+def read_live(
+    cluster: Cluster, desired: DesiredState, *, namespaces: Iterable[str] = ()
+) -> LiveState:
+    """The owner's objects, the objects colliding by name with desired ones, and which
+    namespaces exist. ``namespaces`` adds namespaces to look in (beyond the desired ones)."""
+    spaces = sorted({*desired.namespaces, desired.default_namespace, *namespaces})
+    selector = owner_selector(desired.owner)
+    wanted: dict[tuple[str, str], set[str]] = {}
+    for obj in desired.objects:
+        wanted.setdefault((obj.ref.namespace, obj.ref.kind), set()).add(obj.ref.name)
+
+    with ThreadPoolExecutor(max_workers=MAX_CONCURRENT_READS) as pool:
+        exists = {ns: pool.submit(_namespace_exists, cluster, ns) for ns in spaces}
+        owned = {
+            (ns, kind): pool.submit(_owned, cluster, kind, ns, selector)
+            for ns in spaces
+            for kind in KINDS
+        }
+        objects: dict[ObjectRef, Mapping[str, Any]] = {}
+        for (ns, kind), future in owned.items():
+            for item in future.result():
+                objects[ObjectRef(kind, ns, item["metadata"]["name"])] = item
+
+        missing = {
+            key: names - {ref.name for ref in objects if (ref.namespace, ref.kind) == key}
+            for key, names in wanted.items()
+        }
+        missing = {key: names for key, names in missing.items() if names}
+        listed = {key: pool.submit(_names_in, cluster, key[1], key[0]) for key in sorted(missing)}
+        fetches = []
+        for (ns, kind), future in listed.items():
+            present = future.result()
+            for name in sorted(missing[(ns, kind)] & present.keys()):
+                item = present[name]
+                if item is not None:
+                    objects[ObjectRef(kind, ns, name)] = item
+                else:
+                    fetches.append(pool.submit(_get, cluster, kind, ns, name))
+        for fetch in fetches:
+            ref, item = fetch.result()
+            if item is not None:
+                objects[ref] = item
+        existing = frozenset(ns for ns, future in exists.items() if future.result())
+    return LiveState(objects=objects, namespaces=existing)
+
+
+def _owned(cluster: Cluster, kind: str, namespace: str, selector: str) -> list[dict[str, Any]]:
+    try:
+        return cluster.list(kind, namespace, label_selector=selector)
+    except NotFoundError:  # real servers answer an empty list for a missing namespace
+        return []
+
+
+def _namespace_exists(cluster: Cluster, name: str) -> bool:
+    """404 means missing. 403 (no permission to read namespaces) is taken as existing: the
+    writes will then say precisely what is wrong, while a false "missing" would block apply."""
+    try:
+        cluster.request("GET", object_path("Namespace", None, name), what=f"read namespace {name}")
+    except NotFoundError:
+        return False
+    except ForbiddenError:
+        return True
+    return True
+
+
+def _names_in(cluster: Cluster, kind: str, namespace: str) -> dict[str, dict[str, Any] | None]:
+    """name -> full object if the server sent one, None if it sent metadata only."""
+    try:
+        body = cluster.request(
+            "GET",
+            collection_path(kind, namespace),
+            accept=METADATA_ACCEPT,
+            what=f"list {kind} names in namespace {namespace}",
+        ).body
+    except NotFoundError:
+        return {}
+    full = body.get("kind") == f"{kind}List"
+    out: dict[str, dict[str, Any] | None] = {}
+    for item in body.get("items") or []:
+        if full:
+            item.setdefault("apiVersion", "v1")
+            item.setdefault("kind", kind)
+        out[item["metadata"]["name"]] = item if full else None
+    return out
+
+
+def _get(
+    cluster: Cluster, kind: str, namespace: str, name: str
+) -> tuple[ObjectRef, dict[str, Any] | None]:
+    return ObjectRef(kind, namespace, name), cluster.get(kind, namespace, name)
