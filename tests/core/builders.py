@@ -133,8 +133,8 @@ def desired_state(*objects: DesiredObject, owner: str = OWNER) -> DesiredState:
 
 
 def served(obj: DesiredObject | Mapping[str, Any], **extra_metadata: Any) -> dict[str, Any]:
-    """What the API server returns after creating ``obj``: server-owned metadata added, Secret
-    type defaulted, nothing else changed."""
+    """What the API server returns after writing ``obj``: server-owned metadata added, Secret
+    type defaulted, empty maps and lists left out (Go's omitempty), nothing else changed."""
     manifest = obj.manifest if isinstance(obj, DesiredObject) else obj
     live = copy.deepcopy(dict(manifest))
     metadata = live["metadata"]
@@ -149,6 +149,13 @@ def served(obj: DesiredObject | Mapping[str, Any], **extra_metadata: Any) -> dic
     metadata.update(extra_metadata)
     if live["kind"] == SECRET:
         live.setdefault("type", "Opaque")
+    for holder, keys in (
+        (live, ("data", "secrets", "imagePullSecrets")),
+        (metadata, ("labels", "annotations")),
+    ):
+        for key in keys:
+            if key in holder and not holder[key]:
+                del holder[key]
     return live
 
 
