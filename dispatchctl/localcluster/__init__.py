@@ -1,0 +1,13 @@
+"""A small, faithful Kubernetes API server for Namespaces, Secrets, ServiceAccounts and Leases.
+
+The test cluster of the project's suite and the embedded default behind ``--local``. It
+imports nothing else of dispatchctl, so it can be read (and trusted) on its own.
+"""
+
+from __future__ import annotations
+
+from dispatchctl.localcluster.faults import Fault, RequestRecord
+from dispatchctl.localcluster.server import LocalCluster
+from dispatchctl.localcluster.store import StateFileError
+
+__all__ = ["Fault", "LocalCluster", "RequestRecord", "StateFileError"]

@@ -1,0 +1,417 @@
+"""The REST verbs over the store, independent of HTTP: route a request, run the verb.
+
+Flow and semantics follow staging/src/k8s.io/apiserver/pkg/endpoints/handlers (create.go,
+update.go, patch.go, delete.go, get.go) and staging/src/k8s.io/apiserver/pkg/registry/generic/
+registry/store.go (Create, Update, Delete, DeleteCollection, preconditions, dry-run).
+"""
+
+from __future__ import annotations
+
+import base64
+import copy
+import json
+import secrets
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from dispatchctl.localcluster import strategies
+from dispatchctl.localcluster.decode import decode_body, read_json
+from dispatchctl.localcluster.patch import json_patch, merge_patch, strategic_merge_patch
+from dispatchctl.localcluster.resources import (
+    BY_GROUP_VERSION,
+    IMMORTAL_NAMESPACES,
+    NAMESPACES,
+    SYSTEM_NAMESPACES,
+    Resource,
+)
+from dispatchctl.localcluster.selectors import field_selector, label_selector
+from dispatchctl.localcluster.status import (
+    ApiError,
+    already_exists,
+    bad_request,
+    conflict,
+    forbidden_error,
+    invalid_error,
+    method_not_allowed,
+    not_found,
+    path_not_found,
+    status_body,
+    unsupported_media_type,
+)
+from dispatchctl.localcluster.store import Store
+
+PATCH_TYPES = (
+    "application/json-patch+json",
+    "application/merge-patch+json",
+    "application/strategic-merge-patch+json",
+)
+# apiserver/pkg/registry/generic/registry/store.go: names are generateName + 5 random chars
+_NAME_CHARS = "bcdfghjklmnpqrstvwxz2456789"
+_RV_ON_CREATE = "resourceVersion should not be set on objects to be created"
+
+
+@dataclass
+class Request:
+    method: str
+    path: str
+    query: dict[str, str]
+    headers: dict[str, str]  # lower-case names
+    body: bytes = b""
+
+
+@dataclass
+class Response:
+    status: int
+    body: Any
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Route:
+    """What a resource request addresses: verb, resource, namespace, name."""
+
+    verb: str
+    resource: Resource
+    namespace: str = ""
+    name: str = ""
+
+
+def route(method: str, path: str) -> Route | None:
+    """The resource route of a path, None for non-resource paths (discovery, openapi)."""
+    parts = [p for p in path.split("/") if p]
+    if parts[:2] == ["api", "v1"]:
+        gv, rest = "v1", parts[2:]
+    elif len(parts) >= 3 and parts[0] == "apis":
+        gv, rest = f"{parts[1]}/{parts[2]}", parts[3:]
+    else:
+        return None
+    served = BY_GROUP_VERSION.get(gv)
+    if served is None or not rest:
+        return None
+    namespace = ""
+    if rest[0] == "namespaces" and len(rest) >= 3:
+        namespace, rest = rest[1], rest[2:]
+    resource = served.get(rest[0])
+    if resource is None or len(rest) > 2:
+        raise path_not_found()
+    if namespace and not resource.namespaced:
+        raise path_not_found()
+    name = rest[1] if len(rest) == 2 else ""
+    collection_verbs = {"GET": "list", "POST": "create", "DELETE": "deletecollection"}
+    item_verbs = {"GET": "get", "PUT": "update", "PATCH": "patch", "DELETE": "delete"}
+    if name:
+        verb = item_verbs.get(method)
+    elif resource.namespaced and not namespace:
+        verb = "list" if method == "GET" else None  # cluster-wide: list only
+    else:
+        verb = collection_verbs.get(method)
+        if verb == "deletecollection" and not resource.namespaced:
+            verb = None
+    if verb is None:
+        raise method_not_allowed()
+    return Route(verb, resource, namespace, name)
+
+
+def now() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+class Api:
+    """The verbs. Each read-check-write runs under the store lock, so concurrent clients see
+    compare-and-swap semantics on resourceVersion, as with etcd."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    def seed(self) -> None:
+        """Create the namespaces every real cluster starts with, where missing."""
+        with self.store.lock:
+            for name in SYSTEM_NAMESPACES:
+                if self.store.get("namespaces", "", name) is None:
+                    obj = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}}
+                    self._insert(NAMESPACES, obj)
+
+    def handle(self, r: Route, req: Request) -> Response:
+        handler = getattr(self, f"_{r.verb}")
+        return handler(r, req)
+
+    # reads
+    def _get(self, r: Route, req: Request) -> Response:
+        obj = self.store.get(r.resource.plural, r.namespace, r.name)
+        if obj is None:
+            raise not_found(r.resource.plural, r.resource.group, r.name)
+        return Response(200, obj)
+
+    def _list(self, r: Route, req: Request) -> Response:
+        items = self._select(r, req)
+        with self.store.lock:
+            rv = self.store.resource_version
+        meta: dict[str, Any] = {"resourceVersion": str(rv)}
+        limit = int(req.query.get("limit") or 0)
+        token = req.query.get("continue")
+        if token:
+            start = _decode_continue(token)
+            items = [i for i in items if _key(i) > start]
+        if limit and len(items) > limit:
+            meta["continue"] = _encode_continue(_key(items[limit - 1]), rv)
+            meta["remainingItemCount"] = len(items) - limit
+            items = items[:limit]
+        for item in items:
+            item.pop("apiVersion", None)
+            item.pop("kind", None)
+        body = {
+            "kind": f"{r.resource.kind}List",
+            "apiVersion": r.resource.api_version,
+            "metadata": meta,
+            "items": items,
+        }
+        return Response(200, body)
+
+    def _select(self, r: Route, req: Request) -> list[dict[str, Any]]:
+        labels = label_selector(req.query.get("labelSelector", ""))
+        fields = field_selector(req.query.get("fieldSelector", ""), r.resource.plural)
+        scope = r.namespace if (r.namespace or not r.resource.namespaced) else None
+        items = self.store.list(r.resource.plural, scope)
+        return [i for i in items if labels(i) and fields(i)]
+
+    # writes
+    def _create(self, r: Route, req: Request) -> Response:
+        obj, unknown = decode_body(req, r.resource)
+        _check_namespace(r, obj)
+        dry_run = _dry_run(req)
+        with self.store.lock:
+            created = self._insert(r.resource, obj, dry_run=dry_run, check_ns=True)
+        return Response(201, created, _warnings(unknown))
+
+    def _insert(
+        self, res: Resource, obj: dict[str, Any], dry_run: bool = False, check_ns: bool = False
+    ) -> dict[str, Any]:
+        meta = obj["metadata"]
+        if meta.get("resourceVersion"):
+            # storage/etcd3/store.go Create: errResourceVersionSetOnCreate
+            raise ApiError(
+                500,
+                "InternalError",
+                f"Internal error occurred: {_RV_ON_CREATE}",
+                {
+                    "causes": [
+                        {"message": "resourceVersion should not be set on objects to be created"}
+                    ]
+                },
+            )
+        if not meta.get("name") and meta.get("generateName"):
+            meta["name"] = meta["generateName"] + "".join(
+                secrets.choice(_NAME_CHARS) for _ in range(5)
+            )
+        meta.pop("selfLink", None)
+        meta.pop("deletionTimestamp", None)
+        meta.pop("deletionGracePeriodSeconds", None)
+        meta.pop("generation", None)
+        meta["uid"] = str(uuid.uuid4())
+        meta["creationTimestamp"] = now()
+        strategies.normalize(res, obj)
+        strategies.prepare_create(res, obj)
+        errors = strategies.validate_create(res, obj)
+        if errors:
+            raise invalid_error(res.kind, res.group, meta.get("name") or "", errors)
+        name, namespace = meta["name"], meta.get("namespace", "")
+        if check_ns and res.namespaced and self.store.get("namespaces", "", namespace) is None:
+            # plugin/pkg/admission/namespace/lifecycle/admission.go: NewNotFound(namespaces)
+            raise not_found("namespaces", "", namespace)
+        if self.store.get(res.plural, namespace, name) is not None:
+            raise already_exists(res.plural, res.group, name)
+        obj = _ordered(obj)
+        if dry_run:
+            return obj
+        return self.store.put(res.plural, namespace, name, obj)
+
+    def _update(self, r: Route, req: Request) -> Response:
+        obj, unknown = decode_body(req, r.resource)
+        _check_namespace(r, obj)
+        name = obj["metadata"].get("name") or ""
+        if name != r.name:
+            raise bad_request(
+                f"the name of the object ({name}) does not match the name on the URL ({r.name})"
+            )
+        dry_run = _dry_run(req)
+        with self.store.lock:
+            old = self.store.get(r.resource.plural, r.namespace, r.name)
+            if old is None:
+                if not r.resource.create_on_update:
+                    raise not_found(r.resource.plural, r.resource.group, r.name)
+                obj["metadata"].pop("resourceVersion", None)
+                created = self._insert(r.resource, obj, dry_run=dry_run, check_ns=True)
+                return Response(201, created, _warnings(unknown))
+            result = self._replace(r, obj, old, dry_run)
+        return Response(200, result, _warnings(unknown))
+
+    def _replace(
+        self, r: Route, obj: dict[str, Any], old: dict[str, Any], dry_run: bool
+    ) -> dict[str, Any]:
+        """The update itself: precondition, strategy, validation, no-op detection, write."""
+        res = r.resource
+        wanted = obj["metadata"].get("resourceVersion")
+        if wanted and wanted != old["metadata"]["resourceVersion"]:
+            raise conflict(res.plural, res.group, r.name)
+        strategies.normalize(res, obj)
+        strategies.prepare_update(res, obj, old)
+        errors = strategies.validate_update(res, obj, old)
+        if errors:
+            raise invalid_error(res.kind, res.group, r.name, errors)
+        obj["metadata"]["resourceVersion"] = old["metadata"]["resourceVersion"]
+        obj = _ordered(obj)
+        if obj == old or dry_run:
+            # an update that changes nothing is not written (store.go GuaranteedUpdate)
+            return obj
+        return self.store.put(res.plural, r.namespace, r.name, obj)
+
+    def _patch(self, r: Route, req: Request) -> Response:
+        content_type = req.headers.get("content-type", "").split(";")[0].strip()
+        if content_type not in PATCH_TYPES:
+            raise unsupported_media_type(", ".join(PATCH_TYPES))
+        patch = read_json(req.body)
+        dry_run = _dry_run(req)
+        with self.store.lock:
+            old = self.store.get(r.resource.plural, r.namespace, r.name)
+            if old is None:
+                raise not_found(r.resource.plural, r.resource.group, r.name)
+            current = copy.deepcopy(old)
+            if content_type == "application/merge-patch+json":
+                patched = merge_patch(current, patch)
+            elif content_type == "application/json-patch+json":
+                patched = json_patch(current, patch)
+            else:
+                patched = strategic_merge_patch(current, patch)
+            patched_req = Request(req.method, req.path, req.query, {}, json.dumps(patched).encode())
+            obj, unknown = decode_body(patched_req, r.resource)
+            result = self._replace(r, obj, old, dry_run)
+        return Response(200, result, _warnings(unknown))
+
+    def _delete(self, r: Route, req: Request) -> Response:
+        options = read_json(req.body) if req.body.strip() else {}
+        dry_run = _dry_run(req) or "All" in (options.get("dryRun") or [])
+        res = r.resource
+        with self.store.lock:
+            old = self.store.get(res.plural, r.namespace, r.name)
+            if old is None:
+                raise not_found(res.plural, res.group, r.name)
+            _check_preconditions(res, r.name, old, options.get("preconditions") or {})
+            if res is NAMESPACES and r.name in IMMORTAL_NAMESPACES:
+                raise forbidden_error("namespaces", "", r.name, "this namespace may not be deleted")
+            if not dry_run:
+                if res is NAMESPACES:
+                    self.store.delete_namespace(r.name)
+                else:
+                    self.store.delete(res.plural, r.namespace, r.name)
+        if res is NAMESPACES:
+            # namespaces are deleted gracefully: the answer is the object, Terminating
+            old["metadata"]["deletionTimestamp"] = now()
+            old["status"] = {"phase": "Terminating"}
+            return Response(200, old)
+        details = {
+            "name": r.name,
+            "group": res.group,
+            "kind": res.plural,
+            "uid": old["metadata"]["uid"],
+        }
+        return Response(200, status_body(200, "", "", details))
+
+    def _deletecollection(self, r: Route, req: Request) -> Response:
+        dry_run = _dry_run(req)
+        with self.store.lock:
+            items = self._select(r, req)
+            if not dry_run:
+                for item in items:
+                    meta = item["metadata"]
+                    self.store.delete(r.resource.plural, meta.get("namespace", ""), meta["name"])
+        for item in items:
+            item.pop("apiVersion", None)
+            item.pop("kind", None)
+        body = {
+            "kind": f"{r.resource.kind}List",
+            "apiVersion": r.resource.api_version,
+            "metadata": {"resourceVersion": str(self.store.resource_version)},
+            "items": items,
+        }
+        return Response(200, body)
+
+
+def _check_namespace(r: Route, obj: dict[str, Any]) -> None:
+    """rest.BeforeCreate/BeforeUpdate: the body's namespace must match the URL's."""
+    meta = obj["metadata"]
+    if not r.resource.namespaced:
+        meta.pop("namespace", None)
+        return
+    if meta.get("namespace") and meta["namespace"] != r.namespace:
+        raise bad_request(
+            "the namespace of the provided object does not match the namespace sent on the request"
+        )
+    meta["namespace"] = r.namespace
+
+
+def _check_preconditions(
+    res: Resource, name: str, old: dict[str, Any], pre: dict[str, Any]
+) -> None:
+    """registry/generic/registry/store.go: uid and resourceVersion preconditions -> 409."""
+    meta = old["metadata"]
+    if pre.get("uid") and pre["uid"] != meta["uid"]:
+        why = (
+            f"Precondition failed: UID in precondition: {pre['uid']}, "
+            f"UID in object meta: {meta['uid']}"
+        )
+        raise conflict(res.plural, res.group, name, why)
+    if pre.get("resourceVersion") and pre["resourceVersion"] != meta["resourceVersion"]:
+        why = (
+            f"Precondition failed: ResourceVersion in precondition: {pre['resourceVersion']}, "
+            f"ResourceVersion in object meta: {meta['resourceVersion']}"
+        )
+        raise conflict(res.plural, res.group, name, why)
+
+
+def _dry_run(req: Request) -> bool:
+    value = req.query.get("dryRun")
+    if value is None:
+        return False
+    if value != "All":
+        raise bad_request(f"Invalid dry run value: {value}")  # handlers/rest.go dryRun check
+    return True
+
+
+def _warnings(unknown: list[str]) -> dict[str, str]:
+    """fieldValidation=Warn (the default): one Warning header value per unknown field."""
+    if not unknown:
+        return {}
+    return {"Warning": ", ".join(f'299 - "unknown field \\"{f}\\""' for f in unknown)}
+
+
+_ORDER = ("apiVersion", "kind", "metadata", "spec", "secrets", "imagePullSecrets", "data", "type")
+
+
+def _ordered(obj: dict[str, Any]) -> dict[str, Any]:
+    """Fields in the order the real server encodes them (struct order), for readable output."""
+    return {
+        **{k: obj[k] for k in _ORDER if k in obj},
+        **{k: v for k, v in obj.items() if k not in _ORDER},
+    }
+
+
+def _key(obj: dict[str, Any]) -> str:
+    meta = obj["metadata"]
+    return f"{meta.get('namespace', '')}/{meta['name']}"
+
+
+def _encode_continue(start: str, rv: int) -> str:
+    raw = json.dumps({"v": "meta.k8s.io/v1", "rv": rv, "start": start}).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _decode_continue(token: str) -> str:
+    try:
+        raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
+        return str(json.loads(raw)["start"])
+    except (ValueError, KeyError, TypeError):
+        raise bad_request(
+            "continue key is not valid: illegal base64 data at input byte 0"
+        ) from None

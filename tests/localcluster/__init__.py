@@ -1,0 +1,1 @@
+"""Tests of the local Kubernetes API server (issue 3)."""
