@@ -13,10 +13,15 @@ from dataclasses import dataclass
 
 from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import ed25519, rsa
+from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed448, ed25519, rsa
 
 MIN_RSA_BITS = 2048
 _KNOWN_HOSTS_MARKERS = ("@cert-authority", "@revoked")
+_KEY_NAMES = (
+    (ec.EllipticCurvePrivateKey, "ECDSA"),
+    (dsa.DSAPrivateKey, "DSA"),
+    (ed448.Ed448PrivateKey, "ed448"),
+)
 
 
 class KeyProblem(ValueError):
@@ -74,9 +79,9 @@ def inspect_private_key(text: str) -> KeyFacts:
                 "generate a new one: ssh-keygen -t ed25519",
             )
         return KeyFacts("rsa", key.key_size, fingerprint(key.public_key()))
+    name = next((n for cls, n in _KEY_NAMES if isinstance(key, cls)), type(key).__name__)
     raise KeyProblem(
-        f"unsupported key type {type(key).__name__.removesuffix('PrivateKey').lstrip('_')}"
-        " (ed25519 or RSA >= 2048 required)",
+        f"unsupported key type {name} (ed25519 or RSA >= 2048 required)",
         "generate a new one: ssh-keygen -t ed25519",
     )
 

@@ -1,0 +1,298 @@
+"""The desired state, field by field against shared/spec/objects.md (pure: no files, no sops)."""
+
+from __future__ import annotations
+
+import base64
+import json
+from typing import Any
+
+import pytest
+
+from dispatchctl.config.ssh import inspect_private_key
+from dispatchctl.desired import build_desired
+from dispatchctl.objects import ObjectRef
+from tests.config.helpers import HEADER, KNOWN_HOSTS, block, config_from, ssh_key
+
+OWNER_LABELS = {
+    "app.kubernetes.io/managed-by": "dispatchctl",
+    "dispatchctl.io/owner": "ci-credentials",
+}
+
+
+def decoded(manifest: Any) -> dict[str, str]:
+    return {k: base64.b64decode(v).decode() for k, v in manifest["data"].items()}
+
+
+def one_secret(credential_yaml: str) -> Any:
+    config = config_from(
+        HEADER
+        + "serviceAccounts:\n  - name: team-1\n    credentials:\n"
+        + block(credential_yaml, 6)
+        + "\n"
+    )
+    objects = build_desired(config).objects
+    assert len(objects) == 2 and objects[1].ref.kind == "ServiceAccount"
+    return objects[0]
+
+
+SCM_CASES = [
+    pytest.param(
+        "- type: github\n  username: octocat\n  token: tok-1\n",
+        "team-1-github",
+        {"tekton.dev/git-0": "https://github.com", "dispatchctl.io/credential": "github"},
+        {
+            "username": "octocat",
+            "password": "tok-1",
+            "scm.provider.name": "github",
+            "scm.provider.url": "https://api.github.com",
+            "scm.provider.skiptlsverify": "false",
+        },
+        id="github",
+    ),
+    pytest.param(
+        "- type: github\n  url: https://github.example.com/\n  username: u\n  token: t\n",
+        "team-1-github-github-example-com",
+        {"tekton.dev/git-0": "https://github.example.com", "dispatchctl.io/credential": "github"},
+        {
+            "username": "u",
+            "password": "t",
+            "scm.provider.name": "github",
+            "scm.provider.url": "https://github.example.com/api/v3",
+            "scm.provider.skiptlsverify": "false",
+        },
+        id="github-enterprise",
+    ),
+    pytest.param(
+        "- type: gitlab\n  username: u\n  token: glpat\n",
+        "team-1-gitlab",
+        {"tekton.dev/git-0": "https://gitlab.com", "dispatchctl.io/credential": "gitlab"},
+        {
+            "username": "u",
+            "password": "glpat",
+            "scm.provider.name": "gitlab",
+            "scm.provider.url": "https://gitlab.com",
+            "scm.provider.skiptlsverify": "false",
+        },
+        id="gitlab",
+    ),
+    pytest.param(
+        "- type: gitlab\n  url: https://gitlab.example.com:8443\n  username: u\n  token: t\n"
+        "  insecureSkipTLSVerify: true\n",
+        "team-1-gitlab-gitlab-example-com-8443",
+        {
+            "tekton.dev/git-0": "https://gitlab.example.com:8443",
+            "dispatchctl.io/credential": "gitlab",
+        },
+        {
+            "username": "u",
+            "password": "t",
+            "scm.provider.name": "gitlab",
+            "scm.provider.url": "https://gitlab.example.com:8443",
+            "scm.provider.skiptlsverify": "true",
+        },
+        id="gitlab-self-hosted-insecure",
+    ),
+    pytest.param(
+        "- type: bitbucket-cloud\n  username: u\n  appPassword: app-pw\n",
+        "team-1-bitbucket-cloud",
+        {
+            "tekton.dev/git-0": "https://bitbucket.org",
+            "dispatchctl.io/credential": "bitbucket-cloud",
+        },
+        {
+            "username": "u",
+            "password": "app-pw",
+            "scm.provider.name": "bitbucket",
+            "scm.provider.url": "https://api.bitbucket.org",
+            "scm.provider.skiptlsverify": "false",
+        },
+        id="bitbucket-cloud",
+    ),
+    pytest.param(
+        "- type: bitbucket-server\n  url: https://bitbucket.example.com\n  username: u\n"
+        "  token: t\n  secretName: team-1-basic-auth\n",
+        "team-1-basic-auth",
+        {
+            "tekton.dev/git-0": "https://bitbucket.example.com",
+            "dispatchctl.io/credential": "bitbucket-server",
+        },
+        {
+            "username": "u",
+            "password": "t",
+            "scm.provider.name": "stash",
+            "scm.provider.url": "https://bitbucket.example.com",
+            "scm.provider.skiptlsverify": "false",
+        },
+        id="bitbucket-server-secretName",
+    ),
+]
+
+
+@pytest.mark.parametrize(("credential", "name", "annotations", "data"), SCM_CASES)
+def test_scm_credential_is_one_basic_auth_secret(credential, name, annotations, data) -> None:
+    obj = one_secret(credential)
+    assert obj.ref == ObjectRef("Secret", "dispatch", name)
+    assert obj.manifest["apiVersion"] == "v1"
+    assert obj.manifest["kind"] == "Secret"
+    assert obj.manifest["type"] == "kubernetes.io/basic-auth"
+    assert obj.manifest["metadata"] == {
+        "name": name,
+        "namespace": "dispatch",
+        "labels": OWNER_LABELS,
+        "annotations": annotations,
+    }
+    assert decoded(obj.manifest) == data
+    assert obj.facts == {
+        "credential": annotations["dispatchctl.io/credential"],
+        "username": data["username"],
+        "url": annotations["tekton.dev/git-0"],
+    }
+
+
+def test_bitbucket_server_default_name_carries_its_host() -> None:
+    obj = one_secret(
+        "- type: bitbucket-server\n  url: https://bb.example.com\n  username: u\n  token: t\n"
+    )
+    assert obj.ref.name == "team-1-bitbucket-server-bb-example-com"
+
+
+def test_git_ssh_secret() -> None:
+    key = ssh_key("ed25519")
+    known = KNOWN_HOSTS
+    obj = one_secret(
+        f"- type: git\n  host: github.com\n  privateKey: |\n{block(key, 4)}\n"
+        f"  knownHosts: {known}\n"
+    )
+    assert obj.ref == ObjectRef("Secret", "dispatch", "team-1-git-github-com")
+    assert obj.manifest["type"] == "kubernetes.io/ssh-auth"
+    assert obj.manifest["metadata"]["annotations"] == {
+        "tekton.dev/git-0": "github.com",
+        "dispatchctl.io/credential": "git",
+    }
+    assert decoded(obj.manifest) == {"ssh-privatekey": key, "known_hosts": known}
+    assert obj.facts == {
+        "credential": "git",
+        "host": "github.com:22",
+        "fingerprint": inspect_private_key(key).fingerprint,
+    }
+    assert obj.facts["fingerprint"].startswith("SHA256:")
+
+
+def test_git_with_port_and_no_known_hosts() -> None:
+    key = ssh_key("ed25519")
+    obj = one_secret(
+        f"- type: git\n  host: git.example.com:2222\n  privateKey: |\n{block(key, 4)}\n"
+    )
+    assert obj.ref.name == "team-1-git-git-example-com-2222"
+    assert obj.manifest["metadata"]["annotations"]["tekton.dev/git-0"] == "git.example.com:2222"
+    assert set(decoded(obj.manifest)) == {"ssh-privatekey"}
+    assert obj.facts["host"] == "git.example.com:2222"
+
+
+def test_docker_hub_default() -> None:
+    obj = one_secret("- type: docker\n  username: bot\n  password: pw\n")
+    assert obj.ref.name == "team-1-docker"
+    assert obj.manifest["type"] == "kubernetes.io/basic-auth"
+    assert obj.manifest["metadata"]["annotations"] == {
+        "tekton.dev/docker-0": "https://index.docker.io/v1/",
+        "dispatchctl.io/credential": "docker",
+    }
+    assert decoded(obj.manifest) == {"username": "bot", "password": "pw"}
+    assert obj.facts == {
+        "credential": "docker",
+        "username": "bot",
+        "registry": "https://index.docker.io/v1/",
+    }
+
+
+def test_docker_pull_secret_follows_its_basic_auth_secret() -> None:
+    config = config_from(
+        HEADER
+        + """\
+serviceAccounts:
+  - name: team-1
+    credentials:
+      - type: docker
+        registry: https://us.gcr.io
+        username: _json_key
+        password: pw
+        imagePullSecret: true
+      - type: github
+        username: octocat
+        token: t
+"""
+    )
+    objects = build_desired(config).objects
+    assert [o.ref.name for o in objects] == [
+        "team-1-docker-us-gcr-io",
+        "team-1-docker-us-gcr-io-pull",
+        "team-1-github",
+        "team-1",
+    ]
+    pull = objects[1]
+    assert pull.manifest["type"] == "kubernetes.io/dockerconfigjson"
+    assert pull.manifest["metadata"]["annotations"] == {"dispatchctl.io/credential": "docker"}
+    auths = json.loads(decoded(pull.manifest)[".dockerconfigjson"])
+    assert auths == {
+        "auths": {
+            "https://us.gcr.io": {
+                "username": "_json_key",
+                "password": "pw",
+                "auth": base64.b64encode(b"_json_key:pw").decode(),
+            }
+        }
+    }
+    account = objects[-1].manifest
+    assert account == {
+        "apiVersion": "v1",
+        "kind": "ServiceAccount",
+        "metadata": {"name": "team-1", "namespace": "dispatch", "labels": OWNER_LABELS},
+        "secrets": [{"name": "team-1-docker-us-gcr-io"}, {"name": "team-1-github"}],
+        "imagePullSecrets": [{"name": "team-1-docker-us-gcr-io-pull"}],
+    }
+    assert "password" not in json.dumps([o.facts for o in objects])
+
+
+def test_order_namespaces_and_labels_across_accounts() -> None:
+    config = config_from(
+        HEADER
+        + """\
+serviceAccounts:
+  - name: b
+    labels: {team: two}
+    credentials:
+      - {type: gitlab, username: u, token: t}
+  - name: a
+    namespace: other
+  - name: c
+    credentials:
+      - {type: docker, username: u, password: p}
+"""
+    )
+    state = build_desired(config)
+    assert state.owner == "ci-credentials"
+    assert state.default_namespace == "dispatch"
+    assert [str(o.ref) for o in state.objects] == [
+        "Secret/dispatch/b-gitlab",
+        "ServiceAccount/dispatch/b",
+        "ServiceAccount/other/a",
+        "Secret/dispatch/c-docker",
+        "ServiceAccount/dispatch/c",
+    ]
+    assert state.objects[0].manifest["metadata"]["labels"] == {"team": "two", **OWNER_LABELS}
+    assert state.objects[1].manifest["metadata"]["labels"] == {"team": "two", **OWNER_LABELS}
+    # an account without credentials lists no secrets at all (Kubernetes omits empty lists)
+    assert "secrets" not in state.objects[2].manifest
+    assert "imagePullSecrets" not in state.objects[4].manifest
+    assert state.namespaces == ("dispatch", "other")
+
+
+def test_build_is_deterministic() -> None:
+    text = (
+        HEADER
+        + "serviceAccounts:\n  - name: a\n    credentials:\n"
+        + "      - {type: github, username: u, token: t}\n"
+    )
+    first = build_desired(config_from(text))
+    second = build_desired(config_from(text))
+    assert first == second

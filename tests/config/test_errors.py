@@ -1,0 +1,327 @@
+"""Each class of config error, reported as FILE:LINE:COL: path: message (hint)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from dispatchctl.cli.main import main
+from dispatchctl.config.load import load_config
+from dispatchctl.errors import ConfigError
+from tests.config.helpers import (
+    GITHUB_HOST_KEY,
+    HEADER,
+    KNOWN_HOSTS,
+    PASSPHRASE_OPENSSH_KEY,
+    block,
+    ssh_key,
+    write,
+)
+
+
+def problems(path: Path, **kwargs) -> list[str]:
+    kwargs.setdefault("allow_plaintext", True)
+    with pytest.raises(ConfigError) as caught:
+        load_config([path], **kwargs)
+    return [str(p) for p in caught.value.problems]
+
+
+def account(credentials: str, extra: str = "") -> str:
+    return (
+        HEADER
+        + "serviceAccounts:\n  - name: team-1\n"
+        + extra
+        + "    credentials:\n"
+        + block(credentials, 6)
+        + "\n"
+    )
+
+
+def test_unknown_key_with_did_you_mean(tmp_path: Path) -> None:
+    path = write(tmp_path, account("- type: bitbucket-cloud\n  username: u\n  apppassword: x\n"))
+    assert problems(path) == [
+        f"{path}:9:9: serviceAccounts[0].credentials[0]: missing required field appPassword",
+        f"{path}:11:9: serviceAccounts[0].credentials[0].apppassword: unknown field apppassword"
+        " (did you mean appPassword?)",
+    ]
+
+
+def test_unknown_top_level_key_and_wrong_literal(tmp_path: Path) -> None:
+    text = HEADER.replace("dispatchctl/v1", "dispatchctl/v2") + "serviceAcounts: []\n"
+    path = write(tmp_path, text)
+    assert problems(path) == [
+        f"{path}:1:13: apiVersion: Input should be 'dispatchctl/v1'",
+        f"{path}:6:1: serviceAcounts: unknown field serviceAcounts (did you mean serviceAccounts?)",
+    ]
+
+
+def test_wrong_types_and_missing_fields(tmp_path: Path) -> None:
+    text = """\
+apiVersion: dispatchctl/v1
+kind: ServiceAccounts
+metadata: {}
+serviceAccounts:
+  - name: [a, b]
+    credentials:
+      - type: docker
+        username: u
+        password: p
+        imagePullSecret: maybe
+"""
+    path = write(tmp_path, text)
+    assert problems(path) == [
+        f"{path}:1:1: missing required field namespace",
+        f"{path}:3:11: metadata: missing required field name",
+        f"{path}:5:11: serviceAccounts[0].name: Input should be a valid string",
+        f"{path}:10:26: serviceAccounts[0].credentials[0].imagePullSecret:"
+        " Input should be a valid boolean, unable to interpret input",
+    ]
+
+
+def test_unknown_and_missing_credential_type(tmp_path: Path) -> None:
+    path = write(tmp_path, account("- type: githib\n  username: u\n- username: u\n"))
+    assert problems(path) == [
+        f"{path}:9:15: serviceAccounts[0].credentials[0].type: unknown credential type: expected"
+        " one of github, gitlab, bitbucket-cloud, bitbucket-server, git, docker"
+        " (did you mean github?)",
+        f"{path}:11:9: serviceAccounts[0].credentials[1]: missing type: expected one of github,"
+        " gitlab, bitbucket-cloud, bitbucket-server, git, docker",
+    ]
+
+
+def test_duplicate_keys_all_reported(tmp_path: Path) -> None:
+    text = HEADER + "namespace: again\nserviceAccounts:\n  - name: a\n    name: b\n"
+    path = write(tmp_path, text)
+    assert problems(path) == [
+        f"{path}:6:1: namespace: duplicate key 'namespace' (first at line 5) (remove one of them)",
+        f"{path}:9:5: serviceAccounts[0].name: duplicate key 'name' (first at line 8)"
+        " (remove one of them)",
+    ]
+
+
+def test_yaml_syntax_error_never_quotes_the_line(tmp_path: Path) -> None:
+    path = write(tmp_path, HEADER + "serviceAccounts: [\n  {name: a, token: s3cr3t-canary\n")
+    found = problems(path)
+    assert len(found) == 1
+    assert found[0].startswith(f"{path}:8:1: invalid YAML: ")
+    assert "s3cr3t-canary" not in found[0]
+
+
+def test_root_must_be_a_mapping(tmp_path: Path) -> None:
+    path = write(tmp_path, "- a\n- b\n")
+    assert problems(path) == [
+        f"{path}:1:1: the file must hold a mapping (apiVersion, kind, metadata, ...)"
+    ]
+
+
+def test_missing_file(tmp_path: Path) -> None:
+    assert problems(tmp_path / "nope.yaml") == [f"{tmp_path / 'nope.yaml'}: file not found"]
+
+
+def test_names_must_be_dns_1123(tmp_path: Path) -> None:
+    text = """\
+apiVersion: dispatchctl/v1
+kind: ServiceAccounts
+metadata:
+  name: CI_Credentials
+namespace: Dispatch
+serviceAccounts:
+  - name: Team_1
+    namespace: ok
+    labels: {dispatchctl.io/owner: me, "bad key!": x}
+    credentials:
+      - type: github
+        username: u
+        token: t
+        secretName: x..y
+"""
+    path = write(tmp_path, text)
+    assert problems(path) == [
+        f"{path}:4:9: metadata.name: 'CI_Credentials' is not a DNS-1123 label (lower case a-z,"
+        " 0-9 and '-') (it is used as a label value)",
+        f"{path}:5:12: namespace: 'Dispatch' is not a DNS-1123 label (lower case a-z, 0-9 and '-')",
+        f"{path}:7:11: serviceAccounts[0].name: 'Team_1' is not a DNS-1123 subdomain"
+        " (lower case a-z, 0-9, '-' and '.')",
+        f"{path}:9:14: serviceAccounts[0].labels.dispatchctl.io/owner:"
+        " label dispatchctl.io/owner is set by dispatchctl itself",
+        f"{path}:9:40: serviceAccounts[0].labels.bad key!: 'bad key!' is not a valid label key",
+        f"{path}:14:21: serviceAccounts[0].credentials[0].secretName: 'x..y' is not a DNS-1123"
+        " subdomain (lower case a-z, 0-9, '-' and '.')",
+    ]
+
+
+def test_long_names_are_refused(tmp_path: Path) -> None:
+    path = write(tmp_path, HEADER + f"serviceAccounts:\n  - name: {'a' * 254}\n")
+    assert problems(path) == [
+        f"{path}:7:11: serviceAccounts[0].name: name is 254 characters long (at most 253)"
+    ]
+
+
+def test_urls_need_https_unless_insecure_is_explicit(tmp_path: Path) -> None:
+    creds = """\
+- {type: gitlab, url: "http://gitlab.local", username: u, token: t}
+- {type: gitlab, url: "http://gitlab.ok", username: u, token: t, insecureSkipTLSVerify: true}
+- {type: bitbucket-server, url: "bitbucket.example.com", username: u, token: t}
+- {type: github, url: "https://user:pw@github.example.com", username: u, token: t}
+- {type: docker, registry: "http://registry.local", username: u, password: p}
+- {type: docker, registry: "https://reg.example.com:99999", username: u, password: p}
+"""
+    path = write(tmp_path, account(creds))
+    assert problems(path) == [
+        f"{path}:9:29: serviceAccounts[0].credentials[0].url: http URLs are refused (credentials"
+        " would travel in clear text)"
+        " (use https, or set insecureSkipTLSVerify: true to allow http)",
+        f"{path}:11:39: serviceAccounts[0].credentials[2].url: must be an https URL with a host"
+        " (e.g. https://bitbucket.example.com)",
+        f"{path}:12:29: serviceAccounts[0].credentials[3].url: the URL must not carry a user or"
+        " password (put them in username/token)",
+        f"{path}:13:34: serviceAccounts[0].credentials[4].registry: http URLs are refused"
+        " (credentials would travel in clear text) (use https)",
+        f"{path}:14:34: serviceAccounts[0].credentials[5].registry: not a valid URL"
+        " (e.g. https://git.example.com)",
+    ]
+
+
+def test_git_host_shape(tmp_path: Path) -> None:
+    key = ssh_key("ed25519")
+    creds = (
+        f"- type: git\n  host: https://github.com\n  privateKey: |\n{block(key, 4)}\n"
+        f"- type: git\n  host: git.example.com:0\n  privateKey: |\n{block(key, 4)}\n"
+    )
+    path = write(tmp_path, account(creds))
+    found = problems(path)
+    assert found[0] == (
+        f"{path}:10:15: serviceAccounts[0].credentials[0].host: host must be host or host:port,"
+        " without scheme, user or path (e.g. github.com)"
+    )
+    assert found[1].endswith(
+        "serviceAccounts[0].credentials[1].host: port '0' is not a number between 1 and 65535"
+    )
+    assert len(found) == 2
+
+
+@pytest.mark.parametrize(
+    ("key", "message"),
+    [
+        (
+            PASSPHRASE_OPENSSH_KEY,
+            "the private key is protected by a passphrase, which no pipeline can type"
+            " (remove it: ssh-keygen -p -N '' -f KEYFILE)",
+        ),
+        (
+            ssh_key("rsa", passphrase=b"hunter2"),
+            "the private key is protected by a passphrase, which no pipeline can type"
+            " (remove it: ssh-keygen -p -N '' -f KEYFILE)",
+        ),
+        (
+            ssh_key("rsa", bits=1024),
+            "RSA key of 1024 bits is too weak (at least 2048)"
+            " (generate a new one: ssh-keygen -t ed25519)",
+        ),
+        (
+            ssh_key("ecdsa"),
+            "unsupported key type ECDSA (ed25519 or RSA >= 2048 required)"
+            " (generate a new one: ssh-keygen -t ed25519)",
+        ),
+        (
+            "-----BEGIN OPENSSH PRIVATE KEY-----\nbm90IGEga2V5\n-----END OPENSSH PRIVATE KEY-----",
+            "not a valid OpenSSH or PEM private key"
+            " (paste the whole key file, from -----BEGIN to -----END)",
+        ),
+    ],
+    ids=["passphrase-openssh", "passphrase-pem", "rsa-1024", "ecdsa", "garbage"],
+)
+def test_ssh_keys_that_no_pipeline_can_use(tmp_path: Path, key: str, message: str) -> None:
+    creds = f"- type: git\n  host: github.com\n  privateKey: |\n{block(key, 4)}\n"
+    path = write(tmp_path, account(creds))
+    assert problems(path) == [
+        f"{path}:11:21: serviceAccounts[0].credentials[0].privateKey: {message}"
+    ]
+
+
+def test_rsa_2048_key_is_accepted(tmp_path: Path) -> None:
+    creds = f"- type: git\n  host: github.com\n  privateKey: |\n{block(ssh_key('rsa'), 4)}\n"
+    loaded = load_config([write(tmp_path, account(creds))], allow_plaintext=True)
+    assert loaded.config.serviceAccounts[0].credentials[0].type == "git"
+
+
+def test_known_hosts_lines_must_parse(tmp_path: Path) -> None:
+    key = ssh_key("ed25519")
+    creds = (
+        f"- type: git\n  host: github.com\n  privateKey: |\n{block(key, 4)}\n  knownHosts: |\n"
+        "    # a comment is fine\n"
+        f"    {KNOWN_HOSTS}\n"
+        f"    github.com ssh-rsa {GITHUB_HOST_KEY}\n"
+        "    github.com ssh-ed25519 !!!notbase64\n"
+        "    github.com\n"
+    )
+    path = write(tmp_path, account(creds))
+    prefix = f"{path}:19:21: serviceAccounts[0].credentials[0].knownHosts: "
+    assert problems(path) == [
+        prefix + "line 3: known_hosts line: key data is not a ssh-rsa key",
+        prefix + "line 4: known_hosts line: the ssh-ed25519 key is not base64",
+        prefix + "line 5: known_hosts line needs: hosts, key type, base64 key",
+    ]
+
+
+def test_tekton_refuses_two_basic_auth_secrets_for_one_url(tmp_path: Path) -> None:
+    creds = """\
+- {type: github, username: a, token: t}
+- {type: github, url: "https://GitHub.com/", username: b, token: t, secretName: second}
+- {type: docker, username: a, password: p}
+- {type: docker, registry: "https://index.docker.io/v1/", username: b, password: p, secretName: d2}
+"""
+    path = write(tmp_path, account(creds))
+    assert problems(path) == [
+        f"{path}:10:9: serviceAccounts[0].credentials[1]: git URL https://GitHub.com is also used"
+        f" by credentials[0] of this account; Tekton refuses two basic-auth Secrets for one URL"
+        f" (first at {path}:9) (keep one credential per URL)",
+        f"{path}:12:9: serviceAccounts[0].credentials[3]: registry URL https://index.docker.io/v1/"
+        f" is also used by credentials[2] of this account; Tekton refuses two basic-auth Secrets"
+        f" for one URL (first at {path}:11) (keep one credential per URL)",
+    ]
+
+
+def test_two_credentials_with_one_secret_name(tmp_path: Path) -> None:
+    text = (
+        HEADER
+        + """\
+serviceAccounts:
+  - name: a
+    credentials:
+      - {type: docker, username: u, password: p, imagePullSecret: true}
+  - name: b
+    credentials:
+      - {type: github, username: u, token: t, secretName: a-docker-pull}
+  - name: a
+"""
+    )
+    path = write(tmp_path, text)
+    assert problems(path) == [
+        f"{path}:12:9: serviceAccounts[1].credentials[0]: Secret dispatch/a-docker-pull would be"
+        f" written twice (first at {path}:9) (give one of them another secretName)",
+        f"{path}:13:11: serviceAccounts[2].name: service account dispatch/a is declared twice"
+        f" (first at {path}:7) (merge the two entries into one)",
+    ]
+
+
+def test_same_name_in_other_namespace_is_fine(tmp_path: Path) -> None:
+    text = HEADER + "serviceAccounts:\n  - name: a\n  - name: a\n    namespace: other\n"
+    loaded = load_config([write(tmp_path, text)])
+    assert [a.namespace for a in loaded.config.serviceAccounts] == [None, "other"]
+
+
+def test_cli_prints_every_problem_and_exits_1(tmp_path: Path, capsys) -> None:
+    path = write(tmp_path, account("- type: github\n  username: u\n  tokn: x\n- type: nope\n"))
+    assert main(["validate", str(path)]) == 1
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert err.splitlines() == [
+        f"Error: {path}:9:9: serviceAccounts[0].credentials[0]: missing required field token",
+        f"  {path}:11:9: serviceAccounts[0].credentials[0].tokn: unknown field tokn"
+        " (did you mean token?)",
+        f"  {path}:12:15: serviceAccounts[0].credentials[1].type: unknown credential type:"
+        " expected one of github, gitlab, bitbucket-cloud, bitbucket-server, git, docker",
+    ]
+    assert "Traceback" not in err
