@@ -13,6 +13,7 @@ from enum import StrEnum
 from typing import Any
 
 from dispatchctl import __version__
+from dispatchctl.errors import PlanError
 from dispatchctl.objects import ObjectRef
 
 
@@ -172,3 +173,58 @@ class Plan:
         """Changes per action, every action present (the summary line lists all five)."""
         counted = Counter(c.action for c in self.changes)
         return {action: counted.get(action, 0) for action in Action}
+
+
+def missing_namespace_message(namespace: str) -> str:
+    return f"namespace {namespace!r} does not exist; create it or pass --create-namespace"
+
+
+def problems(
+    plan: Plan, *, allow_delete_all: bool = False, fail_on_delete: bool = False
+) -> list[str]:
+    """Every reason this plan must not be applied (or, with ``fail_on_delete``, must fail the
+    run), one sentence each; empty when it may go ahead."""
+    found = [conflict.message for conflict in plan.conflicts]
+    found += [missing_namespace_message(ns) for ns in plan.missing_namespaces]
+    if plan.deletes_everything and not allow_delete_all:
+        found.append(
+            f"the plan deletes every object owned by {plan.owner!r}, which usually means an "
+            "empty or mistaken config; pass --allow-delete-all if that is intended"
+        )
+    if fail_on_delete and plan.deletes:
+        removed = [str(c.ref) for c in plan.changes if c.action.deletes]
+        found.append(f"the plan deletes {', '.join(removed)} (--fail-on-delete)")
+    return found
+
+
+def check(plan: Plan, *, allow_delete_all: bool = False, fail_on_delete: bool = False) -> None:
+    """Raise one PlanError naming every problem, for the CLI to print and exit 1."""
+    found = problems(plan, allow_delete_all=allow_delete_all, fail_on_delete=fail_on_delete)
+    if found:
+        raise PlanProblems(found)
+
+
+def exit_code(
+    plan: Plan,
+    *,
+    detailed_exitcode: bool = False,
+    allow_delete_all: bool = False,
+    fail_on_delete: bool = False,
+) -> int:
+    """Terraform's convention: 1 when the plan has problems, 2 under ``--detailed-exitcode``
+    when it has changes, else 0."""
+    if problems(plan, allow_delete_all=allow_delete_all, fail_on_delete=fail_on_delete):
+        return 1
+    return 2 if detailed_exitcode and plan.has_changes else 0
+
+
+class PlanProblems(PlanError):
+    """The plan cannot be applied; one line per problem."""
+
+    def __init__(self, found: list[str]) -> None:
+        self.problems = list(found)
+        count = len(self.problems)
+        super().__init__(f"the plan cannot be applied ({count} problem{'s' * (count != 1)})")
+
+    def lines(self) -> list[str]:
+        return [self.message, *self.problems]

@@ -7,7 +7,7 @@ import json
 from collections.abc import Mapping
 from typing import Any, TextIO
 
-from dispatchctl.plan import Plan
+from dispatchctl.plan import Plan, missing_namespace_message
 from dispatchctl.render.json import plan_document
 
 NO_CHANGES = "No changes. The cluster matches the configuration."
@@ -76,10 +76,7 @@ def summary_line(doc: Mapping[str, Any]) -> str:
 def error_lines(doc: Mapping[str, Any]) -> list[str]:
     """Every reason the plan cannot be applied, one sentence each."""
     lines = [conflict["message"] for conflict in doc["conflicts"]]
-    lines += [
-        f"namespace {ns!r} does not exist; create it or pass --create-namespace"
-        for ns in doc["missing_namespaces"]
-    ]
+    lines += [missing_namespace_message(ns) for ns in doc["missing_namespaces"]]
     return lines
 
 
