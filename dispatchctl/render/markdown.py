@@ -18,6 +18,7 @@ from dispatchctl.render.text import (
     change_block,
     delete_all_warning,
     error_lines,
+    printable,
     summary_line,
 )
 
@@ -68,7 +69,7 @@ def _head(doc: Mapping[str, Any]) -> list[str]:
     errors = error_lines(doc)
     if errors:
         lines += ["> [!CAUTION]", "> **The plan cannot be applied:**"]
-        lines += [f"> - {message}" for message in errors]
+        lines += [f"> - {printable(message)}" for message in errors]
         lines.append("")
     if doc["deletes_everything"]:
         lines += ["> [!WARNING]", f"> {delete_all_warning(doc)}", ""]

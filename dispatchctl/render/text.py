@@ -44,9 +44,9 @@ def render_document_text(doc: Mapping[str, Any], *, color: bool) -> str:
     """The text view of a plan document, ending with the closing summary line."""
     paint = Painter(color)
     lines = [
-        f"Owner:   {doc['owner']}",
-        f"Cluster: {_cluster(doc['target'])}",
-        *(f"Input:   {f['path']} (sha256 {f['sha256'][:12]})" for f in doc["inputs"]),
+        f"Owner:   {printable(doc['owner'])}",
+        f"Cluster: {printable(_cluster(doc['target']))}",
+        *(f"Input:   {printable(f['path'])} (sha256 {f['sha256'][:12]})" for f in doc["inputs"]),
         "",
     ]
     blocks = [_namespace_block(ns, paint) for ns in doc["create_namespaces"]]
@@ -58,7 +58,7 @@ def render_document_text(doc: Mapping[str, Any], *, color: bool) -> str:
     errors = error_lines(doc)
     if errors:
         lines.append(paint.error("Errors (the plan cannot be applied):"))
-        lines += [f"  {paint.error('x')} {message}" for message in errors]
+        lines += [f"  {paint.error('x')} {printable(message)}" for message in errors]
         lines.append("")
     if doc["deletes_everything"]:
         lines += [paint.error(delete_all_warning(doc)), ""]
@@ -93,7 +93,7 @@ def change_block(change: Mapping[str, Any], paint: Painter) -> list[str]:
     ref = f"{change['kind']} {change['namespace']}/{change['name']}"
     lines = [f"  {paint.symbol(symbol)} {paint.bold(ref)}"]
     if change["reason"]:
-        lines.append(f"      # {change['reason']}")
+        lines.append(f"      # {printable(change['reason'])}")
     lines += detail_lines(change, paint)
     return lines
 
@@ -102,7 +102,10 @@ def detail_lines(change: Mapping[str, Any], paint: Painter) -> list[str]:
     """Facts, then field changes, then data keys, each on its own indented line."""
     facts = change["facts"]
     width = max((len(name) for name in facts), default=0)
-    lines = [f"      {name + ':':<{width + 1}} {value}" for name, value in facts.items()]
+    lines = [
+        f"      {printable(name) + ':':<{width + 1}} {printable(value)}"
+        for name, value in facts.items()
+    ]
     for field in change["fields"]:
         lines += [f"      {line}" for line in _field_lines(field, paint)]
     unchanged = 0
@@ -111,7 +114,9 @@ def detail_lines(change: Mapping[str, Any], paint: Painter) -> list[str]:
         if status == "unchanged":
             unchanged += 1
         else:
-            lines.append(f"      {paint.symbol(KEY_SYMBOLS[status])} {key['key']} ({status})")
+            lines.append(
+                f"      {paint.symbol(KEY_SYMBOLS[status])} {printable(key['key'])} ({status})"
+            )
     if unchanged:
         plural = "key" if unchanged == 1 else "keys"
         lines.append(f"      # ({unchanged} unchanged {plural} hidden)")
@@ -133,6 +138,12 @@ def _field_lines(field: Mapping[str, Any], paint: Painter) -> list[str]:
     if symbol == "~":
         return [f"{paint.symbol(symbol)} {field['path']}: {_value(before)} -> {_value(after)}"]
     return [f"{paint.symbol(symbol)} {field['path']}: {_value(before if after is None else after)}"]
+
+
+def printable(text: str) -> str:
+    """Control characters escaped: a fact from the config (a username, say) must not move the
+    cursor, recolour the terminal, or end a markdown code block."""
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in str(text))
 
 
 def _value(value: Any) -> str:

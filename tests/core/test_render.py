@@ -210,3 +210,17 @@ def test_long_markdown_is_cut_at_a_section_boundary_with_a_note() -> None:
 
 def test_short_markdown_is_not_cut() -> None:
     assert "left out" not in render_markdown(many_accounts_plan(10))
+
+
+def test_control_characters_in_facts_are_escaped() -> None:
+    """A username from the config cannot recolour the terminal or end the markdown block."""
+    obj = github_secret()
+    hostile = {"username": "bot\x1b[2J\n```\n<img src=x>"}
+    desired = desired_state(type(obj)(obj.ref, obj.manifest, hostile, obj.source))
+    plan = make_plan(desired, live_state(), target=TARGET, inputs=INPUTS)
+    text = render_text(plan, color=False)
+    assert "username: bot\\x1b[2J\\n```\\n<img src=x>" in text
+    assert "\x1b" not in text
+    markdown = render_markdown(plan)
+    fences = [line for line in markdown.splitlines() if line.lstrip().startswith("```")]
+    assert fences == ["```diff", "```"]  # opened and closed by the renderer only
