@@ -1,0 +1,146 @@
+"""read_live: a constant number of requests, whatever the number of accounts."""
+
+from __future__ import annotations
+
+from urllib.parse import parse_qs
+
+import pytest
+
+from dispatchctl.apply import apply_plan
+from dispatchctl.cluster import Cluster
+from dispatchctl.localcluster import LocalCluster
+from dispatchctl.objects import SECRET, SERVICE_ACCOUNT, ObjectRef, owner_labels
+from dispatchctl.plan import ConflictKind
+from tests.shell.builders import NS, OWNER, account, accounts, b64, plan_for, secret, state
+
+
+def requests_made(local_cluster: LocalCluster) -> list[tuple[str, str]]:
+    return [(r.verb, r.resource) for r in local_cluster.requests]
+
+
+@pytest.mark.usefixtures("namespace")
+@pytest.mark.parametrize("count", [1, 25])
+def test_no_change_plan_costs_the_same_for_any_number_of_accounts(
+    cluster: Cluster, local_cluster: LocalCluster, count: int
+) -> None:
+    desired = accounts(count)
+    assert apply_plan(plan_for(cluster, desired), cluster).ok
+    local_cluster.requests.clear()
+
+    plan = plan_for(cluster, desired)
+
+    assert not plan.has_changes and plan.unchanged == 2 * count
+    # one namespace: GET it, LIST each kind by the owner selector; nothing per object
+    assert sorted(requests_made(local_cluster)) == [
+        ("get", "namespaces"),
+        ("list", "secrets"),
+        ("list", "serviceaccounts"),
+    ]
+    selectors = {parse_qs(r.query)["labelSelector"][0] for r in local_cluster.requests if r.query}
+    assert selectors == {"app.kubernetes.io/managed-by=dispatchctl,dispatchctl.io/owner=" + OWNER}
+
+
+@pytest.mark.usefixtures("namespace")
+@pytest.mark.parametrize("count", [1, 25])
+def test_first_plan_checks_collisions_with_one_list_per_kind(
+    cluster: Cluster, local_cluster: LocalCluster, count: int
+) -> None:
+    plan = plan_for(cluster, accounts(count))
+
+    assert len(plan.changes) == 2 * count
+    assert sorted(requests_made(local_cluster)) == [
+        ("get", "namespaces"),
+        ("list", "secrets"),
+        ("list", "secrets"),
+        ("list", "serviceaccounts"),
+        ("list", "serviceaccounts"),
+    ]
+
+
+@pytest.mark.usefixtures("namespace")
+def test_apply_makes_one_write_per_change_plus_a_constant(
+    cluster: Cluster, local_cluster: LocalCluster
+) -> None:
+    assert apply_plan(plan_for(cluster, accounts(3)), cluster).ok
+    grown = accounts(10, value="rotated")  # 3 updated secrets, 7 new accounts
+    plan = plan_for(cluster, grown)
+    assert len(plan.changes) == 3 + 2 * 7
+    local_cluster.requests.clear()
+
+    assert apply_plan(plan, cluster).ok
+
+    writes = [r for r in local_cluster.requests if r.verb in ("create", "update", "delete")]
+    assert len(writes) == len(local_cluster.requests) == len(plan.changes)
+
+
+@pytest.mark.usefixtures("namespace")
+def test_collisions_and_owned_leftovers_are_seen(
+    cluster: Cluster, local_cluster: LocalCluster
+) -> None:
+    foreign_labels = {**owner_labels("someone-else")}
+    cluster.request(
+        "POST",
+        f"/api/v1/namespaces/{NS}/secrets",
+        body={
+            "apiVersion": "v1",
+            "kind": "Secret",
+            "metadata": {"name": "team-0-github", "namespace": NS},
+            "data": {"token": b64("hand-made")},
+        },
+    )
+    cluster.request(
+        "POST",
+        f"/api/v1/namespaces/{NS}/serviceaccounts",
+        body={
+            "apiVersion": "v1",
+            "kind": "ServiceAccount",
+            "metadata": {"name": "team-0", "namespace": NS, "labels": foreign_labels},
+        },
+    )
+    cluster.request(
+        "POST",
+        f"/api/v1/namespaces/{NS}/secrets",
+        body={
+            "apiVersion": "v1",
+            "kind": "Secret",
+            "metadata": {"name": "unrelated", "namespace": NS},
+            "data": {"token": b64("not ours")},
+        },
+    )
+    old = state(secret("old-github"), account("old", ["old-github"]))
+    assert apply_plan(plan_for(cluster, old), cluster).ok
+
+    desired = accounts(1)
+    live = cluster.read_live(desired)
+
+    assert set(live.objects) == {
+        ObjectRef(SECRET, NS, "team-0-github"),  # unlabelled, same name
+        ObjectRef(SERVICE_ACCOUNT, NS, "team-0"),  # another owner's, same name
+        ObjectRef(SECRET, NS, "old-github"),  # ours, no longer declared
+        ObjectRef(SERVICE_ACCOUNT, NS, "old"),
+    }
+    assert live.objects[ObjectRef(SECRET, NS, "team-0-github")]["kind"] == SECRET
+    assert live.namespaces == {NS}
+    plan = plan_for(cluster, desired)
+    assert {(c.ref.name, c.kind) for c in plan.conflicts} == {
+        ("team-0-github", ConflictKind.UNMANAGED),
+        ("team-0", ConflictKind.OTHER_OWNER),
+    }
+    assert {c.ref.name for c in plan.changes if c.action.deletes} == {"old", "old-github"}
+
+
+def test_missing_namespace_is_reported_not_guessed(cluster: Cluster) -> None:
+    desired = state(secret("a", namespace="nowhere"), account("acc", ["a"], namespace="nowhere"))
+    live = cluster.read_live(desired)
+    assert live.namespaces == frozenset()
+    plan = plan_for(cluster, desired)
+    assert plan.missing_namespaces == ("nowhere",)
+
+
+@pytest.mark.usefixtures("namespace")
+def test_an_emptied_config_still_sees_what_it_owns_in_its_default_namespace(
+    cluster: Cluster,
+) -> None:
+    assert apply_plan(plan_for(cluster, accounts(2)), cluster).ok
+    live = cluster.read_live(state(owner=OWNER, namespace=NS))
+    assert len(live.objects) == 4
