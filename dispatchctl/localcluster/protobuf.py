@@ -166,11 +166,15 @@ def _message(name: str, buf: bytes) -> dict[str, Any]:
             continue
         if kind in ("Time", "MicroTime"):
             parsed = _message("Time", value) if isinstance(value, bytes) else {}
+            if not parsed.get("seconds") and not parsed.get("nanos"):
+                continue  # Go's zero time: null in JSON
             item: Any = _timestamp(parsed, micro=kind == "MicroTime")
         elif kind in SPECS:
             item = _message(kind, value) if isinstance(value, bytes) else {}
         else:
             item = _scalar(kind, value)
+            if item == "" and not repeated:
+                continue  # gogo-protobuf writes empty strings that JSON omits (omitempty)
         if repeated:
             result.setdefault(json_name, []).append(item)
         else:

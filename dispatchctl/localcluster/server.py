@@ -14,7 +14,7 @@ from types import TracebackType
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from dispatchctl.localcluster import discovery, openapi
+from dispatchctl.localcluster import discovery, openapi, table
 from dispatchctl.localcluster.api import Api, Request, Response, route
 from dispatchctl.localcluster.faults import Fault, Faults, RequestRecord
 from dispatchctl.localcluster.status import (
@@ -170,7 +170,18 @@ class LocalCluster:
                 fault = self.faults.pick(method, verb, resource, namespace, name)
                 if fault is not None and not fault.after:
                     _apply(fault)
-                response = self.api.handle(r, req) if r is not None else self._non_resource(req)
+                if r is None:
+                    response = self._non_resource(req)
+                else:
+                    response = self.api.handle(r, req)
+                    if r.verb in ("get", "list") and table.wants_table(headers.get("accept", "")):
+                        response.body = table.to_table(
+                            response.body,
+                            r.resource.kind,
+                            r.resource.api_version,
+                            query.get("includeObject", ""),
+                        )
+                        response.headers["Content-Type"] = "application/json"
                 if fault is not None and fault.after:
                     _apply(fault)
             except ApiError as err:
