@@ -238,10 +238,11 @@ def _validate(files: list[_File]) -> Config:
             f.config = Config.model_validate(f.data)
         except ValidationError as err:
             _schema_problems(f, err)
-    _raise_if_problems(files)
+    # Semantics run on every file that passed the schema, so one run reports everything.
+    valid = [f for f in files if f.config is not None]
     located: list[checks.LocatedAccount] = []
     findings: list[checks.Finding] = []
-    for f in files:
+    for f in valid:
         assert f.config is not None
         findings += checks.check_file(f.config, f.display)
         for index, account in enumerate(f.config.serviceAccounts):
@@ -249,10 +250,9 @@ def _validate(files: list[_File]) -> Config:
             located.append(checks.LocatedAccount(account, ns, f.display, index))
     findings += checks.check_accounts(located)
     by_name = {f.display: f for f in files}
-    owner_file = files[0]
-    assert owner_file.config is not None
-    for f in files[1:]:
-        assert f.config is not None
+    owner_file = valid[0] if valid else files[0]
+    for f in valid[1:]:
+        assert f.config is not None and owner_file.config is not None
         if f.config.metadata.name != owner_file.config.metadata.name:
             f.problem(
                 ("metadata", "name"),

@@ -1,0 +1,146 @@
+"""validate, render and schema as a user runs them, on the shipped example."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from ruamel.yaml import YAML
+
+from dispatchctl.cli.main import main
+from dispatchctl.cli.schema import schema_text
+from dispatchctl.config.load import load_config
+from dispatchctl.desired import build_desired
+
+ROOT = Path(__file__).resolve().parents[2]
+EXAMPLE = ROOT / "examples" / "config.yaml"
+PLAIN = ROOT / "examples" / "config.plain.yaml"
+DEMO_KEY = ROOT / "examples" / "demo-age-key.txt"
+SCHEMA = ROOT / "schemas" / "dispatchctl.schema.json"
+
+
+@pytest.fixture
+def demo_key(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SOPS_AGE_KEY_FILE", str(DEMO_KEY))
+
+
+def demo_secrets() -> list[str]:
+    """The secret values of the example, read from its plaintext twin."""
+    data = YAML(typ="safe").load(PLAIN.read_text())
+    fields = ("token", "appPassword", "password", "privateKey")
+    return [
+        line
+        for account in data["serviceAccounts"]
+        for cred in account["credentials"]
+        for name in fields
+        if name in cred
+        for line in cred[name].splitlines()
+        if len(line) > 12
+    ]
+
+
+def test_validate_example_with_demo_key(demo_key, capsys) -> None:
+    assert main(["validate", str(EXAMPLE)]) == 0
+    out, err = capsys.readouterr()
+    assert out == f"{EXAMPLE}: valid (owner ci-credentials: 3 service accounts, 8 credentials)\n"
+    assert err == ""
+
+
+def test_validate_example_without_key_explains(capsys) -> None:
+    assert main(["validate", str(EXAMPLE)]) == 1
+    out, err = capsys.readouterr()
+    recipient = next(
+        line.split(": ")[1] for line in DEMO_KEY.read_text().splitlines() if "public key" in line
+    )
+    assert out == ""
+    assert f"no usable key to decrypt it; tried: age {recipient}" in err
+    assert "hint: supply a key through sops's environment: SOPS_AGE_KEY_FILE=" in err
+    assert "Traceback" not in err
+
+
+def test_validate_no_decrypt_needs_no_key(capsys) -> None:
+    assert main(["validate", "--no-decrypt", str(EXAMPLE)]) == 0
+    out, _ = capsys.readouterr()
+    assert out == (
+        f"{EXAMPLE}: structure valid, secrets not decrypted"
+        " (owner ci-credentials: 3 service accounts, 8 credentials)\n"
+    )
+
+
+def test_plaintext_twin_needs_the_explicit_opt_out(capsys) -> None:
+    assert main(["validate", str(PLAIN)]) == 1
+    _, err = capsys.readouterr()
+    assert err.count("is not encrypted in the file") == 8
+    for secret in demo_secrets():
+        assert secret not in err
+    assert main(["validate", "--allow-plaintext", str(PLAIN)]) == 0
+
+
+def test_encrypted_example_and_its_twin_declare_the_same_objects(demo_key) -> None:
+    encrypted = build_desired(load_config([EXAMPLE]).config)
+    plain = build_desired(load_config([PLAIN], allow_plaintext=True).config)
+    assert [o.manifest for o in encrypted.objects] == [o.manifest for o in plain.objects]
+    assert len(encrypted.objects) == 12
+
+
+def test_render_redacts_every_value(demo_key, capsys) -> None:
+    assert main(["render", str(EXAMPLE)]) == 0
+    out, err = capsys.readouterr()
+    assert err == ""
+    docs = list(YAML(typ="safe").load_all(out))
+    assert [(d["kind"], d["metadata"]["name"]) for d in docs] == [
+        ("Secret", "team-1-github"),
+        ("Secret", "team-1-git-github-com"),
+        ("Secret", "team-1-docker"),
+        ("Secret", "team-1-docker-pull"),
+        ("ServiceAccount", "team-1"),
+        ("Secret", "team-2-gitlab-gitlab-example-com"),
+        ("Secret", "team-2-bitbucket-cloud"),
+        ("Secret", "team-2-docker-us-gcr-io"),
+        ("ServiceAccount", "team-2"),
+        ("Secret", "release-bitbucket-server-bitbucket-example-com"),
+        ("Secret", "release-basic-auth"),
+        ("ServiceAccount", "release"),
+    ]
+    for doc in docs:
+        if doc["kind"] == "Secret":
+            assert set(doc["data"].values()) == {"<redacted>"}
+    for secret in demo_secrets():
+        assert secret not in out
+
+
+def test_render_reveal_prints_values_when_asked(demo_key, capsys) -> None:
+    assert main(["render", "--reveal", str(EXAMPLE)]) == 0
+    out, _ = capsys.readouterr()
+    docs = list(YAML(typ="safe").load_all(out))
+    github = docs[0]
+    assert github["data"]["password"] != "<redacted>"
+    expected = build_desired(load_config([EXAMPLE]).config).objects[0].manifest
+    assert github == json.loads(json.dumps(expected))
+
+
+def test_usage_errors_exit_1(capsys, tmp_path) -> None:
+    assert main(["validate"]) == 1
+    assert main(["validate", str(tmp_path / "missing.yaml")]) == 1
+    _, err = capsys.readouterr()
+    assert "does not exist" in err
+
+
+def test_schema_command_prints_the_committed_schema(capsys) -> None:
+    assert main(["schema"]) == 0
+    out, _ = capsys.readouterr()
+    assert out == schema_text()
+    assert SCHEMA.read_text() == out, (
+        "regenerate: dispatchctl schema > schemas/dispatchctl.schema.json"
+    )
+    schema = json.loads(out)
+    assert schema["additionalProperties"] is False
+    assert schema["$defs"]["DockerCredential"]["required"] == ["type", "username", "password"]
+
+
+def test_examples_point_editors_at_the_schema() -> None:
+    for path in (EXAMPLE, PLAIN):
+        first = path.read_text().splitlines()[0]
+        assert first == "# yaml-language-server: $schema=../schemas/dispatchctl.schema.json"
+        assert (path.parent / "../schemas/dispatchctl.schema.json").resolve() == SCHEMA
