@@ -50,7 +50,8 @@ MANAGED_LABEL_PREFIXES = ("dispatchctl.io/",)
 MANAGED_ANNOTATION_PREFIXES = ("dispatchctl.io/", "tekton.dev/git-", "tekton.dev/docker-")
 REFERENCE_LISTS = ("secrets", "imagePullSecrets")
 DEFAULT_SECRET_TYPE = "Opaque"
-# Top-level fields compared by their own rules (or never: they belong to the server).
+# Top-level fields compared by their own rules, never as plain fields whose values a plan
+# shows (``stringData`` holds secret values, should a manifest ever carry it).
 _SPECIAL_FIELDS = frozenset({"apiVersion", "kind", "metadata", "data", "stringData", "type"})
 _SPECIAL_FIELDS |= frozenset(REFERENCE_LISTS)
 
@@ -121,7 +122,11 @@ def _diff_object(
 ) -> Change | Conflict | None:
     """One declared object: its change, a conflict, or None when it already matches."""
     manifest = _with_owner_labels(obj.manifest, ctx.owner)
-    common = {"facts": obj.facts, "account": ctx.accounts.get(obj.ref), "source": obj.source}
+    common: dict[str, Any] = {
+        "facts": obj.facts,
+        "account": ctx.accounts.get(obj.ref),
+        "source": obj.source,
+    }
     if live is None:
         return Change(
             obj.ref,
@@ -221,7 +226,6 @@ def _merge(
             merged[key] = copy.deepcopy(value)
 
     if manifest.get("kind") == SECRET:
-        merged.pop("stringData", None)
         if manifest.get("data"):
             merged["data"] = dict(manifest["data"])
         else:
