@@ -251,6 +251,9 @@ class Lock:
             except (ConflictError, NotFoundError) as err:
                 self.lost = err.message
                 log.warning("%s lost: %s", self.where, err.message)
+                if isinstance(err, ConflictError):
+                    with self._guard:
+                        self._lease = None  # someone else's now: never delete it
                 return
             except ClusterError as err:  # transient trouble: the next tick tries again
                 log.warning("renewing %s failed: %s", self.where, err.message)
@@ -262,12 +265,18 @@ class Lock:
                 return
             body = dict(self._lease)
             body["spec"] = {**self._lease["spec"], "renewTime": _format_time(self.clock())}
-            self._lease = self.cluster.request(
+            response = self.cluster.request(
                 "PUT",
                 object_path(LEASE, self.namespace, self.name),
                 body=body,
                 what=f"renew {self.where}",
-            ).body
+            )
+            self._lease = response.body  # ours either way: release() deletes it
+        if response.status == 201:
+            # Leases allow create-on-update; the uid in the body makes a real server refuse
+            # (409) when the Lease was deleted, but a server that skips that check recreates
+            # it. Either way someone removed our lock (force-unlock) while we held it.
+            raise NotFoundError(f"{self.where} was deleted (force-unlock?)", status=404)
 
     # --- release --------------------------------------------------------------------------
 
@@ -279,7 +288,7 @@ class Lock:
             self._thread = None
         with self._guard:
             lease, self._lease = self._lease, None
-        if lease is None or self.lost:
+        if lease is None:
             return
         info = LeaseInfo.of(lease)
         body = {
@@ -295,7 +304,7 @@ class Lock:
                 what=f"release {self.where}",
             )
         except (ConflictError, NotFoundError) as err:
-            self.lost = err.message
+            self.lost = self.lost or err.message
         except ClusterError as err:  # it expires by itself
             log.warning("releasing %s failed (it expires by itself): %s", self.where, err.message)
         else:

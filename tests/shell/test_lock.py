@@ -1,0 +1,177 @@
+"""The apply lock: one holder at a time, renewal, expiry, force-unlock."""
+
+from __future__ import annotations
+
+import itertools
+import threading
+import time
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from dispatchctl.cluster import Cluster
+from dispatchctl.cluster.lock import Lock, force_unlock, holder_identity, read_lock
+from dispatchctl.errors import ClusterError, LockError
+from dispatchctl.objects import owner_labels
+from tests.shell.builders import NS, OWNER
+
+pytestmark = pytest.mark.usefixtures("namespace")
+
+
+def lock(cluster: Cluster, identity: str, **options: float) -> Lock:
+    options.setdefault("poll", 0.05)
+    return Lock(cluster, owner=OWNER, namespace=NS, identity=identity, **options)  # type: ignore[arg-type]
+
+
+def lease(cluster: Cluster) -> dict:
+    obj = cluster.get("Lease", NS, f"dispatchctl-{OWNER}")
+    assert obj is not None
+    return obj
+
+
+def planted_lease(cluster: Cluster, holder: str, renewed: datetime, duration: int) -> None:
+    stamp = renewed.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    cluster.request(
+        "POST",
+        f"/apis/coordination.k8s.io/v1/namespaces/{NS}/leases",
+        body={
+            "apiVersion": "coordination.k8s.io/v1",
+            "kind": "Lease",
+            "metadata": {"name": f"dispatchctl-{OWNER}", "namespace": NS},
+            "spec": {
+                "holderIdentity": holder,
+                "leaseDurationSeconds": duration,
+                "acquireTime": stamp,
+                "renewTime": stamp,
+            },
+        },
+    )
+
+
+def test_lease_is_held_during_the_block_and_released_after(cluster: Cluster) -> None:
+    with lock(cluster, "job-a", ttl=30):
+        held = lease(cluster)
+        assert held["spec"]["holderIdentity"] == "job-a"
+        assert held["spec"]["leaseDurationSeconds"] == 30
+        assert held["metadata"]["labels"] == owner_labels(OWNER)
+        info = read_lock(cluster, OWNER, NS)
+        assert info is not None and info.holder == "job-a"
+    assert cluster.get("Lease", NS, f"dispatchctl-{OWNER}") is None
+
+
+def test_second_holder_gives_up_naming_the_first(cluster: Cluster) -> None:
+    with lock(cluster, "https://ci.example/job/1", ttl=30):
+        acquired = lease(cluster)["spec"]["acquireTime"]
+        with pytest.raises(LockError) as caught, lock(cluster, "job-b", timeout=0.3):
+            pytest.fail("must not get the lock")
+    assert caught.value.message == (
+        f"Lease {NS}/dispatchctl-{OWNER} is held by https://ci.example/job/1 since {acquired} "
+        f"(last renewed {acquired}); gave up after waiting 0.3s"
+    )
+    assert "dispatchctl force-unlock" in (caught.value.hint or "")
+
+
+def test_holders_never_overlap(cluster: Cluster) -> None:
+    spans: list[tuple[str, float, float]] = []
+    errors: list[BaseException] = []
+
+    def hold(name: str) -> None:
+        try:
+            with lock(cluster, name, timeout=10, ttl=30):
+                start = time.monotonic()
+                time.sleep(0.2)
+                spans.append((name, start, time.monotonic()))
+        except BaseException as err:  # surfaced below
+            errors.append(err)
+
+    threads = [threading.Thread(target=hold, args=(f"job-{i}",)) for i in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    spans.sort(key=lambda s: s[1])
+    assert len(spans) == 3
+    for (_, _, end), (_, start, _) in itertools.pairwise(spans):
+        assert end <= start
+
+
+def test_expired_lease_is_taken_over(cluster: Cluster) -> None:
+    planted_lease(cluster, "dead-job", datetime.now(UTC) - timedelta(hours=1), 30)
+    with lock(cluster, "job-b", timeout=0):
+        held = lease(cluster)["spec"]
+        assert held["holderIdentity"] == "job-b"
+        assert held["leaseTransitions"] == 1
+
+
+def test_unchanging_lease_expires_even_if_its_clock_runs_ahead(cluster: Cluster) -> None:
+    """A holder whose clock is an hour fast looks fresh by renewTime; not renewing for a
+    whole duration (seen by our own clock) still lets the waiter take over."""
+    planted_lease(cluster, "skewed-job", datetime.now(UTC) + timedelta(hours=1), 1)
+    started = time.monotonic()
+    with lock(cluster, "job-b", timeout=5):
+        assert lease(cluster)["spec"]["holderIdentity"] == "job-b"
+    assert time.monotonic() - started >= 1.0
+
+
+def test_renewal_keeps_a_short_lease_alive(cluster: Cluster) -> None:
+    with lock(cluster, "job-a", ttl=0.9):  # a 1 s lease, renewed every 0.3 s
+        first = lease(cluster)["spec"]["renewTime"]
+        with pytest.raises(LockError, match="held by job-a"), lock(cluster, "job-b", timeout=1.5):
+            pass
+        assert lease(cluster)["spec"]["renewTime"] > first
+
+
+def test_force_unlock_removes_the_lease_and_the_holder_notices(cluster: Cluster) -> None:
+    holder = lock(cluster, "stuck-job", ttl=0.6)
+    with pytest.raises(LockError, match="was lost while applying"), holder:
+        info = force_unlock(cluster, OWNER, NS)
+        assert info is not None and info.holder == "stuck-job"
+        assert cluster.get("Lease", NS, f"dispatchctl-{OWNER}") is None
+        time.sleep(0.4)  # the next renewal finds the lease gone
+    assert force_unlock(cluster, OWNER, NS) is None
+
+
+def test_missing_namespace_is_named_or_created(cluster: Cluster) -> None:
+    elsewhere = Lock(cluster, owner=OWNER, namespace="fresh", identity="job-a")
+    with pytest.raises(ClusterError, match="namespace fresh does not exist"), elsewhere:
+        pass
+    with Lock(cluster, owner=OWNER, namespace="fresh", identity="job-a", create_namespace=True):
+        assert cluster.get("Lease", "fresh", f"dispatchctl-{OWNER}") is not None
+
+
+@pytest.mark.parametrize(
+    ("env", "identity"),
+    [
+        (
+            {
+                "GITHUB_ACTIONS": "true",
+                "GITHUB_SERVER_URL": "https://github.com",
+                "GITHUB_REPOSITORY": "acme/infra",
+                "GITHUB_RUN_ID": "42",
+                "GITHUB_RUN_ATTEMPT": "1",
+            },
+            "https://github.com/acme/infra/actions/runs/42",
+        ),
+        (
+            {
+                "GITHUB_ACTIONS": "true",
+                "GITHUB_REPOSITORY": "acme/infra",
+                "GITHUB_RUN_ID": "42",
+                "GITHUB_RUN_ATTEMPT": "3",
+            },
+            "https://github.com/acme/infra/actions/runs/42/attempts/3",
+        ),
+        (
+            {"GITLAB_CI": "true", "CI_JOB_URL": "https://gitlab.example/acme/infra/-/jobs/7"},
+            "https://gitlab.example/acme/infra/-/jobs/7",
+        ),
+        (
+            {"KUBERNETES_SERVICE_HOST": "10.96.0.1", "HOSTNAME": "apply-run-x7k2-pod"},
+            "pod apply-run-x7k2-pod",
+        ),
+        ({}, "build-host:1234"),
+    ],
+)
+def test_holder_identity(env: dict[str, str], identity: str) -> None:
+    assert holder_identity(env, host="build-host", pid=1234) == identity
