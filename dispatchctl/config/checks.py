@@ -63,7 +63,7 @@ def dns_subdomain_problem(name: str) -> str | None:
     if len(name) > 253:
         return f"name is {len(name)} characters long (at most 253)"
     if not _DNS_SUBDOMAIN.match(name):
-        return f"{name!r} is not a DNS-1123 subdomain (lower case a-z, 0-9, '-' and '.')"
+        return "not a DNS-1123 subdomain (lower case a-z, 0-9, '-' and '.')"
     return None
 
 
@@ -71,8 +71,16 @@ def dns_label_problem(name: str) -> str | None:
     if len(name) > 63:
         return f"name is {len(name)} characters long (at most 63)"
     if not _DNS_LABEL.match(name):
-        return f"{name!r} is not a DNS-1123 label (lower case a-z, 0-9 and '-')"
+        return "not a DNS-1123 label (lower case a-z, 0-9 and '-')"
     return None
+
+
+def _shown(namespace: str, name: str) -> str:
+    """namespace/name for a message; a name that is not a valid name is not repeated (it may
+    hold anything, even a value pasted into the wrong field)."""
+    if dns_label_problem(namespace) or dns_subdomain_problem(name):
+        return "(this name)"
+    return f"{namespace}/{name}"
 
 
 def check_file(config: Config, file: str) -> list[Finding]:
@@ -127,7 +135,7 @@ def _check_account(located: LocatedAccount) -> Iterator[Finding]:
                 yield Finding(
                     file,
                     path,
-                    f"{kind} URL {url} is also used by credentials[{first}] of this account;"
+                    f"same {kind} URL as credentials[{first}] of this account;"
                     " Tekton refuses two basic-auth Secrets for one URL",
                     "keep one credential per URL",
                     related=(file, (*base, "credentials", first)),
@@ -148,7 +156,7 @@ def _label_problems(key: str, value: str) -> Iterator[str]:
         return
     prefix, _, name = key.rpartition("/")
     if (prefix and dns_subdomain_problem(prefix)) or len(name) > 63 or not _LABEL_NAME.match(name):
-        yield f"{key!r} is not a valid label key"
+        yield "not a valid label key"
     if value and (len(value) > 63 or not _LABEL_NAME.match(value)):
         yield f"label {key}: value is not a valid label value (at most 63 of A-Z a-z 0-9 - _ .)"
 
@@ -203,9 +211,9 @@ def _host_problem(host: str) -> tuple[str, str | None] | None:
     if not sep:
         name = host
     elif not port.isdigit() or not 0 < int(port) < 65536:
-        return f"port {port!r} is not a number between 1 and 65535", None
+        return "the port is not a number between 1 and 65535", None
     if not _HOST.match(name):
-        return f"{host!r} is not a host name", "e.g. github.com or git.example.com:2222"
+        return "not a host name", "e.g. github.com or git.example.com:2222"
     return None
 
 
@@ -226,7 +234,7 @@ def _url_problem(
         hint = "use https" + (f", or set {http_opt_in} to allow http" if http_opt_in else "")
         return "http URLs are refused (credentials would travel in clear text)", hint
     if parts.scheme not in ("https", "http") or not parts.hostname:
-        return "must be an https URL with a host", "e.g. https://" + url.split("://")[-1].strip("/")
+        return "must be an https URL with a host", "e.g. https://git.example.com"
     if parts.query or parts.fragment:
         return "the URL must not have a query or fragment", None
     return None
@@ -241,7 +249,7 @@ def _duplicate_accounts(accounts: Sequence[LocatedAccount]) -> Iterator[Finding]
             yield Finding(
                 located.file,
                 (*located.path, "name"),
-                f"service account {key[0]}/{key[1]} is declared twice",
+                f"service account {_shown(*key)} is declared twice",
                 "merge the two entries into one",
                 related=(first.file, (*first.path, "name")),
             )
@@ -263,7 +271,7 @@ def _duplicate_secret_names(accounts: Sequence[LocatedAccount]) -> Iterator[Find
                     yield Finding(
                         located.file,
                         path,
-                        f"Secret {located.namespace}/{name} would be written twice",
+                        f"Secret {_shown(located.namespace, name)} would be written twice",
                         "give one of them another secretName",
                         related=first,
                     )

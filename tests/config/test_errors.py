@@ -138,15 +138,15 @@ serviceAccounts:
 """
     path = write(tmp_path, text)
     assert problems(path) == [
-        f"{path}:4:9: metadata.name: 'CI_Credentials' is not a DNS-1123 label (lower case a-z,"
+        f"{path}:4:9: metadata.name: not a DNS-1123 label (lower case a-z,"
         " 0-9 and '-') (it is used as a label value)",
-        f"{path}:5:12: namespace: 'Dispatch' is not a DNS-1123 label (lower case a-z, 0-9 and '-')",
-        f"{path}:7:11: serviceAccounts[0].name: 'Team_1' is not a DNS-1123 subdomain"
+        f"{path}:5:12: namespace: not a DNS-1123 label (lower case a-z, 0-9 and '-')",
+        f"{path}:7:11: serviceAccounts[0].name: not a DNS-1123 subdomain"
         " (lower case a-z, 0-9, '-' and '.')",
         f"{path}:9:14: serviceAccounts[0].labels.dispatchctl.io/owner:"
         " label dispatchctl.io/owner is set by dispatchctl itself",
-        f"{path}:9:40: serviceAccounts[0].labels.bad key!: 'bad key!' is not a valid label key",
-        f"{path}:14:21: serviceAccounts[0].credentials[0].secretName: 'x..y' is not a DNS-1123"
+        f"{path}:9:40: serviceAccounts[0].labels.bad key!: not a valid label key",
+        f"{path}:14:21: serviceAccounts[0].credentials[0].secretName: not a DNS-1123"
         " subdomain (lower case a-z, 0-9, '-' and '.')",
     ]
 
@@ -173,7 +173,7 @@ def test_urls_need_https_unless_insecure_is_explicit(tmp_path: Path) -> None:
         " would travel in clear text)"
         " (use https, or set insecureSkipTLSVerify: true to allow http)",
         f"{path}:11:39: serviceAccounts[0].credentials[2].url: must be an https URL with a host"
-        " (e.g. https://bitbucket.example.com)",
+        " (e.g. https://git.example.com)",
         f"{path}:12:29: serviceAccounts[0].credentials[3].url: the URL must not carry a user or"
         " password (put them in username/token)",
         f"{path}:13:34: serviceAccounts[0].credentials[4].registry: http URLs are refused"
@@ -196,7 +196,7 @@ def test_git_host_shape(tmp_path: Path) -> None:
         " without scheme, user or path (e.g. github.com)"
     )
     assert found[1].endswith(
-        "serviceAccounts[0].credentials[1].host: port '0' is not a number between 1 and 65535"
+        "serviceAccounts[0].credentials[1].host: the port is not a number between 1 and 65535"
     )
     assert len(found) == 2
 
@@ -274,12 +274,12 @@ def test_tekton_refuses_two_basic_auth_secrets_for_one_url(tmp_path: Path) -> No
 """
     path = write(tmp_path, account(creds))
     assert problems(path) == [
-        f"{path}:10:9: serviceAccounts[0].credentials[1]: git URL https://GitHub.com is also used"
-        f" by credentials[0] of this account; Tekton refuses two basic-auth Secrets for one URL"
-        f" (first at {path}:9) (keep one credential per URL)",
-        f"{path}:12:9: serviceAccounts[0].credentials[3]: registry URL https://index.docker.io/v1/"
-        f" is also used by credentials[2] of this account; Tekton refuses two basic-auth Secrets"
-        f" for one URL (first at {path}:11) (keep one credential per URL)",
+        f"{path}:10:9: serviceAccounts[0].credentials[1]: same git URL as credentials[0] of this"
+        f" account; Tekton refuses two basic-auth Secrets for one URL (first at {path}:9)"
+        " (keep one credential per URL)",
+        f"{path}:12:9: serviceAccounts[0].credentials[3]: same registry URL as credentials[2] of"
+        f" this account; Tekton refuses two basic-auth Secrets for one URL (first at {path}:11)"
+        " (keep one credential per URL)",
     ]
 
 
