@@ -297,7 +297,7 @@ class Api:
             old = self.store.get(res.plural, r.namespace, r.name)
             if old is None:
                 raise not_found(res.plural, res.group, r.name)
-            _check_preconditions(res, r.name, old, options.get("preconditions") or {})
+            _check_preconditions(res, r.namespace, r.name, old, options.get("preconditions") or {})
             if res is NAMESPACES and r.name in IMMORTAL_NAMESPACES:
                 raise forbidden_error("namespaces", "", r.name, "this namespace may not be deleted")
             if not dry_run:
@@ -352,22 +352,32 @@ def _check_namespace(r: Route, obj: dict[str, Any]) -> None:
 
 
 def _check_preconditions(
-    res: Resource, name: str, old: dict[str, Any], pre: dict[str, Any]
+    res: Resource, namespace: str, name: str, old: dict[str, Any], pre: dict[str, Any]
 ) -> None:
-    """registry/generic/registry/store.go: uid and resourceVersion preconditions -> 409."""
+    """Delete preconditions -> 409. Namespaces check them in their own Delete
+    (pkg/registry/core/namespace/storage/storage.go); other kinds in the etcd3 store
+    (apiserver/pkg/storage/etcd3/store.go checkPreconditions), whose StorageError names the key."""
     meta = old["metadata"]
+    why = ""
     if pre.get("uid") and pre["uid"] != meta["uid"]:
         why = (
             f"Precondition failed: UID in precondition: {pre['uid']}, "
             f"UID in object meta: {meta['uid']}"
         )
-        raise conflict(res.plural, res.group, name, why)
-    if pre.get("resourceVersion") and pre["resourceVersion"] != meta["resourceVersion"]:
+    elif pre.get("resourceVersion") and pre["resourceVersion"] != meta["resourceVersion"]:
         why = (
             f"Precondition failed: ResourceVersion in precondition: {pre['resourceVersion']}, "
             f"ResourceVersion in object meta: {meta['resourceVersion']}"
         )
-        raise conflict(res.plural, res.group, name, why)
+    if not why:
+        return
+    if res is not NAMESPACES:
+        key = "/".join(p for p in ("/registry", res.plural, namespace, name) if p)
+        why = (
+            f"StorageError: invalid object, Code: 4, Key: {key}, ResourceVersion: 0, "
+            f"AdditionalErrorMsg: {why}"
+        )
+    raise conflict(res.plural, res.group, name, why)
 
 
 def _dry_run(req: Request) -> bool:

@@ -186,7 +186,9 @@ def validate_object_meta(meta: dict[str, Any], namespaced: bool, name_fn: Any) -
     name = meta.get("name") or ""
     generate = meta.get("generateName") or ""
     if generate:
-        errs.extend(invalid("metadata.generateName", generate, m) for m in name_fn(generate))
+        # NameIsDNSSubdomain(prefix=true): a prefix may end in a dash (maskTrailingDash)
+        masked = generate[:-1] + "a" if len(generate) > 1 and generate.endswith("-") else generate
+        errs.extend(invalid("metadata.generateName", generate, m) for m in name_fn(masked))
     if not name:
         errs.append(required("metadata.name", "name or generateName is required"))
     else:

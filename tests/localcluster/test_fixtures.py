@@ -8,6 +8,7 @@ import kubernetes
 import pytest
 
 from dispatchctl.localcluster import Fault, LocalCluster
+from tests.localcluster.conftest import request
 
 
 def test_each_test_starts_with_the_system_namespaces(local_cluster: LocalCluster, kubectl) -> None:
@@ -33,30 +34,22 @@ def test_python_client_reads_the_kubeconfig(kubeconfig, local_cluster: LocalClus
     client.close()
 
 
-def test_server_errors_surface_in_the_test(local_cluster: LocalCluster) -> None:
+def test_an_exception_in_a_server_thread_surfaces_in_the_test() -> None:
     def broken(*args: object) -> None:
         raise RuntimeError("bug in a handler")
 
-    original = local_cluster.api.handle
-    local_cluster.api.handle = broken  # type: ignore[method-assign]
-    try:
-        with LocalCluster() as other:
-            other.api.handle = broken  # type: ignore[method-assign]
-            import urllib.request
-
-            with pytest.raises(urllib.error.HTTPError) as answer:
-                urllib.request.urlopen(other.url + "/api/v1/namespaces", timeout=5)
-            assert answer.value.code == 500
-            with pytest.raises(RuntimeError, match="bug in a handler"):
-                other.check()
-    finally:
-        local_cluster.api.handle = original  # type: ignore[method-assign]
+    with LocalCluster() as cluster:
+        cluster.api.handle = broken  # type: ignore[method-assign]
+        status, body, _ = request(cluster, "GET", "/api/v1/namespaces")
+        assert (status, body["reason"]) == (500, "InternalError")
+        with pytest.raises(RuntimeError, match="bug in a handler"):
+            cluster.check()
+        cluster.check()  # reported once
 
 
-def test_faults_are_reset_between_tests(local_cluster: LocalCluster) -> None:
+def test_reset_clears_faults_and_the_request_log(local_cluster: LocalCluster) -> None:
     local_cluster.faults.add(Fault(status=500, count=None))
+    assert request(local_cluster, "GET", "/api/v1/namespaces")[0] == 500
     local_cluster.reset()
-    import urllib.request
-
-    with urllib.request.urlopen(local_cluster.url + "/api/v1/namespaces", timeout=5) as answer:
-        assert answer.status == 200
+    assert local_cluster.requests == []
+    assert request(local_cluster, "GET", "/api/v1/namespaces")[0] == 200

@@ -1,0 +1,221 @@
+"""Create, read, update, delete through the official client: API machinery semantics
+(uid, creationTimestamp, a store-wide resourceVersion, no-op updates, dry-run)."""
+
+from __future__ import annotations
+
+import re
+
+import kubernetes
+import pytest
+
+from tests.localcluster.conftest import status_of
+
+ApiException = kubernetes.client.ApiException
+
+
+def test_create_sets_uid_timestamp_and_resource_version(core) -> None:
+    created = core.create_namespaced_service_account("default", {"metadata": {"name": "robot"}})
+    assert re.fullmatch(r"[0-9a-f-]{36}", created.metadata.uid)
+    assert created.metadata.creation_timestamp is not None
+    read = core.read_namespaced_service_account("robot", "default")
+    assert read.metadata.uid == created.metadata.uid
+    assert read.metadata.resource_version == created.metadata.resource_version
+
+
+def test_resource_version_grows_with_every_write_across_kinds(core, coordination) -> None:
+    versions = [
+        int(
+            core.create_namespaced_secret(
+                "default", {"metadata": {"name": "s"}}
+            ).metadata.resource_version
+        ),
+        int(core.create_namespace({"metadata": {"name": "team"}}).metadata.resource_version),
+        int(
+            core.create_namespaced_service_account(
+                "team", {"metadata": {"name": "sa"}}
+            ).metadata.resource_version
+        ),
+        int(
+            coordination.create_namespaced_lease(
+                "team", {"metadata": {"name": "l"}, "spec": {"holderIdentity": "me"}}
+            ).metadata.resource_version
+        ),
+        int(
+            core.patch_namespaced_secret(
+                "s", "default", {"metadata": {"labels": {"a": "b"}}}
+            ).metadata.resource_version
+        ),
+    ]
+    assert versions == sorted(set(versions))
+    listed = core.list_secret_for_all_namespaces()
+    assert int(listed.metadata.resource_version) >= versions[-1]
+
+
+def test_update_that_changes_nothing_keeps_the_resource_version(core) -> None:
+    created = core.create_namespaced_secret(
+        "default", {"metadata": {"name": "s"}, "data": {"a": "YQ=="}}
+    )
+    again = core.replace_namespaced_secret("s", "default", created)
+    assert again.metadata.resource_version == created.metadata.resource_version
+
+
+def test_update_without_resource_version_is_unconditional(core) -> None:
+    core.create_namespaced_secret("default", {"metadata": {"name": "s"}})
+    updated = core.replace_namespaced_secret(
+        "s", "default", {"metadata": {"name": "s"}, "data": {"a": "YQ=="}}
+    )
+    assert updated.data == {"a": "YQ=="}
+
+
+def test_uid_and_creation_timestamp_survive_updates(core) -> None:
+    created = core.create_namespaced_secret("default", {"metadata": {"name": "s"}})
+    updated = core.replace_namespaced_secret(
+        "s", "default", {"metadata": {"name": "s"}, "data": {}}
+    )
+    assert updated.metadata.uid == created.metadata.uid
+    assert updated.metadata.creation_timestamp == created.metadata.creation_timestamp
+    with pytest.raises(ApiException) as err:
+        core.replace_namespaced_secret("s", "default", {"metadata": {"name": "s", "uid": "other"}})
+    assert status_of(err.value)["details"]["causes"] == [
+        {
+            "reason": "FieldValueInvalid",
+            "message": 'Invalid value: "other": field is immutable',
+            "field": "metadata.uid",
+        }
+    ]
+
+
+def test_delete_answers_a_success_status(core, http) -> None:
+    created = core.create_namespaced_secret("default", {"metadata": {"name": "s"}})
+    status, body, _ = http("DELETE", "/api/v1/namespaces/default/secrets/s")
+    assert status == 200
+    assert body == {
+        "kind": "Status",
+        "apiVersion": "v1",
+        "metadata": {},
+        "status": "Success",
+        "details": {"name": "s", "kind": "secrets", "uid": created.metadata.uid},
+        "code": 200,
+    }
+    with pytest.raises(ApiException):
+        core.read_namespaced_secret("s", "default")
+
+
+def test_delete_with_matching_preconditions(core) -> None:
+    created = core.create_namespaced_secret("default", {"metadata": {"name": "s"}})
+    options = {
+        "preconditions": {
+            "uid": created.metadata.uid,
+            "resourceVersion": created.metadata.resource_version,
+        }
+    }
+    core.delete_namespaced_secret("s", "default", body=options)
+    assert core.list_namespaced_secret("default").items == []
+
+
+def test_namespaces_carry_defaults_and_take_their_content_with_them(core, http) -> None:
+    ns = core.create_namespace({"metadata": {"name": "team"}})
+    assert ns.metadata.labels == {"kubernetes.io/metadata.name": "team"}
+    assert ns.spec.finalizers == ["kubernetes"]
+    assert ns.status.phase == "Active"
+    core.create_namespaced_secret("team", {"metadata": {"name": "s"}})
+    status, deleted, _ = http("DELETE", "/api/v1/namespaces/team")
+    # a namespace is deleted gracefully: the answer is the object, Terminating
+    assert (status, deleted["kind"], deleted["status"]) == (
+        200,
+        "Namespace",
+        {"phase": "Terminating"},
+    )
+    assert [n.metadata.name for n in core.list_namespace().items] == [
+        "default",
+        "kube-node-lease",
+        "kube-public",
+        "kube-system",
+    ]
+    assert core.list_secret_for_all_namespaces().items == []
+
+
+def test_leases_are_created_by_put_when_missing(coordination, http) -> None:
+    lease = {
+        "apiVersion": "coordination.k8s.io/v1",
+        "kind": "Lease",
+        "metadata": {"name": "lock", "namespace": "default"},
+        "spec": {"holderIdentity": "ci-1", "leaseDurationSeconds": 30},
+    }
+    status, body, _ = http(
+        "PUT", "/apis/coordination.k8s.io/v1/namespaces/default/leases/lock", lease
+    )
+    assert status == 201
+    read = coordination.read_namespaced_lease("lock", "default")
+    assert read.spec.holder_identity == "ci-1"
+    read.spec.renew_time = "2026-01-01T00:00:00.000000Z"
+    renewed = coordination.replace_namespaced_lease("lock", "default", read)
+    assert int(renewed.metadata.resource_version) > int(body["metadata"]["resourceVersion"])
+
+
+def test_lease_duration_must_be_positive(coordination) -> None:
+    with pytest.raises(ApiException) as err:
+        coordination.create_namespaced_lease(
+            "default", {"metadata": {"name": "l"}, "spec": {"leaseDurationSeconds": 0}}
+        )
+    assert status_of(err.value)["message"] == (
+        'Lease.coordination.k8s.io "l" is invalid: spec.leaseDurationSeconds: Invalid value: 0: '
+        "must be greater than 0"
+    )
+
+
+def test_dry_run_validates_but_writes_nothing(core, http) -> None:
+    before = core.list_namespace().metadata.resource_version
+    created = core.create_namespaced_secret("default", {"metadata": {"name": "s"}}, dry_run="All")
+    assert created.metadata.uid
+    with pytest.raises(ApiException):
+        core.read_namespaced_secret("s", "default")
+    with pytest.raises(ApiException) as err:
+        core.create_namespaced_secret("default", {"metadata": {"name": "B@d"}}, dry_run="All")
+    assert err.value.status == 422
+    core.create_namespaced_secret("default", {"metadata": {"name": "s"}})
+    after_create = core.list_namespace().metadata.resource_version
+    core.patch_namespaced_secret("s", "default", {"data": {"a": "YQ=="}}, dry_run="All")
+    core.delete_namespaced_secret("s", "default", dry_run="All")
+    assert core.read_namespaced_secret("s", "default").data is None
+    assert core.list_namespace().metadata.resource_version == after_create
+    assert int(after_create) == int(before) + 1
+    assert http("GET", "/api/v1/namespaces/default/secrets?dryRun=Some")[0] == 200
+
+
+def test_generate_name_makes_a_unique_name(core) -> None:
+    created = core.create_namespaced_secret("default", {"metadata": {"generateName": "tok-"}})
+    assert re.fullmatch(r"tok-[bcdfghjklmnpqrstvwxz2456789]{5}", created.metadata.name)
+
+
+def test_body_without_api_version_kind_or_content_type_is_json_of_the_url_type(http) -> None:
+    # what the official client sends for dict bodies; the server assumes JSON and the URL's type
+    status, body, _ = http(
+        "POST", "/api/v1/namespaces/default/serviceaccounts", b'{"metadata": {"name": "robot"}}'
+    )
+    assert status == 201
+    assert (body["apiVersion"], body["kind"]) == ("v1", "ServiceAccount")
+
+
+def test_unknown_fields_warn_by_default_and_fail_when_strict(http) -> None:
+    body = {"metadata": {"name": "s", "colour": "red"}, "extra": 1}
+    status, answer, headers = http("POST", "/api/v1/namespaces/default/secrets", body)
+    assert status == 201
+    assert "extra" not in answer
+    assert headers["warning"] == (
+        '299 - "unknown field \\"metadata.colour\\"", 299 - "unknown field \\"extra\\""'
+    )
+    body["metadata"]["name"] = "t"
+    status, answer, _ = http(
+        "POST", "/api/v1/namespaces/default/secrets?fieldValidation=Strict", body
+    )
+    assert (status, answer["message"]) == (
+        400,
+        'strict decoding error: unknown field "metadata.colour", unknown field "extra"',
+    )
+
+
+def test_health_and_version_endpoints(http) -> None:
+    assert http("GET", "/healthz")[:2] == (200, "ok")
+    status, version, _ = http("GET", "/version")
+    assert status == 200 and version["major"] == "1"
