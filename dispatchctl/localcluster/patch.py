@@ -46,10 +46,10 @@ def _pointer(path: str) -> list[str]:
     return [p.replace("~1", "/").replace("~0", "~") for p in path[1:].split("/")]
 
 
-def _unprocessable(message: str) -> ApiError:
-    err = generic(422)
-    err.message = message
-    return err
+def _apply_failed() -> ApiError:
+    """An operation that does not apply: patch.go answers NewGenericServerResponse(422, ...),
+    which drops json-patch's own message for the generic one."""
+    return generic(422)
 
 
 def json_patch(doc: Any, ops: Any) -> Any:
@@ -63,33 +63,33 @@ def json_patch(doc: Any, ops: Any) -> Any:
         kind = op["op"]
         path = op.get("path")
         if not isinstance(path, str):
-            raise _unprocessable(f"{kind} operation does not apply: missing path")
+            raise _apply_failed()
         if kind == "add":
-            doc = _add(doc, _pointer(path), copy.deepcopy(op.get("value")), kind, path)
+            doc = _add(doc, _pointer(path), copy.deepcopy(op.get("value")))
         elif kind == "remove":
-            doc, _ = _remove(doc, _pointer(path), kind, path)
+            doc, _ = _remove(doc, _pointer(path))
         elif kind == "replace":
-            doc, _ = _remove(doc, _pointer(path), kind, path)
-            doc = _add(doc, _pointer(path), copy.deepcopy(op.get("value")), kind, path)
+            doc, _ = _remove(doc, _pointer(path))
+            doc = _add(doc, _pointer(path), copy.deepcopy(op.get("value")))
         elif kind in ("move", "copy"):
             source = op.get("from", "")
-            value = _get(doc, _pointer(source), kind, source)
+            value = _get(doc, _pointer(source))
             if kind == "move":
-                doc, value = _remove(doc, _pointer(source), kind, source)
-            doc = _add(doc, _pointer(path), copy.deepcopy(value), kind, path)
+                doc, value = _remove(doc, _pointer(source))
+            doc = _add(doc, _pointer(path), copy.deepcopy(value))
         elif kind == "test":
             try:
-                current = _get(doc, _pointer(path), kind, path)
+                current = _get(doc, _pointer(path))
             except ApiError:
                 current = None
             if current != op.get("value"):
-                raise _unprocessable(f"testing value {path} failed: test failed")
+                raise _apply_failed()
         else:
             raise bad_request(f"Unexpected kind: {kind}")
     return doc
 
 
-def _get(doc: Any, parts: list[str], kind: str, path: str) -> Any:
+def _get(doc: Any, parts: list[str]) -> Any:
     current = doc
     for part in parts:
         if isinstance(current, dict) and part in current:
@@ -97,39 +97,37 @@ def _get(doc: Any, parts: list[str], kind: str, path: str) -> Any:
         elif isinstance(current, list) and part.isdigit() and int(part) < len(current):
             current = current[int(part)]
         else:
-            raise _unprocessable(f"{kind} operation does not apply: doc is missing path: {path!r}")
+            raise _apply_failed()
     return current
 
 
-def _add(doc: Any, parts: list[str], value: Any, kind: str, path: str) -> Any:
+def _add(doc: Any, parts: list[str], value: Any) -> Any:
     if not parts:
         return value
-    parent = _get(doc, parts[:-1], kind, path)
+    parent = _get(doc, parts[:-1])
     last = parts[-1]
     if isinstance(parent, dict):
         parent[last] = value
     elif isinstance(parent, list):
         index = len(parent) if last == "-" else int(last) if last.isdigit() else -1
         if not 0 <= index <= len(parent):
-            raise _unprocessable(f"{kind} operation does not apply: index out of bounds: {path!r}")
+            raise _apply_failed()
         parent.insert(index, value)
     else:
-        raise _unprocessable(f"{kind} operation does not apply: doc is missing path: {path!r}")
+        raise _apply_failed()
     return doc
 
 
-def _remove(doc: Any, parts: list[str], kind: str, path: str) -> tuple[Any, Any]:
+def _remove(doc: Any, parts: list[str]) -> tuple[Any, Any]:
     if not parts:
         return None, doc
-    parent = _get(doc, parts[:-1], kind, path)
+    parent = _get(doc, parts[:-1])
     last = parts[-1]
     if isinstance(parent, dict) and last in parent:
         return doc, parent.pop(last)
     if isinstance(parent, list) and last.isdigit() and int(last) < len(parent):
         return doc, parent.pop(int(last))
-    raise _unprocessable(
-        f"{kind} operation does not apply: doc is missing key: {path}: missing value"
-    )
+    raise _apply_failed()
 
 
 def strategic_merge_patch(original: dict[str, Any], patch: Any) -> dict[str, Any]:

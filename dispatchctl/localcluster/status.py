@@ -222,7 +222,7 @@ _GENERIC = {
 def generic(code: int, retry_after: int | None = None) -> ApiError:
     """A Status for an arbitrary status code (fault injection)."""
     reason, message = _GENERIC.get(code, ("InternalError" if code >= 500 else "", f"status {code}"))
-    details: dict[str, Any] | None = None
+    details: dict[str, Any] | None = {}
     headers: dict[str, str] = {}
     if retry_after is not None:
         details = {"retryAfterSeconds": retry_after}
