@@ -317,21 +317,23 @@ def read_lock(cluster: Cluster, owner: str, namespace: str) -> LeaseInfo | None:
     return None if lease is None else LeaseInfo.of(lease)
 
 
-def force_unlock(cluster: Cluster, owner: str, namespace: str) -> LeaseInfo | None:
+def force_unlock(
+    cluster: Cluster, owner: str, namespace: str, *, expect: LeaseInfo | None = None
+) -> LeaseInfo | None:
     """Delete the owner's Lease whoever holds it; returns what it held (None: no lock).
 
-    The delete is conditional on the Lease as read, so what is reported is what was removed.
+    The delete is conditional on the Lease as read (or as ``expect``, what the user was shown
+    and confirmed), so what is reported is exactly what was removed.
     """
-    lease = cluster.get(LEASE, namespace, lease_name(owner))
-    if lease is None:
+    where = f"Lease {namespace}/{lease_name(owner)}"
+    info = expect or read_lock(cluster, owner, namespace)
+    if info is None:
         return None
-    info = LeaseInfo.of(lease)
     body = {
         "apiVersion": "v1",
         "kind": "DeleteOptions",
         "preconditions": {"uid": info.uid, "resourceVersion": info.resource_version},
     }
-    where = f"Lease {namespace}/{lease_name(owner)}"
     try:
         cluster.request(
             "DELETE",
@@ -343,8 +345,8 @@ def force_unlock(cluster: Cluster, owner: str, namespace: str) -> LeaseInfo | No
         return None
     except ConflictError:
         raise LockError(
-            f"{where} changed while unlocking (held by {info.holder} before)",
-            hint="run force-unlock again if the lock is still stuck",
+            f"{where} changed while unlocking (it was held by {info.holder or 'nobody'})",
+            hint="run force-unlock again to see who holds it now",
         ) from None
     return info
 

@@ -1,0 +1,142 @@
+"""The cluster options and ``dispatchctl force-unlock``, through the real CLI entry point."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+import pytest
+from click.testing import CliRunner
+
+from dispatchctl.cli import options
+from dispatchctl.cli.main import main
+from dispatchctl.cluster import Cluster
+from dispatchctl.cluster.lock import Lock, read_lock
+from tests.shell.builders import NS, OWNER
+
+CONFIG = f"""\
+apiVersion: dispatchctl/v1
+kind: ServiceAccounts
+metadata:
+  name: {OWNER}
+namespace: {NS}
+serviceAccounts: []
+"""
+
+
+@click.command()
+@options.cluster_options
+@options.lock_timeout
+@options.parallelism
+@click.argument("files", nargs=-1)
+def probe(
+    kubeconfig: str | None,
+    context: str | None,
+    local: str | None,
+    lock_timeout: float,
+    parallelism: int,
+    files: tuple[str, ...],
+) -> None:
+    click.echo(f"{kubeconfig} {context} {local} {lock_timeout} {parallelism} {list(files)}")
+
+
+@pytest.mark.parametrize(
+    ("args", "shown"),
+    [
+        ([], "None None None 60.0 8 []"),
+        (["--local", "a.yaml"], f"None None {options.DEFAULT_LOCAL_STATE} 60.0 8 ['a.yaml']"),
+        (["a.yaml", "--local"], f"None None {options.DEFAULT_LOCAL_STATE} 60.0 8 ['a.yaml']"),
+        (["--local=s.db", "a.yaml"], "None None s.db 60.0 8 ['a.yaml']"),
+        (["--kubeconfig", "k", "--context", "c", "a.yaml"], "k c None 60.0 8 ['a.yaml']"),
+        (["--lock-timeout", "2m", "--parallelism", "3"], "None None None 120.0 3 []"),
+        (["--lock-timeout=0"], "None None None 0.0 8 []"),
+    ],
+)
+def test_cluster_options_parse(args: list[str], shown: str) -> None:
+    result = CliRunner().invoke(probe, args)
+    assert result.exit_code == 0, result.output
+    assert result.output.strip() == shown
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--lock-timeout", "soon"], "'soon' is not a duration like 30s, 5m or 90"),
+        (["--parallelism", "0"], "0 is not in the range x>=1"),
+    ],
+)
+def test_bad_option_values(args: list[str], message: str) -> None:
+    result = CliRunner().invoke(probe, args)
+    assert result.exit_code == 2
+    assert message in result.output
+
+
+def test_open_cluster_local_runs_the_bundled_server(tmp_path: Path) -> None:
+    state = tmp_path / "sub" / "state.db"
+    with options.open_cluster(None, None, str(state)) as cluster:
+        assert cluster.target.server.startswith("http://127.0.0.1:")
+        assert cluster.create_namespace("dispatch")
+    with options.open_cluster(None, None, str(state)) as cluster:
+        assert not cluster.create_namespace("dispatch")  # persisted in the state file
+    with pytest.raises(click.UsageError), options.open_cluster("k", None, str(state)):
+        pass
+
+
+@pytest.fixture
+def config(tmp_path: Path) -> str:
+    path = tmp_path / "ci.yaml"
+    path.write_text(CONFIG)
+    return str(path)
+
+
+@pytest.mark.usefixtures("namespace")
+def test_force_unlock_removes_another_holder_s_lock(
+    cluster: Cluster, config: str, kubeconfig: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    holder = Lock(cluster, owner=OWNER, namespace=NS, identity="https://ci.example/job/9")
+    holder.acquire()
+    info = read_lock(cluster, OWNER, NS)
+    assert info is not None
+    try:
+        code = main(["force-unlock", config, f"--kubeconfig={kubeconfig}", "--yes"])
+    finally:
+        holder.release()
+
+    out, err = capsys.readouterr()
+    assert (code, err) == (0, "")
+    assert out == (
+        f"Removed the lock Lease {NS}/dispatchctl-{OWNER} (held by https://ci.example/job/9 "
+        f"since {info.acquired}, last renewed {info.renewed}).\n"
+    )
+    assert read_lock(cluster, OWNER, NS) is None
+
+
+@pytest.mark.usefixtures("namespace")
+def test_force_unlock_without_a_lock(
+    config: str, kubeconfig: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["force-unlock", config, "--kubeconfig", str(kubeconfig), "-y"]) == 0
+    assert capsys.readouterr().out == (
+        f"No lock to remove: Lease {NS}/dispatchctl-{OWNER} does not exist.\n"
+    )
+
+
+@pytest.mark.usefixtures("namespace")
+def test_force_unlock_asks_first(cluster: Cluster, config: str, kubeconfig: Path) -> None:
+    with Lock(cluster, owner=OWNER, namespace=NS, identity="job-1"):
+        from dispatchctl.cli.main import cli
+
+        result = CliRunner().invoke(
+            cli, ["force-unlock", config, "--kubeconfig", str(kubeconfig)], input="n\n"
+        )
+        assert result.exit_code == 1
+        assert "held by job-1 since" in result.output
+        assert read_lock(cluster, OWNER, NS) is not None
+
+
+def test_force_unlock_unreachable_cluster_is_a_clear_error(
+    config: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code = main(["force-unlock", config, "--kubeconfig", str(tmp_path / "none"), "-y"])
+    assert code == 1
+    assert capsys.readouterr().err.startswith(f"Error: kubeconfig {tmp_path / 'none'} does not")
