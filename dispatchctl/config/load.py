@@ -27,12 +27,13 @@ from dispatchctl.config.positions import (
     is_encrypted,
     parse,
 )
-from dispatchctl.config.sops import SECRET_FIELDS, DecryptJob, decrypt_all, recipients
+from dispatchctl.config.sops import SECRET_FIELDS, Decryption, DecryptJob, recipients
 from dispatchctl.errors import ConfigError, Problem
 from dispatchctl.plan import InputFile
 
 _ENC_TYPE = re.compile(r",type:(\w+)\]$")
 _OPAQUE = {"bool": False, "int": 0, "float": 0.0}
+_LOOKS_SOPS = re.compile(rb"^sops:", re.MULTILINE)
 
 
 @dataclass(frozen=True)
@@ -96,7 +97,27 @@ def load_config(
 ) -> LoadedConfig:
     """Load one config from one or more files; raises ConfigError or SopsError."""
     files = [_File(display=str(p), path=Path(p)) for p in paths]
-    inputs = tuple(_read(f) for f in files)
+    raw = [_read_bytes(f) for f in files]
+    # sops takes most of a load: start it at once for files that look encrypted, and check
+    # the files on disk while it runs.
+    likely = [
+        f.path
+        for f, data in zip(files, raw, strict=True)
+        if decrypt and data is not None and _LOOKS_SOPS.search(data)
+    ]
+    with Decryption(likely) as decryption:
+        return _load(files, raw, decryption, decrypt=decrypt, allow_plaintext=allow_plaintext)
+
+
+def _load(
+    files: list[_File],
+    raw: list[bytes],
+    decryption: Decryption,
+    *,
+    decrypt: bool,
+    allow_plaintext: bool,
+) -> LoadedConfig:
+    inputs = tuple(_parse(f, data) for f, data in zip(files, raw, strict=True))
     for f in files:
         if f.doc is not None:
             _inspect(f, allow_plaintext=allow_plaintext, decrypt=decrypt)
@@ -113,7 +134,7 @@ def load_config(
             return LoadedConfig(merged, inputs, decrypted=not encrypted)
 
     jobs = [DecryptJob(f.path, f.display, tuple(recipients(f.sops or {}))) for f in encrypted]
-    for f, text in zip(encrypted, decrypt_all(jobs), strict=True):
+    for f, text in zip(encrypted, decryption.results(jobs), strict=True):
         try:
             f.data = _without_sops(parse(text).data)
         except YamlSyntaxError:
@@ -122,14 +143,18 @@ def load_config(
     return LoadedConfig(_validate(files), inputs, decrypted=True)
 
 
-def _read(f: _File) -> InputFile:
+def _read_bytes(f: _File) -> bytes | None:
     try:
-        raw = f.path.read_bytes()
+        return f.path.read_bytes()
     except FileNotFoundError:
         f.problem((), "file not found")
-        return InputFile(f.display, "")
     except OSError as err:
         f.problem((), f"cannot read the file ({err.strerror or type(err).__name__})")
+    return None
+
+
+def _parse(f: _File, raw: bytes | None) -> InputFile:
+    if raw is None:
         return InputFile(f.display, "")
     digest = hashlib.sha256(raw).hexdigest()
     try:

@@ -13,8 +13,8 @@ import shutil
 import subprocess
 import tempfile
 from collections.abc import Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +24,7 @@ SECRET_FIELDS = ("token", "appPassword", "password", "privateKey")
 SECRET_FIELDS_REGEX = "^(" + "|".join(SECRET_FIELDS) + ")$"
 BINARY_ENV = "DISPATCHCTL_SOPS"
 _TIMEOUT_SECONDS = 300
+_TIMED_OUT = -1
 # sops's rc-128 text names the places it searched for age identities (names only, no keys).
 _LOOKED_IN = re.compile(r"Did not find keys in locations (.+?)\.(?: |$)")
 
@@ -140,7 +141,7 @@ def resolve_binary(environ: Mapping[str, str] | None = None) -> str:
 def recipients(metadata: Mapping[str, Any]) -> list[str]:
     """The recipients a sops file is encrypted to, named for an error message."""
     found: list[str] = []
-    for kind, field in (
+    for kind, key in (
         ("age", "recipient"),
         ("pgp", "fp"),
         ("kms", "arn"),
@@ -149,8 +150,8 @@ def recipients(metadata: Mapping[str, Any]) -> list[str]:
         ("hc_vault", "vault_address"),
     ):
         for entry in _entries(metadata.get(kind)):
-            if isinstance(entry.get(field), str):
-                found.append(f"{kind} {entry[field]}")
+            if isinstance(entry.get(key), str):
+                found.append(f"{kind} {entry[key]}")
     for group in _entries(metadata.get("key_groups")):
         found += recipients(group)
     return found
@@ -160,20 +161,16 @@ def _entries(value: Any) -> list[Mapping[str, Any]]:
     return [e for e in value if isinstance(e, Mapping)] if isinstance(value, list) else []
 
 
-def decrypt(
-    path: Path | str,
-    *,
-    display: str | None = None,
-    tried: Sequence[str] = (),
-    binary: str | None = None,
-) -> str:
-    """The decrypted YAML text of one sops file, read from the pipe.
+@dataclass(frozen=True)
+class _Run:
+    """What one ``sops decrypt`` gave; ``stdout`` is the plaintext and never shown."""
 
-    ``display`` names the file in messages (the path as the user gave it); ``tried`` lists its
-    recipients, for the message when no key fits.
-    """
-    name = display or str(path)
-    exe = binary or resolve_binary()
+    returncode: int
+    stdout: bytes = field(repr=False)
+    stderr: str
+
+
+def _run(path: Path | str, exe: str) -> _Run:
     env = {**os.environ, "SOPS_DISABLE_VERSION_CHECK": "1"}
     with tempfile.TemporaryDirectory(prefix="dispatchctl-sops-") as scratch:
         # An empty --config: no .sops.yaml in a parent folder may change decryption.
@@ -198,13 +195,34 @@ def decrypt(
         except PermissionError:
             raise SopsBinaryError(f"the sops binary {exe} cannot be run") from None
         except subprocess.TimeoutExpired:
-            raise SopsCrashError(
-                f"{name}: sops did not finish within {_TIMEOUT_SECONDS} seconds",
-                hint="a key service or KMS may be unreachable",
-            ) from None
-    if proc.returncode == 0:
-        return proc.stdout.decode("utf-8")
-    raise error_for(proc.returncode, name, tried, proc.stderr.decode("utf-8", "replace"))
+            return _Run(_TIMED_OUT, b"", "")
+    return _Run(proc.returncode, proc.stdout, proc.stderr.decode("utf-8", "replace"))
+
+
+def _outcome(run: _Run, name: str, tried: Sequence[str]) -> str:
+    if run.returncode == 0:
+        return run.stdout.decode("utf-8")
+    if run.returncode == _TIMED_OUT:
+        raise SopsCrashError(
+            f"{name}: sops did not finish within {_TIMEOUT_SECONDS} seconds",
+            hint="a key service or KMS may be unreachable",
+        )
+    raise error_for(run.returncode, name, tried, run.stderr)
+
+
+def decrypt(
+    path: Path | str,
+    *,
+    display: str | None = None,
+    tried: Sequence[str] = (),
+    binary: str | None = None,
+) -> str:
+    """The decrypted YAML text of one sops file, read from the pipe.
+
+    ``display`` names the file in messages (the path as the user gave it); ``tried`` lists its
+    recipients, for the message when no key fits.
+    """
+    return _outcome(_run(path, binary or resolve_binary()), display or str(path), tried)
 
 
 def error_for(returncode: int, name: str, tried: Sequence[str], stderr: str) -> SopsError:
@@ -234,26 +252,71 @@ class DecryptJob:
     tried: tuple[str, ...]
 
 
-def decrypt_all(jobs: Sequence[DecryptJob]) -> list[str]:
-    """Decrypt several files concurrently; raises one error naming every failure."""
-    if not jobs:
-        return []
-    exe = resolve_binary()
+class Decryption:
+    """Runs sops for several files in background threads, started as early as possible so the
+    caller can parse and check the files on disk meanwhile (sops is most of a load's time)."""
 
-    def run(job: DecryptJob) -> str | SopsError:
+    def __init__(self, paths: Sequence[Path] = ()) -> None:
+        self._pool = ThreadPoolExecutor(max_workers=8, thread_name_prefix="sops")
+        self._futures: dict[Path, Future[_Run | SopsError]] = {}
+        self._exe: str | SopsError | None = None
+        for path in paths:
+            self._start(path)
+
+    def _binary(self) -> str:
+        if self._exe is None:
+            try:
+                self._exe = resolve_binary()
+            except SopsError as err:
+                self._exe = err
+        if isinstance(self._exe, SopsError):
+            raise self._exe
+        return self._exe
+
+    def _start(self, path: Path) -> Future[_Run | SopsError]:
+        if path not in self._futures:
+            self._futures[path] = self._pool.submit(self._run_one, path)
+        return self._futures[path]
+
+    def _run_one(self, path: Path) -> _Run | SopsError:
         try:
-            return decrypt(job.path, display=job.display, tried=job.tried, binary=exe)
+            return _run(path, self._binary())
         except SopsError as err:
             return err
 
-    with ThreadPoolExecutor(max_workers=min(8, len(jobs))) as pool:
-        results = list(pool.map(run, jobs))
-    errors = [r for r in results if isinstance(r, SopsError)]
-    if len(errors) == 1:
-        raise errors[0]
-    if errors:
-        raise SopsErrors(errors)
-    return [r for r in results if isinstance(r, str)]
+    def results(self, jobs: Sequence[DecryptJob]) -> list[str]:
+        """Plaintexts in job order; raises one error naming every file that failed."""
+        futures = [self._start(job.path) for job in jobs]
+        texts: list[str] = []
+        errors: list[SopsError] = []
+        for job, future in zip(jobs, futures, strict=True):
+            run = future.result()
+            try:
+                if isinstance(run, SopsError):
+                    raise run
+                texts.append(_outcome(run, job.display, job.tried))
+            except SopsError as err:
+                errors.append(err)
+        if len(errors) == 1:
+            raise errors[0]
+        if errors:
+            raise SopsErrors(errors)
+        return texts
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=True)
+
+    def __enter__(self) -> Decryption:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def decrypt_all(jobs: Sequence[DecryptJob]) -> list[str]:
+    """Decrypt several files concurrently; raises one error naming every failure."""
+    with Decryption() as decryption:
+        return decryption.results(jobs)
 
 
 def version(binary: str | None = None) -> str:
