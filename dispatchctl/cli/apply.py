@@ -1,0 +1,142 @@
+"""``dispatchctl apply``: make the cluster match the config, or run a saved plan exactly."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import click
+
+from dispatchctl import plan as plan_mod
+from dispatchctl import planfile, planner
+from dispatchctl.apply import ApplyResult, apply_plan
+from dispatchctl.cli import options
+from dispatchctl.cli.output import echo_plan
+from dispatchctl.cli.progress import BarProgress, LineProgress, describe
+from dispatchctl.cluster.lock import Lock, holder_identity
+from dispatchctl.errors import PlanError
+from dispatchctl.plan import Action, Plan
+
+
+def confirm(auto_approve: bool) -> None:
+    """Terraform's rule: at a terminal ask for "yes"; elsewhere demand --auto-approve."""
+    if auto_approve:
+        return
+    if not sys.stdin.isatty():
+        raise PlanError(
+            "not at a terminal, so nobody can confirm the plan",
+            hint="pass --auto-approve, or apply a reviewed plan file: dispatchctl apply PLANFILE",
+        )
+    answer = click.prompt(
+        "\nDo you want to perform these actions? Only 'yes' will be accepted",
+        default="",
+        show_default=False,
+    )
+    if answer.strip() != "yes":
+        raise PlanError("apply cancelled")
+
+
+def run(plan: Plan, cluster: object, parallelism: int) -> ApplyResult:
+    total = len(plan.changes) + len(plan.create_namespaces)
+    if sys.stdout.isatty():
+        bar = BarProgress(total)
+        try:
+            return apply_plan(plan, cluster, parallelism=parallelism, progress=bar)  # type: ignore[arg-type]
+        finally:
+            bar.close()
+    return apply_plan(plan, cluster, parallelism=parallelism, progress=LineProgress())  # type: ignore[arg-type]
+
+
+def report(result: ApplyResult) -> int:
+    """The closing lines: what was applied, what failed, what was not attempted."""
+    if result.ok:
+        click.echo(f"Apply complete: {len(result.applied)} changes applied.")
+        return 0
+    click.secho(
+        f"Apply failed: {len(result.applied)} applied, {len(result.failed)} failed, "
+        f"{len(result.not_attempted)} not attempted.",
+        fg="red",
+        err=True,
+    )
+    for change, error in result.failed:
+        click.echo(f"  failed: {change.action.verb} {describe(change)}: {error}", err=True)
+    for change in result.not_attempted:
+        click.echo(f"  not attempted: {change.action.verb} {describe(change)}", err=True)
+    click.echo("Nothing applied was lost; fix the cause and run apply again to converge.", err=True)
+    return 1
+
+
+@click.command()
+@click.argument(
+    "targets",
+    metavar="FILE...|PLANFILE",
+    nargs=-1,
+    required=True,
+    type=click.Path(exists=True, dir_okay=False),
+)
+@options.allow_plaintext
+@options.cluster_options
+@options.adopt
+@options.create_namespace
+@options.allow_delete_all
+@options.lock_timeout
+@options.parallelism
+@options.no_color
+@click.option("--auto-approve", is_flag=True, help="Apply without asking (pipelines).")
+def apply(
+    targets: tuple[str, ...],
+    allow_plaintext: bool,
+    kubeconfig: str | None,
+    context: str | None,
+    local: str | None,
+    adopt: bool,
+    create_namespace: bool,
+    allow_delete_all: bool,
+    lock_timeout: float,
+    parallelism: int,
+    no_color: bool,
+    auto_approve: bool,
+) -> int:
+    """Apply the config files (after showing the plan), or a plan saved with ``plan -o``.
+
+    A saved plan is applied only if its files and every object it saw are unchanged.
+    """
+    saved = planfile.load(targets[0]) if planfile.is_planfile(targets[0]) else None
+    if saved is not None:
+        if len(targets) > 1:
+            raise click.UsageError("a plan file is applied alone, without config files")
+        planfile.check_inputs(saved)
+        files: tuple[str, ...] = tuple(i.path for i in saved.inputs)
+        adopt = adopt or any(c.action is Action.ADOPT for c in saved.changes)
+        create_namespace = create_namespace or bool(saved.create_namespaces)
+    else:
+        files = targets
+    loaded = planner.load(files, allow_plaintext=allow_plaintext)
+    desired = loaded.desired
+    with options.open_cluster(kubeconfig, context, local) as cluster:
+        if saved is not None:
+            planfile.check_target(saved, cluster.target.server)
+        lock = Lock(
+            cluster,
+            owner=desired.owner,
+            namespace=desired.default_namespace,
+            identity=holder_identity(os.environ),
+            timeout=lock_timeout,
+            create_namespace=create_namespace,
+        )
+        with lock:
+            plan = planner.plan_against(
+                loaded, cluster, planner.PlanOptions(adopt, create_namespace)
+            )
+            if saved is not None:
+                planfile.check_current(saved, plan)
+            else:
+                echo_plan(plan, "text", no_color=no_color)
+            plan_mod.check(plan, allow_delete_all=allow_delete_all)
+            if not plan.has_changes:
+                if saved is not None:
+                    click.echo("No changes. The cluster matches the configuration.")
+                return 0
+            if saved is None:
+                confirm(auto_approve)
+            return report(run(plan, cluster, parallelism))

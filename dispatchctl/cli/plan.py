@@ -1,0 +1,64 @@
+"""``dispatchctl plan``: compare the config with the cluster and print what apply would do."""
+
+from __future__ import annotations
+
+import click
+
+from dispatchctl import plan as plan_mod
+from dispatchctl import planfile, planner
+from dispatchctl.cli import options
+from dispatchctl.cli.output import echo_plan
+
+
+@click.command()
+@options.config_files
+@options.allow_plaintext
+@options.cluster_options
+@options.adopt
+@options.create_namespace
+@options.allow_delete_all
+@options.output_format
+@options.no_color
+@click.option(
+    "-o", "--out", "out", type=click.Path(dir_okay=False), help="Save the plan for apply."
+)
+@click.option(
+    "--detailed-exitcode", is_flag=True, help="Exit 2 when the plan has changes (0: none)."
+)
+@click.option(
+    "--fail-on-delete", is_flag=True, help="Exit 1 when the plan deletes or replaces anything."
+)
+def plan(
+    config_files: tuple[str, ...],
+    allow_plaintext: bool,
+    kubeconfig: str | None,
+    context: str | None,
+    local: str | None,
+    adopt: bool,
+    create_namespace: bool,
+    allow_delete_all: bool,
+    output_format: str,
+    no_color: bool,
+    out: str | None,
+    detailed_exitcode: bool,
+    fail_on_delete: bool,
+) -> int:
+    """Show the changes apply would make. Takes no lock and writes nothing to the cluster."""
+    loaded = planner.load(config_files, allow_plaintext=allow_plaintext)
+    with options.open_cluster(kubeconfig, context, local) as cluster:
+        result = planner.plan_against(
+            loaded,
+            cluster,
+            planner.PlanOptions(adopt=adopt, create_namespaces=create_namespace),
+        )
+    echo_plan(result, output_format, no_color=no_color)
+    plan_mod.check(result, allow_delete_all=allow_delete_all, fail_on_delete=fail_on_delete)
+    if out is not None:
+        planfile.save(result, out)
+        click.echo(f"Saved the plan to {out}; apply it with: dispatchctl apply {out}", err=True)
+    return plan_mod.exit_code(
+        result,
+        detailed_exitcode=detailed_exitcode,
+        allow_delete_all=allow_delete_all,
+        fail_on_delete=fail_on_delete,
+    )

@@ -1,0 +1,120 @@
+"""Saved plans: write a plan for a later ``apply``, and refuse it once it has gone stale.
+
+A plan file is the versioned JSON plan document (``render.json``, the single redaction point)
+plus the tool version. It holds no secret value and no hash of one: what makes a saved plan
+safe to apply is the sha256 of every input file as it was on disk, the target server, and the
+uid/resourceVersion of every object the plan saw, all checked again before a single write.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+from dispatchctl import __version__
+from dispatchctl.errors import PlanError, StalePlanError
+from dispatchctl.plan import Change, Plan
+from dispatchctl.render.json import plan_document, plan_from_document
+
+PLANFILE_KIND = "dispatchctl-plan"
+
+
+def save(plan: Plan, path: str | Path) -> None:
+    """Write the plan readable by its owner only (mode 0600), replacing any file there."""
+    document = {"kind": PLANFILE_KIND, "dispatchctl_version": __version__, **plan_document(plan)}
+    data = json.dumps(document, indent=2, sort_keys=True).encode() + b"\n"
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        os.write(fd, data)
+    finally:
+        os.close(fd)
+    os.replace(tmp, path)
+
+
+def is_planfile(path: str | Path) -> bool:
+    """Whether ``path`` looks like a saved plan (JSON with our kind), without raising."""
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(1)
+            if head != b"{":
+                return False
+            fh.seek(0)
+            return json.load(fh).get("kind") == PLANFILE_KIND
+    except (OSError, ValueError, AttributeError):
+        return False
+
+
+def load(path: str | Path) -> Plan:
+    """Read a saved plan; a file that is not one is a PlanError naming it."""
+    try:
+        document: Any = json.loads(Path(path).read_text())
+    except (OSError, ValueError) as err:
+        raise PlanError(f"{path}: not a readable plan file ({type(err).__name__})") from None
+    if not isinstance(document, dict) or document.get("kind") != PLANFILE_KIND:
+        raise PlanError(
+            f"{path}: not a dispatchctl plan file",
+            hint="create one with: dispatchctl plan FILE... -o PLANFILE",
+        )
+    try:
+        return plan_from_document(document)
+    except (KeyError, TypeError, ValueError) as err:
+        raise PlanError(f"{path}: malformed plan file ({type(err).__name__}: {err})") from None
+
+
+def sha256_file(path: str | Path) -> str:
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def check_inputs(saved: Plan) -> None:
+    """Refuse a plan whose config files changed (or vanished) since it was made."""
+    changed = []
+    for item in saved.inputs:
+        try:
+            digest = sha256_file(item.path)
+        except OSError:
+            changed.append(f"{item.path} (missing)")
+            continue
+        if digest != item.sha256:
+            changed.append(item.path)
+    if changed:
+        raise StalePlanError(
+            "stale plan: config files changed since the plan was made: " + ", ".join(changed),
+            hint="run dispatchctl plan again and review the new plan",
+        )
+
+
+def check_target(saved: Plan, server: str) -> None:
+    if saved.target.server != server:
+        raise StalePlanError(
+            f"the plan was made for {saved.target.server}, but this cluster is {server}",
+            hint="select the cluster the plan was made for (--kubeconfig/--context), or plan again",
+        )
+
+
+def _comparable(change: Change) -> tuple[Any, ...]:
+    return (change.ref, change.action, change.seen, change.keys, change.fields)
+
+
+def check_current(saved: Plan, current: Plan) -> None:
+    """Refuse a saved plan that differs from the plan the cluster gives now, naming the objects."""
+    if saved.owner != current.owner:
+        raise StalePlanError(
+            f"the plan is for owner {saved.owner!r}, the config's is {current.owner!r}"
+        )
+    before = {c.ref: _comparable(c) for c in saved.changes}
+    now = {c.ref: _comparable(c) for c in current.changes}
+    differing = sorted(ref for ref in before.keys() | now.keys() if before.get(ref) != now.get(ref))
+    namespaces_differ = saved.create_namespaces != current.create_namespaces
+    if differing or namespaces_differ:
+        names = [str(ref) for ref in differing]
+        if namespaces_differ:
+            names.append("namespaces to create")
+        raise StalePlanError(
+            "stale plan: the cluster changed since the plan was made: " + ", ".join(names),
+            hint="run dispatchctl plan again and review the new plan",
+        )

@@ -1,0 +1,52 @@
+"""Make a Plan from config files and a cluster: the shell step shared by plan and apply.
+
+Loading (files, sops) happens before any cluster request, so a bad config fails fast and
+writes nothing; ``apply`` takes its lock between ``load`` and ``plan_against``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from dispatchctl.config.load import load_config
+from dispatchctl.desired import build_desired
+from dispatchctl.diff import make_plan
+from dispatchctl.objects import DesiredState
+from dispatchctl.plan import InputFile, Plan
+
+if TYPE_CHECKING:
+    from dispatchctl.cluster import Cluster
+
+
+@dataclass(frozen=True)
+class Loaded:
+    desired: DesiredState
+    inputs: tuple[InputFile, ...]
+
+
+@dataclass(frozen=True)
+class PlanOptions:
+    adopt: bool = False
+    create_namespaces: bool = False
+
+
+def load(files: Sequence[str | Path], *, allow_plaintext: bool = False) -> Loaded:
+    """Read, decrypt and validate the files and build the desired objects (no cluster yet)."""
+    loaded = load_config(files, allow_plaintext=allow_plaintext)
+    return Loaded(desired=build_desired(loaded.config), inputs=loaded.inputs)
+
+
+def plan_against(loaded: Loaded, cluster: Cluster, options: PlanOptions) -> Plan:
+    """Read what the cluster holds for this owner and diff it against the config."""
+    live = cluster.read_live(loaded.desired)
+    return make_plan(
+        loaded.desired,
+        live,
+        target=cluster.target,
+        inputs=loaded.inputs,
+        adopt=options.adopt,
+        create_namespaces=options.create_namespaces,
+    )
