@@ -137,3 +137,33 @@ def open_cluster(
             yield cluster
     finally:
         server.stop()
+
+
+# --- plan and apply -------------------------------------------------------------------------
+
+adopt = click.option(
+    "--adopt",
+    is_flag=True,
+    help="Take over existing objects of the same name that dispatchctl does not manage yet.",
+)
+create_namespace = click.option(
+    "--create-namespace",
+    is_flag=True,
+    help="Create declared namespaces that do not exist (they are never pruned).",
+)
+allow_delete_all = click.option(
+    "--allow-delete-all",
+    is_flag=True,
+    help="Allow a plan that deletes every object this owner has (normally a mistaken config).",
+)
+output_format = click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(["text", "json", "markdown"]),
+    default="text",
+    show_default=True,
+    help="How to print the plan: text for people, json for tools, markdown for a PR comment.",
+)
+no_color = click.option(
+    "--no-color", is_flag=True, help="No colour even at a terminal (NO_COLOR works too)."
+)
