@@ -34,14 +34,15 @@ def coordination(api_client: kubernetes.client.ApiClient) -> kubernetes.client.C
 
 
 def request(
-    cluster: LocalCluster,
+    target: LocalCluster | int,
     method: str,
     path: str,
     body: Any = None,
     headers: dict[str, str] | None = None,
 ) -> tuple[int, Any, dict[str, str]]:
-    """One raw request: status, decoded JSON body (or text), response headers."""
-    conn = HTTPConnection("127.0.0.1", cluster.port, timeout=10)
+    """One raw request to a cluster (or a port): status, JSON body (or text), headers."""
+    port = target if isinstance(target, int) else target.port
+    conn = HTTPConnection("127.0.0.1", port, timeout=10)
     try:
         data = body if isinstance(body, bytes) or body is None else json.dumps(body).encode()
         conn.request(method, path, body=data, headers=headers or {})

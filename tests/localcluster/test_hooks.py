@@ -1,0 +1,127 @@
+"""Test hooks: the fault injector, the request log and bearer-token auth, through the official
+client, as the reliability tests use them."""
+
+from __future__ import annotations
+
+import time
+
+import kubernetes
+import pytest
+import urllib3
+
+from dispatchctl.localcluster import Fault, LocalCluster
+from tests.localcluster.conftest import request
+
+ApiException = kubernetes.client.ApiException
+
+
+def no_retries(api_client: kubernetes.client.ApiClient) -> None:
+    api_client.rest_client.pool_manager.connection_pool_kw["retries"] = False
+
+
+def test_nth_matching_request_fails_with_the_given_status(core, local_cluster) -> None:
+    local_cluster.faults.add(Fault(method="POST", resource="secrets", nth=2, status=500))
+    core.create_namespaced_secret("default", {"metadata": {"name": "a"}})
+    with pytest.raises(ApiException) as err:
+        core.create_namespaced_secret("default", {"metadata": {"name": "b"}})
+    assert err.value.status == 500
+    core.create_namespaced_secret("default", {"metadata": {"name": "b"}})
+    assert [s.metadata.name for s in core.list_namespaced_secret("default").items] == ["a", "b"]
+    statuses = [(r.verb, r.status, r.faulted) for r in local_cluster.requests if r.verb == "create"]
+    assert statuses == [("create", 201, False), ("create", 500, True), ("create", 201, False)]
+
+
+def test_fault_matches_one_object_by_name(core, local_cluster) -> None:
+    local_cluster.faults.add(Fault(verb="update", name="b", status=409, count=None))
+    for name in ("a", "b"):
+        core.create_namespaced_secret("default", {"metadata": {"name": name}})
+    core.replace_namespaced_secret("a", "default", {"metadata": {"name": "a"}, "data": {}})
+    for _ in range(2):
+        with pytest.raises(ApiException) as err:
+            core.replace_namespaced_secret("b", "default", {"metadata": {"name": "b"}})
+        assert err.value.status == 409
+
+
+def test_429_carries_retry_after(local_cluster) -> None:
+    local_cluster.faults.add(Fault(resource="secrets", retry_after=3))
+    status, body, headers = request(local_cluster, "GET", "/api/v1/namespaces/default/secrets")
+    assert (status, headers["retry-after"]) == (429, "3")
+    assert body["reason"] == "TooManyRequests"
+    assert body["details"] == {"retryAfterSeconds": 3}
+    assert request(local_cluster, "GET", "/api/v1/namespaces/default/secrets")[0] == 200
+
+
+def test_latency_delays_the_answer(local_cluster) -> None:
+    local_cluster.faults.add(Fault(verb="list", latency=0.3))
+    started = time.monotonic()
+    assert request(local_cluster, "GET", "/api/v1/namespaces")[0] == 200
+    assert time.monotonic() - started >= 0.3
+
+
+def test_dropped_connection(core, api_client, local_cluster) -> None:
+    no_retries(api_client)
+    local_cluster.faults.add(Fault(verb="get", resource="secrets", drop=True))
+    with pytest.raises(urllib3.exceptions.ProtocolError):
+        core.read_namespaced_secret("a", "default")
+    assert local_cluster.requests[-1].status == 0
+    with pytest.raises(ApiException) as err:
+        core.read_namespaced_secret("a", "default")
+    assert err.value.status == 404
+
+
+def test_after_fault_applies_the_write_but_loses_the_answer(
+    core, api_client, local_cluster
+) -> None:
+    no_retries(api_client)
+    local_cluster.faults.add(Fault(verb="create", drop=True, after=True))
+    with pytest.raises(urllib3.exceptions.ProtocolError):
+        core.create_namespaced_secret("default", {"metadata": {"name": "a"}})
+    assert core.read_namespaced_secret("a", "default").metadata.name == "a"
+
+
+def test_request_log_and_counts(core, local_cluster) -> None:
+    core.create_namespaced_secret("default", {"metadata": {"name": "a"}})
+    core.read_namespaced_secret("a", "default")
+    core.patch_namespaced_secret("a", "default", {"metadata": {"labels": {"x": "y"}}})
+    core.delete_namespaced_secret("a", "default")
+    core.list_namespaced_service_account("default")
+    assert [
+        (r.method, r.verb, r.resource, r.namespace, r.name, r.status)
+        for r in local_cluster.requests
+    ] == [
+        ("POST", "create", "secrets", "default", "", 201),
+        ("GET", "get", "secrets", "default", "a", 200),
+        ("PATCH", "patch", "secrets", "default", "a", 200),
+        ("DELETE", "delete", "secrets", "default", "a", 200),
+        ("GET", "list", "serviceaccounts", "default", "", 200),
+    ]
+    assert local_cluster.count(resource="secrets") == 4
+    assert local_cluster.count(verb="list") == 1
+    assert local_cluster.count() == 5
+
+
+def test_bearer_token_is_required_when_set(tmp_path) -> None:
+    with LocalCluster(token="t0ken") as cluster:
+        status, body, _ = request(cluster, "GET", "/api/v1/namespaces")
+        assert (status, body) == (
+            401,
+            {
+                "kind": "Status",
+                "apiVersion": "v1",
+                "metadata": {},
+                "status": "Failure",
+                "message": "Unauthorized",
+                "reason": "Unauthorized",
+                "code": 401,
+            },
+        )
+        wrong = request(cluster, "GET", "/api/v1/namespaces", headers={"Authorization": "Bearer x"})
+        assert wrong[0] == 401
+        client = kubernetes.config.new_client_from_config(
+            str(cluster.write_kubeconfig(tmp_path / "k.yaml"))
+        )
+        try:
+            names = kubernetes.client.CoreV1Api(client).list_namespace().items
+        finally:
+            client.close()
+        assert len(names) == 4
