@@ -7,6 +7,7 @@ Exit codes: 0 ok, 1 any error (usage errors included: click's default 2 would re
 from __future__ import annotations
 
 import importlib
+import logging
 import sys
 
 import click
@@ -45,8 +46,26 @@ class LazyGroup(click.Group):
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="dispatchctl")
-def cli() -> None:
+@click.option(
+    "-v",
+    "--verbose",
+    count=True,
+    help="Log to stderr: -v what happens (retries, lock), -vv every API request (never bodies).",
+)
+def cli(verbose: int) -> None:
     """Declare Dispatch service accounts and credentials in git; plan and apply them."""
+    if verbose:
+        configure_logging(logging.DEBUG if verbose > 1 else logging.INFO)
+
+
+def configure_logging(level: int) -> None:
+    """Our loggers only: the kubernetes client's own debug log would print request bodies."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(name)s: %(message)s"))
+    logger = logging.getLogger("dispatchctl")
+    logger.handlers[:] = [handler]
+    logger.setLevel(level)
+    logger.propagate = False
 
 
 def report_error(err: DispatchctlError) -> None:
