@@ -135,6 +135,7 @@ class Cluster:
         ``what`` names the operation in error messages ("create Secret/ns/name").
         """
         what = what or f"{method} {path}"
+        body = _plain(body) if body is not None else None
         redact = tuple(_secret_strings(body)) if body is not None else ()
         attempt = 0
         while True:
@@ -177,6 +178,8 @@ class Cluster:
             data = raw.read()
         except Exception as exc:
             err = translate(exc, server)
+            err.message = f"{what}: {err.message}"
+            err.args = (err.message,)
             log.debug(
                 "%s %s -> %s (%s)", method, _shown(path, query), type(err).__name__, _ms(started)
             )
@@ -237,6 +240,15 @@ def _with_kind(obj: dict[str, Any], kind: str) -> dict[str, Any]:
     obj.setdefault("apiVersion", API_VERSIONS[kind])
     obj.setdefault("kind", kind)
     return obj
+
+
+def _plain(value: Any) -> Any:
+    """JSON-ready copies of read-only mappings and tuples a plan may hold."""
+    if isinstance(value, Mapping):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    return value
 
 
 def _secret_strings(body: Mapping[str, Any]) -> Iterable[str]:

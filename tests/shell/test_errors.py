@@ -140,3 +140,63 @@ def test_all_our_classes_are_cluster_errors() -> None:
     for _, cls in inspect.getmembers(ours, inspect.isclass):
         if cls.__module__ == ours.__name__:
             assert issubclass(cls, ClusterError)
+
+
+def test_unreachable_server_names_operation_server_and_attempts() -> None:
+    import socket
+
+    from dispatchctl.cluster import connect
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    delays: list[float] = []
+    server = f"http://127.0.0.1:{port}"
+    with (
+        connect(server=server, retry=RetryPolicy(sleep=delays.append)) as cluster,
+        pytest.raises(ours.ConnectionFailedError) as caught,
+    ):
+        cluster.get("Secret", "dispatch", "a")
+    message = caught.value.message
+    assert message.startswith(f"read Secret a: connection to {server} failed: ")
+    assert message.endswith("(gave up after 6 attempts)")
+    assert "Connection refused" in message
+    assert len(delays) == 5
+
+
+def test_a_conflict_says_who_changed_which_fields() -> None:
+    from dispatchctl.cluster.write import changed_since
+    from dispatchctl.objects import ObjectRef
+    from dispatchctl.plan import Seen
+
+    ref = ObjectRef("Secret", "dispatch", "a")
+    live = {
+        "metadata": {
+            "uid": "u1",
+            "resourceVersion": "12",
+            "managedFields": [
+                {"manager": "dispatchctl", "time": "2026-01-01T00:00:00Z", "fieldsV1": {}},
+                {
+                    "manager": "kubectl-edit",
+                    "operation": "Update",
+                    "time": "2026-01-02T10:00:00Z",
+                    "fieldsV1": {
+                        "f:data": {"f:password": {}},
+                        "f:metadata": {"f:labels": {"f:team": {}}},
+                    },
+                },
+            ],
+        }
+    }
+    assert changed_since(ref, Seen("u1", "7"), live) == (
+        "Secret/dispatch/a changed since the plan was made (resourceVersion 7 -> 12), last "
+        "written by kubectl-edit at 2026-01-02T10:00:00Z "
+        "(fields: data.password, metadata.labels.team)"
+    )
+    assert changed_since(ref, Seen("u0", "7"), live).startswith(
+        "Secret/dispatch/a was deleted and created again since the plan was made"
+    )
+    assert (
+        changed_since(ref, Seen("u1", "7"), None)
+        == "Secret/dispatch/a was deleted since the plan was made"
+    )
