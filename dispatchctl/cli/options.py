@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from dispatchctl.errors import DispatchctlError
+from dispatchctl.plan import Target
 
 if TYPE_CHECKING:
     from dispatchctl.cluster import Cluster
@@ -134,6 +135,9 @@ def open_cluster(
     server.start()
     try:
         with connect(server=server.url) as cluster:
+            # The port is new on every run: the state file is what names this cluster, so a
+            # plan saved with --local applies with --local on the same state.
+            cluster.target = Target(server=f"local:{state.resolve()}", context=None)
             yield cluster
     finally:
         server.stop()

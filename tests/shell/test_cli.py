@@ -12,6 +12,7 @@ from dispatchctl.cli import options
 from dispatchctl.cli.main import main
 from dispatchctl.cluster import Cluster
 from dispatchctl.cluster.lock import Lock, read_lock
+from dispatchctl.plan import Target
 from tests.shell.builders import NS, OWNER
 
 CONFIG = f"""\
@@ -74,9 +75,10 @@ def test_bad_option_values(args: list[str], message: str) -> None:
 def test_open_cluster_local_runs_the_bundled_server(tmp_path: Path) -> None:
     state = tmp_path / "sub" / "state.db"
     with options.open_cluster(None, None, str(state)) as cluster:
-        assert cluster.target.server.startswith("http://127.0.0.1:")
+        assert cluster.target == Target(server=f"local:{state.resolve()}", context=None)
         assert cluster.create_namespace("dispatch")
     with options.open_cluster(None, None, str(state)) as cluster:
+        assert cluster.target.server == f"local:{state.resolve()}"  # a new port, same cluster
         assert not cluster.create_namespace("dispatch")  # persisted in the state file
     with pytest.raises(click.UsageError), options.open_cluster("k", None, str(state)):
         pass
