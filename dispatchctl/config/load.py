@@ -191,12 +191,14 @@ def _inspect(f: _File, *, allow_plaintext: bool, decrypt: bool) -> None:
         else:
             f.problem(("sops",), "malformed sops metadata", "sops writes this section itself")
     if not allow_plaintext:
+        hint = (
+            f"encrypt it: sops encrypt --in-place {f.display}"
+            if f.sops is None
+            else "the file's encrypted_regex leaves it in clear text; use"
+            f" ^({'|'.join(SECRET_FIELDS)})$ and re-encrypt the file"
+        )
         for path in _plaintext_secrets(data):
-            f.problem(
-                path,
-                f"{path[-1]} is not encrypted in the file",
-                f"encrypt it: sops encrypt --in-place {f.display}",
-            )
+            f.problem(path, f"{path[-1]} is not encrypted in the file", hint)
     if not decrypt and f.sops is not None and _encrypted_elsewhere(data):
         f.problem(
             (),

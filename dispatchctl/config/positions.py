@@ -16,8 +16,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ruamel.yaml import YAML
-from ruamel.yaml.error import MarkedYAMLError
+from ruamel.yaml.error import MarkedYAMLError, YAMLError
 from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+from ruamel.yaml.reader import ReaderError
 
 PathPart = str | int
 DataPath = tuple[PathPart, ...]
@@ -108,7 +109,14 @@ def parse(text: str) -> Document:
         place = Mark(mark.line + 1, mark.column + 1) if mark is not None else None
         # Only the parser's sentence: str(err) would quote the offending line of the file.
         raise YamlSyntaxError(err.problem or err.context or "invalid YAML", place) from None
-    except ValueError as err:  # e.g. non-printable characters in the reader
+    except ReaderError as err:  # a character YAML does not allow
+        where = err.position if isinstance(err.position, int) else 0
+        line = text.count("\n", 0, where) + 1
+        column = where - (text.rfind("\n", 0, where) + 1) + 1
+        code = err.character if isinstance(err.character, int) else None
+        what = f"character #x{code:04x}" if code is not None else "a character"
+        raise YamlSyntaxError(f"{what} is not allowed in YAML", Mark(line, column)) from None
+    except (YAMLError, ValueError) as err:
         raise YamlSyntaxError(f"invalid YAML ({type(err).__name__})", None) from None
     doc = Document(data=None)
     if root is not None:

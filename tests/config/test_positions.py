@@ -76,6 +76,15 @@ def test_syntax_errors_carry_a_place_but_no_text() -> None:
         parse("a: 1\n---\nb: 2\n")
 
 
+def test_characters_yaml_forbids_are_located() -> None:
+    with pytest.raises(YamlSyntaxError) as caught:
+        parse("a: 1\nb: x\x07y\n")
+    assert (caught.value.message, caught.value.mark) == (
+        "character #x0007 is not allowed in YAML",
+        Mark(2, 5),
+    )
+
+
 def test_empty_text_is_no_data() -> None:
     assert parse("").data is None
     assert parse("# only a comment\n").data is None

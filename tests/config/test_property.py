@@ -192,7 +192,21 @@ def line_edits(draw: st.DrawFn, text: str) -> str:
         else:
             lines.insert(
                 i,
-                draw(st.sampled_from(["- [", "a: b: c", "\t- x", "key: *nope", "? x", "'", "---"])),
+                draw(
+                    st.sampled_from(
+                        [
+                            "- [",
+                            "a: b: c",
+                            "\t- x",
+                            "key: *nope",
+                            "? x",
+                            "'",
+                            "---",
+                            "bell: \x07",
+                            "x: !!int y",
+                        ]
+                    )
+                ),
             )
     return "\n".join(lines) + "\n"
 

@@ -169,7 +169,13 @@ def test_plaintext_guard(make_config, sops_env, age_key, tmp_path) -> None:
     encrypt_file(partial, age_key.public, encrypted_regex="^token$")
     with pytest.raises(ConfigError) as caught:
         load_config([partial])
-    assert [p.path for p in caught.value.problems] == ["serviceAccounts[0].credentials[1].password"]
+    assert [(p.path, p.hint) for p in caught.value.problems] == [
+        (
+            "serviceAccounts[0].credentials[1].password",
+            "the file's encrypted_regex leaves it in clear text;"
+            " use ^(token|appPassword|password|privateKey)$ and re-encrypt the file",
+        )
+    ]
 
 
 def test_no_decrypt_needs_no_key(make_config) -> None:
