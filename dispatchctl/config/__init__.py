@@ -1,0 +1,1 @@
+"""The config file: models, parsing with positions, sops, semantic checks, loading."""

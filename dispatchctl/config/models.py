@@ -16,7 +16,11 @@ KIND = "ServiceAccounts"
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", hide_input_in_errors=True, strict=False)
+    model_config = ConfigDict(
+        extra="forbid",
+        hide_input_in_errors=True,
+        field_title_generator=lambda name, _info: name,  # editors show the key as written
+    )
 
 
 class _Credential(_Model):
