@@ -111,7 +111,7 @@ def load_config(
 
 def _load(
     files: list[_File],
-    raw: list[bytes],
+    raw: list[bytes | None],
     decryption: Decryption,
     *,
     decrypt: bool,
