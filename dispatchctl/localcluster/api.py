@@ -35,6 +35,7 @@ from dispatchctl.localcluster.status import (
     forbidden_error,
     invalid_error,
     method_not_allowed,
+    method_not_supported,
     not_found,
     path_not_found,
     status_body,
@@ -134,6 +135,9 @@ class Api:
                     self._insert(NAMESPACES, obj)
 
     def handle(self, r: Route, req: Request) -> Response:
+        if r.verb in ("get", "list") and req.query.get("watch") in ("true", "1"):
+            # errors.go NewMethodNotSupported: what a kind without watch answers
+            raise method_not_supported(r.resource.plural, r.resource.group, "watch")
         handler = getattr(self, f"_{r.verb}")
         return handler(r, req)
 

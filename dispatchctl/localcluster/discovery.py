@@ -10,8 +10,8 @@ from dispatchctl.localcluster.resources import ALL, BY_GROUP_VERSION, Resource
 
 VERSION = {
     "major": "1",
-    "minor": "33",
-    "gitVersion": "v1.33.0-dispatchctl-local",
+    "minor": "37",
+    "gitVersion": "v1.37.0-dispatchctl-local",
     "gitCommit": "0000000000000000000000000000000000000000",
     "gitTreeState": "clean",
     "buildDate": "2026-01-01T00:00:00Z",

@@ -158,7 +158,7 @@ def document(group_version: str) -> bytes:
         paths.update(_paths(r))
     doc = {
         "openapi": "3.0.0",
-        "info": {"title": "Kubernetes", "version": "v1.33.0"},
+        "info": {"title": "Kubernetes", "version": "v1.37.0"},
         "paths": paths,
         "components": {"schemas": schemas},
     }

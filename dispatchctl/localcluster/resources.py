@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+# No "watch": watch is not served (a watch request is answered 405, as for a kind without it).
 VERBS_NAMESPACED = (
     "create",
     "delete",
@@ -12,9 +13,8 @@ VERBS_NAMESPACED = (
     "list",
     "patch",
     "update",
-    "watch",
 )
-VERBS_NAMESPACE = ("create", "delete", "get", "list", "patch", "update", "watch")
+VERBS_NAMESPACE = ("create", "delete", "get", "list", "patch", "update")
 
 
 @dataclass(frozen=True)

@@ -126,6 +126,16 @@ def _go_type(schema: Schema) -> str:
     return "struct"
 
 
+def _omitted(value: Any, schema: Schema) -> bool:
+    """What Go's encoding drops (omitempty): null, and empty lists and maps. Empty structs
+    (spec, status) stay, as Go always encodes a struct."""
+    if value is None:
+        return True
+    if isinstance(schema, tuple) and schema[0] in ("list", "map"):
+        return not value
+    return False
+
+
 def check(value: Any, schema: Schema, kind: str, path: str, unknown: list[str]) -> Any:
     """Return value without unknown fields (their paths appended to unknown); raise DecodeError
     for a value of the wrong type. null is accepted anywhere (Go leaves the zero value)."""
@@ -159,7 +169,9 @@ def check(value: Any, schema: Schema, kind: str, path: str, unknown: list[str]) 
             if key not in inner:
                 unknown.append(child)
                 continue
-            result[key] = check(item, inner[key], kind, child, unknown)
+            checked = check(item, inner[key], kind, child, unknown)
+            if not _omitted(checked, inner[key]):
+                result[key] = checked
         return result
     if shape == "map":
         if not isinstance(value, dict):

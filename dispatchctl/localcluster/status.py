@@ -185,6 +185,11 @@ def method_not_allowed() -> ApiError:
     return ApiError(405, "MethodNotAllowed", msg, {})
 
 
+def method_not_supported(resource: str, group: str, action: str) -> ApiError:
+    msg = f"{action} is not supported on resources of kind {json.dumps(qualified(resource, group))}"
+    return ApiError(405, "MethodNotAllowed", msg, {"group": group, "kind": resource})
+
+
 def path_not_found() -> ApiError:
     """What the API server answers for a path it does not serve."""
     return ApiError(404, "NotFound", "the server could not find the requested resource", {})

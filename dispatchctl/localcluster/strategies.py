@@ -52,10 +52,7 @@ def encode_data(data: dict[str, bytes]) -> dict[str, str]:
 
 def normalize(resource: Resource, obj: dict[str, Any]) -> None:
     """Conversion and defaulting that happen when a body is decoded (create, update, patch)."""
-    meta = obj.setdefault("metadata", {})
-    for key in ("labels", "annotations"):
-        if meta.get(key) == {}:
-            del meta[key]
+    obj.setdefault("metadata", {})
     if resource is SECRETS:
         string_data = obj.pop("stringData", None) or {}
         if string_data:
@@ -63,8 +60,6 @@ def normalize(resource: Resource, obj: dict[str, Any]) -> None:
             for key, value in string_data.items():
                 data[key] = base64.b64encode(value.encode()).decode()
             obj["data"] = data
-        if not obj.get("data"):
-            obj.pop("data", None)
         if not obj.get("type"):
             obj["type"] = "Opaque"
     if resource is LEASES:

@@ -219,3 +219,25 @@ def test_health_and_version_endpoints(http) -> None:
     assert http("GET", "/healthz")[:2] == (200, "ok")
     status, version, _ = http("GET", "/version")
     assert status == 200 and version["major"] == "1"
+
+
+def test_empty_lists_and_maps_are_omitted_as_go_omits_them(http) -> None:
+    body = {"metadata": {"name": "sa", "labels": {}, "annotations": None}, "secrets": []}
+    status, created, _ = http("POST", "/api/v1/namespaces/default/serviceaccounts", body)
+    assert status == 201
+    assert "secrets" not in created
+    assert set(created["metadata"]) == {
+        "name",
+        "namespace",
+        "uid",
+        "resourceVersion",
+        "creationTimestamp",
+    }
+
+
+def test_watch_is_not_served(http) -> None:
+    status, body, _ = http("GET", "/api/v1/namespaces/default/secrets?watch=true")
+    assert (status, body["message"]) == (
+        405,
+        'watch is not supported on resources of kind "secrets"',
+    )
