@@ -29,10 +29,12 @@ from dispatchctl.localcluster.resources import (
 from dispatchctl.localcluster.selectors import field_selector, label_selector
 from dispatchctl.localcluster.status import (
     ApiError,
+    GoLiteral,
     already_exists,
     bad_request,
     conflict,
     forbidden_error,
+    invalid,
     invalid_error,
     method_not_allowed,
     method_not_supported,
@@ -257,6 +259,13 @@ class Api:
         """The update itself: precondition, strategy, validation, no-op detection, write."""
         res = r.resource
         wanted = obj["metadata"].get("resourceVersion")
+        if not wanted and not res.unconditional_update:
+            # registry/generic/registry/store.go Update: the kind is the resource here, and the
+            # value a uint64 printed with %#v
+            why = invalid(
+                "metadata.resourceVersion", GoLiteral("0x0"), "must be specified for an update"
+            )
+            raise invalid_error(res.plural, res.group, r.name, [why])
         if wanted and wanted != old["metadata"]["resourceVersion"]:
             raise conflict(res.plural, res.group, r.name)
         strategies.normalize(res, obj)

@@ -28,8 +28,10 @@ class Resource:
     version: str
     namespaced: bool
     short_names: tuple[str, ...]
-    # registry strategies: AllowCreateOnUpdate (pkg/registry/*/strategy.go)
+    # registry strategies (pkg/registry/*/strategy.go): AllowCreateOnUpdate and
+    # AllowUnconditionalUpdate (an update without resourceVersion)
     create_on_update: bool
+    unconditional_update: bool = True
 
     @property
     def api_version(self) -> str:
@@ -51,9 +53,18 @@ SECRETS = Resource("secrets", "secret", "Secret", "", "v1", True, (), create_on_
 SERVICEACCOUNTS = Resource(
     "serviceaccounts", "serviceaccount", "ServiceAccount", "", "v1", True, ("sa",), False
 )
-# pkg/registry/coordination/lease/strategy.go: AllowCreateOnUpdate returns true
+# pkg/registry/coordination/lease/strategy.go: AllowCreateOnUpdate true,
+# AllowUnconditionalUpdate false
 LEASES = Resource(
-    "leases", "lease", "Lease", "coordination.k8s.io", "v1", True, (), create_on_update=True
+    "leases",
+    "lease",
+    "Lease",
+    "coordination.k8s.io",
+    "v1",
+    True,
+    (),
+    create_on_update=True,
+    unconditional_update=False,
 )
 
 ALL = (NAMESPACES, SECRETS, SERVICEACCOUNTS, LEASES)

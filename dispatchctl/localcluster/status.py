@@ -56,8 +56,14 @@ class FieldError:
         return f"{self.field}: {self.body()}"
 
 
+class GoLiteral(str):
+    """A bad value printed as is: Go's %#v of a type ErrorBody has no short form for."""
+
+
 def _go_value(value: Any) -> str:
     """Render a bad value as Go's %q (strings) or %v (numbers, booleans, null)."""
+    if isinstance(value, GoLiteral):
+        return str(value)
     if value is None:
         return "null"
     if isinstance(value, bool):

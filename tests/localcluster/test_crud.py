@@ -241,3 +241,20 @@ def test_watch_is_not_served(http) -> None:
         405,
         'watch is not supported on resources of kind "secrets"',
     )
+
+
+def test_lease_updates_must_name_a_resource_version(coordination, http) -> None:
+    coordination.create_namespaced_lease("default", {"metadata": {"name": "l"}, "spec": {}})
+    unconditional = {"metadata": {"name": "l"}, "spec": {"holderIdentity": "me"}}
+    status, body, _ = http(
+        "PUT", "/apis/coordination.k8s.io/v1/namespaces/default/leases/l", unconditional
+    )
+    assert (status, body["message"]) == (
+        422,
+        'leases.coordination.k8s.io "l" is invalid: metadata.resourceVersion: Invalid value: 0x0: '
+        "must be specified for an update",
+    )
+    patched = coordination.patch_namespaced_lease(
+        "l", "default", {"spec": {"holderIdentity": "me"}}
+    )
+    assert patched.spec.holder_identity == "me"
