@@ -18,15 +18,21 @@ from dispatchctl.errors import PlanError
 from dispatchctl.plan import Action, Plan
 
 
-def confirm(auto_approve: bool) -> None:
-    """Terraform's rule: at a terminal ask for "yes"; elsewhere demand --auto-approve."""
-    if auto_approve:
-        return
-    if not sys.stdin.isatty():
+def check_confirmable(auto_approve: bool) -> None:
+    """Terraform's rule: without --auto-approve someone must answer at a terminal. Checked
+    before the cluster is touched: taking the lock writes a Lease (and a namespace)."""
+    if not auto_approve and not sys.stdin.isatty():
         raise PlanError(
             "not at a terminal, so nobody can confirm the plan",
             hint="pass --auto-approve, or apply a reviewed plan file: dispatchctl apply PLANFILE",
         )
+
+
+def confirm(auto_approve: bool) -> None:
+    """At a terminal ask for "yes"; elsewhere demand --auto-approve."""
+    if auto_approve:
+        return
+    check_confirmable(auto_approve)
     answer = click.prompt(
         "\nDo you want to perform these actions? Only 'yes' will be accepted",
         default="",
@@ -112,6 +118,8 @@ def apply(
     else:
         files = targets
     loaded = planner.load(files, allow_plaintext=allow_plaintext)
+    if saved is None:
+        check_confirmable(auto_approve)
     desired = loaded.desired
     with options.open_cluster(kubeconfig, context, local) as cluster:
         if saved is not None:
