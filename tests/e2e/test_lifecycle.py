@@ -1,0 +1,332 @@
+"""The plan/apply cycle through the real CLI: from empty, no changes, update, removal,
+replace, exit codes, the prune guard, namespaces, and what apply refuses."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from dispatchctl.cluster import Cluster
+from dispatchctl.localcluster import LocalCluster
+from tests.e2e.conftest import (
+    NS,
+    OWNER,
+    TOKEN_1,
+    TOKEN_2,
+    Run,
+    Write,
+    changes,
+    decoded,
+    docker,
+    get,
+    git_ssh,
+    github,
+    gitlab,
+    plan_json,
+    secrets_of,
+    write_log,
+    writes,
+)
+
+NO_CHANGES = "No changes. The cluster matches the configuration."
+
+
+def apply_ok(run: Run, cluster_args: list[str], config: Path, *extra: str) -> str:
+    result = run("apply", config, *cluster_args, "--auto-approve", *extra)
+    assert result.code == 0, result.err
+    assert result.err == ""
+    return result.out
+
+
+@pytest.mark.usefixtures("dispatch_ns")
+def test_apply_from_empty_then_plan_again_is_no_changes(
+    run: Run, write_config: Write, cluster_args: list[str], api: Cluster
+) -> None:
+    config = write_config(
+        {"team-1": [github(), git_ssh(), docker(imagePullSecret=True)], "team-2": [gitlab()]}
+    )
+
+    planned = run("plan", config, *cluster_args)
+    assert (planned.code, planned.err) == (0, "")
+    assert planned.out.rstrip().endswith(
+        "Plan: 7 to create, 0 to update, 0 to replace, 0 to delete, 0 to adopt."
+    )
+    assert "  + Secret dispatch/team-1-github" in planned.out
+    assert "      + password (added)" in planned.out
+    assert run("plan", config, *cluster_args, "--detailed-exitcode").code == 2
+
+    out = apply_ok(run, cluster_args, config)
+    assert "+ Secret dispatch/team-1-github: created" in out
+    assert out.rstrip().endswith("Apply complete: 7 changes applied.")
+
+    secret = get(api, "Secret", "team-1-github")
+    assert secret is not None
+    assert secret["type"] == "kubernetes.io/basic-auth"
+    assert decoded(secret)["password"] == TOKEN_1
+    assert secret["metadata"]["labels"] == {
+        "app.kubernetes.io/managed-by": "dispatchctl",
+        "dispatchctl.io/owner": OWNER,
+    }
+    assert secrets_of(get(api, "ServiceAccount", "team-1")) == [
+        "team-1-github",
+        "team-1-git-github-com",
+        "team-1-docker",
+    ]
+    assert get(api, "ServiceAccount", "team-1")["imagePullSecrets"] == [  # type: ignore[index]
+        {"name": "team-1-docker-pull"}
+    ]
+
+    again = run("plan", config, *cluster_args, "--detailed-exitcode")
+    assert (again.code, again.err) == (0, "")
+    assert again.out.rstrip().endswith(NO_CHANGES)
+    noop = run("apply", config, *cluster_args, "--auto-approve")
+    assert (noop.code, noop.err) == (0, "")
+    assert noop.out.rstrip().endswith(NO_CHANGES)
+
+
+@pytest.mark.usefixtures("dispatch_ns")
+def test_changed_token_is_one_update_naming_the_key_not_the_value(
+    run: Run,
+    write_config: Write,
+    cluster_args: list[str],
+    api: Cluster,
+    local_cluster: LocalCluster,
+) -> None:
+    apply_ok(run, cluster_args, write_config({"team-1": [github(), docker()]}))
+    config = write_config({"team-1": [github(TOKEN_2), docker()]})
+
+    document = plan_json(run("plan", config, *cluster_args, "--format=json"))
+    assert changes(document) == [("~", "Secret", "team-1-github")]
+    keys = {k["key"]: k["status"] for k in document["changes"][0]["keys"]}
+    assert keys == {
+        "password": "changed",
+        "scm.provider.name": "unchanged",
+        "scm.provider.skiptlsverify": "unchanged",
+        "scm.provider.url": "unchanged",
+        "username": "unchanged",
+    }
+    text = run("plan", config, *cluster_args)
+    assert "  ~ Secret dispatch/team-1-github\n" in text.out
+    assert "      ~ password (changed)\n      # (4 unchanged keys hidden)\n" in text.out
+    assert "Plan: 0 to create, 1 to update, 0 to replace, 0 to delete, 0 to adopt." in text.out
+
+    local_cluster.requests.clear()
+    out = apply_ok(run, cluster_args, config)
+    assert "~ Secret dispatch/team-1-github: updated" in out
+    assert write_log(local_cluster) == [("update", "secrets", "team-1-github")]
+    assert decoded(get(api, "Secret", "team-1-github"))["password"] == TOKEN_2  # type: ignore[arg-type]
+    assert run("plan", config, *cluster_args).out.rstrip().endswith(NO_CHANGES)
+
+
+@pytest.mark.usefixtures("dispatch_ns")
+def test_removed_credential_updates_the_account_then_deletes_the_secret(
+    run: Run,
+    write_config: Write,
+    cluster_args: list[str],
+    api: Cluster,
+    local_cluster: LocalCluster,
+) -> None:
+    apply_ok(run, cluster_args, write_config({"team-1": [github(), gitlab()]}))
+    config = write_config({"team-1": [github()]})
+
+    document = plan_json(run("plan", config, *cluster_args, "--format=json"))
+    assert changes(document) == [
+        ("~", "ServiceAccount", "team-1"),
+        ("-", "Secret", "team-1-gitlab"),
+    ]
+    sa_fields = document["changes"][0]["fields"]
+    assert sa_fields == [
+        {
+            "path": "secrets",
+            "before": ["team-1-github", "team-1-gitlab"],
+            "after": ["team-1-github"],
+        }
+    ]
+    refused = run("plan", config, *cluster_args, "--fail-on-delete")
+    assert refused.code == 1
+    assert "  - Secret dispatch/team-1-gitlab" in refused.out
+    assert refused.err == (
+        "Error: the plan cannot be applied (1 problem)\n"
+        "  the plan deletes Secret/dispatch/team-1-gitlab (--fail-on-delete)\n"
+    )
+
+    local_cluster.requests.clear()
+    apply_ok(run, cluster_args, config)
+    assert write_log(local_cluster) == [
+        ("update", "serviceaccounts", "team-1"),
+        ("delete", "secrets", "team-1-gitlab"),
+    ]
+    assert get(api, "Secret", "team-1-gitlab") is None
+    assert secrets_of(get(api, "ServiceAccount", "team-1")) == ["team-1-github"]
+
+
+@pytest.mark.usefixtures("dispatch_ns")
+def test_type_change_is_a_replace(
+    run: Run,
+    write_config: Write,
+    cluster_args: list[str],
+    api: Cluster,
+    local_cluster: LocalCluster,
+) -> None:
+    apply_ok(run, cluster_args, write_config({"team-1": [github(secretName="team-1-scm")]}))
+    config = write_config({"team-1": [git_ssh(secretName="team-1-scm")]})
+
+    planned = run("plan", config, *cluster_args, "--detailed-exitcode")
+    assert planned.code == 2
+    assert "  -/+ Secret dispatch/team-1-scm\n" in planned.out
+    assert '~ type: "kubernetes.io/basic-auth" -> "kubernetes.io/ssh-auth"' in planned.out
+    assert "Plan: 0 to create, 0 to update, 1 to replace, 0 to delete, 0 to adopt." in planned.out
+    assert run("plan", config, *cluster_args, "--fail-on-delete").code == 1
+
+    local_cluster.requests.clear()
+    out = apply_ok(run, cluster_args, config)
+    assert "-/+ Secret dispatch/team-1-scm: replaced" in out
+    assert write_log(local_cluster) == [
+        ("delete", "secrets", "team-1-scm"),
+        ("create", "secrets", ""),  # a create names its object in the body only
+    ]
+    secret = get(api, "Secret", "team-1-scm")
+    assert secret is not None and secret["type"] == "kubernetes.io/ssh-auth"
+    assert run("plan", config, *cluster_args).out.rstrip().endswith(NO_CHANGES)
+
+
+@pytest.mark.usefixtures("dispatch_ns")
+def test_prune_guard_refuses_deleting_everything_unless_allowed(
+    run: Run,
+    write_config: Write,
+    cluster_args: list[str],
+    api: Cluster,
+    local_cluster: LocalCluster,
+) -> None:
+    apply_ok(run, cluster_args, write_config({"team-1": [github()]}))
+    empty = write_config({})
+
+    planned = run("plan", empty, *cluster_args)
+    assert planned.code == 1
+    assert "Warning: this plan deletes every object owned by 'ci-credentials'" in planned.out
+    assert "pass --allow-delete-all if that is intended" in planned.err
+
+    local_cluster.requests.clear()
+    refused = run("apply", empty, *cluster_args, "--auto-approve")
+    assert refused.code == 1
+    assert "pass --allow-delete-all if that is intended" in refused.err
+    assert write_log(local_cluster) == []
+    assert get(api, "Secret", "team-1-github") is not None
+
+    allowed = run("plan", empty, *cluster_args, "--allow-delete-all", "--detailed-exitcode")
+    assert (allowed.code, allowed.err) == (2, "")
+    apply_ok(run, cluster_args, empty, "--allow-delete-all")
+    assert write_log(local_cluster) == [
+        ("delete", "serviceaccounts", "team-1"),
+        ("delete", "secrets", "team-1-github"),
+    ]
+    assert run("plan", empty, *cluster_args).out.rstrip().endswith(NO_CHANGES)
+
+
+def test_missing_namespace_is_an_error_naming_it_until_create_namespace(
+    run: Run,
+    write_config: Write,
+    cluster_args: list[str],
+    api: Cluster,
+    local_cluster: LocalCluster,
+) -> None:
+    config = write_config({"team-1": [github()]}, namespace="team-space")
+
+    planned = run("plan", config, *cluster_args)
+    assert planned.code == 1
+    message = "namespace 'team-space' does not exist; create it or pass --create-namespace"
+    assert f"  x {message}" in planned.out
+    assert planned.err == f"Error: the plan cannot be applied (1 problem)\n  {message}\n"
+
+    refused = run("apply", config, *cluster_args, "--auto-approve")
+    assert refused.code == 1
+    assert "team-space" in refused.err
+    assert [r for r in writes(local_cluster.requests) if 200 <= r.status < 300] == []
+
+    created = run("plan", config, *cluster_args, "--create-namespace")
+    assert (created.code, created.err) == (0, "")
+    assert "  + Namespace team-space\n      # --create-namespace; never pruned\n" in created.out
+    # The lock's Lease lives in the config's namespace, so the lock creates that one.
+    out = apply_ok(run, cluster_args, config, "--create-namespace")
+    assert out.rstrip().endswith("Apply complete: 2 changes applied.")
+    assert api.request("GET", "/api/v1/namespaces/team-space").status == 200
+    assert get(api, "Secret", "team-1-github", namespace="team-space") is not None
+    assert run("plan", config, *cluster_args).out.rstrip().endswith(NO_CHANGES)
+
+
+@pytest.mark.usefixtures("dispatch_ns")
+def test_apply_without_a_terminal_or_auto_approve_is_refused_and_writes_nothing(
+    run: Run, write_config: Write, cluster_args: list[str], local_cluster: LocalCluster
+) -> None:
+    config = write_config({"team-1": [github()]}, namespace="fresh")
+    for extra in ([], ["--create-namespace"]):
+        result = run("apply", config, *cluster_args, *extra)
+        assert result.code == 1
+        assert "Error: not at a terminal, so nobody can confirm the plan" in result.err
+        assert "hint: pass --auto-approve" in result.err
+        assert writes(local_cluster.requests) == []
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["plan"], "Missing argument 'FILE...'"),
+        (["plan", "--format=yaml", "{config}"], "'yaml' is not one of"),
+        (["apply", "--parallelism=0", "{config}"], "0 is not in the range x>=1"),
+        (
+            ["plan", "{config}", "--local", "--kubeconfig={kubeconfig}"],
+            "--local cannot be combined",
+        ),
+        (["apply", "{config}", "{config}.missing"], "does not exist"),
+    ],
+)
+@pytest.mark.usefixtures("dispatch_ns")
+def test_usage_errors_exit_1_and_touch_nothing(
+    run: Run,
+    write_config: Write,
+    kubeconfig: Path,
+    local_cluster: LocalCluster,
+    args: list[str],
+    message: str,
+) -> None:
+    config = write_config({"team-1": [github()]})
+    argv = [a.format(config=config, kubeconfig=kubeconfig) for a in args]
+    result = run(*argv, f"--kubeconfig={kubeconfig}") if "--local" not in argv else run(*argv)
+    assert result.code == 1
+    assert result.out == ""
+    assert message in result.err
+    assert writes(local_cluster.requests) == []
+
+
+@pytest.mark.usefixtures("dispatch_ns")
+def test_bad_config_exits_1_naming_the_place_and_sends_no_request(
+    run: Run,
+    make_config,  # type: ignore[no-untyped-def]
+    sops_env: object,
+    cluster_args: list[str],
+    local_cluster: LocalCluster,
+) -> None:
+    config = make_config(
+        f"""\
+apiVersion: dispatchctl/v1
+kind: ServiceAccounts
+metadata:
+  name: {OWNER}
+namespace: {NS}
+serviceAccounts:
+  - name: team-1
+    credentials:
+      - type: github
+        username: octocat
+        tokn: {TOKEN_1}
+"""
+    )
+    for command in ("plan", "apply"):
+        extra = ["--auto-approve"] if command == "apply" else []
+        result = run(command, config, *cluster_args, *extra)
+        assert result.code == 1
+        assert result.out == ""
+        assert result.err.startswith(f"Error: {config}:")
+        assert "serviceAccounts[0].credentials[0]" in result.err
+        assert list(local_cluster.requests) == []
