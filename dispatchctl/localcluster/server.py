@@ -259,7 +259,10 @@ def _apply(fault: Fault) -> None:
 
 
 class _Server(ThreadingHTTPServer):
-    daemon_threads = True
+    # server_close() joins the handler threads (after close_all() ended their connections), so
+    # no request touches the store once stop() closes it
+    daemon_threads = False
+    block_on_close = True
     allow_reuse_address = True
     request_queue_size = 128
     cluster: LocalCluster
