@@ -1,0 +1,210 @@
+"""Changes made with kubectl behind dispatchctl's back: drift is found and repaired, foreign
+entries are kept, objects made by hand are adopted only when asked, another owner's never."""
+
+from __future__ import annotations
+
+import base64
+import json
+
+import pytest
+
+from dispatchctl.cluster import Cluster
+from dispatchctl.localcluster import LocalCluster
+from tests.e2e.conftest import (
+    NS,
+    OWNER,
+    TOKEN_1,
+    Run,
+    Write,
+    changes,
+    decoded,
+    get,
+    github,
+    gitlab,
+    plan_json,
+    secrets_of,
+    write_log,
+)
+from tests.fixtures.cluster import Kubectl
+
+NO_CHANGES = "No changes. The cluster matches the configuration."
+
+pytestmark = pytest.mark.usefixtures("dispatch_ns")
+
+
+def apply_ok(run: Run, cluster_args: list[str], *args: object) -> str:
+    result = run("apply", *args, *cluster_args, "--auto-approve")
+    assert (result.code, result.err) == (0, ""), result.err
+    return result.out
+
+
+def test_edited_secret_is_detected_and_repaired(
+    run: Run, write_config: Write, cluster_args: list[str], api: Cluster, kubectl: Kubectl
+) -> None:
+    config = write_config({"team-1": [github()]})
+    apply_ok(run, cluster_args, config)
+    tampered = base64.b64encode(b"edited-by-hand").decode()
+    patch = {
+        "data": {"password": tampered},
+        "metadata": {"annotations": {"tekton.dev/git-0": "https://git.evil.example"}},
+    }
+    kubectl("patch", "secret", "team-1-github", "-n", NS, "--type=merge", "-p", json.dumps(patch))
+
+    planned = run("plan", config, *cluster_args, "--detailed-exitcode")
+    assert (planned.code, planned.err) == (2, "")
+    assert "  ~ Secret dispatch/team-1-github\n" in planned.out
+    assert "      ~ password (changed)\n" in planned.out
+    assert (
+        '      ~ annotations[tekton.dev/git-0]: "https://git.evil.example" -> "https://github.com"\n'
+        in planned.out
+    )
+
+    apply_ok(run, cluster_args, config)
+    secret = get(api, "Secret", "team-1-github")
+    assert secret is not None
+    assert decoded(secret)["password"] == TOKEN_1
+    assert secret["metadata"]["annotations"]["tekton.dev/git-0"] == "https://github.com"
+    assert run("plan", config, *cluster_args).out.rstrip().endswith(NO_CHANGES)
+
+
+def test_entry_removed_from_the_account_is_put_back_in_place(
+    run: Run, write_config: Write, cluster_args: list[str], api: Cluster, kubectl: Kubectl
+) -> None:
+    config = write_config({"team-1": [github(), gitlab()]})
+    apply_ok(run, cluster_args, config)
+    remove_first = json.dumps([{"op": "remove", "path": "/secrets/0"}])
+    kubectl("patch", "serviceaccount", "team-1", "-n", NS, "--type=json", "-p", remove_first)
+
+    # A missing managed entry is appended (spec: entries are appended in config order).
+    document = plan_json(run("plan", config, *cluster_args, "--format=json"))
+    assert changes(document) == [("~", "ServiceAccount", "team-1")]
+    assert document["changes"][0]["fields"] == [
+        {
+            "path": "secrets",
+            "before": ["team-1-gitlab"],
+            "after": ["team-1-gitlab", "team-1-github"],
+        }
+    ]
+    apply_ok(run, cluster_args, config)
+    assert secrets_of(get(api, "ServiceAccount", "team-1")) == ["team-1-gitlab", "team-1-github"]
+    assert run("plan", config, *cluster_args).out.rstrip().endswith(NO_CHANGES)
+
+
+def test_foreign_entries_and_labels_survive_every_apply(
+    run: Run,
+    write_config: Write,
+    cluster_args: list[str],
+    api: Cluster,
+    kubectl: Kubectl,
+    local_cluster: LocalCluster,
+) -> None:
+    apply_ok(run, cluster_args, write_config({"team-1": [github(), gitlab()]}))
+    legacy = json.dumps([{"op": "add", "path": "/secrets/1", "value": {"name": "team-1-token-x"}}])
+    kubectl("patch", "serviceaccount", "team-1", "-n", NS, "--type=json", "-p", legacy)
+    kubectl("label", "serviceaccount", "team-1", "-n", NS, "team=one")
+    kubectl("annotate", "secret", "team-1-github", "-n", NS, "note=kept")
+
+    config = write_config({"team-1": [github()]})  # the gitlab credential goes
+    document = plan_json(run("plan", config, *cluster_args, "--format=json"))
+    assert changes(document) == [
+        ("~", "ServiceAccount", "team-1"),
+        ("-", "Secret", "team-1-gitlab"),
+    ]
+    assert document["changes"][0]["fields"] == [
+        {
+            "path": "secrets",
+            "before": ["team-1-github", "team-1-token-x", "team-1-gitlab"],
+            "after": ["team-1-github", "team-1-token-x"],
+        }
+    ]
+    apply_ok(run, cluster_args, config)
+
+    account = get(api, "ServiceAccount", "team-1")
+    assert secrets_of(account) == ["team-1-github", "team-1-token-x"]
+    assert account["metadata"]["labels"]["team"] == "one"  # type: ignore[index]
+    assert get(api, "Secret", "team-1-github")["metadata"]["annotations"]["note"] == "kept"  # type: ignore[index]
+    assert run("plan", config, *cluster_args).out.rstrip().endswith(NO_CHANGES)
+
+
+def test_object_made_by_hand_is_adopted_only_with_adopt(
+    run: Run,
+    write_config: Write,
+    cluster_args: list[str],
+    api: Cluster,
+    kubectl: Kubectl,
+    local_cluster: LocalCluster,
+) -> None:
+    kubectl(
+        "create",
+        "secret",
+        "generic",
+        "team-1-github",
+        "-n",
+        NS,
+        "--type=kubernetes.io/basic-auth",
+        "--from-literal=username=octocat",
+        "--from-literal=password=made-by-dispatch-login",
+    )
+    kubectl("create", "serviceaccount", "team-1", "-n", NS)
+    config = write_config({"team-1": [github()]})
+    unmanaged = "exists but is not managed by dispatchctl; pass --adopt to take it over"
+
+    planned = run("plan", config, *cluster_args)
+    assert planned.code == 1
+    assert f"x Secret/dispatch/team-1-github {unmanaged}" in planned.out
+    assert f"x ServiceAccount/dispatch/team-1 {unmanaged}" in planned.out
+    assert planned.err.startswith("Error: the plan cannot be applied (2 problems)\n")
+
+    local_cluster.requests.clear()
+    refused = run("apply", config, *cluster_args, "--auto-approve")
+    assert refused.code == 1
+    assert unmanaged in refused.err
+    assert write_log(local_cluster) == []
+    assert decoded(get(api, "Secret", "team-1-github"))["password"] == "made-by-dispatch-login"  # type: ignore[arg-type]
+
+    adopting = plan_json(run("plan", config, *cluster_args, "--adopt", "--format=json"))
+    assert changes(adopting) == [
+        ("<=", "Secret", "team-1-github"),
+        ("<=", "ServiceAccount", "team-1"),
+    ]
+    text = run("plan", config, *cluster_args, "--adopt", "--detailed-exitcode")
+    assert text.code == 2
+    assert "Plan: 0 to create, 0 to update, 0 to replace, 0 to delete, 2 to adopt." in text.out
+
+    out = apply_ok(run, cluster_args, config, "--adopt")
+    assert "<= Secret dispatch/team-1-github: adopted" in out
+    secret = get(api, "Secret", "team-1-github")
+    assert secret is not None
+    assert secret["metadata"]["labels"]["dispatchctl.io/owner"] == OWNER
+    assert decoded(secret)["password"] == TOKEN_1
+    assert secrets_of(get(api, "ServiceAccount", "team-1")) == ["team-1-github"]
+    assert run("plan", config, *cluster_args).out.rstrip().endswith(NO_CHANGES)
+
+
+def test_another_owner_s_object_is_a_conflict_even_with_adopt(
+    run: Run,
+    write_config: Write,
+    cluster_args: list[str],
+    api: Cluster,
+    kubectl: Kubectl,
+    local_cluster: LocalCluster,
+) -> None:
+    other = write_config({"team-1": [github("other-config-token")]}, owner="other-config")
+    apply_ok(run, cluster_args, other)
+    config = write_config({"team-1": [github()]}, name="mine.yaml")
+    owned = "Secret/dispatch/team-1-github is owned by 'other-config', not by this config"
+
+    for extra in ([], ["--adopt"]):
+        planned = run("plan", config, *cluster_args, *extra)
+        assert planned.code == 1
+        assert f"x {owned}" in planned.out
+        assert f"  {owned}\n" in planned.err
+        local_cluster.requests.clear()
+        refused = run("apply", config, *cluster_args, "--auto-approve", *extra)
+        assert refused.code == 1
+        assert owned in refused.err
+        assert write_log(local_cluster) == []
+    assert decoded(get(api, "Secret", "team-1-github"))["password"] == "other-config-token"  # type: ignore[arg-type]
+    # relabelling by hand does not make it ours either
+    kubectl("label", "secret", "team-1-github", "-n", NS, "--overwrite", "dispatchctl.io/owner=x")
+    assert "owned by 'x'" in run("plan", config, *cluster_args).out
