@@ -25,7 +25,7 @@ PLANFILE_KIND = "dispatchctl-plan"
 def save(plan: Plan, path: str | Path) -> None:
     """Write the plan readable by its owner only (mode 0600), replacing any file there."""
     document = {"kind": PLANFILE_KIND, "dispatchctl_version": __version__, **plan_document(plan)}
-    data = json.dumps(document, indent=2, sort_keys=True).encode() + b"\n"
+    data = json.dumps(document, indent=2).encode() + b"\n"  # key order is display order
     path = Path(path)
     tmp = path.with_name(f".{path.name}.tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
