@@ -1,0 +1,175 @@
+"""Saved plans through the CLI: plan -o, show in every format, apply PLANFILE, and the ways a
+saved plan is refused (files changed, objects changed, another cluster); --local=STATE."""
+
+from __future__ import annotations
+
+import base64
+import json
+import stat
+from pathlib import Path
+
+import pytest
+
+from dispatchctl.cluster import Cluster
+from dispatchctl.localcluster import LocalCluster
+from tests.e2e.conftest import (
+    NS,
+    TOKEN_1,
+    TOKEN_2,
+    Run,
+    Write,
+    canaries,
+    decoded,
+    get,
+    github,
+    gitlab,
+    write_log,
+    writes,
+)
+from tests.fixtures.cluster import Kubectl
+
+NO_CHANGES = "No changes. The cluster matches the configuration."
+
+
+def save_plan(run: Run, config: Path, plan_file: Path, *args: str) -> str:
+    result = run("plan", config, "-o", plan_file, *args)
+    assert result.code == 0, result.err
+    assert result.err == (
+        f"Saved the plan to {plan_file}; apply it with: dispatchctl apply {plan_file}\n"
+    )
+    return result.out
+
+
+@pytest.mark.usefixtures("dispatch_ns")
+def test_saved_plan_is_private_secret_free_shown_alike_and_applied_exactly(
+    run: Run, write_config: Write, cluster_args: list[str], api: Cluster, tmp_path: Path
+) -> None:
+    config = write_config({"team-1": [github(), gitlab()]})
+    plan_file = tmp_path / "ci.plan"
+    printed = save_plan(run, config, plan_file, *cluster_args)
+
+    assert stat.S_IMODE(plan_file.stat().st_mode) == 0o600
+    text = plan_file.read_text()
+    assert [c for c in canaries() if c in text] == []
+    document = json.loads(text)
+    assert document["kind"] == "dispatchctl-plan"
+
+    shown = run("show", plan_file)
+    assert (shown.code, shown.out, shown.err) == (0, printed, "")
+    as_json = run("show", plan_file, "--format=json")
+    assert as_json.code == 0
+    assert json.loads(as_json.out) == json.loads(
+        run("plan", config, *cluster_args, "--format=json").out
+    )
+    markdown = run("show", plan_file, "--format=markdown")
+    assert markdown.code == 0
+    assert "team-1-github" in markdown.out and "<details>" in markdown.out
+
+    applied = run("apply", plan_file, *cluster_args)  # a reviewed plan needs no --auto-approve
+    assert (applied.code, applied.err) == (0, "")
+    assert applied.out.rstrip().endswith("Apply complete: 3 changes applied.")
+    assert decoded(get(api, "Secret", "team-1-github"))["password"] == TOKEN_1  # type: ignore[arg-type]
+    assert run("plan", config, *cluster_args).out.rstrip().endswith(NO_CHANGES)
+
+
+@pytest.mark.usefixtures("dispatch_ns")
+def test_plan_file_refused_when_a_config_file_changed(
+    run: Run,
+    write_config: Write,
+    cluster_args: list[str],
+    tmp_path: Path,
+    local_cluster: LocalCluster,
+) -> None:
+    config = write_config({"team-1": [github()]})
+    plan_file = tmp_path / "ci.plan"
+    save_plan(run, config, plan_file, *cluster_args)
+    write_config({"team-1": [github(TOKEN_2)]})  # same path, new content
+
+    local_cluster.requests.clear()
+    refused = run("apply", plan_file, *cluster_args)
+    assert refused.code == 1
+    assert refused.out == ""
+    assert refused.err == (
+        f"Error: stale plan: config files changed since the plan was made: {config}\n"
+        "  hint: run dispatchctl plan again and review the new plan\n"
+    )
+    assert list(local_cluster.requests) == []
+
+
+@pytest.mark.usefixtures("dispatch_ns")
+def test_plan_file_refused_when_an_object_changed_in_the_cluster(
+    run: Run,
+    write_config: Write,
+    cluster_args: list[str],
+    api: Cluster,
+    tmp_path: Path,
+    kubectl: Kubectl,
+    local_cluster: LocalCluster,
+) -> None:
+    run("apply", write_config({"team-1": [github()]}), *cluster_args, "--auto-approve")
+    config = write_config({"team-1": [github(TOKEN_2)]})
+    plan_file = tmp_path / "ci.plan"
+    save_plan(run, config, plan_file, *cluster_args)
+    meddled = base64.b64encode(b"meddled").decode()
+    kubectl(
+        "patch", "secret", "team-1-github", "-n", NS, "--type=merge",
+        "-p", json.dumps({"data": {"password": meddled}}),
+    )  # fmt: skip
+
+    local_cluster.requests.clear()
+    refused = run("apply", plan_file, *cluster_args)
+    assert refused.code == 1
+    assert refused.err == (
+        "Error: stale plan: the cluster changed since the plan was made: "
+        "Secret/dispatch/team-1-github\n"
+        "  hint: run dispatchctl plan again and review the new plan\n"
+    )
+    assert [r for r in writes(local_cluster.requests) if r.resource != "leases"] == []
+    assert decoded(get(api, "Secret", "team-1-github"))["password"] == "meddled"  # type: ignore[arg-type]
+
+
+@pytest.mark.usefixtures("dispatch_ns")
+def test_plan_file_for_another_cluster_is_refused(
+    run: Run,
+    write_config: Write,
+    cluster_args: list[str],
+    tmp_path: Path,
+    local_cluster: LocalCluster,
+) -> None:
+    config = write_config({"team-1": [github()]})
+    plan_file = tmp_path / "ci.plan"
+    save_plan(run, config, plan_file, *cluster_args)
+    state = tmp_path / "other" / "local.db"
+
+    refused = run("apply", plan_file, f"--local={state}")
+    assert refused.code == 1
+    assert refused.err == (
+        f"Error: the plan was made for {local_cluster.url}, but this cluster is "
+        f"local:{state.resolve()}\n"
+        "  hint: select the cluster the plan was made for (--kubeconfig/--context), "
+        "or plan again\n"
+    )
+    assert write_log(local_cluster) == []
+
+
+def test_local_state_persists_across_runs_and_takes_its_own_plan_file(
+    run: Run, write_config: Write, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    config = write_config({"team-1": [github()]})
+    plan_file = tmp_path / "local.plan"
+    state = tmp_path / "state" / "cluster.db"
+
+    printed = save_plan(run, config, plan_file, f"--local={state}", "--create-namespace")
+    assert f"Cluster: local:{state.resolve()} (no context)\n" in printed
+    applied = run("apply", plan_file, f"--local={state}")
+    assert (applied.code, applied.err) == (0, "")
+    assert "Apply complete: 2 changes applied." in applied.out
+
+    again = run("plan", config, f"--local={state}", "--detailed-exitcode")
+    assert (again.code, again.err) == (0, "")
+    assert again.out.rstrip().endswith(NO_CHANGES)
+    # the default state file is another cluster: nothing there yet
+    fresh = run("plan", config, "--local", "--create-namespace", "--format=json")
+    assert json.loads(fresh.out)["summary"]["create"] == 2
+    assert (tmp_path / ".dispatchctl" / "local-cluster.db").is_file()
