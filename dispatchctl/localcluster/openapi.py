@@ -33,10 +33,10 @@ _NAMED: list[tuple[Schema, str]] = [
     (OBJECT_REFERENCE, "io.k8s.api.core.v1.ObjectReference"),
     (LOCAL_OBJECT_REFERENCE, "io.k8s.api.core.v1.LocalObjectReference"),
 ]
-# k8s.io/api types.go patch tags: field path -> (merge key or None, strategy)
+# k8s.io/api types.go patch tags: field path -> (merge key or None, strategy); none on
+# ServiceAccount.imagePullSecrets (atomic)
 _PATCH_TAGS: dict[tuple[str, str], tuple[str | None, str]] = {
     ("ServiceAccount", "secrets"): ("name", "merge"),
-    ("ServiceAccount", "imagePullSecrets"): ("name", "merge"),
     ("ObjectMeta", "ownerReferences"): ("uid", "merge"),
     ("ObjectMeta", "finalizers"): (None, "merge"),
 }

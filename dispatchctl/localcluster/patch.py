@@ -5,9 +5,11 @@
   through NewGenericServerResponse (jsonPatcher.applyJSPatch);
 - strategic merge patch (apimachinery/pkg/util/strategicpatch/patch.go StrategicMergePatch): lists
   with a patch merge key are merged by that key, with the $patch, $setElementOrder,
-  $deleteFromPrimitiveList and $retainKeys directives. Merge keys are those of the k8s.io/api
-  types served here (core/v1 types.go: ServiceAccount.secrets and .imagePullSecrets by name,
-  ObjectMeta.ownerReferences by uid; ObjectMeta.finalizers a merged primitive list).
+  $deleteFromPrimitiveList and $retainKeys directives. Merge keys are the struct tags of the
+  k8s.io/api types served here: core/v1 types.go ServiceAccount.Secrets merges by name, while
+  ServiceAccount.ImagePullSecrets has no patchStrategy (a patch replaces the whole list);
+  apimachinery meta/v1 types.go ObjectMeta.OwnerReferences merges by uid and Finalizers is a
+  merged primitive list.
 """
 
 from __future__ import annotations
@@ -19,7 +21,6 @@ from dispatchctl.localcluster.status import ApiError, bad_request, generic
 
 MERGE_KEYS: dict[tuple[str, ...], str] = {
     ("secrets",): "name",
-    ("imagePullSecrets",): "name",
     ("metadata", "ownerReferences"): "uid",
 }
 PRIMITIVE_MERGE: set[tuple[str, ...]] = {("metadata", "finalizers")}

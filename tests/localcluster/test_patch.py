@@ -45,6 +45,14 @@ def test_strategic_merge_merges_service_account_secrets_by_name(core, account) -
     assert names(patched.image_pull_secrets) == ["pull"]
 
 
+def test_strategic_merge_replaces_image_pull_secrets_which_have_no_merge_key(core, account) -> None:
+    patched = core.patch_namespaced_service_account(
+        "team-1", "default", {"imagePullSecrets": [{"name": "other-pull"}]}
+    )
+    assert names(patched.image_pull_secrets) == ["other-pull"]
+    assert names(patched.secrets) == ["team-1-token-abcde", "team-1-github"]
+
+
 def test_strategic_merge_delete_directive_removes_one_entry(core, account) -> None:
     patched = core.patch_namespaced_service_account(
         "team-1", "default", {"secrets": [{"name": "team-1-github", "$patch": "delete"}]}
