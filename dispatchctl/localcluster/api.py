@@ -194,27 +194,20 @@ class Api:
     def _insert(
         self, res: Resource, obj: dict[str, Any], dry_run: bool = False, check_ns: bool = False
     ) -> dict[str, Any]:
+        """Create as handlers/create.go orders it: admission (NamespaceLifecycle: the namespace
+        must exist), then rest.BeforeCreate (server-set fields, strategy, validation), then
+        storage (etcd3 store.go Create: no resourceVersion, and the key must be free)."""
         meta = obj["metadata"]
-        if meta.get("resourceVersion"):
-            # storage/etcd3/store.go Create: errResourceVersionSetOnCreate
-            raise ApiError(
-                500,
-                "InternalError",
-                f"Internal error occurred: {_RV_ON_CREATE}",
-                {
-                    "causes": [
-                        {"message": "resourceVersion should not be set on objects to be created"}
-                    ]
-                },
-            )
+        namespace = meta.get("namespace", "")
+        if check_ns and res.namespaced and self.store.get("namespaces", "", namespace) is None:
+            # plugin/pkg/admission/namespace/lifecycle/admission.go: NewNotFound(namespaces)
+            raise not_found("namespaces", "", namespace)
         if not meta.get("name") and meta.get("generateName"):
             meta["name"] = meta["generateName"] + "".join(
                 secrets.choice(_NAME_CHARS) for _ in range(5)
             )
-        meta.pop("selfLink", None)
-        meta.pop("deletionTimestamp", None)
-        meta.pop("deletionGracePeriodSeconds", None)
-        meta.pop("generation", None)
+        for key in ("selfLink", "deletionTimestamp", "deletionGracePeriodSeconds", "generation"):
+            meta.pop(key, None)
         meta["uid"] = str(uuid.uuid4())
         meta["creationTimestamp"] = now()
         strategies.normalize(res, obj)
@@ -222,10 +215,13 @@ class Api:
         errors = strategies.validate_create(res, obj)
         if errors:
             raise invalid_error(res.kind, res.group, meta.get("name") or "", errors)
-        name, namespace = meta["name"], meta.get("namespace", "")
-        if check_ns and res.namespaced and self.store.get("namespaces", "", namespace) is None:
-            # plugin/pkg/admission/namespace/lifecycle/admission.go: NewNotFound(namespaces)
-            raise not_found("namespaces", "", namespace)
+        if meta.get("resourceVersion"):
+            # storage/etcd3/store.go Create: errResourceVersionSetOnCreate, an internal error
+            causes = {"causes": [{"message": _RV_ON_CREATE}]}
+            raise ApiError(
+                500, "InternalError", f"Internal error occurred: {_RV_ON_CREATE}", causes
+            )
+        name = meta["name"]
         if self.store.get(res.plural, namespace, name) is not None:
             raise already_exists(res.plural, res.group, name)
         obj = _ordered(obj)

@@ -303,3 +303,10 @@ def test_unsupported_media_type_is_415(http) -> None:
         {"Content-Type": "application/xml"},
     )
     assert (status, answer["reason"]) == (415, "UnsupportedMediaType")
+
+
+def test_missing_namespace_is_reported_before_validation(core) -> None:
+    # admission (NamespaceLifecycle) runs before the registry validates the object
+    with pytest.raises(ApiException) as err:
+        core.create_namespaced_secret("ghost", _secret("Not_Valid"))
+    assert status_of(err.value)["message"] == 'namespaces "ghost" not found'
