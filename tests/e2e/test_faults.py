@@ -1,0 +1,229 @@
+"""Faults injected mid-apply through the local cluster, a concurrent writer, and a second apply
+holding the lock: apply retries what is transient, stops cleanly on what is not, loses
+nothing, and the next apply converges.
+
+The CLI's retry policy is the real one: faults that should be retried fail two attempts (a few
+hundred ms of backoff at most) and 429s carry ``Retry-After: 0``, so no test waits long.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from dispatchctl.cluster import Cluster
+from dispatchctl.cluster.lock import Lock, read_lock
+from dispatchctl.localcluster import Fault, LocalCluster
+from tests.e2e.conftest import (
+    NS,
+    OWNER,
+    TOKEN_1,
+    TOKEN_2,
+    Run,
+    Write,
+    decoded,
+    docker,
+    get,
+    github,
+    gitlab,
+    secrets_of,
+    write_log,
+)
+
+NO_CHANGES = "No changes. The cluster matches the configuration."
+
+pytestmark = pytest.mark.usefixtures("dispatch_ns")
+
+
+def faulted(local_cluster: LocalCluster) -> list[tuple[str, str, int]]:
+    return [(r.verb, r.resource, r.status) for r in local_cluster.requests if r.faulted]
+
+
+def converged(run: Run, config: Path, cluster_args: list[str]) -> None:
+    result = run("plan", config, *cluster_args, "--detailed-exitcode")
+    assert (result.code, result.err) == (0, "")
+    assert result.out.rstrip().endswith(NO_CHANGES)
+
+
+def test_500s_429s_and_dropped_connections_are_retried(
+    run: Run,
+    write_config: Write,
+    cluster_args: list[str],
+    api: Cluster,
+    local_cluster: LocalCluster,
+) -> None:
+    config = write_config({"team-1": [github(), gitlab()]})
+    local_cluster.faults.add(Fault(verb="create", resource="secrets", status=500, count=2))
+    local_cluster.faults.add(Fault(verb="list", resource="serviceaccounts", drop=True))
+    local_cluster.faults.add(
+        Fault(verb="create", resource="serviceaccounts", status=429, retry_after=0, count=2)
+    )
+
+    result = run("apply", config, *cluster_args, "--auto-approve", "--parallelism=1")
+    assert (result.code, result.err) == (0, ""), result.err
+    assert result.out.rstrip().endswith("Apply complete: 3 changes applied.")
+    assert faulted(local_cluster) == [
+        ("list", "serviceaccounts", 0),
+        ("create", "secrets", 500),
+        ("create", "secrets", 500),
+        ("create", "serviceaccounts", 429),
+        ("create", "serviceaccounts", 429),
+    ]
+    assert secrets_of(get(api, "ServiceAccount", "team-1")) == ["team-1-github", "team-1-gitlab"]
+    converged(run, config, cluster_args)
+
+
+def test_answers_lost_after_the_write_landed_count_as_done(
+    run: Run,
+    write_config: Write,
+    cluster_args: list[str],
+    api: Cluster,
+    local_cluster: LocalCluster,
+) -> None:
+    """The connection drops after the server wrote: the retried create meets AlreadyExists,
+    the retried update a Conflict, the retried delete NotFound, and each is recognised."""
+    local_cluster.faults.add(Fault(verb="create", resource="secrets", drop=True, after=True))
+    first = write_config({"team-1": [github(), gitlab()]})
+    result = run("apply", first, *cluster_args, "--auto-approve")
+    assert (result.code, result.err) == (0, ""), result.err
+
+    for verb in ("update", "delete"):
+        local_cluster.faults.add(Fault(verb=verb, resource="secrets", drop=True, after=True))
+    second = write_config({"team-1": [github(TOKEN_2)]})
+    result = run("apply", second, *cluster_args, "--auto-approve", "--parallelism=1")
+    assert (result.code, result.err) == (0, ""), result.err
+    assert [(verb, status) for verb, _, status in faulted(local_cluster)] == [
+        ("create", 0),
+        ("update", 0),
+        ("delete", 0),
+    ]
+    assert decoded(get(api, "Secret", "team-1-github"))["password"] == TOKEN_2  # type: ignore[arg-type]
+    assert get(api, "Secret", "team-1-gitlab") is None
+    converged(run, second, cluster_args)
+
+
+def test_429s_that_outlast_the_retries_stop_apply_losing_nothing_and_it_converges(
+    run: Run,
+    write_config: Write,
+    cluster_args: list[str],
+    api: Cluster,
+    local_cluster: LocalCluster,
+) -> None:
+    config = write_config({"team-1": [github(), gitlab()], "team-2": [docker()]})
+    local_cluster.faults.add(
+        Fault(verb="create", resource="secrets", nth=2, count=None, status=429, retry_after=0)
+    )
+
+    failed = run("apply", config, *cluster_args, "--auto-approve", "--parallelism=1")
+    assert failed.code == 1
+    assert "+ Secret dispatch/team-1-github: created\n" in failed.out
+    err = failed.err.splitlines()
+    assert err[0].startswith("! Secret dispatch/team-1-gitlab: failed: create ")
+    assert "(HTTP 429, TooManyRequests) (gave up after 6 attempts)" in err[0]
+    assert err[1] == "Apply failed: 1 applied, 1 failed, 3 not attempted."
+    assert err[2].startswith("  failed: create Secret dispatch/team-1-gitlab: create ")
+    assert err[3:] == [
+        "  not attempted: create Secret dispatch/team-2-docker",
+        "  not attempted: create ServiceAccount dispatch/team-1",
+        "  not attempted: create ServiceAccount dispatch/team-2",
+        "Nothing applied was lost; fix the cause and run apply again to converge.",
+    ]
+    # a prefix of the plan: no account lists a Secret that does not exist
+    assert get(api, "Secret", "team-1-github") is not None
+    assert get(api, "ServiceAccount", "team-1") is None
+
+    local_cluster.faults.clear()
+    again = run("apply", config, *cluster_args, "--auto-approve")
+    assert (again.code, again.err) == (0, "")
+    assert again.out.rstrip().endswith("Apply complete: 4 changes applied.")
+    converged(run, config, cluster_args)
+
+
+def test_a_concurrent_writer_s_change_is_never_overwritten(
+    run: Run,
+    write_config: Write,
+    cluster_args: list[str],
+    api: Cluster,
+    local_cluster: LocalCluster,
+) -> None:
+    """Someone writes the Secret between apply's read and its write (held back by latency):
+    the conditional update gets a real 409, apply stops, and their change is still there."""
+    assert (
+        run("apply", write_config({"team-1": [github()]}), *cluster_args, "--auto-approve").code
+        == 0
+    )
+    config = write_config({"team-1": [github(TOKEN_2), gitlab()]})
+    slow = local_cluster.faults.add(
+        Fault(verb="update", resource="secrets", name="team-1-github", latency=1.0)
+    )
+
+    def concurrent_writer() -> None:
+        deadline = time.monotonic() + 10
+        while slow.fired == 0 and time.monotonic() < deadline:
+            time.sleep(0.005)
+        secret = get(api, "Secret", "team-1-github")
+        assert secret is not None
+        secret["metadata"]["labels"]["edited-by"] = "someone-else"
+        path = f"/api/v1/namespaces/{NS}/secrets/team-1-github"
+        api.request("PUT", path, body=secret)
+
+    writer = threading.Thread(target=concurrent_writer)
+    writer.start()
+    result = run("apply", config, *cluster_args, "--auto-approve", "--parallelism=1")
+    writer.join()
+
+    assert result.code == 1
+    assert "  failed: update Secret dispatch/team-1-github: Secret/dispatch/team-1-github " in (
+        result.err
+    )
+    assert "changed since the plan was made (resourceVersion" in result.err
+    assert "  not attempted: update ServiceAccount dispatch/team-1\n" in result.err
+    secret = get(api, "Secret", "team-1-github")
+    assert secret is not None
+    assert secret["metadata"]["labels"]["edited-by"] == "someone-else"
+    assert decoded(secret)["password"] == TOKEN_1
+    assert secrets_of(get(api, "ServiceAccount", "team-1")) == ["team-1-github"]
+
+    again = run("apply", config, *cluster_args, "--auto-approve")
+    assert (again.code, again.err) == (0, "")
+    assert decoded(get(api, "Secret", "team-1-github"))["password"] == TOKEN_2  # type: ignore[arg-type]
+    converged(run, config, cluster_args)
+
+
+def test_second_apply_fails_naming_the_holder_or_waits_for_it(
+    run: Run,
+    write_config: Write,
+    cluster_args: list[str],
+    api: Cluster,
+    local_cluster: LocalCluster,
+) -> None:
+    config = write_config({"team-1": [github()]})
+    holder = Lock(api, owner=OWNER, namespace=NS, identity="https://ci.example/jobs/7")
+    holder.acquire()
+    info = read_lock(api, OWNER, NS)
+    assert info is not None
+    local_cluster.requests.clear()
+
+    refused = run("apply", config, *cluster_args, "--auto-approve", "--lock-timeout=0")
+    assert refused.code == 1
+    assert refused.err == (
+        f"Error: Lease {NS}/dispatchctl-{OWNER} is held by https://ci.example/jobs/7 since "
+        f"{info.acquired} (last renewed {info.renewed}); gave up after waiting 0s\n"
+        "  hint: wait for that apply to finish (--lock-timeout waits longer); if it died, "
+        "the lock expires by itself, or run `dispatchctl force-unlock`\n"
+    )
+    assert write_log(local_cluster) == []
+    assert get(api, "Secret", "team-1-github") is None
+
+    release = threading.Timer(0.3, holder.release)
+    release.start()
+    try:
+        waited = run("apply", config, *cluster_args, "--auto-approve", "--lock-timeout=30s")
+    finally:
+        release.join()
+    assert (waited.code, waited.err) == (0, "")
+    assert waited.out.rstrip().endswith("Apply complete: 2 changes applied.")
+    assert read_lock(api, OWNER, NS) is None
