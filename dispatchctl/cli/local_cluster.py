@@ -50,7 +50,7 @@ def run_server(port: int, state: Path | None, kubeconfig: Path | None, token: st
     if state is not None:
         state.parent.mkdir(parents=True, exist_ok=True)
     try:
-        cluster = LocalCluster(state_path=state, token=token, port=port)
+        cluster = LocalCluster(state_path=state, token=token, port=port, record_requests=False)
     except StateFileError as err:
         raise DispatchctlError(
             str(err), hint="pass another --state path, or move the file away to start afresh"

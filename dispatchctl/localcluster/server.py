@@ -35,7 +35,8 @@ class LocalCluster:
     """A local API server: ``start()`` serves on 127.0.0.1 in a daemon thread.
 
     ``state_path=None`` keeps the store in memory; a path persists it (SQLite). ``token`` makes
-    every request need ``Authorization: Bearer <token>`` (401 otherwise).
+    every request need ``Authorization: Bearer <token>`` (401 otherwise). A long-running server
+    passes ``record_requests=False`` so the request log does not grow without end.
     """
 
     def __init__(
@@ -44,7 +45,9 @@ class LocalCluster:
         token: str | None = None,
         host: str = "127.0.0.1",
         port: int = 0,
+        record_requests: bool = True,
     ) -> None:
+        self.record_requests = record_requests
         self.state_path = Path(state_path) if state_path is not None else None
         self.token = token
         self._host, self._port = host, port
@@ -213,6 +216,8 @@ class LocalCluster:
         parts: Any,
         faulted: bool,
     ) -> None:
+        if not self.record_requests:
+            return
         record = RequestRecord(
             method, verb, resource, namespace, name, status, parts.path, parts.query, faulted
         )

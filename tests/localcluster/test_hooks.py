@@ -125,3 +125,10 @@ def test_bearer_token_is_required_when_set(tmp_path) -> None:
         finally:
             client.close()
         assert len(names) == 4
+
+
+def test_request_log_can_be_switched_off_for_long_running_servers() -> None:
+    with LocalCluster(record_requests=False) as cluster:
+        assert request(cluster, "GET", "/api/v1/namespaces")[0] == 200
+        assert cluster.requests == []
+        assert cluster.count() == 0
