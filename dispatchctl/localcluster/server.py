@@ -197,9 +197,9 @@ class LocalCluster:
             with self._log_lock:
                 self.errors.append(err)
             traceback.print_exc()
-            response = Response(
-                500, ApiError(500, "InternalError", f"Internal error occurred: {err}").body()
-            )
+            # the type only: an exception message might quote request content
+            message = f"Internal error occurred: {type(err).__name__}"
+            response = Response(500, ApiError(500, "InternalError", message).body())
         self._record(
             method, verb, resource, namespace, name, response.status, parts, fault is not None
         )
