@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import json
+import logging
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -109,7 +110,12 @@ def run(capsys: pytest.CaptureFixture[str]) -> Run:
 
     def invoke(*args: str | Path) -> Result:
         capsys.readouterr()  # what came before belongs to another run
-        code = main([str(a) for a in args])
+        logger = logging.getLogger("dispatchctl")
+        saved = (logger.handlers[:], logger.level, logger.propagate)
+        try:
+            code = main([str(a) for a in args])
+        finally:  # -v points our logger at this test's captured stderr: undo it
+            logger.handlers[:], logger.level, logger.propagate = saved
         out, err = capsys.readouterr()
         assert "Traceback" not in out + err, err
         return Result(code, out, err)

@@ -1,0 +1,169 @@
+"""The canary test: planted secret values never reach any output of the CLI.
+
+One scenario runs every command at -vv (every API request logged) through the ways a run can
+go: plans in every format, a saved plan and ``show``, applies with retries, a failed apply, a
+concurrent writer, conflicts, stale plans, lock contention and bad configs. Every stdout,
+stderr, the plan file and every other file left in the test's folder are then searched for
+each planted value, its base64 form and the docker ``auth`` string.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from dispatchctl.cluster import Cluster
+from dispatchctl.cluster.lock import Lock
+from dispatchctl.localcluster import Fault, LocalCluster
+from tests.e2e.conftest import (
+    APP_PASSWORD,
+    DOCKER_PASSWORD,
+    GITLAB_TOKEN,
+    NS,
+    OWNER,
+    TOKEN_1,
+    TOKEN_2,
+    Result,
+    Run,
+    Write,
+    bitbucket,
+    canaries,
+    config_text,
+    docker,
+    git_ssh,
+    github,
+    gitlab,
+)
+from tests.fixtures.cluster import Kubectl
+from tests.fixtures.sops import AgeKey
+
+
+def planted() -> list[str]:
+    auth = base64.b64encode(f"dispatchbot:{DOCKER_PASSWORD}".encode()).decode()
+    return [*canaries(), auth, "canary-"]
+
+
+@pytest.mark.usefixtures("dispatch_ns")
+def test_no_output_file_or_log_holds_a_secret_value(
+    run: Run,
+    write_config: Write,
+    make_config: Callable[..., Path],
+    cluster_args: list[str],
+    api: Cluster,
+    local_cluster: LocalCluster,
+    kubectl: Kubectl,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    age_key: AgeKey,
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    outputs: list[Result] = []
+
+    def cli(*args: str | Path, code: int | None = None) -> Result:
+        result = run("-vv", *args)
+        outputs.append(result)
+        if code is not None:
+            assert result.code == code, result.err
+        return result
+
+    every = {"team-1": [github(), git_ssh(), docker(imagePullSecret=True)]}
+    every["team-2"] = [gitlab(), bitbucket()]
+    config = write_config(every)
+    plan_file = tmp_path / "ci.plan"
+    for fmt in ("text", "json", "markdown"):
+        cli("plan", config, *cluster_args, f"--format={fmt}", code=0)
+    cli("plan", config, *cluster_args, "-o", plan_file, code=0)
+    for fmt in ("text", "json", "markdown"):
+        cli("show", plan_file, f"--format={fmt}", code=0)
+
+    # a first apply through retried faults and an answer lost after the write
+    local_cluster.faults.add(Fault(verb="create", resource="secrets", status=500))
+    local_cluster.faults.add(Fault(verb="create", resource="secrets", nth=3, drop=True, after=True))
+    local_cluster.faults.add(Fault(verb="create", resource="serviceaccounts", drop=True))
+    cli("apply", plan_file, *cluster_args, code=0)
+    assert "retry 1 in" in outputs[-1].err  # -vv really logged the retries
+    assert "POST /api/v1/namespaces/dispatch/secrets -> 201" in outputs[-1].err
+
+    # a token changes: plans of an update, then an apply that fails on 429s
+    every["team-1"][0] = github(TOKEN_2)
+    changed = write_config(every)
+    for fmt in ("text", "json", "markdown"):
+        cli("plan", changed, *cluster_args, f"--format={fmt}", code=0)
+    cli("plan", changed, *cluster_args, "-o", plan_file, code=0)
+    local_cluster.faults.add(
+        Fault(verb="update", resource="secrets", count=None, status=429, retry_after=0)
+    )
+    cli("apply", changed, *cluster_args, "--auto-approve", code=1)
+    local_cluster.faults.clear()
+
+    # stale plans: an object changed, then a file changed
+    kubectl("label", "secret", "team-1-github", "-n", NS, "touched=yes")
+    assert "stale plan" in cli("apply", plan_file, *cluster_args, code=1).err
+    every["team-2"][0] = gitlab(GITLAB_TOKEN + "-2")
+    write_config(every)
+    assert "stale plan" in cli("apply", plan_file, *cluster_args, code=1).err
+    cli("show", plan_file, code=0)
+
+    # a 409 mid-apply, as a concurrent writer causes: apply stops, then converges
+    conflict = Fault(verb="update", resource="secrets", name="team-2-gitlab", status=409)
+    local_cluster.faults.add(conflict)
+    assert "failed" in cli("apply", changed, *cluster_args, "--auto-approve", code=1).err
+    local_cluster.faults.clear()
+    cli("apply", changed, *cluster_args, "--auto-approve", code=0)
+
+    # conflicts: an object made by hand, another owner's object
+    kubectl(
+        "create", "secret", "generic", "team-3-github", "-n", NS,
+        "--type=kubernetes.io/basic-auth", f"--from-literal=password={TOKEN_1}-by-hand",
+    )  # fmt: skip
+    every["team-3"] = [github(TOKEN_1 + "-3")]
+    every["team-4"] = [docker(DOCKER_PASSWORD + "-4")]
+    with_conflict = write_config(every)
+    other = write_config({"team-4": [docker(APP_PASSWORD)]}, name="other.yaml", owner="other")
+    cli("apply", other, *cluster_args, "--auto-approve", code=0)
+    for fmt in ("text", "json", "markdown"):
+        cli("plan", with_conflict, *cluster_args, f"--format={fmt}", code=1)
+    cli("apply", with_conflict, *cluster_args, "--auto-approve", "--adopt", code=1)
+
+    # the lock held by someone else; the prune guard
+    with Lock(api, owner=OWNER, namespace=NS, identity="https://ci.example/jobs/1"):
+        cli("apply", changed, *cluster_args, "--auto-approve", "--lock-timeout=0", code=1)
+    empty = write_config({}, name="empty.yaml")
+    cli("apply", empty, *cluster_args, "--auto-approve", code=1)
+    cli("apply", changed, *cluster_args, code=1)  # nobody at a terminal to confirm
+
+    # bad configs: a secret of the wrong type, a secret field the credential does not have
+    nested = config_text({"team-1": [github()]}).replace(
+        f"token: {TOKEN_1}", f"token:\n      nested: {TOKEN_1}"
+    )
+    assert "nested:" in nested
+    for text, name in (
+        (nested, "nested.yaml"),
+        (config_text({"team-1": [github(password=DOCKER_PASSWORD)]}), "extra.yaml"),
+        (config_text({"team-1": [github(token=[TOKEN_1, TOKEN_2])]}), "list.yaml"),
+    ):
+        bad = make_config(text, name=name)
+        assert "Error:" in cli("plan", bad, *cluster_args, code=1).err
+    # and sops without the key
+    monkeypatch.delenv("SOPS_AGE_KEY_FILE")
+    assert "Error:" in cli("plan", config, *cluster_args, code=1).err
+
+    assert len(outputs) == 30
+    shown = {f"run {i} ({r.code})": r.out + r.err for i, r in enumerate(outputs)}
+    files = {
+        str(path): path.read_text(errors="replace")
+        for path in tmp_path.rglob("*")
+        if path.is_file() and path != age_key.key_file and path.suffix != ".db"
+    }
+    assert json.loads(plan_file.read_text())["kind"] == "dispatchctl-plan"
+    leaks = [
+        (where, value[:24])
+        for where, text in {**shown, **files}.items()
+        for value in planted()
+        if value in text
+    ]
+    assert leaks == []
