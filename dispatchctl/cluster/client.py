@@ -162,7 +162,7 @@ class Cluster:
         attempt: int,
         redact: tuple[str, ...],
     ) -> Response:
-        server = self.target.server
+        server = self._configuration.host  # dialled; --local's Target names its state file
         started = time.monotonic()
         try:
             _, url, headers, _, _ = self._api.param_serialize(
