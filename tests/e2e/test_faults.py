@@ -14,9 +14,11 @@ from pathlib import Path
 
 import pytest
 
-from dispatchctl.cluster import Cluster
+from dispatchctl.cluster import Cluster, RetryPolicy, connect
+from dispatchctl.cluster.errors import ConnectionFailedError
 from dispatchctl.cluster.lock import Lock, read_lock
 from dispatchctl.localcluster import Fault, LocalCluster
+from dispatchctl.plan import Target
 from tests.e2e.conftest import (
     NS,
     OWNER,
@@ -227,3 +229,20 @@ def test_second_apply_fails_naming_the_holder_or_waits_for_it(
     assert (waited.code, waited.err) == (0, "")
     assert waited.out.rstrip().endswith("Apply complete: 2 changes applied.")
     assert read_lock(api, OWNER, NS) is None
+
+
+def test_transport_errors_name_the_address_dialled_not_the_target(
+    local_cluster: LocalCluster,
+) -> None:
+    """--local names its cluster ``local:<state file>``; a failed connection must still say
+    which address could not be reached."""
+    policy = RetryPolicy(attempts=2, sleep=lambda _: None)
+    with connect(server=local_cluster.url, retry=policy) as cluster:
+        cluster.target = Target(server="local:/somewhere/state.db")
+        local_cluster.faults.add(Fault(verb="get", resource="secrets", drop=True, count=None))
+        with pytest.raises(ConnectionFailedError) as err:
+            cluster.get("Secret", NS, "team-1-github")
+    assert err.value.message.startswith(
+        f"read Secret team-1-github: connection to {local_cluster.url} failed: "
+    )
+    assert err.value.message.endswith("(gave up after 2 attempts)")
