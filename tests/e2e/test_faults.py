@@ -8,6 +8,9 @@ hundred ms of backoff at most) and 429s carry ``Retry-After: 0``, so no test wai
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
@@ -34,6 +37,7 @@ from tests.e2e.conftest import (
     secrets_of,
     write_log,
 )
+from tests.fixtures.sops import AgeKey
 
 NO_CHANGES = "No changes. The cluster matches the configuration."
 
@@ -246,3 +250,51 @@ def test_transport_errors_name_the_address_dialled_not_the_target(
         f"read Secret team-1-github: connection to {local_cluster.url} failed: "
     )
     assert err.value.message.endswith("(gave up after 2 attempts)")
+
+
+def test_two_applies_at_once_take_turns(
+    write_config: Write,
+    kubeconfig: Path,
+    age_key: AgeKey,
+    api: Cluster,
+    local_cluster: LocalCluster,
+) -> None:
+    """Two real dispatchctl processes, as two CI jobs: one holds the Lease while the other
+    waits, so their writes never interleave; the second finds nothing left to do."""
+    config = write_config({"team-1": [github(), gitlab()], "team-2": [docker()]})
+    # hold the first apply inside its lock a moment, so the second surely finds it taken
+    local_cluster.faults.add(Fault(verb="create", resource="secrets", latency=1.0))
+    argv = [sys.executable, "-m", "dispatchctl", "apply", str(config), "--auto-approve"]
+    argv += [f"--kubeconfig={kubeconfig}", "--lock-timeout=60s"]
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SOPS_", "KUBE"))}
+    env["SOPS_AGE_KEY_FILE"] = str(age_key.key_file)
+    jobs = [
+        subprocess.Popen(
+            argv,
+            env={**env, "GITLAB_CI": "true", "CI_JOB_URL": f"https://gitlab.example/jobs/{n}"},
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for n in (1, 2)
+    ]
+    results = [(job.wait(timeout=60), *job.communicate()) for job in jobs]
+
+    assert [(code, err) for code, _, err in results] == [(0, ""), (0, "")]
+    closing = sorted(out.rstrip().splitlines()[-1] for _, out, _ in results)
+    assert closing == ["Apply complete: 5 changes applied.", NO_CHANGES]
+    log = [(r.verb, r.resource, r.status) for r in local_cluster.requests]
+    lease = [(verb, status) for verb, resource, status in log if resource == "leases"]
+    assert lease.count(("create", 201)) == lease.count(("delete", 200)) == 2
+    assert ("get", 200) in lease  # one job found the other's Lease and waited
+    # every object write happens while exactly one Lease is held
+    held = 0
+    for verb, resource, status in log:
+        if resource == "leases" and verb == "create" and status == 201:
+            held += 1
+        elif resource == "leases" and verb == "delete" and status == 200:
+            held -= 1
+        elif verb in ("create", "update", "delete"):
+            assert held == 1, log
+    assert held == 0
+    assert secrets_of(get(api, "ServiceAccount", "team-1")) == ["team-1-github", "team-1-gitlab"]
