@@ -28,12 +28,19 @@ def save(plan: Plan, path: str | Path) -> None:
     data = json.dumps(document, indent=2).encode() + b"\n"  # key order is display order
     path = Path(path)
     tmp = path.with_name(f".{path.name}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     try:
-        os.write(fd, data)
-    finally:
-        os.close(fd)
-    os.replace(tmp, path)
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        try:
+            os.write(fd, data)
+        finally:
+            os.close(fd)
+        os.replace(tmp, path)
+    except OSError as err:
+        tmp.unlink(missing_ok=True)
+        raise PlanError(
+            f"cannot save the plan to {path}: {err.strerror or type(err).__name__}",
+            hint="check that the folder exists and is writable",
+        ) from None
 
 
 def is_planfile(path: str | Path) -> bool:
