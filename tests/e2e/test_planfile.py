@@ -173,3 +173,21 @@ def test_local_state_persists_across_runs_and_takes_its_own_plan_file(
     fresh = run("plan", config, "--local", "--create-namespace", "--format=json")
     assert json.loads(fresh.out)["summary"]["create"] == 2
     assert (tmp_path / ".dispatchctl" / "local-cluster.db").is_file()
+
+
+@pytest.mark.usefixtures("dispatch_ns")
+def test_plan_file_that_cannot_be_written_is_a_clear_error(
+    run: Run, write_config: Write, cluster_args: list[str], tmp_path: Path
+) -> None:
+    config = write_config({"team-1": [github()]})
+    target = tmp_path / "no-such-dir" / "ci.plan"
+    result = run("plan", config, *cluster_args, "-o", target)
+    assert result.code == 1
+    assert result.err == (
+        f"Error: cannot save the plan to {target}: No such file or directory\n"
+        "  hint: check that the folder exists and is writable\n"
+    )
+    assert not target.parent.exists()
+    bad = run("show", config)  # a config file is no plan
+    assert bad.code == 1
+    assert bad.err == (f"Error: {config}: not a readable plan file (JSONDecodeError)\n")
