@@ -125,7 +125,13 @@ def open_cluster(
     from dispatchctl.localcluster import LocalCluster, StateFileError
 
     state = Path(local)
-    state.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        state.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise DispatchctlError(
+            f"cannot create the folder of state file {state}: {err.strerror}",
+            hint="pass --local=STATE with a path in a writable folder",
+        ) from None
     try:
         server = LocalCluster(state_path=state)
     except StateFileError as err:
