@@ -191,3 +191,20 @@ def test_plan_file_that_cannot_be_written_is_a_clear_error(
     bad = run("show", config)  # a config file is no plan
     assert bad.code == 1
     assert bad.err == (f"Error: {config}: not a readable plan file (JSONDecodeError)\n")
+
+
+def test_local_state_in_an_impossible_place_is_a_clear_error(
+    run: Run, write_config: Write, tmp_path: Path
+) -> None:
+    config = write_config({"team-1": [github()]})
+    (tmp_path / "a-file").write_text("")
+    state = tmp_path / "a-file" / "cluster.db"
+    result = run("plan", config, f"--local={state}")
+    assert result.code == 1
+    assert result.err == (
+        f"Error: cannot create the folder of state file {state}: File exists\n"
+        "  hint: pass --local=STATE with a path in a writable folder\n"
+    )
+    directory = run("plan", config, f"--local={tmp_path}")
+    assert directory.code == 1
+    assert directory.err.startswith(f"Error: state file {tmp_path} is a directory\n")
