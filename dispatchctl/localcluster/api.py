@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from dispatchctl.localcluster import strategies
+from dispatchctl.localcluster import managedfields, strategies
 from dispatchctl.localcluster.decode import decode_body, read_json
 from dispatchctl.localcluster.patch import json_patch, merge_patch, strategic_merge_patch
 from dispatchctl.localcluster.resources import (
@@ -134,7 +134,7 @@ class Api:
             for name in SYSTEM_NAMESPACES:
                 if self.store.get("namespaces", "", name) is None:
                     obj = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}}
-                    self._insert(NAMESPACES, obj)
+                    self._insert(NAMESPACES, obj, "kube-apiserver")
 
     def handle(self, r: Route, req: Request) -> Response:
         if r.verb in ("get", "list") and req.query.get("watch") in ("true", "1"):
@@ -188,11 +188,16 @@ class Api:
         _check_namespace(r, obj)
         dry_run = _dry_run(req)
         with self.store.lock:
-            created = self._insert(r.resource, obj, dry_run=dry_run, check_ns=True)
+            created = self._insert(r.resource, obj, _manager(req), dry_run=dry_run, check_ns=True)
         return Response(201, created, _warnings(unknown))
 
     def _insert(
-        self, res: Resource, obj: dict[str, Any], dry_run: bool = False, check_ns: bool = False
+        self,
+        res: Resource,
+        obj: dict[str, Any],
+        manager: str,
+        dry_run: bool = False,
+        check_ns: bool = False,
     ) -> dict[str, Any]:
         """Create as handlers/create.go orders it: admission (NamespaceLifecycle: the namespace
         must exist), then rest.BeforeCreate (server-set fields, strategy, validation), then
@@ -224,6 +229,7 @@ class Api:
         name = meta["name"]
         if self.store.get(res.plural, namespace, name) is not None:
             raise already_exists(res.plural, res.group, name)
+        _set_managed_fields(obj, managedfields.record(None, obj, manager))
         obj = _ordered(obj)
         if dry_run:
             return obj
@@ -244,13 +250,15 @@ class Api:
                 if not r.resource.create_on_update:
                     raise not_found(r.resource.plural, r.resource.group, r.name)
                 obj["metadata"].pop("resourceVersion", None)
-                created = self._insert(r.resource, obj, dry_run=dry_run, check_ns=True)
+                created = self._insert(
+                    r.resource, obj, _manager(req), dry_run=dry_run, check_ns=True
+                )
                 return Response(201, created, _warnings(unknown))
-            result = self._replace(r, obj, old, dry_run)
+            result = self._replace(r, obj, old, _manager(req), dry_run)
         return Response(200, result, _warnings(unknown))
 
     def _replace(
-        self, r: Route, obj: dict[str, Any], old: dict[str, Any], dry_run: bool
+        self, r: Route, obj: dict[str, Any], old: dict[str, Any], manager: str, dry_run: bool
     ) -> dict[str, Any]:
         """The update itself: precondition, strategy, validation, no-op detection, write."""
         res = r.resource
@@ -270,6 +278,7 @@ class Api:
         if errors:
             raise invalid_error(res.kind, res.group, r.name, errors)
         obj["metadata"]["resourceVersion"] = old["metadata"]["resourceVersion"]
+        _set_managed_fields(obj, managedfields.record(old, obj, manager))
         obj = _ordered(obj)
         if obj == old or dry_run:
             # an update that changes nothing is not written (store.go GuaranteedUpdate)
@@ -295,7 +304,7 @@ class Api:
                 patched = strategic_merge_patch(current, patch)
             patched_req = Request(req.method, req.path, req.query, {}, json.dumps(patched).encode())
             obj, unknown = decode_body(patched_req, r.resource)
-            result = self._replace(r, obj, old, dry_run)
+            result = self._replace(r, obj, old, _manager(req), dry_run)
         return Response(200, result, _warnings(unknown))
 
     def _delete(self, r: Route, req: Request) -> Response:
@@ -345,6 +354,19 @@ class Api:
             "items": items,
         }
         return Response(200, body)
+
+
+def _manager(req: Request) -> str:
+    return managedfields.manager_of(
+        req.query.get("fieldManager"), req.headers.get("user-agent", "")
+    )
+
+
+def _set_managed_fields(obj: dict[str, Any], entries: list[dict[str, Any]] | None) -> None:
+    if entries:
+        obj["metadata"]["managedFields"] = entries
+    else:
+        obj["metadata"].pop("managedFields", None)
 
 
 def _check_namespace(r: Route, obj: dict[str, Any]) -> None:

@@ -4,6 +4,7 @@ apimachinery meta/v1/types.go)."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 # A schema is a type name ("string", "integer", "boolean", "byte", "date-time", "any") or a
@@ -98,6 +99,21 @@ _GO_TYPES = {
 }
 
 
+def canonical_time(text: str, micro: bool = False) -> str:
+    """An RFC 3339 time as the server writes it back (metav1.Time: seconds, UTC, "Z";
+    metav1.MicroTime: microseconds)."""
+    try:
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
+    except ValueError:
+        raise DecodeError(
+            f'parsing time "{text}" as "2006-01-02T15:04:05Z07:00": cannot parse "{text}"'
+        ) from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    moment = moment.astimezone(UTC)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ" if micro else "%Y-%m-%dT%H:%M:%SZ")
+
+
 class DecodeError(Exception):
     """A value of the wrong JSON type (the server answers 400, like Go's json.Unmarshal)."""
 
@@ -141,6 +157,8 @@ def check(value: Any, schema: Schema, kind: str, path: str, unknown: list[str]) 
     for a value of the wrong type. null is accepted anywhere (Go leaves the zero value)."""
     if value is None or schema == "any":
         return value
+    if schema in ("date-time", "micro-time") and isinstance(value, str):
+        return canonical_time(value, micro=schema == "micro-time")
     if isinstance(schema, str):
         ok = {
             "string": isinstance(value, str),
