@@ -5,7 +5,7 @@ and returns an ``ApplyResult`` (applied / failed / not attempted). Within a phas
 ``parallelism`` writes run at once. After the first hard failure (a conflict, a rejected
 write, or a transient error that outlived its retries) the writes in flight finish, no new one
 starts, and everything left is "not attempted": the cluster holds a prefix of the plan in
-apply order, so running apply again converges.
+apply order, so running apply again converges. A first Ctrl+C stops the same way.
 """
 
 from __future__ import annotations
@@ -49,13 +49,20 @@ class NullProgress:
 
 @dataclass
 class ApplyResult:
+    """``interrupted``: Ctrl+C stopped the run (in-flight writes were still finished)."""
+
     applied: list[Change] = field(default_factory=list)
     failed: list[tuple[Change, str]] = field(default_factory=list)
     not_attempted: list[Change] = field(default_factory=list)
+    interrupted: bool = False
+
+    @property
+    def stopped(self) -> bool:
+        return bool(self.failed) or self.interrupted
 
     @property
     def ok(self) -> bool:
-        return not self.failed and not self.not_attempted
+        return not self.stopped and not self.not_attempted
 
 
 def namespace_change(name: str) -> Change:
@@ -93,7 +100,7 @@ def apply_plan(
             _run_phase(
                 step, lambda c: pool.submit(execute, cluster, c), parallelism, progress, result
             )
-            if result.failed:
+            if result.stopped:
                 for later in steps[index + 1 :]:
                     result.not_attempted.extend(later)
                 break
@@ -110,16 +117,22 @@ def _run_phase(
     waiting = deque(changes)
     running: dict[Future[None], Change] = {}
     while waiting or running:
-        while waiting and not result.failed and len(running) < parallelism:
+        while waiting and not result.stopped and len(running) < parallelism:
             change = waiting.popleft()
             progress.started(change)
             running[submit(change)] = change
-        if result.failed:
+        if result.stopped:
             result.not_attempted.extend(waiting)
             waiting.clear()
         if not running:
             break
-        done, _ = wait(running, return_when=FIRST_COMPLETED)
+        try:
+            done, _ = wait(running, return_when=FIRST_COMPLETED)
+        except KeyboardInterrupt:
+            # First Ctrl+C: stop like a hard failure, letting in-flight writes end (a second
+            # one, while they end, interrupts for real).
+            result.interrupted = True
+            continue
         for future in done:
             change = running.pop(future)
             error = _error_of(future)

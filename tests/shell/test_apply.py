@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import _thread
+import threading
+
 import pytest
 
 from dispatchctl.apply import ApplyResult, apply_plan
@@ -227,7 +230,7 @@ def test_hard_failure_finishes_in_flight_starts_nothing_and_rerun_converges(
     ]
     # the update of s0 always fails; the creates take long enough to be in flight meanwhile
     local_cluster.faults.add(Fault(verb="update", name="s0", status=500, count=None))
-    local_cluster.faults.add(Fault(verb="create", resource="secrets", latency=0.3, count=None))
+    local_cluster.faults.add(Fault(verb="create", resource="secrets", latency=1.0, count=None))
     progress = Recorder()
 
     result = apply_plan(plan, cluster, parallelism=2, progress=progress)
@@ -284,3 +287,27 @@ def test_a_plan_without_manifests_is_refused_per_change(cluster: Cluster) -> Non
     assert [e for _, e in result.failed] == [
         "Secret/dispatch/team-0-github: the plan carries no manifest to write"
     ]
+
+
+def test_ctrl_c_stops_like_a_hard_failure(cluster: Cluster, local_cluster: LocalCluster) -> None:
+    desired = accounts(3)
+    plan = plan_for(cluster, desired)
+    local_cluster.faults.add(Fault(verb="create", resource="secrets", latency=0.4, count=None))
+    timer = threading.Timer(0.1, _thread.interrupt_main)
+    timer.start()
+    try:
+        result = apply_plan(plan, cluster, parallelism=1)
+    finally:
+        timer.cancel()
+
+    assert result.interrupted and not result.ok and result.failed == []
+    assert names(result.applied) == ["team-0-github"]  # in flight when interrupted: finished
+    assert names(result.not_attempted) == [
+        "team-1-github",
+        "team-2-github",
+        "team-0",
+        "team-1",
+        "team-2",
+    ]
+    local_cluster.faults.clear()
+    converge(cluster, desired)
