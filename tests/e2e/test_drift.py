@@ -208,3 +208,31 @@ def test_another_owner_s_object_is_a_conflict_even_with_adopt(
     # relabelling by hand does not make it ours either
     kubectl("label", "secret", "team-1-github", "-n", NS, "--overwrite", "dispatchctl.io/owner=x")
     assert "owned by 'x'" in run("plan", config, *cluster_args).out
+
+
+def test_objects_deleted_by_hand_are_created_again(
+    run: Run,
+    write_config: Write,
+    cluster_args: list[str],
+    api: Cluster,
+    kubectl: Kubectl,
+    local_cluster: LocalCluster,
+) -> None:
+    config = write_config({"team-1": [github(), gitlab()]})
+    apply_ok(run, cluster_args, config)
+    kubectl("delete", "secret", "team-1-gitlab", "-n", NS)
+    kubectl("delete", "serviceaccount", "team-1", "-n", NS)
+
+    document = plan_json(run("plan", config, *cluster_args, "--format=json"))
+    assert changes(document) == [
+        ("+", "Secret", "team-1-gitlab"),
+        ("+", "ServiceAccount", "team-1"),
+    ]
+    local_cluster.requests.clear()
+    apply_ok(run, cluster_args, config)
+    assert write_log(local_cluster) == [
+        ("create", "secrets", ""),
+        ("create", "serviceaccounts", ""),
+    ]
+    assert secrets_of(get(api, "ServiceAccount", "team-1")) == ["team-1-github", "team-1-gitlab"]
+    assert run("plan", config, *cluster_args).out.rstrip().endswith(NO_CHANGES)
