@@ -292,8 +292,8 @@ def test_a_plan_without_manifests_is_refused_per_change(cluster: Cluster) -> Non
 def test_ctrl_c_stops_like_a_hard_failure(cluster: Cluster, local_cluster: LocalCluster) -> None:
     desired = accounts(3)
     plan = plan_for(cluster, desired)
-    local_cluster.faults.add(Fault(verb="create", resource="secrets", latency=0.4, count=None))
-    timer = threading.Timer(0.1, _thread.interrupt_main)
+    local_cluster.faults.add(Fault(verb="create", resource="secrets", latency=1.0, count=None))
+    timer = threading.Timer(0.3, _thread.interrupt_main)  # while the first create is in flight
     timer.start()
     try:
         result = apply_plan(plan, cluster, parallelism=1)
