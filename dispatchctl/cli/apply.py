@@ -115,6 +115,8 @@ def apply(
         files: tuple[str, ...] = tuple(i.path for i in saved.inputs)
         adopt = adopt or any(c.action is Action.ADOPT for c in saved.changes)
         create_namespace = create_namespace or bool(saved.create_namespaces)
+        # plan -o saves such a plan only under --allow-delete-all: it was reviewed as one
+        allow_delete_all = allow_delete_all or saved.deletes_everything
     else:
         files = targets
     loaded = planner.load(files, allow_plaintext=allow_plaintext)
