@@ -208,3 +208,35 @@ def test_local_state_in_an_impossible_place_is_a_clear_error(
     directory = run("plan", config, f"--local={tmp_path}")
     assert directory.code == 1
     assert directory.err.startswith(f"Error: state file {tmp_path} is a directory\n")
+
+
+@pytest.mark.usefixtures("dispatch_ns")
+def test_saved_plan_carries_its_adopt_and_delete_all_decisions(
+    run: Run,
+    write_config: Write,
+    cluster_args: list[str],
+    api: Cluster,
+    tmp_path: Path,
+    kubectl: Kubectl,
+) -> None:
+    """apply PLANFILE applies exactly the reviewed plan: the flags it was made with need not
+    be repeated."""
+    kubectl("create", "serviceaccount", "team-1", "-n", NS)
+    config = write_config({"team-1": [github()]})
+    plan_file = tmp_path / "adopt.plan"
+    assert "<= ServiceAccount dispatch/team-1" in save_plan(
+        run, config, plan_file, *cluster_args, "--adopt"
+    )
+    applied = run("apply", plan_file, *cluster_args)
+    assert (applied.code, applied.err) == (0, "")
+    assert get(api, "ServiceAccount", "team-1")["metadata"]["labels"]  # type: ignore[index]
+
+    empty = write_config({}, name="empty.yaml")
+    refused = run("plan", empty, *cluster_args, "-o", plan_file)
+    assert refused.code == 1
+    assert "pass --allow-delete-all" in refused.err
+    save_plan(run, empty, plan_file, *cluster_args, "--allow-delete-all")
+    applied = run("apply", plan_file, *cluster_args)
+    assert (applied.code, applied.err) == (0, "")
+    assert get(api, "ServiceAccount", "team-1") is None
+    assert get(api, "Secret", "team-1-github") is None
