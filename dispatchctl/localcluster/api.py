@@ -283,6 +283,10 @@ class Api:
         if obj == old or dry_run:
             # an update that changes nothing is not written (store.go GuaranteedUpdate)
             return obj
+        if obj["metadata"].get("deletionTimestamp") and not obj["metadata"].get("finalizers"):
+            # the last finalizer is gone: the object goes (store.go Update, deleteObj)
+            self.store.delete(res.plural, r.namespace, r.name)
+            return obj
         return self.store.put(res.plural, r.namespace, r.name, obj)
 
     def _patch(self, r: Route, req: Request) -> Response:
@@ -318,6 +322,8 @@ class Api:
             _check_preconditions(res, r.namespace, r.name, old, options.get("preconditions") or {})
             if res is NAMESPACES and r.name in IMMORTAL_NAMESPACES:
                 raise forbidden_error("namespaces", "", r.name, "this namespace may not be deleted")
+            if res is not NAMESPACES and old["metadata"].get("finalizers"):
+                return Response(200, self._mark_deleted(r, old, dry_run))
             if not dry_run:
                 if res is NAMESPACES:
                     self.store.delete_namespace(r.name)
@@ -335,6 +341,18 @@ class Api:
             "uid": old["metadata"]["uid"],
         }
         return Response(200, status_body(200, "", "", details))
+
+    def _mark_deleted(self, r: Route, old: dict[str, Any], dry_run: bool) -> dict[str, Any]:
+        """An object with finalizers is only marked for deletion (store.go
+        updateForGracefulDeletionAndFinalizers); it goes when an update removes the last one."""
+        meta = old["metadata"]
+        if meta.get("deletionTimestamp"):
+            return old
+        meta["deletionTimestamp"] = now()
+        meta["deletionGracePeriodSeconds"] = 0
+        if dry_run:
+            return old
+        return self.store.put(r.resource.plural, r.namespace, r.name, old)
 
     def _deletecollection(self, r: Route, req: Request) -> Response:
         dry_run = _dry_run(req)

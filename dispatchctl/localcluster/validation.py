@@ -19,6 +19,7 @@ from typing import Any
 
 from dispatchctl.localcluster.status import (
     FieldError,
+    GoLiteral,
     forbidden,
     immutable,
     invalid,
@@ -205,7 +206,37 @@ def validate_object_meta(meta: dict[str, Any], namespaced: bool, name_fn: Any) -
         errs.append(forbidden("metadata.namespace", "not allowed on this type"))
     errs.extend(_validate_labels(meta.get("labels") or {}, "metadata.labels"))
     errs.extend(_validate_annotations(meta.get("annotations") or {}, "metadata.annotations"))
+    errs.extend(_validate_finalizers(meta.get("finalizers") or []))
     return errs
+
+
+_STANDARD_FINALIZERS = ("kubernetes", "orphan", "foregroundDeletion")
+
+
+def _validate_finalizers(finalizers: list[str]) -> list[FieldError]:
+    """objectmeta.go ValidateFinalizers (qualified names, not both orphan and
+    foregroundDeletion) and core validation.go validateKubeFinalizerName."""
+    errs = []
+    for i, name in enumerate(finalizers):
+        path = f"metadata.finalizers[{i}]"
+        errs.extend(invalid("metadata.finalizers", name, m) for m in qualified_name(name))
+        if "/" not in name and name not in _STANDARD_FINALIZERS:
+            detail = "name is neither a standard finalizer name nor is it fully qualified"
+            errs.append(invalid(path, name, detail))
+    if "orphan" in finalizers and "foregroundDeletion" in finalizers:
+        errs.append(
+            invalid(
+                "metadata.finalizers",
+                GoLiteral(_go_strings(finalizers)),
+                "finalizer orphan and foregroundDeletion cannot be both set",
+            )
+        )
+    return errs
+
+
+def _go_strings(values: list[str]) -> str:
+    """Go's %#v of a []string."""
+    return "[]string{" + ", ".join(json.dumps(v) for v in values) + "}"
 
 
 def validate_object_meta_update(new: dict[str, Any], old: dict[str, Any]) -> list[FieldError]:
@@ -214,6 +245,14 @@ def validate_object_meta_update(new: dict[str, Any], old: dict[str, Any]) -> lis
     for key in ("name", "namespace", "uid"):
         if (new.get(key) or "") != (old.get(key) or ""):
             errs.append(immutable(f"metadata.{key}", new.get(key) or ""))
+    if new.get("deletionTimestamp"):
+        added = [f for f in new.get("finalizers") or [] if f not in (old.get("finalizers") or [])]
+        if added:
+            detail = (
+                "no new finalizers can be added if the object is being deleted, found new "
+                f"finalizers {_go_strings(added)}"
+            )
+            errs.append(forbidden("metadata.finalizers", detail))
     return errs
 
 

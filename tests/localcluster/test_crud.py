@@ -258,3 +258,38 @@ def test_lease_updates_must_name_a_resource_version(coordination, http) -> None:
         "l", "default", {"spec": {"holderIdentity": "me"}}
     )
     assert patched.spec.holder_identity == "me"
+
+
+def test_finalizers_hold_an_object_until_the_last_is_removed(http) -> None:
+    path = "/api/v1/namespaces/default/secrets/s"
+    body = {"metadata": {"name": "s", "finalizers": ["example.com/hold"]}}
+    assert http("POST", "/api/v1/namespaces/default/secrets", body)[0] == 201
+    status, marked, _ = http("DELETE", path)
+    assert status == 200
+    assert marked["kind"] == "Secret"
+    assert marked["metadata"]["deletionTimestamp"]
+    assert marked["metadata"]["deletionGracePeriodSeconds"] == 0
+    adding = {"metadata": {"finalizers": ["example.com/hold", "example.com/more"]}}
+    status, refused, _ = http(
+        "PATCH", path, adding, {"Content-Type": "application/merge-patch+json"}
+    )
+    assert (status, refused["details"]["causes"][0]["message"]) == (
+        422,
+        "Forbidden: no new finalizers can be added if the object is being deleted, "
+        'found new finalizers []string{"example.com/more"}',
+    )
+    release = {"metadata": {"finalizers": None}}
+    merge = {"Content-Type": "application/merge-patch+json"}
+    status, last, _ = http("PATCH", path, release, merge)
+    assert (status, last["metadata"]["name"]) == (200, "s")
+    assert http("GET", path)[0] == 404
+
+
+def test_finalizer_names_are_validated(http) -> None:
+    body = {"metadata": {"name": "s", "finalizers": ["custom"]}}
+    status, answer, _ = http("POST", "/api/v1/namespaces/default/secrets", body)
+    assert (status, answer["message"]) == (
+        422,
+        'Secret "s" is invalid: metadata.finalizers[0]: Invalid value: "custom": name is neither '
+        "a standard finalizer name nor is it fully qualified",
+    )
