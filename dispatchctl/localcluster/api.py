@@ -358,10 +358,13 @@ class Api:
         dry_run = _dry_run(req)
         with self.store.lock:
             items = self._select(r, req)
-            if not dry_run:
-                for item in items:
-                    meta = item["metadata"]
-                    self.store.delete(r.resource.plural, meta.get("namespace", ""), meta["name"])
+            for item in items:
+                meta = item["metadata"]
+                one = Route("delete", r.resource, meta.get("namespace", ""), meta["name"])
+                if meta.get("finalizers"):
+                    self._mark_deleted(one, item, dry_run)
+                elif not dry_run:
+                    self.store.delete(r.resource.plural, one.namespace, one.name)
         for item in items:
             item.pop("apiVersion", None)
             item.pop("kind", None)
