@@ -238,11 +238,7 @@ class Api:
     def _update(self, r: Route, req: Request) -> Response:
         obj, unknown = decode_body(req, r.resource)
         _check_namespace(r, obj)
-        name = obj["metadata"].get("name") or ""
-        if name != r.name:
-            raise bad_request(
-                f"the name of the object ({name}) does not match the name on the URL ({r.name})"
-            )
+        _check_name(r, obj)
         dry_run = _dry_run(req)
         with self.store.lock:
             old = self.store.get(r.resource.plural, r.namespace, r.name)
@@ -308,6 +304,8 @@ class Api:
                 patched = strategic_merge_patch(current, patch)
             patched_req = Request(req.method, req.path, req.query, {}, json.dumps(patched).encode())
             obj, unknown = decode_body(patched_req, r.resource)
+            _check_namespace(r, obj)
+            _check_name(r, obj)
             result = self._replace(r, obj, old, _manager(req), dry_run)
         return Response(200, result, _warnings(unknown))
 
@@ -388,6 +386,15 @@ def _set_managed_fields(obj: dict[str, Any], entries: list[dict[str, Any]] | Non
         obj["metadata"]["managedFields"] = entries
     else:
         obj["metadata"].pop("managedFields", None)
+
+
+def _check_name(r: Route, obj: dict[str, Any]) -> None:
+    """handlers/rest.go checkName, for updates and patches."""
+    name = obj["metadata"].get("name") or ""
+    if name != r.name:
+        raise bad_request(
+            f"the name of the object ({name}) does not match the name on the URL ({r.name})"
+        )
 
 
 def _check_namespace(r: Route, obj: dict[str, Any]) -> None:

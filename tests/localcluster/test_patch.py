@@ -117,6 +117,14 @@ def test_patch_with_stale_resource_version_is_409(http, account, core) -> None:
     assert (status, body["reason"]) == (409, "Conflict")
 
 
+def test_patch_cannot_rename(http, account) -> None:
+    status, body, _ = patch(http, {"metadata": {"name": "other"}}, "application/merge-patch+json")
+    assert (status, body["message"]) == (
+        400,
+        "the name of the object (other) does not match the name on the URL (team-1)",
+    )
+
+
 def test_patch_of_missing_object_is_404(core) -> None:
     with pytest.raises(ApiException) as err:
         core.patch_namespaced_secret("nope", "default", {"metadata": {"labels": {"a": "b"}}})
