@@ -1,6 +1,6 @@
 """dispatchctl against kubectl on the same local cluster, in the same run; run by hand:
 
-    .venv/bin/python benchmarks/reconcile_bench.py [--accounts 500] [--rounds 1]
+    .venv/bin/python benchmarks/reconcile_bench.py [--accounts 500] [--rounds 1] [--latency-ms 0]
 
 The config is config_bench's (500 accounts x 6 credentials; the docker credential also makes
 an image pull Secret: 500 ServiceAccounts + 3,500 Secrets = 4,000 objects), encrypted with
@@ -13,6 +13,8 @@ changed (every secret value of one account in ten). kubectl, on the same server 
 empty: ``kubectl apply -f`` of ``dispatchctl render --reveal``, ``kubectl diff -f``, then the
 changed render diffed and applied. Both start from the namespace created by kubectl, which
 also warms kubectl's discovery cache (a user's usually is). The two end states are compared.
+``--latency-ms`` delays every answer of the server (a stand-in for the network to a real API
+server; loopback has none), which is what kubectl's one-request-at-a-time apply pays most for.
 
 Prints a table (wall time, client CPU, peak RSS of the process tree, requests, server CPU,
 ratio to kubectl) and writes it as JSON to benchmarks/results/. Rendered secrets exist only
@@ -66,9 +68,9 @@ ACCOUNT_START = "\n  - name: team-"
 # --- the server, in its own process ---------------------------------------------------------
 
 
-def serve(conn: Connection, kubeconfig: str) -> None:
+def serve(conn: Connection, kubeconfig: str, latency: float) -> None:
     """Run a LocalCluster and answer the parent's questions about it until told to stop."""
-    from dispatchctl.localcluster import LocalCluster
+    from dispatchctl.localcluster import Fault, LocalCluster
 
     cluster = LocalCluster().start()
     cluster.write_kubeconfig(kubeconfig)
@@ -79,6 +81,10 @@ def serve(conn: Connection, kubeconfig: str) -> None:
             break
         if command == "reset":
             cluster.reset()
+            conn.send(None)
+        elif command == "network":
+            if latency:
+                cluster.faults.add(Fault(latency=latency, count=None))
             conn.send(None)
         elif command == "snapshot":
             cluster.check()
@@ -110,10 +116,10 @@ def state_of(cluster: Any) -> dict[str, Any]:
 
 
 class Server:
-    def __init__(self, kubeconfig: Path) -> None:
+    def __init__(self, kubeconfig: Path, latency: float) -> None:
         ctx = multiprocessing.get_context("spawn")
         self._conn, child = ctx.Pipe()
-        self._proc = ctx.Process(target=serve, args=(child, str(kubeconfig)), daemon=True)
+        self._proc = ctx.Process(target=serve, args=(child, str(kubeconfig), latency), daemon=True)
         self._proc.start()
         child.close()
         self.url = self._ask(None)
@@ -126,7 +132,11 @@ class Server:
         return self._conn.recv()
 
     def reset(self) -> None:
+        """Empty, with no latency (reset clears faults) until ``network()``."""
         self._ask("reset")
+
+    def network(self) -> None:
+        self._ask("network")
 
     def snapshot(self) -> tuple[Counter[str], float]:
         counts, cpu = self._ask("snapshot")
@@ -218,6 +228,7 @@ class Bench:
         subprocess.run(
             self.kubectl_argv("create", "namespace", NAMESPACE), check=True, capture_output=True
         )
+        self.server.network()
 
     def dispatchctl(self, config: Path, changed: Path) -> tuple[list[Step], dict[str, Any]]:
         k = f"--kubeconfig={self.kubeconfig}"
@@ -377,7 +388,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--accounts", type=int, default=500)
     parser.add_argument("--rounds", type=int, default=1, help="repeat both sequences; medians")
+    parser.add_argument(
+        "--latency-ms", type=float, default=0.0, help="delay every server answer (a network)"
+    )
     args = parser.parse_args()
+    load_before = os.getloadavg()[0]
 
     with tempfile.TemporaryDirectory(prefix="reconcile-bench-") as scratch:
         folder = Path(scratch)
@@ -391,8 +406,10 @@ def main() -> None:
             path.write_text(text)
             encrypt_file(path, key.public)
         sops_s = median_seconds(lambda: sops.decrypt(config))
+        startup_argv = [str(DISPATCHCTL), "plan", "--help"]
+        startup_s = median_seconds(lambda: subprocess.run(startup_argv, capture_output=True))
 
-        server = Server(folder / "kubeconfig")
+        server = Server(folder / "kubeconfig", args.latency_ms / 1000)
         try:
             bench = Bench(folder, server, env)
             rendered, rendered_changed = folder / "rendered.yaml", folder / "rendered-changed.yaml"
@@ -416,12 +433,15 @@ def main() -> None:
             server.stop()
 
     steps = merge(rounds)
+    load = (load_before, os.getloadavg()[0])
     same_end_state = all(a == b for a, b in states)
     header = (
         f"{args.accounts} accounts x 6 credentials: {objects} objects "
         f"(rendered with --reveal in {renders[0]['wall_s']:.2f} s), {args.rounds} round(s), "
-        f"{os.cpu_count()} cores\n"
+        f"{os.cpu_count()} cores, {args.latency_ms:g} ms added to every answer\n"
         f"sops decrypt alone (median of 5): {sops_s:.2f} s; '-sops s' = wall minus that\n"
+        f"dispatchctl start-up and imports (plan --help, median of 5): {startup_s:.2f} s\n"
+        f"load average before/after: {load[0]:.2f}/{load[1]:.2f} (other work skews wall times)\n"
         f"end state, dispatchctl vs kubectl: {states[0][0]} vs {states[0][1]} -> "
         f"{'identical' if same_end_state else 'DIFFERENT'}\n"
     )
@@ -429,7 +449,7 @@ def main() -> None:
     print(table(steps, sops_s))
     RESULTS.mkdir(parents=True, exist_ok=True)
     stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
-    result_file = RESULTS / f"reconcile-{stamp}.json"
+    result_file = RESULTS / f"reconcile-{stamp}-{args.latency_ms:g}ms.json"
     result_file.write_text(
         json.dumps(
             {
@@ -437,7 +457,10 @@ def main() -> None:
                 "objects": objects,
                 "rounds": args.rounds,
                 "cpus": os.cpu_count(),
+                "latency_ms": args.latency_ms,
                 "sops_decrypt_s": sops_s,
+                "startup_s": startup_s,
+                "load_average_before_after": load,
                 "render_reveal": renders,
                 "end_states": states,
                 "same_end_state": same_end_state,
