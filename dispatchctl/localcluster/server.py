@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import json
 import socket
+import sys
 import threading
 import time
 import traceback
@@ -276,6 +277,16 @@ class _Server(ThreadingHTTPServer):
         self._open: set[socket.socket] = set()
         self._open_lock = threading.Lock()
         super().__init__(*args, **kwargs)
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client that went away (timeout, dropped fault) is normal; anything else is a bug
+        the test must see."""
+        err = sys.exc_info()[1]
+        if isinstance(err, ConnectionError | TimeoutError) or err is None:
+            return
+        with self.cluster._log_lock:
+            self.cluster.errors.append(err)
+        super().handle_error(request, client_address)
 
     def track(self, conn: socket.socket, alive: bool) -> None:
         with self._open_lock:

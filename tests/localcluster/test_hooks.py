@@ -4,6 +4,7 @@ client, as the reliability tests use them."""
 from __future__ import annotations
 
 import time
+from http.client import HTTPConnection
 
 import kubernetes
 import pytest
@@ -132,3 +133,15 @@ def test_request_log_can_be_switched_off_for_long_running_servers() -> None:
         assert request(cluster, "GET", "/api/v1/namespaces")[0] == 200
         assert cluster.requests == []
         assert cluster.count() == 0
+
+
+def test_a_client_giving_up_on_a_slow_answer_is_not_a_server_error(local_cluster) -> None:
+    local_cluster.faults.add(Fault(verb="list", latency=0.3))
+    conn = HTTPConnection("127.0.0.1", local_cluster.port, timeout=0.05)
+    conn.request("GET", "/api/v1/namespaces")
+    with pytest.raises(TimeoutError):
+        conn.getresponse()
+    conn.close()
+    time.sleep(0.4)
+    local_cluster.check()
+    assert request(local_cluster, "GET", "/api/v1/namespaces")[0] == 200
