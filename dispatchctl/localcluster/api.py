@@ -155,7 +155,7 @@ class Api:
         with self.store.lock:
             rv = self.store.resource_version
         meta: dict[str, Any] = {"resourceVersion": str(rv)}
-        limit = int(req.query.get("limit") or 0)
+        limit = _limit(req.query.get("limit") or "0")
         token = req.query.get("continue")
         if token:
             start = _decode_continue(token)
@@ -464,6 +464,14 @@ def _ordered(obj: dict[str, Any]) -> dict[str, Any]:
         **{k: obj[k] for k in _ORDER if k in obj},
         **{k: v for k, v in obj.items() if k not in _ORDER},
     }
+
+
+def _limit(text: str) -> int:
+    """ListOptions.limit, as the query parameter conversion parses it."""
+    try:
+        return max(int(text), 0)
+    except ValueError:
+        raise bad_request(f'strconv.ParseInt: parsing "{text}": invalid syntax') from None
 
 
 def _key(obj: dict[str, Any]) -> str:

@@ -114,3 +114,7 @@ def test_label_selector_parser_rejects_bad_keys() -> None:
     with pytest.raises(ApiError):
         label_selector("bad key=x")
     assert label_selector("a.io/b=c")({"metadata": {"labels": {"a.io/b": "c"}}})
+
+
+def test_bad_limit_is_400(http) -> None:
+    assert http("GET", "/api/v1/secrets?limit=many")[0] == 400
