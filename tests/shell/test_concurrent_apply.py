@@ -1,0 +1,91 @@
+"""Two ``dispatchctl apply`` processes at once: the second fails naming the first, which
+finishes; with a longer --lock-timeout the second waits and then finds nothing to do."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from dispatchctl.localcluster import Fault, LocalCluster
+
+EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "config.plain.yaml"
+
+
+@pytest.fixture
+def started() -> Iterator[list[subprocess.Popen[str]]]:
+    """Processes to kill if a test fails before collecting them."""
+    processes: list[subprocess.Popen[str]] = []
+    yield processes
+    for process in processes:
+        if process.poll() is None:
+            process.kill()
+        process.communicate()
+
+
+def start_apply(
+    started: list[subprocess.Popen[str]], kubeconfig: Path, *extra: str
+) -> subprocess.Popen[str]:
+    cmd = [sys.executable, "-m", "dispatchctl", "apply", str(EXAMPLE), "--allow-plaintext"]
+    cmd += ["--create-namespace", "--auto-approve", f"--kubeconfig={kubeconfig}", *extra]
+    process = subprocess.Popen(
+        cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=dict(os.environ)
+    )
+    started.append(process)
+    return process
+
+
+def wait_for_lock(local_cluster: LocalCluster) -> None:
+    deadline = time.monotonic() + 20
+    while not any(
+        (r.verb, r.resource, r.status) == ("create", "leases", 201) for r in local_cluster.requests
+    ):
+        assert time.monotonic() < deadline, "the first apply never took the lock"
+        time.sleep(0.05)
+
+
+def test_second_apply_fails_naming_the_holder(
+    local_cluster: LocalCluster, kubeconfig: Path, started: list[subprocess.Popen[str]]
+) -> None:
+    # slow Secret creates keep the first apply holding the lock for a while
+    local_cluster.faults.add(Fault(verb="create", resource="secrets", latency=0.5, count=None))
+    first = start_apply(started, kubeconfig, "--parallelism=1")
+    wait_for_lock(local_cluster)
+
+    second = start_apply(started, kubeconfig, "--lock-timeout=0")
+    out2, err2 = second.communicate(timeout=60)
+    out1, err1 = first.communicate(timeout=60)
+
+    assert first.returncode == 0, err1
+    assert "Apply complete" in out1
+    assert second.returncode == 1
+    assert out2 == ""
+    assert re.match(
+        r"Error: Lease dispatch/dispatchctl-ci-credentials is held by [^ ]+:\d+ since "
+        r"\d{4}-\d\d-\d\dT[\d:.]+Z \(last renewed [^)]+\); gave up after waiting 0s\n"
+        r"  hint: .*dispatchctl force-unlock",
+        err2,
+    ), err2
+
+
+def test_second_apply_waits_for_the_first(
+    local_cluster: LocalCluster, kubeconfig: Path, started: list[subprocess.Popen[str]]
+) -> None:
+    local_cluster.faults.add(Fault(verb="create", resource="secrets", latency=0.2, count=None))
+    first = start_apply(started, kubeconfig)
+    wait_for_lock(local_cluster)
+
+    second = start_apply(started, kubeconfig, "--lock-timeout=60s")
+    out1, err1 = first.communicate(timeout=60)
+    out2, err2 = second.communicate(timeout=60)
+
+    assert first.returncode == 0, err1
+    assert second.returncode == 0, err2
+    assert "Apply complete" in out1
+    assert "No changes" in out2
