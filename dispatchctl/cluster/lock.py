@@ -124,6 +124,7 @@ class Lock:
         self.create_namespace = create_namespace
         self.clock = clock
         self._lease: dict[str, Any] | None = None
+        self._sent: str | None = None  # the acquireTime of our last create or takeover
         self._guard = threading.Lock()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -162,6 +163,9 @@ class Lock:
                     break
                 continue
             info = LeaseInfo.of(lease)
+            if (info.holder, info.acquired) == (self.identity, self._sent):
+                self._lease = lease  # our create landed, its answer was lost
+                break
             if observed is None or observed[0] != info.resource_version:
                 observed = (info.resource_version, time.monotonic())
             stale = time.monotonic() - observed[1] > (info.duration or self.ttl)
@@ -186,6 +190,7 @@ class Lock:
 
     def _spec(self, transitions: int) -> dict[str, Any]:
         now = _format_time(self.clock())
+        self._sent = now
         return {
             "holderIdentity": self.identity,
             "leaseDurationSeconds": max(1, math.ceil(self.ttl)),

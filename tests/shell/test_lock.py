@@ -12,6 +12,7 @@ import pytest
 from dispatchctl.cluster import Cluster
 from dispatchctl.cluster.lock import Lock, force_unlock, holder_identity, read_lock
 from dispatchctl.errors import ClusterError, LockError
+from dispatchctl.localcluster import Fault, LocalCluster
 from dispatchctl.objects import owner_labels
 from tests.shell.builders import NS, OWNER
 
@@ -175,3 +176,12 @@ def test_missing_namespace_is_named_or_created(cluster: Cluster) -> None:
 )
 def test_holder_identity(env: dict[str, str], identity: str) -> None:
     assert holder_identity(env, host="build-host", pid=1234) == identity
+
+
+def test_a_create_whose_answer_was_lost_is_recognised(
+    cluster: Cluster, local_cluster: LocalCluster
+) -> None:
+    local_cluster.faults.add(Fault(verb="create", resource="leases", drop=True, after=True))
+    with lock(cluster, "job-a", timeout=0):
+        assert lease(cluster)["spec"]["holderIdentity"] == "job-a"
+    assert cluster.get("Lease", NS, f"dispatchctl-{OWNER}") is None
