@@ -92,11 +92,6 @@ def too_long(path: str, max_bytes: int) -> FieldError:
     return FieldError("FieldValueTooLong", path, "", f"must have at most {max_bytes} bytes")
 
 
-def not_supported(path: str, value: Any, valid: list[str]) -> FieldError:
-    detail = "supported values: " + ", ".join(json.dumps(v) for v in valid)
-    return FieldError("FieldValueNotSupported", path, value, detail)
-
-
 def immutable(path: str, value: Any) -> FieldError:
     """apimachinery validation.ValidateImmutableField."""
     return invalid(path, value, "field is immutable")

@@ -46,10 +46,6 @@ def _bad_offset(text: str) -> int:
     return len(text) - len(text) % 4
 
 
-def encode_data(data: dict[str, bytes]) -> dict[str, str]:
-    return {k: base64.b64encode(v).decode() for k, v in data.items()}
-
-
 def normalize(resource: Resource, obj: dict[str, Any]) -> None:
     """Conversion and defaulting that happen when a body is decoded (create, update, patch)."""
     obj.setdefault("metadata", {})
