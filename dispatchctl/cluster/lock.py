@@ -270,12 +270,19 @@ class Lock:
                 return
             body = dict(self._lease)
             body["spec"] = {**self._lease["spec"], "renewTime": _format_time(self.clock())}
-            response = self.cluster.request(
-                "PUT",
-                object_path(LEASE, self.namespace, self.name),
-                body=body,
-                what=f"renew {self.where}",
-            )
+            try:
+                response = self.cluster.request(
+                    "PUT",
+                    object_path(LEASE, self.namespace, self.name),
+                    body=body,
+                    what=f"renew {self.where}",
+                )
+            except ConflictError as err:
+                live = self.cluster.get(LEASE, self.namespace, self.name)
+                if not (err.retried and live is not None and live.get("spec") == body["spec"]):
+                    raise
+                self._lease = live  # our renewal landed, its answer was lost
+                return
             self._lease = response.body  # ours either way: release() deletes it
         if response.status == 201:
             # Leases allow create-on-update; the uid in the body makes a real server refuse

@@ -185,3 +185,17 @@ def test_a_create_whose_answer_was_lost_is_recognised(
     with lock(cluster, "job-a", timeout=0):
         assert lease(cluster)["spec"]["holderIdentity"] == "job-a"
     assert cluster.get("Lease", NS, f"dispatchctl-{OWNER}") is None
+
+
+def test_a_renewal_whose_answer_was_lost_keeps_the_lock(
+    cluster: Cluster, local_cluster: LocalCluster
+) -> None:
+    local_cluster.faults.add(Fault(verb="update", resource="leases", drop=True, after=True))
+    holder = lock(cluster, "job-a", ttl=30)
+    with holder:
+        holder.renew()
+        assert holder.lost is None
+        renewed = lease(cluster)["spec"]["renewTime"]
+        holder.renew()
+        assert lease(cluster)["spec"]["renewTime"] > renewed
+    assert cluster.get("Lease", NS, f"dispatchctl-{OWNER}") is None
