@@ -10,7 +10,9 @@ from pathlib import Path
 import pytest
 
 from dispatchctl.cluster import connect
+from dispatchctl.cluster.errors import UnauthorizedError
 from dispatchctl.errors import ClusterError
+from dispatchctl.localcluster import LocalCluster
 
 KUBECTL = str(Path(sys.executable).parent / "kubectl")
 
@@ -160,3 +162,27 @@ def test_in_cluster_without_token_says_so(home: Path, tmp_path: Path) -> None:
     env, _ = in_cluster_env(tmp_path)
     with pytest.raises(ClusterError, match="in-cluster config unusable"):
         connect(env={**env, "HOME": str(home)}, service_account_dir=str(tmp_path / "none"))
+
+
+def test_kubeconfig_of_the_local_cluster_reaches_it(
+    home: Path, kubeconfig: Path, local_cluster: LocalCluster
+) -> None:
+    with connect(kubeconfig=str(kubeconfig)) as cluster:
+        assert (cluster.target.server, cluster.target.context) == (local_cluster.url, "local")
+        assert cluster.create_namespace("dispatch")
+    assert local_cluster.count(verb="create", resource="namespaces") == 1
+
+
+def test_bearer_token_is_sent_and_a_rejected_one_is_explained(home: Path) -> None:
+    with LocalCluster(token="s3cret-token") as server:
+        with connect(server=server.url, token="s3cret-token") as cluster:
+            assert cluster.create_namespace("dispatch")
+        with (
+            connect(server=server.url, token="wrong") as cluster,
+            pytest.raises(UnauthorizedError) as caught,
+        ):
+            cluster.create_namespace("other")
+    assert caught.value.message.startswith("create namespace other: ")
+    assert "(HTTP 401, Unauthorized)" in caught.value.message
+    assert caught.value.hint == "the kubeconfig's credentials were rejected; log in again"
+    assert "s3cret-token" not in caught.value.message
