@@ -236,3 +236,47 @@ def test_objects_deleted_by_hand_are_created_again(
     ]
     assert secrets_of(get(api, "ServiceAccount", "team-1")) == ["team-1-github", "team-1-gitlab"]
     assert run("plan", config, *cluster_args).out.rstrip().endswith(NO_CHANGES)
+
+
+def test_adopting_a_secret_of_another_type_replaces_it_and_keeps_the_account_s_entries(
+    run: Run,
+    write_config: Write,
+    cluster_args: list[str],
+    api: Cluster,
+    kubectl: Kubectl,
+    local_cluster: LocalCluster,
+) -> None:
+    kubectl(
+        "create", "secret", "generic", "team-1-github", "-n", NS,
+        "--from-literal=password=made-by-hand",
+    )  # fmt: skip
+    account = {
+        "apiVersion": "v1",
+        "kind": "ServiceAccount",
+        "metadata": {"name": "team-1", "namespace": NS},
+        "secrets": [{"name": "team-1-token-abcde"}],
+    }
+    kubectl("apply", "-f", "-", input=json.dumps(account))
+    config = write_config({"team-1": [github()]})
+
+    planned = run("plan", config, *cluster_args, "--adopt")
+    assert planned.code == 0
+    assert "  -/+ Secret dispatch/team-1-github\n" in planned.out
+    assert "type changes from Opaque to kubernetes.io/basic-auth" in planned.out
+    assert "  <= ServiceAccount dispatch/team-1\n" in planned.out
+
+    local_cluster.requests.clear()
+    apply_ok(run, cluster_args, config, "--adopt")
+    assert write_log(local_cluster) == [
+        ("delete", "secrets", "team-1-github"),
+        ("create", "secrets", ""),
+        ("update", "serviceaccounts", "team-1"),
+    ]
+    secret = get(api, "Secret", "team-1-github")
+    assert secret is not None and secret["type"] == "kubernetes.io/basic-auth"
+    assert decoded(secret)["password"] == TOKEN_1
+    assert secrets_of(get(api, "ServiceAccount", "team-1")) == [
+        "team-1-token-abcde",
+        "team-1-github",
+    ]
+    assert run("plan", config, *cluster_args).out.rstrip().endswith(NO_CHANGES)
