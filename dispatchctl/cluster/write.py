@@ -65,6 +65,16 @@ def create_object(cluster: Cluster, manifest: Mapping[str, Any]) -> Mapping[str,
         if live is not None and holds(live, manifest):
             log.info("create %s: already in place with the desired content", ref)
             return live
+        meta = (live or {}).get("metadata") or {}
+        if meta.get("deletionTimestamp"):
+            finalizers = ", ".join(meta.get("finalizers") or []) or "none listed"
+            raise AlreadyExistsError(
+                f"{ref} is still being deleted (finalizers: {finalizers}), so it cannot be "
+                "created again yet",
+                status=err.status,
+                reason=err.reason,
+                hint="run apply again once the finalizers are done",
+            ) from None
         raise AlreadyExistsError(
             f"{ref} was created by someone else since the plan was made{_writer(live)}",
             status=err.status,

@@ -311,3 +311,21 @@ def test_ctrl_c_stops_like_a_hard_failure(cluster: Cluster, local_cluster: Local
     ]
     local_cluster.faults.clear()
     converge(cluster, desired)
+
+
+def test_replace_of_an_object_held_by_a_finalizer_says_so(cluster: Cluster) -> None:
+    converge(cluster, state(secret("a"), account("acc", ["a"])))
+    held = cluster.get(SECRET, NS, "a")
+    assert held is not None
+    held["metadata"]["finalizers"] = ["example.com/hold"]
+    cluster.request("PUT", f"/api/v1/namespaces/{NS}/secrets/a", body=held)
+    desired = state(secret("a", type_="Opaque"), account("acc", ["a"]))
+    plan = plan_for(cluster, desired)
+    assert [c.action for c in plan.changes] == [Action.REPLACE]
+
+    result = apply_plan(plan, cluster)
+
+    assert [e for _, e in result.failed] == [
+        "Secret/dispatch/a is still being deleted (finalizers: example.com/hold), "
+        "so it cannot be created again yet"
+    ]
