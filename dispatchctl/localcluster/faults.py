@@ -12,7 +12,9 @@ class Fault:
     from the nth on). Unset match fields match anything. The effect is ``latency`` seconds of
     delay, then ``status`` (a Status body; 429 carries ``Retry-After``), or ``drop`` (close the
     connection without an answer). With ``after=True`` the request is carried out first, so
-    the write happens but its answer is lost, the case a client's retry must survive."""
+    the write happens but its answer is lost, the case a client's retry must survive. With
+    ``plain=True`` the answer is text, as the max-in-flight and priority-and-fairness filters
+    answer a 429, instead of a Status."""
 
     method: str | None = None  # HTTP method: GET, POST, PUT, PATCH, DELETE
     verb: str | None = None  # get, list, create, update, patch, delete, deletecollection
@@ -26,6 +28,7 @@ class Fault:
     retry_after: int | None = None
     drop: bool = False
     after: bool = False
+    plain: bool = False  # a text body as the overload filters send, instead of a Status
     seen: int = field(default=0, init=False)
     fired: int = field(default=0, init=False)
 

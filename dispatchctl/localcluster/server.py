@@ -189,7 +189,10 @@ class LocalCluster:
                 if fault is not None and fault.after:
                     _apply(fault)
             except ApiError as err:
-                response = Response(err.code, err.body(), dict(err.headers))
+                headers = dict(err.headers)
+                if err.plain:
+                    headers["Content-Type"] = "text/plain; charset=utf-8"
+                response = Response(err.code, err.body(), headers)
         except _Dropped:
             self._record(method, verb, resource, namespace, name, 0, parts, faulted=True)
             raise
@@ -261,7 +264,7 @@ def _apply(fault: Fault) -> None:
     if fault.drop:
         raise _Dropped()
     if fault.status is not None:
-        raise generic(fault.status, fault.retry_after)
+        raise generic(fault.status, fault.retry_after, fault.plain)
 
 
 class _Server(ThreadingHTTPServer):

@@ -106,11 +106,14 @@ class ApiError(Exception):
     message: str
     details: dict[str, Any] | None = None
     headers: dict[str, str] = field(default_factory=dict)
+    plain: bool = False  # answered as text (http.Error), not as a Status
 
     def __post_init__(self) -> None:
         super().__init__(self.message)
 
-    def body(self) -> dict[str, Any]:
+    def body(self) -> dict[str, Any] | bytes:
+        if self.plain:
+            return (self.message + "\n").encode()
         return status_body(self.code, self.reason, self.message, self.details)
 
 
@@ -210,7 +213,11 @@ def unauthorized() -> ApiError:
     return ApiError(401, "Unauthorized", "Unauthorized")
 
 
-# Injected faults: NewGenericServerResponse's reasons and messages per status code.
+# Injected faults: what the API server answers for each status code, as a Status (429 as
+# NewTooManyRequests, with details.retryAfterSeconds; 504 as the timeout filter,
+# server/filters/timeout.go; others NewGenericServerResponse's reasons and messages). With
+# plain=True a 429 is the overload answer of the max-in-flight and priority-and-fairness
+# filters instead (server/filters/maxinflight.go tooManyRequests: text from http.Error).
 _GENERIC = {
     400: ("BadRequest", "the server rejected our request for an unknown reason"),
     401: ("Unauthorized", "the server has asked for the client to provide credentials"),
@@ -221,16 +228,19 @@ _GENERIC = {
     429: ("TooManyRequests", "Too many requests, please try again later."),
     500: ("InternalError", "Internal error occurred: injected fault"),
     503: ("ServiceUnavailable", "the server is currently unable to handle the request"),
-    504: ("Timeout", "Timeout: request did not complete within the allowed duration"),
+    504: (
+        "Timeout",
+        "Timeout: request did not complete within requested timeout - context deadline exceeded",
+    ),
 }
 
 
-def generic(code: int, retry_after: int | None = None) -> ApiError:
-    """A Status for an arbitrary status code (fault injection)."""
+def generic(code: int, retry_after: int | None = None, plain: bool = False) -> ApiError:
+    """An answer for an arbitrary status code (fault injection)."""
     reason, message = _GENERIC.get(code, ("InternalError" if code >= 500 else "", f"status {code}"))
-    details: dict[str, Any] | None = {}
-    headers: dict[str, str] = {}
-    if retry_after is not None:
-        details = {"retryAfterSeconds": retry_after}
-        headers["Retry-After"] = str(retry_after)
+    headers = {"Retry-After": str(retry_after)} if retry_after is not None else {}
+    if plain:
+        headers["X-Content-Type-Options"] = "nosniff"
+        return ApiError(code, reason, message, None, headers, plain=True)
+    details = {"retryAfterSeconds": retry_after} if retry_after is not None else {}
     return ApiError(code, reason, message, details, headers)

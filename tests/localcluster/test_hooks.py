@@ -52,6 +52,14 @@ def test_429_carries_retry_after(local_cluster) -> None:
     assert request(local_cluster, "GET", "/api/v1/namespaces/default/secrets")[0] == 200
 
 
+def test_429_of_the_overload_filters_is_plain_text(local_cluster) -> None:
+    local_cluster.faults.add(Fault(resource="secrets", status=429, plain=True))
+    status, body, headers = request(local_cluster, "GET", "/api/v1/namespaces/default/secrets")
+    assert (status, headers["retry-after"]) == (429, "1")
+    assert headers["content-type"] == "text/plain; charset=utf-8"
+    assert body == "Too many requests, please try again later.\n"
+
+
 def test_latency_delays_the_answer(local_cluster) -> None:
     local_cluster.faults.add(Fault(verb="list", latency=0.3))
     started = time.monotonic()
