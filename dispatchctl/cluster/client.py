@@ -218,7 +218,8 @@ class Cluster:
     ) -> list[dict[str, Any]]:
         """Every object of ``kind`` in ``namespace`` matching the selector, in one request."""
         query = {"labelSelector": label_selector} if label_selector else None
-        what = f"list {RESOURCES[kind][1]} in namespace {namespace}"
+        where = f"namespace {namespace}" if namespace else "all namespaces"
+        what = f"list {RESOURCES[kind][1]} in {where}"
         body = self.request("GET", collection_path(kind, namespace), query=query, what=what).body
         return [_with_kind(item, kind) for item in body.get("items") or []]
 

@@ -1,12 +1,16 @@
 """Reading the live state of one owner in a number of requests that does not grow with it.
 
-Per namespace (the desired ones plus the default namespace, so a config that dropped its last
-account there still sees what it owns):
+1. LIST Secrets and LIST ServiceAccounts by the owner selector in all namespaces: everything
+   this owner has, including what is no longer desired (to prune it), also in a namespace the
+   config no longer names. Where RBAC allows only namespaced reads (403), the same LISTs per
+   namespace instead: the desired ones plus the default namespace (so a config that dropped
+   its last account there still sees what it owns); what the owner left in other namespaces
+   is then out of sight, and a warning says so.
 
-1. GET the namespace: does it exist (one request, allowed by a namespaced Role, unlike a
+Per namespace (the desired ones plus the default namespace):
+
+2. GET the namespace: does it exist (one request, allowed by a namespaced Role, unlike a
    cluster-wide LIST of namespaces).
-2. LIST Secrets and LIST ServiceAccounts by the owner selector: everything this owner has,
-   including what is no longer desired (to prune it).
 3. Only if some desired name is not in that answer (a first apply, a new account, an object
    made by hand or by another owner): one LIST of that kind in the namespace, asking for
    metadata only (``PartialObjectMetadataList``, the Accept header kubectl uses for
@@ -24,8 +28,9 @@ Requests of different namespaces and kinds run concurrently.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable, Mapping
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
 from dispatchctl.cluster.client import collection_path, object_path
@@ -42,7 +47,10 @@ from dispatchctl.objects import (
 if TYPE_CHECKING:
     from dispatchctl.cluster.client import Cluster
 
+log = logging.getLogger("dispatchctl.cluster")
+
 KINDS = (SECRET, SERVICE_ACCOUNT)
+KIND_PLURALS = {SECRET: "secrets", SERVICE_ACCOUNT: "serviceaccounts"}
 METADATA_ACCEPT = (
     "application/json;as=PartialObjectMetadataList;v=v1;g=meta.k8s.io,application/json"
 )
@@ -62,12 +70,21 @@ def read_live(
 
     with ThreadPoolExecutor(max_workers=MAX_CONCURRENT_READS) as pool:
         exists = {ns: pool.submit(_namespace_exists, cluster, ns) for ns in spaces}
-        owned = {
-            (ns, kind): pool.submit(_owned, cluster, kind, ns, selector)
-            for ns in spaces
-            for kind in KINDS
+        everywhere = {
+            kind: pool.submit(_owned_everywhere, cluster, kind, selector) for kind in KINDS
         }
         objects: dict[ObjectRef, Mapping[str, Any]] = {}
+        owned: dict[tuple[str, str], Future[list[dict[str, Any]]]] = {}
+        for kind, listed_all in everywhere.items():
+            items = listed_all.result()
+            if items is None:  # a namespaced Role: list where the config looks
+                owned.update(
+                    {(ns, kind): pool.submit(_owned, cluster, kind, ns, selector) for ns in spaces}
+                )
+                continue
+            for item in items:
+                meta = item["metadata"]
+                objects[ObjectRef(kind, str(meta.get("namespace") or ""), meta["name"])] = item
         for (ns, kind), future in owned.items():
             for item in future.result():
                 objects[ObjectRef(kind, ns, item["metadata"]["name"])] = item
@@ -93,6 +110,19 @@ def read_live(
                 objects[ref] = item
         existing = frozenset(ns for ns, future in exists.items() if future.result())
     return LiveState(objects=objects, namespaces=existing)
+
+
+def _owned_everywhere(cluster: Cluster, kind: str, selector: str) -> list[dict[str, Any]] | None:
+    """The owner's objects of ``kind`` in every namespace; None when RBAC forbids that."""
+    try:
+        return cluster.list(kind, None, label_selector=selector)
+    except ForbiddenError:
+        log.warning(
+            "not allowed to list %s in all namespaces: only the config's namespaces are read, "
+            "and this owner's objects in other namespaces are not pruned",
+            KIND_PLURALS.get(kind, kind),
+        )
+        return None
 
 
 def _owned(cluster: Cluster, kind: str, namespace: str, selector: str) -> list[dict[str, Any]]:
