@@ -1,0 +1,106 @@
+"""Configs spanning files and namespaces, through the CLI."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections import Counter
+
+import pytest
+
+from dispatchctl.cluster import Cluster
+from dispatchctl.localcluster import Fault, LocalCluster
+from tests.e2e.conftest import (
+    Run,
+    Write,
+    changes,
+    get,
+    github,
+    gitlab,
+    plan_json,
+    write_log,
+)
+from tests.fixtures.sops import AgeKey
+
+NO_CHANGES = "No changes. The cluster matches the configuration."
+
+pytestmark = pytest.mark.usefixtures("dispatch_ns")
+
+
+def test_files_in_two_namespaces_plan_apply_and_prune_together(
+    run: Run,
+    write_config: Write,
+    cluster_args: list[str],
+    api: Cluster,
+    local_cluster: LocalCluster,
+) -> None:
+    first = write_config({"team-1": [github()]}, name="a.yaml")
+    second = write_config({"team-2": [gitlab()]}, name="b.yaml", namespace="builds")
+
+    planned = run("plan", first, second, *cluster_args, "--create-namespace")
+    assert (planned.code, planned.err) == (0, "")
+    assert "  + Namespace builds\n" in planned.out
+    assert f"Input:   {second} (sha256 " in planned.out
+    applied = run("apply", first, second, *cluster_args, "--create-namespace", "--auto-approve")
+    assert (applied.code, applied.err) == (0, "")
+    assert "+ Namespace builds: created\n" in applied.out
+    assert applied.out.rstrip().endswith("Apply complete: 5 changes applied.")
+    assert get(api, "Secret", "team-2-gitlab", namespace="builds") is not None
+    assert run("plan", first, second, *cluster_args).out.rstrip().endswith(NO_CHANGES)
+
+    # the second file is dropped: what it declared in "builds" is pruned
+    document = plan_json(run("plan", first, *cluster_args, "--format=json"))
+    assert changes(document) == [
+        ("-", "ServiceAccount", "team-2"),
+        ("-", "Secret", "team-2-gitlab"),
+    ]
+    local_cluster.requests.clear()
+    assert run("apply", first, *cluster_args, "--auto-approve").code == 0
+    assert write_log(local_cluster) == [
+        ("delete", "serviceaccounts", "team-2"),
+        ("delete", "secrets", "team-2-gitlab"),
+    ]
+
+
+def test_with_namespaced_rights_only_the_config_s_namespaces_are_read_and_it_says_so(
+    run: Run,
+    write_config: Write,
+    cluster_args: list[str],
+    local_cluster: LocalCluster,
+    age_key: AgeKey,
+) -> None:
+    """A namespaced Role cannot list across namespaces (403): plan still works, reading each
+    namespace the config names, and warns that objects elsewhere are out of its sight (a
+    real process, to see stderr as a user does)."""
+    first = write_config({"team-1": [github()]}, name="a.yaml")
+    second = write_config({"team-2": [gitlab()]}, name="b.yaml", namespace="builds")
+    both = run("apply", first, second, *cluster_args, "--create-namespace", "--auto-approve")
+    assert both.code == 0
+    local_cluster.faults.add(Fault(verb="list", namespace="", status=403, count=None))
+
+    local_cluster.requests.clear()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SOPS_", "KUBE"))}
+    proc = subprocess.run(
+        [sys.executable, "-m", "dispatchctl", "plan", str(first), str(second), *cluster_args],
+        env={**env, "SOPS_AGE_KEY_FILE": str(age_key.key_file)},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert proc.returncode == 0
+    assert proc.stdout.rstrip().endswith(NO_CHANGES)
+    assert Counter((r.verb, r.resource, r.namespace) for r in local_cluster.requests) == {
+        ("list", "secrets", ""): 1,
+        ("list", "serviceaccounts", ""): 1,
+        ("get", "namespaces", ""): 2,  # cluster-scoped: builds and dispatch
+        ("list", "secrets", "builds"): 1,
+        ("list", "secrets", "dispatch"): 1,
+        ("list", "serviceaccounts", "builds"): 1,
+        ("list", "serviceaccounts", "dispatch"): 1,
+    }
+    assert sorted(proc.stderr.splitlines()) == [
+        f"not allowed to list {plural} in all namespaces: only the config's namespaces are "
+        "read, and this owner's objects in other namespaces are not pruned"
+        for plural in ("secrets", "serviceaccounts")
+    ]
