@@ -14,6 +14,7 @@ from tests.e2e.conftest import (
     NS,
     OWNER,
     TOKEN_1,
+    TOKEN_2,
     Run,
     Write,
     changes,
@@ -279,4 +280,36 @@ def test_adopting_a_secret_of_another_type_replaces_it_and_keeps_the_account_s_e
         "team-1-token-abcde",
         "team-1-github",
     ]
+    assert run("plan", config, *cluster_args).out.rstrip().endswith(NO_CHANGES)
+
+
+def test_a_secret_made_immutable_by_hand_is_replaced_when_its_data_changes(
+    run: Run,
+    write_config: Write,
+    cluster_args: list[str],
+    api: Cluster,
+    kubectl: Kubectl,
+    local_cluster: LocalCluster,
+) -> None:
+    apply_ok(run, cluster_args, write_config({"team-1": [github()]}))
+    kubectl(
+        "patch", "secret", "team-1-github", "-n", NS, "--type=merge", "-p", '{"immutable":true}'
+    )
+    assert (
+        run("plan", write_config({"team-1": [github()]}), *cluster_args)
+        .out.rstrip()
+        .endswith(NO_CHANGES)
+    )
+    config = write_config({"team-1": [github(TOKEN_2)]})
+
+    planned = run("plan", config, *cluster_args)
+    assert "  -/+ Secret dispatch/team-1-github\n" in planned.out
+    assert "# the Secret is immutable and its data changes\n" in planned.out
+    local_cluster.requests.clear()
+    apply_ok(run, cluster_args, config)
+    assert write_log(local_cluster) == [
+        ("delete", "secrets", "team-1-github"),
+        ("create", "secrets", ""),
+    ]
+    assert decoded(get(api, "Secret", "team-1-github"))["password"] == TOKEN_2  # type: ignore[arg-type]
     assert run("plan", config, *cluster_args).out.rstrip().endswith(NO_CHANGES)
