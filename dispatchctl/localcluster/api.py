@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from dispatchctl.localcluster import managedfields, strategies
+from dispatchctl.localcluster import managedfields, strategies, table
 from dispatchctl.localcluster.decode import decode_body, read_json
 from dispatchctl.localcluster.patch import json_patch, merge_patch, strategic_merge_patch
 from dispatchctl.localcluster.resources import (
@@ -151,7 +151,7 @@ class Api:
         return Response(200, obj)
 
     def _list(self, r: Route, req: Request) -> Response:
-        items = self._select(r, req)
+        selected = self._select(r, req)
         with self.store.lock:
             rv = self.store.resource_version
         meta: dict[str, Any] = {"resourceVersion": str(rv)}
@@ -159,28 +159,31 @@ class Api:
         token = req.query.get("continue")
         if token:
             start = _decode_continue(token)
-            items = [i for i in items if _key(i) > start]
-        if limit and len(items) > limit:
-            meta["continue"] = _encode_continue(_key(items[limit - 1]), rv)
-            meta["remainingItemCount"] = len(items) - limit
-            items = items[:limit]
-        for item in items:
-            item.pop("apiVersion", None)
-            item.pop("kind", None)
-        body = {
-            "kind": f"{r.resource.kind}List",
-            "apiVersion": r.resource.api_version,
-            "metadata": meta,
-            "items": items,
-        }
-        return Response(200, body)
+            selected = [(raw, obj) for raw, obj in selected if _key(obj) > start]
+        if limit and len(selected) > limit:
+            meta["continue"] = _encode_continue(_key(selected[limit - 1][1]), rv)
+            meta["remainingItemCount"] = len(selected) - limit
+            selected = selected[:limit]
+        head = {"kind": f"{r.resource.kind}List", "apiVersion": r.resource.api_version}
+        if table.wants_table(req.headers.get("accept", "")):
+            items = [_without_type(obj) for _, obj in selected]
+            return Response(200, {**head, "metadata": meta, "items": items})
+        # the stored JSON goes out as it is (minus apiVersion/kind, as in real list items):
+        # encoding thousands of objects again would cost more than the rest of the request
+        prefix = json.dumps(head, separators=(",", ":"))[:-1]
+        body = (
+            f'{prefix},"metadata":{json.dumps(meta, separators=(",", ":"))},"items":['
+            + ",".join(_item_json(raw, obj, r.resource) for raw, obj in selected)
+            + "]}"
+        )
+        return Response(200, body.encode(), {"Content-Type": "application/json"})
 
-    def _select(self, r: Route, req: Request) -> list[dict[str, Any]]:
+    def _select(self, r: Route, req: Request) -> list[tuple[str, dict[str, Any]]]:
         labels = label_selector(req.query.get("labelSelector", ""))
         fields = field_selector(req.query.get("fieldSelector", ""), r.resource.plural)
         scope = r.namespace if (r.namespace or not r.resource.namespaced) else None
-        items = self.store.list(r.resource.plural, scope)
-        return [i for i in items if labels(i) and fields(i)]
+        pairs = ((raw, json.loads(raw)) for raw in self.store.list_raw(r.resource.plural, scope))
+        return [(raw, obj) for raw, obj in pairs if labels(obj) and fields(obj)]
 
     # writes
     def _create(self, r: Route, req: Request) -> Response:
@@ -355,7 +358,7 @@ class Api:
     def _deletecollection(self, r: Route, req: Request) -> Response:
         dry_run = _dry_run(req)
         with self.store.lock:
-            items = self._select(r, req)
+            items = [obj for _, obj in self._select(r, req)]
             for item in items:
                 meta = item["metadata"]
                 one = Route("delete", r.resource, meta.get("namespace", ""), meta["name"])
@@ -363,14 +366,11 @@ class Api:
                     self._mark_deleted(one, item, dry_run)
                 elif not dry_run:
                     self.store.delete(r.resource.plural, one.namespace, one.name)
-        for item in items:
-            item.pop("apiVersion", None)
-            item.pop("kind", None)
         body = {
             "kind": f"{r.resource.kind}List",
             "apiVersion": r.resource.api_version,
             "metadata": {"resourceVersion": str(self.store.resource_version)},
-            "items": items,
+            "items": [_without_type(item) for item in items],
         }
         return Response(200, body)
 
@@ -472,6 +472,18 @@ def _limit(text: str) -> int:
         return max(int(text), 0)
     except ValueError:
         raise bad_request(f'strconv.ParseInt: parsing "{text}": invalid syntax') from None
+
+
+def _without_type(obj: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in obj.items() if k not in ("apiVersion", "kind")}
+
+
+def _item_json(raw: str, obj: dict[str, Any], res: Resource) -> str:
+    """A list item: the stored JSON without its leading apiVersion and kind."""
+    prefix = f'{{"apiVersion":"{res.api_version}","kind":"{res.kind}",'
+    if raw.startswith(prefix):
+        return "{" + raw[len(prefix) :]
+    return json.dumps(_without_type(obj), separators=(",", ":"))
 
 
 def _key(obj: dict[str, Any]) -> str:

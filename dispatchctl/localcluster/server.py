@@ -332,12 +332,9 @@ class _Handler(BaseHTTPRequestHandler):
                 self.connection.shutdown(socket.SHUT_RDWR)
             return
         payload = response.body
-        content_type = "application/json"
-        if isinstance(payload, bytes):
-            content_type = "text/plain; charset=utf-8"
-        else:
+        if not isinstance(payload, bytes):
             payload = json.dumps(payload, separators=(",", ":")).encode()
-        extra = {"Content-Type": content_type, **response.headers}
+        extra = {"Content-Type": "application/json", **response.headers}
         head = [f"HTTP/1.1 {response.status} {self.responses.get(response.status, ('',))[0]}"]
         head += [f"{k}: {v}" for k, v in extra.items()]
         head.append(f"Content-Length: {len(payload)}")

@@ -128,6 +128,10 @@ class Store:
 
     def list(self, resource: str, namespace: str | None = None) -> list[dict[str, Any]]:
         """Objects in etcd key order: by namespace, then name."""
+        return [json.loads(raw) for raw in self.list_raw(resource, namespace)]
+
+    def list_raw(self, resource: str, namespace: str | None = None) -> list[str]:
+        """The stored JSON of the objects, in etcd key order (lists answer it as is)."""
         with self.lock:
             if namespace is None:
                 rows = self._db.execute(
@@ -139,7 +143,7 @@ class Store:
                     "SELECT body FROM objects WHERE resource = ? AND namespace = ? ORDER BY name",
                     (resource, namespace),
                 ).fetchall()
-        return [json.loads(r[0]) for r in rows]
+        return [r[0] for r in rows]
 
     def put(self, resource: str, namespace: str, name: str, obj: dict[str, Any]) -> dict[str, Any]:
         """Write obj with the next resourceVersion (set in obj and returned)."""
