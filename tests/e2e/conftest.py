@@ -26,6 +26,7 @@ from tests.config.helpers import KNOWN_HOSTS, ssh_key
 
 OWNER = "ci-credentials"
 NS = "dispatch"
+NO_CHANGES = "No changes. The cluster matches the configuration."
 WRITE_VERBS = frozenset({"create", "update", "patch", "delete", "deletecollection"})
 
 # Planted secret values: unusual enough that any occurrence in an output is a leak.
@@ -197,3 +198,10 @@ def plan_json(result: Result) -> dict[str, Any]:
 def changes(document: dict[str, Any]) -> list[tuple[str, str, str]]:
     """(symbol, kind, name) of each change in a JSON plan, in apply order."""
     return [(c["symbol"], c["kind"], c["name"]) for c in document["changes"]]
+
+
+def apply_ok(run: Run, cluster_args: list[str], *args: str | Path) -> str:
+    """``apply --auto-approve ARGS``, which must succeed silently on stderr; its stdout."""
+    result = run("apply", *args, *cluster_args, "--auto-approve")
+    assert (result.code, result.err) == (0, ""), result.err
+    return result.out

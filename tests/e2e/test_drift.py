@@ -11,12 +11,14 @@ import pytest
 from dispatchctl.cluster import Cluster
 from dispatchctl.localcluster import LocalCluster
 from tests.e2e.conftest import (
+    NO_CHANGES,
     NS,
     OWNER,
     TOKEN_1,
     TOKEN_2,
     Run,
     Write,
+    apply_ok,
     changes,
     decoded,
     get,
@@ -28,15 +30,7 @@ from tests.e2e.conftest import (
 )
 from tests.fixtures.cluster import Kubectl
 
-NO_CHANGES = "No changes. The cluster matches the configuration."
-
 pytestmark = pytest.mark.usefixtures("dispatch_ns")
-
-
-def apply_ok(run: Run, cluster_args: list[str], *args: object) -> str:
-    result = run("apply", *args, *cluster_args, "--auto-approve")
-    assert (result.code, result.err) == (0, ""), result.err
-    return result.out
 
 
 def test_edited_secret_is_detected_and_repaired(

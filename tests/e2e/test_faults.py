@@ -23,6 +23,7 @@ from dispatchctl.cluster.lock import Lock, read_lock
 from dispatchctl.localcluster import Fault, LocalCluster
 from dispatchctl.plan import Target
 from tests.e2e.conftest import (
+    NO_CHANGES,
     NS,
     OWNER,
     TOKEN_1,
@@ -38,8 +39,6 @@ from tests.e2e.conftest import (
     write_log,
 )
 from tests.fixtures.sops import AgeKey
-
-NO_CHANGES = "No changes. The cluster matches the configuration."
 
 pytestmark = pytest.mark.usefixtures("dispatch_ns")
 

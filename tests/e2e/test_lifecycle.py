@@ -10,12 +10,14 @@ import pytest
 from dispatchctl.cluster import Cluster
 from dispatchctl.localcluster import LocalCluster
 from tests.e2e.conftest import (
+    NO_CHANGES,
     NS,
     OWNER,
     TOKEN_1,
     TOKEN_2,
     Run,
     Write,
+    apply_ok,
     changes,
     decoded,
     docker,
@@ -28,15 +30,6 @@ from tests.e2e.conftest import (
     write_log,
     writes,
 )
-
-NO_CHANGES = "No changes. The cluster matches the configuration."
-
-
-def apply_ok(run: Run, cluster_args: list[str], config: Path, *extra: str) -> str:
-    result = run("apply", config, *cluster_args, "--auto-approve", *extra)
-    assert result.code == 0, result.err
-    assert result.err == ""
-    return result.out
 
 
 @pytest.mark.usefixtures("dispatch_ns")

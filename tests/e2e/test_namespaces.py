@@ -12,6 +12,7 @@ import pytest
 from dispatchctl.cluster import Cluster
 from dispatchctl.localcluster import Fault, LocalCluster
 from tests.e2e.conftest import (
+    NO_CHANGES,
     Run,
     Write,
     changes,
@@ -22,8 +23,6 @@ from tests.e2e.conftest import (
     write_log,
 )
 from tests.fixtures.sops import AgeKey
-
-NO_CHANGES = "No changes. The cluster matches the configuration."
 
 pytestmark = pytest.mark.usefixtures("dispatch_ns")
 

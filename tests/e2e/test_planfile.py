@@ -13,6 +13,7 @@ import pytest
 from dispatchctl.cluster import Cluster
 from dispatchctl.localcluster import LocalCluster
 from tests.e2e.conftest import (
+    NO_CHANGES,
     NS,
     TOKEN_1,
     TOKEN_2,
@@ -27,8 +28,6 @@ from tests.e2e.conftest import (
     writes,
 )
 from tests.fixtures.cluster import Kubectl
-
-NO_CHANGES = "No changes. The cluster matches the configuration."
 
 
 def save_plan(run: Run, config: Path, plan_file: Path, *args: str) -> str:
