@@ -245,6 +245,12 @@ class Api:
         dry_run = _dry_run(req)
         with self.store.lock:
             old = self.store.get(r.resource.plural, r.namespace, r.name)
+            uid = obj["metadata"].get("uid")
+            if uid:
+                # registry/rest/update.go defaultUpdatedObjectInfo.Preconditions: a uid in the
+                # body is a precondition, checked even when nothing is stored (uid "")
+                stored = old or {"metadata": {"uid": "", "resourceVersion": ""}}
+                _check_preconditions(r.resource, r.namespace, r.name, stored, {"uid": uid})
             if old is None:
                 if not r.resource.create_on_update:
                     raise not_found(r.resource.plural, r.resource.group, r.name)

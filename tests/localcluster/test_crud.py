@@ -74,8 +74,10 @@ def test_uid_and_creation_timestamp_survive_updates(core) -> None:
     )
     assert updated.metadata.uid == created.metadata.uid
     assert updated.metadata.creation_timestamp == created.metadata.creation_timestamp
+    # a uid in a PUT body is a precondition (409, see test_errors); a patch that changes
+    # it fails validation: ValidateObjectMetaUpdate, metadata.uid is immutable
     with pytest.raises(ApiException) as err:
-        core.replace_namespaced_secret("s", "default", {"metadata": {"name": "s", "uid": "other"}})
+        core.patch_namespaced_secret("s", "default", {"metadata": {"uid": "other"}})
     assert status_of(err.value)["details"]["causes"] == [
         {
             "reason": "FieldValueInvalid",

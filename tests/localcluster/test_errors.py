@@ -223,6 +223,39 @@ def test_delete_with_stale_resource_version_precondition_is_409(core) -> None:
     assert core.read_namespaced_secret("s", "default").metadata.name == "s"
 
 
+def test_put_with_a_wrong_uid_in_the_body_is_409_precondition_failed(core) -> None:
+    created = core.create_namespaced_secret("default", _secret("s")).to_dict()
+    uid = created["metadata"]["uid"]
+    body = _secret("s")
+    body["metadata"].update(uid="0000", resourceVersion=created["metadata"]["resource_version"])
+    with pytest.raises(ApiException) as err:
+        core.replace_namespaced_secret("s", "default", body)
+    assert status_of(err.value) == _failure(
+        409,
+        "Conflict",
+        'Operation cannot be fulfilled on secrets "s": StorageError: invalid object, Code: 4, '
+        "Key: /registry/secrets/default/s, ResourceVersion: 0, AdditionalErrorMsg: "
+        f"Precondition failed: UID in precondition: 0000, UID in object meta: {uid}",
+        {"name": "s", "kind": "secrets"},
+    )
+
+
+def test_put_of_a_deleted_lease_with_its_uid_is_409_not_a_create(coordination) -> None:
+    """A Lease is created on update, but not when the body's uid names the deleted one
+    (etcd3 GuaranteedUpdate checks preconditions against the empty object)."""
+    lease = {"metadata": {"name": "l"}, "spec": {"holderIdentity": "a"}}
+    created = coordination.create_namespaced_lease("default", lease)
+    coordination.delete_namespaced_lease("l", "default")
+    body = {"metadata": {"name": "l", "uid": created.metadata.uid}, "spec": {"holderIdentity": "a"}}
+    with pytest.raises(ApiException) as err:
+        coordination.replace_namespaced_lease("l", "default", body)
+    assert err.value.status == 409
+    assert "UID in object meta: " in status_of(err.value)["message"]
+    with pytest.raises(ApiException) as missing:
+        coordination.read_namespaced_lease("l", "default")
+    assert missing.value.status == 404
+
+
 def test_put_with_other_name_is_400(core) -> None:
     core.create_namespaced_secret("default", _secret("s"))
     with pytest.raises(ApiException) as err:
