@@ -4,18 +4,22 @@ from __future__ import annotations
 
 import os
 import sys
+from typing import TYPE_CHECKING
 
 import click
 
 from dispatchctl import plan as plan_mod
 from dispatchctl import planfile, planner
-from dispatchctl.apply import ApplyResult, apply_plan
+from dispatchctl.apply import NAMESPACE, ApplyResult, apply_plan
 from dispatchctl.cli import options
 from dispatchctl.cli.output import echo_plan
 from dispatchctl.cli.progress import BarProgress, LineProgress, describe
 from dispatchctl.cluster.lock import Lock, holder_identity
 from dispatchctl.errors import PlanError
 from dispatchctl.plan import Action, Plan
+
+if TYPE_CHECKING:
+    from dispatchctl.cluster import Cluster
 
 
 def check_confirmable(auto_approve: bool) -> None:
@@ -28,11 +32,8 @@ def check_confirmable(auto_approve: bool) -> None:
         )
 
 
-def confirm(auto_approve: bool) -> None:
-    """At a terminal ask for "yes"; elsewhere demand --auto-approve."""
-    if auto_approve:
-        return
-    check_confirmable(auto_approve)
+def confirm() -> None:
+    """Ask for "yes" at the terminal (check_confirmable made sure there is one)."""
     answer = click.prompt(
         "\nDo you want to perform these actions? Only 'yes' will be accepted",
         default="",
@@ -42,21 +43,24 @@ def confirm(auto_approve: bool) -> None:
         raise PlanError("apply cancelled")
 
 
-def run(plan: Plan, cluster: object, parallelism: int) -> ApplyResult:
+def run(plan: Plan, cluster: Cluster, parallelism: int) -> ApplyResult:
     total = len(plan.changes) + len(plan.create_namespaces)
     if sys.stdout.isatty():
         bar = BarProgress(total)
         try:
-            return apply_plan(plan, cluster, parallelism=parallelism, progress=bar)  # type: ignore[arg-type]
+            return apply_plan(plan, cluster, parallelism=parallelism, progress=bar)
         finally:
             bar.close()
-    return apply_plan(plan, cluster, parallelism=parallelism, progress=LineProgress())  # type: ignore[arg-type]
+    return apply_plan(plan, cluster, parallelism=parallelism, progress=LineProgress())
 
 
 def report(result: ApplyResult) -> int:
     """The closing lines: what was applied, what failed, what was not attempted."""
     if result.ok:
-        click.echo(f"Apply complete: {len(result.applied)} changes applied.")
+        namespaces = sum(1 for c in result.applied if c.ref.kind == NAMESPACE)
+        created = f", {namespaces} namespace{'s' * (namespaces != 1)} created" if namespaces else ""
+        count = len(result.applied) - namespaces
+        click.echo(f"Apply complete: {count} change{'s' * (count != 1)} applied{created}.")
         return 0
     click.secho(
         f"Apply failed: {len(result.applied)} applied, {len(result.failed)} failed, "
@@ -123,9 +127,21 @@ def apply(
     if saved is None:
         check_confirmable(auto_approve)
     desired = loaded.desired
+    plan_options = planner.PlanOptions(adopt, create_namespace)
     with options.open_cluster(kubeconfig, context, local) as cluster:
         if saved is not None:
             planfile.check_target(saved, cluster.target.server)
+        elif not auto_approve:
+            # Show and confirm before anything is written (the lock writes a Lease, and with
+            # --create-namespace a namespace); under the lock the plan is made again and must
+            # equal the confirmed one, exactly as a saved plan must. With --auto-approve
+            # nobody reviews this run's plan: it is made under the lock and applied.
+            saved = planner.plan_against(loaded, cluster, plan_options)
+            echo_plan(saved, "text", no_color=no_color)
+            plan_mod.check(saved, allow_delete_all=allow_delete_all)
+            if not saved.has_changes:
+                return 0
+            confirm()
         lock = Lock(
             cluster,
             owner=desired.owner,
@@ -135,18 +151,14 @@ def apply(
             create_namespace=create_namespace,
         )
         with lock:
-            plan = planner.plan_against(
-                loaded, cluster, planner.PlanOptions(adopt, create_namespace)
-            )
-            if saved is not None:
-                planfile.check_current(saved, plan)
-            else:
+            plan = planner.plan_against(loaded, cluster, plan_options)
+            if saved is None:
                 echo_plan(plan, "text", no_color=no_color)
+            else:
+                planfile.check_current(saved, plan)
             plan_mod.check(plan, allow_delete_all=allow_delete_all)
             if not plan.has_changes:
                 if saved is not None:
                     click.echo("No changes. The cluster matches the configuration.")
                 return 0
-            if saved is None:
-                confirm(auto_approve)
             return report(run(plan, cluster, parallelism))

@@ -44,7 +44,7 @@ def test_files_in_two_namespaces_plan_apply_and_prune_together(
     applied = run("apply", first, second, *cluster_args, "--create-namespace", "--auto-approve")
     assert (applied.code, applied.err) == (0, "")
     assert "+ Namespace builds: created\n" in applied.out
-    assert applied.out.rstrip().endswith("Apply complete: 5 changes applied.")
+    assert applied.out.rstrip().endswith("Apply complete: 4 changes applied, 1 namespace created.")
     assert get(api, "Secret", "team-2-gitlab", namespace="builds") is not None
     assert run("plan", first, second, *cluster_args).out.rstrip().endswith(NO_CHANGES)
 

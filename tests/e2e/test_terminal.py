@@ -43,14 +43,22 @@ def _read_until(fd: int, wanted: bytes | None, deadline: float) -> bytes:
 
 
 def apply_at_terminal(
-    config: Path, kubeconfig: Path, age_key: AgeKey, answer: bytes
+    config: Path, kubeconfig: Path, age_key: AgeKey, answer: bytes, *extra: str
 ) -> tuple[int, str]:
     """Run apply with stdin/stdout/stderr on a pty, answer the prompt; (exit code, screen)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("SOPS_", "KUBE"))}
     env.update(SOPS_AGE_KEY_FILE=str(age_key.key_file), TERM="xterm")
     main, child = os.openpty()
     proc = subprocess.Popen(
-        [sys.executable, "-m", "dispatchctl", "apply", str(config), f"--kubeconfig={kubeconfig}"],
+        [
+            sys.executable,
+            "-m",
+            "dispatchctl",
+            "apply",
+            str(config),
+            f"--kubeconfig={kubeconfig}",
+            *extra,
+        ],
         stdin=child,
         stdout=child,
         stderr=child,
@@ -92,3 +100,18 @@ def test_no_at_the_prompt_cancels_and_yes_applies_with_a_progress_bar(
     assert "Applying" in screen and "2/2" in screen
     assert "Apply complete: 2 changes applied." in screen
     assert get(api, "Secret", "team-1-github") is not None
+
+
+def test_no_at_the_prompt_writes_nothing_at_all(
+    write_config: Write,
+    kubeconfig: Path,
+    age_key: AgeKey,
+    local_cluster: LocalCluster,
+) -> None:
+    """Neither the lock's Lease nor a --create-namespace namespace is written before "yes"."""
+    config = write_config({"team-1": [github()]}, namespace="brand-new")
+    code, screen = apply_at_terminal(config, kubeconfig, age_key, b"no", "--create-namespace")
+    assert code == 1
+    assert "Namespace brand-new" in screen
+    assert "Error: apply cancelled" in screen
+    assert [r for r in local_cluster.requests if r.method not in ("GET", "HEAD")] == []
