@@ -69,8 +69,8 @@ def load(path: str | Path) -> Plan:
         )
     try:
         return plan_from_document(document)
-    except (KeyError, TypeError, ValueError) as err:
-        raise PlanError(f"{path}: malformed plan file ({type(err).__name__}: {err})") from None
+    except PlanError as err:
+        raise PlanError(f"{path}: {err.message}", hint=err.hint) from None
 
 
 def sha256_file(path: str | Path) -> str:

@@ -239,3 +239,22 @@ def test_saved_plan_carries_its_adopt_and_delete_all_decisions(
     assert (applied.code, applied.err) == (0, "")
     assert get(api, "ServiceAccount", "team-1") is None
     assert get(api, "Secret", "team-1-github") is None
+
+
+@pytest.mark.usefixtures("dispatch_ns")
+def test_plan_file_of_another_format_version_names_the_file(
+    run: Run, write_config: Write, cluster_args: list[str], tmp_path: Path
+) -> None:
+    config = write_config({"team-1": [github()]})
+    saved = tmp_path / "ci.plan"
+    assert run("plan", config, *cluster_args, "-o", saved).code == 0
+    document = json.loads(saved.read_text())
+    document["format_version"] = "99"
+    saved.write_text(json.dumps(document))
+    for command in ("show", "apply"):
+        result = run(command, saved, *([] if command == "show" else cluster_args))
+        assert result.code == 1
+        assert result.err.startswith(
+            f"Error: {saved}: unsupported plan format version '99' (this dispatchctl reads '1')\n"
+        )
+        assert "hint: make the plan again with this version of dispatchctl" in result.err
