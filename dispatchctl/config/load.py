@@ -58,6 +58,8 @@ class _File:
     data: dict[str, Any] | None = None
     config: Config | None = None
     problems: list[Problem] = field(default_factory=list)
+    # plaintext-guard findings: reported with the schema's, they do not stop validation
+    plaintext: list[Problem] = field(default_factory=list)
 
     def problem(
         self, path: DataPath, message: str, hint: str | None = None, *, key: bool = False
@@ -121,7 +123,8 @@ def _load(
     for f in files:
         if f.doc is not None:
             _inspect(f, allow_plaintext=allow_plaintext, decrypt=decrypt)
-    _raise_if_problems(files)
+    if any(f.problems for f in files):
+        _raise_if_problems(files)
 
     for f in files:
         f.data = _without_sops(_opaque(f.doc.data if f.doc else None))
@@ -199,6 +202,7 @@ def _inspect(f: _File, *, allow_plaintext: bool, decrypt: bool) -> None:
         )
         for path in _plaintext_secrets(data):
             f.problem(path, f"{path[-1]} is not encrypted in the file", hint)
+            f.plaintext.append(f.problems.pop())
     if not decrypt and f.sops is not None and _encrypted_elsewhere(data):
         f.problem(
             (),
@@ -223,7 +227,7 @@ def _plaintext_secrets(data: dict[str, Any]) -> list[DataPath]:
         (*path, name)
         for path, cred in _credentials(data)
         for name in SECRET_FIELDS
-        if name in cred and cred[name] is not None and not is_encrypted(cred[name])
+        if isinstance(cred.get(name), str | int | float | bool) and not is_encrypted(cred[name])
     ]
 
 
@@ -314,7 +318,7 @@ def _merge(files: list[_File], located: list[checks.LocatedAccount]) -> Config:
 
 
 def _raise_if_problems(files: list[_File]) -> None:
-    problems = [p for f in files for p in f.problems]
+    problems = [p for f in files for p in (*f.problems, *f.plaintext)]
     if problems:
         order = {f.display: i for i, f in enumerate(files)}
         problems.sort(key=lambda p: (order[p.file], p.line or 0, p.column or 0))

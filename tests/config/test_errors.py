@@ -325,3 +325,20 @@ def test_cli_prints_every_problem_and_exits_1(tmp_path: Path, capsys) -> None:
         " expected one of github, gitlab, bitbucket-cloud, bitbucket-server, git, docker",
     ]
     assert "Traceback" not in err
+
+
+def test_plaintext_guard_reports_with_the_schema_problems(tmp_path: Path) -> None:
+    """One run names every problem: a clear-text token does not hide a misspelt field, and a
+    token that is a mapping is a type error, not "not encrypted"."""
+    creds = (
+        "- type: github\n  username: u\n  token: {a: b}\n- type: gitlab\n  usernam: x\n  token: t\n"
+    )
+    path = write(tmp_path, account(creds))
+    assert problems(path, allow_plaintext=False) == [
+        f"{path}:11:16: serviceAccounts[0].credentials[0].token: Input should be a valid string",
+        f"{path}:12:9: serviceAccounts[0].credentials[1]: missing required field username",
+        f"{path}:13:9: serviceAccounts[0].credentials[1].usernam: unknown field usernam"
+        " (did you mean username?)",
+        f"{path}:14:16: serviceAccounts[0].credentials[1].token: token is not encrypted in the file"
+        f" (encrypt it: sops encrypt --in-place {path})",
+    ]
