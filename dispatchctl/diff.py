@@ -203,9 +203,14 @@ def _merge(
     The result keeps live metadata (uid and resourceVersion make the write conditional) and
     drops managedFields, which the server keeps when an update leaves them out.
     """
-    merged = copy.deepcopy(dict(live))
-    metadata = merged.setdefault("metadata", {})
-    metadata.pop("managedFields", None)
+    # managedFields is most of a live object: leave it out before copying, not after
+    metadata = {
+        key: copy.deepcopy(value)
+        for key, value in (live.get("metadata") or {}).items()
+        if key != "managedFields"
+    }
+    merged = {key: copy.deepcopy(value) for key, value in live.items() if key != "metadata"}
+    merged["metadata"] = metadata
     fields: list[FieldDiff] = []
     for name, prefixes in (
         ("labels", MANAGED_LABEL_PREFIXES),
