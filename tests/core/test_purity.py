@@ -9,6 +9,14 @@ import sys
 import pytest
 
 CORE = [
+    "dispatchctl.errors",
+    "dispatchctl.objects",
+    "dispatchctl.config.models",
+    "dispatchctl.config.positions",
+    "dispatchctl.config.checks",
+    "dispatchctl.config.ssh",
+    "dispatchctl.config.credentials",
+    "dispatchctl.desired",
     "dispatchctl.diff",
     "dispatchctl.order",
     "dispatchctl.plan",
@@ -23,6 +31,8 @@ FORBIDDEN = (
     "urllib3",
     "dispatchctl.cluster",
     "dispatchctl.localcluster",
+    "dispatchctl.config.sops",
+    "dispatchctl.config.load",
 )
 
 
@@ -35,3 +45,26 @@ def test_core_module_imports_alone_and_pulls_in_no_shell(module: str) -> None:
     result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "[]"
+
+
+def _all_modules() -> list[str]:
+    import pkgutil
+
+    import dispatchctl
+
+    return sorted(
+        info.name
+        for info in pkgutil.walk_packages(dispatchctl.__path__, "dispatchctl.")
+        if info.name != "dispatchctl.__main__"
+    )
+
+
+def test_every_module_imports_on_its_own() -> None:
+    """No import cycles anywhere (pip-tools' test_circular_imports): each module, alone in a
+    fresh interpreter."""
+    probe = "import importlib, sys\nfor name in sys.argv[1:]:\n    importlib.import_module(name)\n"
+    for module in _all_modules():
+        result = subprocess.run(
+            [sys.executable, "-c", probe, module], capture_output=True, text=True
+        )
+        assert result.returncode == 0, f"{module}: {result.stderr}"
