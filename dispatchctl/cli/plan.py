@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import shlex
+
 import click
 
 from dispatchctl import plan as plan_mod
@@ -55,7 +57,11 @@ def plan(
     plan_mod.check(result, allow_delete_all=allow_delete_all, fail_on_delete=fail_on_delete)
     if out is not None:
         planfile.save(result, out)
-        click.echo(f"Saved the plan to {out}; apply it with: dispatchctl apply {out}", err=True)
+        again = ["dispatchctl", "apply", out]
+        again += [f"--kubeconfig={kubeconfig}"] if kubeconfig else []
+        again += [f"--context={context}"] if context else []
+        again += [f"--local={local}"] if local else []
+        click.echo(f"Saved the plan to {out}; apply it with: {shlex.join(again)}", err=True)
     return plan_mod.exit_code(
         result,
         detailed_exitcode=detailed_exitcode,

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import json
+import shlex
 import stat
 from pathlib import Path
 
@@ -33,8 +34,11 @@ from tests.fixtures.cluster import Kubectl
 def save_plan(run: Run, config: Path, plan_file: Path, *args: str) -> str:
     result = run("plan", config, "-o", plan_file, *args)
     assert result.code == 0, result.err
+    # the hint repeats the cluster flags: apply must reach the same cluster
+    flags = [a for a in args if a.startswith(("--kubeconfig=", "--context=", "--local="))]
     assert result.err == (
-        f"Saved the plan to {plan_file}; apply it with: dispatchctl apply {plan_file}\n"
+        f"Saved the plan to {plan_file}; apply it with: "
+        f"{shlex.join(['dispatchctl', 'apply', str(plan_file), *flags])}\n"
     )
     return result.out
 
