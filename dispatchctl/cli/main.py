@@ -28,6 +28,7 @@ COMMANDS: dict[str, str] = {
     "apply": "dispatchctl.cli.apply:apply",
     "show": "dispatchctl.cli.show:show",
     "force-unlock": "dispatchctl.cli.force_unlock:force_unlock",
+    "import": "dispatchctl.cli.import_:import_",
     "local-cluster": "dispatchctl.cli.local_cluster:local_cluster",
 }
 

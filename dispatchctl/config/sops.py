@@ -1,7 +1,8 @@
-"""Decrypting with the official sops binary; the one place sops exit codes become errors.
+"""Running the official sops binary; the one place sops exit codes become errors.
 
 Decrypted text only ever lives in this process's memory: it is read from the child's stdout
-pipe and returned, never written to disk, logged or put into an exception. Keys reach sops only
+pipe and returned, never written to disk, logged or put into an exception. Text to encrypt
+reaches sops the same way, on its stdin pipe. Keys reach sops only
 through its own environment (``SOPS_AGE_KEY_FILE``, ``SOPS_AGE_KEY``, gpg, cloud KMS).
 """
 
@@ -60,6 +61,10 @@ class SopsCrashError(SopsError):
 
 class SopsBinaryError(SopsError):
     """The sops binary cannot be found or run."""
+
+
+class SopsEncryptError(SopsError):
+    """sops refused to encrypt: no recipients, a bad recipient, a .sops.yaml it rejects."""
 
 
 class SopsErrors(SopsError):
@@ -317,6 +322,92 @@ def decrypt_all(jobs: Sequence[DecryptJob]) -> list[str]:
     """Decrypt several files concurrently; raises one error naming every failure."""
     with Decryption() as decryption:
         return decryption.results(jobs)
+
+
+# sops encrypt's stderr (never quoted: it might echo input) -> what went wrong, how to fix it
+_ENCRYPT_FAILURES: tuple[tuple[tuple[str, ...], str, str], ...] = (
+    (
+        ("no keys provided", "no matching creation rules"),
+        "no recipients to encrypt to",
+        "pass --age RECIPIENT, or add a .sops.yaml creation rule matching the file "
+        "in its folder or above",
+    ),
+    (
+        ("cannot use more than one of",),
+        "the .sops.yaml rule for it already chooses which keys to encrypt (a suffix or regex)",
+        f"set encrypted_regex: {SECRET_FIELDS_REGEX} in that rule instead, or pass --age",
+    ),
+    (
+        ("Could not unmarshal config", "error loading config"),
+        "sops cannot read the .sops.yaml that applies to it",
+        "fix that .sops.yaml, or pass --age RECIPIENT to ignore it",
+    ),
+    (
+        ("age public key", "malformed recipient", "failed to parse"),
+        "a recipient is not valid",
+        "an age recipient looks like age1... (the public key, not the AGE-SECRET-KEY line)",
+    ),
+)
+
+
+def encrypt(
+    plaintext: str,
+    *,
+    filename: Path,
+    age: Sequence[str] = (),
+    binary: str | None = None,
+) -> str:
+    """``plaintext`` (YAML) encrypted by sops, its secret fields only; returns sops's output.
+
+    The plaintext reaches sops on its stdin pipe only. With ``age`` recipients any .sops.yaml
+    is ignored; without, sops applies the creation rule matching ``filename``, found from the
+    file's folder upwards, as ``sops encrypt`` run in that folder would.
+    """
+    exe = binary or resolve_binary()
+    target = filename.resolve()
+    argv = [exe, "encrypt", "--filename-override", str(target)]
+    argv += ["--input-type", "yaml", "--output-type", "yaml"]
+    argv += ["--encrypted-regex", SECRET_FIELDS_REGEX]
+    env = {**os.environ, "SOPS_DISABLE_VERSION_CHECK": "1"}
+    with tempfile.TemporaryDirectory(prefix="dispatchctl-sops-") as scratch:
+        if age:
+            empty = Path(scratch) / "sops.yaml"
+            empty.write_text("")
+            argv[1:1] = ["--config", str(empty)]
+            argv += ["--age", ",".join(age)]
+        try:
+            proc = subprocess.run(
+                argv,
+                input=plaintext.encode("utf-8"),
+                capture_output=True,
+                env=env,
+                cwd=target.parent,
+                timeout=_TIMEOUT_SECONDS,
+                check=False,
+            )
+        except FileNotFoundError:
+            raise SopsBinaryError(
+                f"the sops binary {exe} was not found (or the folder of {filename} is missing)",
+                hint=f"install sops, or set {BINARY_ENV} to its path",
+            ) from None
+        except PermissionError:
+            raise SopsBinaryError(f"the sops binary {exe} cannot be run") from None
+        except subprocess.TimeoutExpired:
+            raise SopsEncryptError(
+                f"{filename}: sops did not finish encrypting within {_TIMEOUT_SECONDS} seconds",
+                hint="a key service or KMS may be unreachable",
+            ) from None
+    if proc.returncode == 0:
+        return proc.stdout.decode("utf-8")
+    stderr = proc.stderr.decode("utf-8", "replace")
+    for needles, text, hint in _ENCRYPT_FAILURES:
+        if any(needle in stderr for needle in needles):
+            raise SopsEncryptError(f"{filename}: cannot encrypt: {text}", hint=hint)
+    raise SopsEncryptError(
+        f"{filename}: sops could not encrypt it (exit code {proc.returncode})",
+        hint="check the recipients and any .sops.yaml; `sops encrypt` of a file without "
+        "secrets shows sops's own message",
+    )
 
 
 def version(binary: str | None = None) -> str:

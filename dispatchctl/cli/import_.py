@@ -1,0 +1,226 @@
+"""``dispatchctl import``: write an encrypted config from a namespace set up by hand.
+
+Reads the namespace's ServiceAccounts and the Secrets they list, turns them into a config
+(``dispatchctl.importer``), and writes it encrypted: the plaintext YAML exists only in memory
+and on sops's stdin pipe. The file is written with mode 0600 in one rename, never over an
+existing file unless ``--force``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shlex
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from dispatchctl.cli import options
+from dispatchctl.config import sops
+from dispatchctl.errors import DispatchctlError
+from dispatchctl.importer import ImportResult, import_namespace, to_yaml
+from dispatchctl.objects import SECRET, SERVICE_ACCOUNT, owner_selector
+
+if TYPE_CHECKING:
+    from dispatchctl.cluster import Cluster
+
+SCHEMA_FILE = Path("schemas") / "dispatchctl.schema.json"
+MAX_CONCURRENT_READS = 8
+
+
+@click.command("import")
+@click.option(
+    "-n", "--namespace", required=True, help="The namespace whose service accounts to import."
+)
+@click.option(
+    "--service-account",
+    "service_accounts",
+    multiple=True,
+    metavar="NAME",
+    help="Import only this account (repeatable); default: every account of the namespace.",
+)
+@click.option(
+    "--owner",
+    default=None,
+    help="The config's metadata.name, stamped on every object (default: the namespace).",
+)
+@click.option(
+    "-o",
+    "--out",
+    "out",
+    required=True,
+    type=click.Path(dir_okay=False),
+    help="The config file to write, encrypted with sops.",
+)
+@click.option(
+    "--age",
+    "age",
+    multiple=True,
+    metavar="RECIPIENT",
+    help="age recipient to encrypt to (repeatable); default: the .sops.yaml creation rule "
+    "matching the file.",
+)
+@click.option("--force", is_flag=True, help="Overwrite the file if it exists.")
+@options.cluster_options
+def import_(
+    namespace: str,
+    service_accounts: tuple[str, ...],
+    owner: str | None,
+    out: str,
+    age: tuple[str, ...],
+    force: bool,
+    kubeconfig: str | None,
+    context: str | None,
+    local: str | None,
+) -> None:
+    """Write a config from what a namespace holds, ready for `dispatchctl plan --adopt`."""
+    target = Path(out)
+    check_target(target, force=force)
+    owner = owner or namespace
+    with options.open_cluster(kubeconfig, context, local) as cluster:
+        accounts, secrets = read_namespace(cluster, namespace)
+        check_owner_unused(cluster, owner, namespace)
+    result = import_namespace(namespace, owner, accounts, secrets, only=service_accounts)
+    text = to_yaml(result.document, schema=schema_reference(target))
+    write_file(target, sops.encrypt(text, filename=target, age=age), force=force)
+    for skipped in result.skipped:
+        click.echo(f"skipped {skipped}", err=True)
+    click.echo(summary(result, namespace, out, kubeconfig, context, local))
+
+
+def check_target(target: Path, *, force: bool) -> None:
+    """Refuse before reading anything: an existing file, a missing folder."""
+    if target.exists() and not force:
+        raise DispatchctlError(
+            f"{target} already exists", hint="pass --force to overwrite it, or another -o FILE"
+        )
+    if not target.parent.resolve().is_dir():
+        raise DispatchctlError(f"the folder of {target} does not exist", hint="create it first")
+
+
+def read_namespace(
+    cluster: Cluster, namespace: str
+) -> tuple[list[dict[str, Any]], dict[str, dict[str, Any]]]:
+    """The namespace's ServiceAccounts and every Secret they list (GET by name: the namespace's
+    other Secrets are none of our business)."""
+    from dispatchctl.cluster.client import object_path
+    from dispatchctl.cluster.errors import ForbiddenError, NotFoundError
+
+    try:
+        cluster.request(
+            "GET", object_path("Namespace", None, namespace), what=f"read namespace {namespace}"
+        )
+    except NotFoundError:
+        raise DispatchctlError(
+            f"namespace {namespace} does not exist",
+            hint="check -n and the cluster (--kubeconfig, --context)",
+        ) from None
+    except ForbiddenError:
+        pass  # a namespaced Role may not read namespaces; the list below will tell
+    accounts = cluster.list(SERVICE_ACCOUNT, namespace)
+    names = sorted(
+        {
+            str(entry["name"])
+            for sa in accounts
+            for field in ("secrets", "imagePullSecrets")
+            for entry in sa.get(field) or []
+            if entry.get("name")
+        }
+    )
+    with ThreadPoolExecutor(max_workers=MAX_CONCURRENT_READS) as pool:
+        found = pool.map(lambda name: cluster.get(SECRET, namespace, name), names)
+        secrets = {name: obj for name, obj in zip(names, found, strict=True) if obj is not None}
+    return accounts, secrets
+
+
+def check_owner_unused(cluster: Cluster, owner: str, namespace: str) -> None:
+    """An owner that already manages objects would see them pruned by this config."""
+    from dispatchctl.cluster.errors import ForbiddenError
+
+    owned: list[str] = []
+    for kind in (SECRET, SERVICE_ACCOUNT):
+        try:
+            items = cluster.list(kind, None, label_selector=owner_selector(owner))
+        except ForbiddenError:
+            items = cluster.list(kind, namespace, label_selector=owner_selector(owner))
+        owned += [f"{kind}/{i['metadata'].get('namespace')}/{i['metadata']['name']}" for i in items]
+    if owned:
+        shown = ", ".join(owned[:3]) + (f" and {len(owned) - 3} more" if len(owned) > 3 else "")
+        raise DispatchctlError(
+            f"owner {owner} already manages {len(owned)} object"
+            f"{'s' if len(owned) != 1 else ''} ({shown}); applying the import would prune them",
+            hint="pass --owner NAME with a name no config uses yet",
+        )
+
+
+def schema_reference(target: Path) -> str:
+    """The nearest schemas/dispatchctl.schema.json above the file, relative to it; else a
+    sibling dispatchctl.schema.json (`dispatchctl schema > dispatchctl.schema.json`)."""
+    folder = target.parent.resolve()
+    for candidate in (folder, *folder.parents):
+        if (candidate / SCHEMA_FILE).is_file():
+            return Path(os.path.relpath(candidate / SCHEMA_FILE, folder)).as_posix()
+    return SCHEMA_FILE.name
+
+
+def write_file(target: Path, text: str, *, force: bool) -> None:
+    """Mode 0600, all or nothing: a temporary file in the same folder, then one rename (or a
+    hard link, which fails rather than overwrite a file that appeared meanwhile)."""
+    temporary = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+    try:
+        fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        if force:
+            os.replace(temporary, target)
+        else:
+            os.link(temporary, target)
+    except FileExistsError:
+        raise DispatchctlError(
+            f"{target} already exists", hint="pass --force to overwrite it, or another -o FILE"
+        ) from None
+    except OSError as err:
+        raise DispatchctlError(f"cannot write {target}: {err.strerror}") from None
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(temporary)
+
+
+def summary(
+    result: ImportResult,
+    namespace: str,
+    out: str,
+    kubeconfig: str | None,
+    context: str | None,
+    local: str | None,
+) -> str:
+    """What was imported, per account; what was skipped (stderr has the reasons); what next."""
+    credentials = sum(len(a.credentials) for a in result.accounts)
+    lines = [
+        f"Imported {_count(len(result.accounts), 'service account')} and "
+        f"{_count(credentials, 'credential')} from namespace {namespace} into {out} "
+        f"(owner {result.document['metadata']['name']}, encrypted with sops)."
+    ]
+    for account in result.accounts:
+        listed = ", ".join(f"{kind} {name}" for kind, name in account.credentials)
+        lines.append(f"  {account.name}: {listed or 'no credentials'}")
+        lines += [f"    note: {note}" for note in account.notes]
+    if result.skipped:
+        lines.append(f"Skipped {_count(len(result.skipped), 'item')} (reasons above, on stderr).")
+    lines.append(f"Next: {_next_command(out, kubeconfig, context, local)}")
+    return "\n".join(lines)
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}{'s' if n != 1 else ''}"
+
+
+def _next_command(out: str, kubeconfig: str | None, context: str | None, local: str | None) -> str:
+    """The plan to run next, reaching the same cluster as this import did."""
+    flags = {"kubeconfig": kubeconfig, "context": context, "local": local}
+    extra = [f"--{name}={value}" for name, value in flags.items() if value]
+    return shlex.join(["dispatchctl", "plan", "--adopt", out, *extra])

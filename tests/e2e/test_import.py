@@ -1,0 +1,278 @@
+"""``dispatchctl import``: a namespace set up the way ``dispatch login`` does (with real kubectl)
+becomes an encrypted config that ``plan --adopt`` adopts without changing any data.
+
+Every secret value planted in the cluster is a canary: none may reach an output or a file
+other than the config as sops decrypts it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from dispatchctl.cluster import Cluster
+from dispatchctl.config.sops import resolve_binary
+from dispatchctl.objects import owner_labels
+from tests.config.helpers import KNOWN_HOSTS
+from tests.e2e.conftest import (
+    APP_PASSWORD,
+    DOCKER_PASSWORD,
+    GITLAB_TOKEN,
+    NO_CHANGES,
+    NS,
+    SSH_KEY,
+    TOKEN_1,
+    Result,
+    Run,
+    apply_ok,
+    canaries,
+    plan_json,
+)
+from tests.fixtures.cluster import Kubectl
+from tests.fixtures.sops import AgeKey
+
+OPAQUE_VALUE = "canary-opaque-5d4c3b2a1f0e"
+
+
+def login(kubectl: Kubectl, name: str, annotation: str, kind: str, data: dict[str, str]) -> None:
+    """A typed Secret as `dispatch login` leaves it: created, then annotated for Tekton."""
+    literals = [f"--from-literal={key}={value}" for key, value in data.items()]
+    kubectl("create", "secret", "generic", name, "-n", NS, f"--type={kind}", *literals)
+    kubectl("annotate", "secret", name, "-n", NS, annotation)
+
+
+def scm(provider: str, url: str, username: str, password: str) -> dict[str, str]:
+    return {
+        "username": username,
+        "password": password,
+        "scm.provider.name": provider,
+        "scm.provider.url": url,
+        "scm.provider.skiptlsverify": "false",
+    }
+
+
+def link(kubectl: Kubectl, account: str, secrets: list[str], pull: tuple[str, ...] = ()) -> None:
+    patch: dict[str, Any] = {"secrets": [{"name": n} for n in secrets]}
+    if pull:
+        patch["imagePullSecrets"] = [{"name": n} for n in pull]
+    kubectl("patch", "serviceaccount", account, "-n", NS, "-p", json.dumps(patch))
+
+
+@pytest.fixture
+def hand_made(kubectl: Kubectl, api: Cluster, dispatch_ns: str) -> None:
+    """team-1: github, git over SSH, docker with its pull Secret, plus what import must skip
+    (a legacy token entry, an Opaque Secret); team-2: self-hosted gitlab and bitbucket-cloud;
+    managed: an account dispatchctl already manages."""
+    for account in ("team-1", "team-2", "managed"):
+        kubectl("create", "serviceaccount", account, "-n", NS)
+    login(
+        kubectl,
+        "team-1-basic-auth",
+        "tekton.dev/git-0=https://github.com",
+        "kubernetes.io/basic-auth",
+        scm("github", "https://api.github.com", "octocat", TOKEN_1),
+    )
+    login(
+        kubectl,
+        "team-1-ssh",
+        "tekton.dev/git-0=github.com",
+        "kubernetes.io/ssh-auth",
+        {"ssh-privatekey": SSH_KEY, "known_hosts": KNOWN_HOSTS},
+    )
+    login(
+        kubectl,
+        "team-1-docker",
+        "tekton.dev/docker-0=https://index.docker.io/v1/",
+        "kubernetes.io/basic-auth",
+        {"username": "dispatchbot", "password": DOCKER_PASSWORD},
+    )
+    kubectl(
+        "create",
+        "secret",
+        "docker-registry",
+        "team-1-docker-pull",
+        "-n",
+        NS,
+        "--docker-server=https://index.docker.io/v1/",
+        "--docker-username=dispatchbot",
+        f"--docker-password={DOCKER_PASSWORD}",
+    )
+    kubectl(
+        "create",
+        "secret",
+        "generic",
+        "team-1-notes",
+        "-n",
+        NS,
+        f"--from-literal=note={OPAQUE_VALUE}",
+    )
+    login(
+        kubectl,
+        "team-2-gitlab",
+        "tekton.dev/git-0=https://gitlab.example.com",
+        "kubernetes.io/basic-auth",
+        scm("gitlab", "https://gitlab.example.com", "octocat", GITLAB_TOKEN),
+    )
+    login(
+        kubectl,
+        "team-2-bitbucket",
+        "tekton.dev/git-0=https://bitbucket.org",
+        "kubernetes.io/basic-auth",
+        scm("bitbucket", "https://api.bitbucket.org", "octocat", APP_PASSWORD),
+    )
+    link(
+        kubectl,
+        "team-1",
+        ["team-1-token-x7k2p", "team-1-basic-auth", "team-1-ssh", "team-1-docker", "team-1-notes"],
+        ("team-1-docker-pull",),
+    )
+    link(kubectl, "team-2", ["team-2-gitlab", "team-2-bitbucket"])
+    kubectl(
+        "label",
+        "serviceaccount",
+        "managed",
+        "-n",
+        NS,
+        *[f"{k}={v}" for k, v in owner_labels("other").items()],
+    )
+
+
+def decrypt(path: Path) -> dict[str, Any]:
+    """The config as sops decrypts it (keys from sops's environment)."""
+    proc = subprocess.run(
+        [resolve_binary(), "decrypt", "--input-type", "yaml", "--output-type", "yaml", str(path)],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={**os.environ, "SOPS_DISABLE_VERSION_CHECK": "1"},
+    )
+    return yaml.safe_load(proc.stdout)
+
+
+def assert_no_canary(results: list[Result], folder: Path) -> None:
+    planted = [*canaries(), OPAQUE_VALUE]
+    for result in results:
+        for value in planted:
+            assert value not in result.out + result.err
+    for path in folder.rglob("*"):
+        if path.is_file():
+            content = path.read_bytes()
+            for value in planted:
+                assert value.encode() not in content, f"{value} in {path}"
+
+
+@pytest.mark.usefixtures("hand_made")
+def test_import_writes_an_encrypted_config_that_adopts_without_data_changes(
+    run: Run, cluster_args: list[str], sops_env: AgeKey, tmp_path: Path
+) -> None:
+    out = tmp_path / "imported.yaml"
+    imported = run("import", "-n", NS, "-o", out, "--age", sops_env.public, *cluster_args)
+    assert imported.code == 0, imported.err
+    assert imported.out.splitlines()[0] == (
+        f"Imported 2 service accounts and 5 credentials from namespace {NS} into {out} "
+        f"(owner {NS}, encrypted with sops)."
+    )
+    assert (
+        "  team-1: github team-1-basic-auth, git team-1-ssh, docker team-1-docker" in imported.out
+    )
+    assert "  team-2: gitlab team-2-gitlab, bitbucket-cloud team-2-bitbucket" in imported.out
+    assert imported.out.rstrip().endswith(
+        f"Next: dispatchctl plan --adopt {out} --kubeconfig={cluster_args[0].split('=', 1)[1]}"
+    )
+    assert imported.err.splitlines() == [
+        "skipped ServiceAccount managed: already managed by dispatchctl (owner other)",
+        "skipped Secret team-1-token-x7k2p (account team-1): legacy service-account token entry"
+        " (the Secret no longer exists)",
+        "skipped Secret team-1-notes (account team-1): type Opaque is not a Dispatch credential",
+    ]
+
+    assert stat.S_IMODE(out.stat().st_mode) == 0o600
+    text = out.read_text()
+    assert text.startswith("# yaml-language-server: $schema=")
+    on_disk = yaml.safe_load(text)
+    assert on_disk["sops"]["age"][0]["recipient"] == sops_env.public
+    github = on_disk["serviceAccounts"][0]["credentials"][0]
+    assert github["username"] == "octocat"
+    assert github["token"].startswith("ENC[AES256_GCM,")
+
+    assert decrypt(out)["serviceAccounts"] == [
+        {
+            "name": "team-1",
+            "credentials": [
+                {
+                    "type": "github",
+                    "secretName": "team-1-basic-auth",
+                    "username": "octocat",
+                    "token": TOKEN_1,
+                },
+                {
+                    "type": "git",
+                    "secretName": "team-1-ssh",
+                    "host": "github.com",
+                    "privateKey": SSH_KEY,
+                    "knownHosts": KNOWN_HOSTS,
+                },
+                {
+                    "type": "docker",
+                    "secretName": "team-1-docker",
+                    "registry": "https://index.docker.io/v1/",
+                    "username": "dispatchbot",
+                    "password": DOCKER_PASSWORD,
+                    "imagePullSecret": True,
+                },
+            ],
+        },
+        {
+            "name": "team-2",
+            "credentials": [
+                {
+                    "type": "gitlab",
+                    "secretName": "team-2-gitlab",
+                    "url": "https://gitlab.example.com",
+                    "username": "octocat",
+                    "token": GITLAB_TOKEN,
+                },
+                {
+                    "type": "bitbucket-cloud",
+                    "secretName": "team-2-bitbucket",
+                    "username": "octocat",
+                    "appPassword": APP_PASSWORD,
+                },
+            ],
+        },
+    ]
+
+    validated = run("validate", out)
+    assert validated.code == 0, validated.err
+    planned = run("plan", out, *cluster_args, "--adopt", "--format=json")
+    assert planned.code == 0, planned.err
+    document = plan_json(planned)
+    assert {(c["symbol"], c["kind"], c["name"]) for c in document["changes"]} == {
+        ("<=", "Secret", name)
+        for name in (
+            "team-1-basic-auth",
+            "team-1-ssh",
+            "team-1-docker",
+            "team-1-docker-pull",
+            "team-2-gitlab",
+            "team-2-bitbucket",
+        )
+    } | {("<=", "ServiceAccount", "team-1"), ("<=", "ServiceAccount", "team-2")}
+    for change in document["changes"]:
+        assert {k["status"] for k in change["keys"]} <= {"unchanged"}, change
+        assert {f["path"] for f in change["fields"]} <= {
+            "labels[app.kubernetes.io/managed-by]",
+            "labels[dispatchctl.io/owner]",
+            "annotations[dispatchctl.io/credential]",
+        }, change
+    applied = apply_ok(run, cluster_args, out, "--adopt")
+    again = run("plan", out, *cluster_args)
+    assert again.out.rstrip().endswith(NO_CHANGES)
+    assert_no_canary([imported, validated, planned, again, Result(0, applied, "")], tmp_path)
