@@ -1,0 +1,366 @@
+"""The pure import: live objects -> config document and skipped items. It must be the inverse of
+``build_desired`` for what it recognises, and say why it leaves anything else alone."""
+
+from __future__ import annotations
+
+import base64
+import copy
+import subprocess
+import sys
+from typing import Any
+
+import pytest
+import yaml
+
+from dispatchctl.config.models import Config
+from dispatchctl.desired import build_desired
+from dispatchctl.errors import DispatchctlError
+from dispatchctl.importer import ImportResult, import_namespace, to_yaml
+from dispatchctl.objects import CREDENTIAL_ANNOTATION, MANAGED_BY_LABEL, OWNER_LABEL
+from tests.config.helpers import KNOWN_HOSTS, PASSPHRASE_OPENSSH_KEY, ssh_key
+from tests.core.test_purity import FORBIDDEN
+
+NS = "dispatch"
+TOKEN = "canary-core-token-3c2b1a"
+PASSWORD = "canary-core-password-6f5e4d"
+KEY = ssh_key("ed25519")
+
+EVERY_TYPE: list[dict[str, Any]] = [
+    {"type": "github", "username": "octocat", "token": TOKEN},
+    {
+        "type": "github",
+        "url": "https://ghe.example.com",
+        "username": "octocat",
+        "token": TOKEN,
+        "secretName": "ghe",
+    },
+    {"type": "gitlab", "url": "http://gitlab.internal", "insecureSkipTLSVerify": True,
+     "username": "octocat", "token": TOKEN},
+    {"type": "bitbucket-cloud", "username": "octocat", "appPassword": PASSWORD},
+    {"type": "bitbucket-server", "url": "https://bitbucket.example.com", "username": "octocat",
+     "token": TOKEN},
+    {"type": "git", "host": "git.example.com:2222", "privateKey": KEY, "knownHosts": KNOWN_HOSTS},
+    {"type": "docker", "username": "bot", "password": PASSWORD, "imagePullSecret": True},
+    {"type": "docker", "registry": "https://us.gcr.io", "username": "_json_key",
+     "password": PASSWORD},
+]  # fmt: skip
+
+
+def config(accounts: dict[str, list[dict[str, Any]]]) -> Config:
+    return Config.model_validate(
+        {
+            "apiVersion": "dispatchctl/v1",
+            "kind": "ServiceAccounts",
+            "metadata": {"name": "ci"},
+            "namespace": NS,
+            "serviceAccounts": [
+                {"name": name, "credentials": creds} for name, creds in accounts.items()
+            ],
+        }
+    )
+
+
+def hand_made(cfg: Config) -> tuple[list[dict[str, Any]], dict[str, dict[str, Any]]]:
+    """The objects ``cfg`` declares as `dispatch login` would leave them: no dispatchctl label
+    or annotation."""
+    accounts: list[dict[str, Any]] = []
+    secrets: dict[str, dict[str, Any]] = {}
+    for obj in build_desired(cfg).objects:
+        live = copy.deepcopy(dict(obj.manifest))
+        live["metadata"].pop("labels")
+        live["metadata"].get("annotations", {}).pop(CREDENTIAL_ANNOTATION, None)
+        if obj.ref.kind == "Secret":
+            secrets[obj.ref.name] = live
+        else:
+            accounts.append(live)
+    return accounts, secrets
+
+
+def b64(text: str) -> str:
+    return base64.b64encode(text.encode()).decode()
+
+
+def secret(name: str, kind: str, annotations: dict[str, str], **data: str) -> dict[str, Any]:
+    return {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "metadata": {"name": name, "namespace": NS, "annotations": annotations},
+        "type": kind,
+        "data": {key.replace("_", "."): b64(value) for key, value in data.items()},
+    }
+
+
+def github_secret(name: str = "team-1-basic-auth", **data: str) -> dict[str, Any]:
+    fields = {
+        "username": "octocat",
+        "password": TOKEN,
+        "scm_provider_name": "github",
+        "scm_provider_url": "https://api.github.com",
+        "scm_provider_skiptlsverify": "false",
+        **data,
+    }
+    return secret(
+        name, "kubernetes.io/basic-auth", {"tekton.dev/git-0": "https://github.com"}, **fields
+    )
+
+
+def account(name: str, secrets: list[str], pull: list[str] | None = None) -> dict[str, Any]:
+    sa: dict[str, Any] = {"metadata": {"name": name, "namespace": NS}}
+    sa["secrets"] = [{"name": n} for n in secrets]
+    if pull:
+        sa["imagePullSecrets"] = [{"name": n} for n in pull]
+    return sa
+
+
+def run(accounts: list[dict[str, Any]], *secrets: dict[str, Any], **kw: Any) -> ImportResult:
+    by_name = {s["metadata"]["name"]: s for s in secrets}
+    return import_namespace(NS, "ci", accounts, by_name, **kw)
+
+
+def skipped(result: ImportResult) -> list[str]:
+    return [str(s) for s in result.skipped]
+
+
+def test_import_is_the_inverse_of_the_desired_state_for_every_credential_type() -> None:
+    original = config({"team-1": EVERY_TYPE, "team-2": [EVERY_TYPE[0]]})
+    accounts, secrets = hand_made(original)
+
+    result = import_namespace(NS, "ci", accounts, secrets)
+
+    assert result.skipped == ()
+    imported = Config.model_validate(result.document)
+    assert [o.manifest for o in build_desired(imported).objects] == [
+        o.manifest for o in build_desired(original).objects
+    ]
+    first = result.document["serviceAccounts"][0]["credentials"]
+    assert first[0] == {
+        "type": "github",
+        "secretName": "team-1-github",
+        "username": "octocat",
+        "token": TOKEN,
+    }
+    assert first[2]["insecureSkipTLSVerify"] is True
+    assert [c["secretName"] for c in first] == [
+        "team-1-github",
+        "ghe",
+        "team-1-gitlab-gitlab-internal",
+        "team-1-bitbucket-cloud",
+        "team-1-bitbucket-server-bitbucket-example-com",
+        "team-1-git-git-example-com-2222",
+        "team-1-docker",
+        "team-1-docker-us-gcr-io",
+    ]
+    assert result.accounts[0].credentials[6] == ("docker", "team-1-docker")
+
+
+SKIPS: list[tuple[str, dict[str, Any], str]] = [
+    (
+        "opaque",
+        secret("team-1-x", "Opaque", {}, note=PASSWORD),
+        "type Opaque is not a Dispatch credential",
+    ),
+    (
+        "token",
+        secret("team-1-x", "kubernetes.io/service-account-token", {}, token=TOKEN),
+        "service-account token, made and kept by Kubernetes",
+    ),
+    (
+        "labelled",
+        {
+            **github_secret("team-1-x"),
+            "metadata": {"name": "team-1-x", "labels": {OWNER_LABEL: "o"}},
+        },
+        "already managed by dispatchctl (owner o)",
+    ),
+    (
+        "extra key",
+        github_secret("team-1-x", extra=PASSWORD),
+        "data key extra would be removed",
+    ),
+    (
+        "provider url",
+        github_secret("team-1-x", scm_provider_url="https://api.example.com"),
+        "data key scm.provider.url would change",
+    ),
+    (
+        "unknown provider",
+        github_secret("team-1-x", scm_provider_name="gitea"),
+        "its scm.provider.name is not github, gitlab, bitbucket or stash",
+    ),
+    (
+        "two annotations",
+        secret(
+            "team-1-x",
+            "kubernetes.io/basic-auth",
+            {"tekton.dev/git-0": "https://a.example", "tekton.dev/git-1": "https://b.example"},
+            username="u",
+            password=PASSWORD,
+        ),
+        "2 Tekton annotations (tekton.dev/git-0, tekton.dev/git-1);"
+        " a config credential has one URL",
+    ),
+    (
+        "no annotation",
+        secret("team-1-x", "kubernetes.io/basic-auth", {}, username="u", password=PASSWORD),
+        "kubernetes.io/basic-auth without a tekton.dev/git-* or tekton.dev/docker-* annotation",
+    ),
+    (
+        "http",
+        secret(
+            "team-1-x",
+            "kubernetes.io/basic-auth",
+            {"tekton.dev/git-0": "http://gitlab.internal"},
+            username="u",
+            password=TOKEN,
+            scm_provider_name="gitlab",
+            scm_provider_url="http://gitlab.internal",
+            scm_provider_skiptlsverify="false",
+        ),
+        "url: http URLs are refused (credentials would travel in clear text)",
+    ),
+    (
+        "passphrase",
+        secret(
+            "team-1-x",
+            "kubernetes.io/ssh-auth",
+            {"tekton.dev/git-0": "github.com"},
+            **{"ssh-privatekey": PASSPHRASE_OPENSSH_KEY},
+        ),
+        "privateKey: the private key is protected by a passphrase",
+    ),
+    (
+        "key without newline",
+        secret(
+            "team-1-x",
+            "kubernetes.io/ssh-auth",
+            {"tekton.dev/git-0": "github.com"},
+            **{"ssh-privatekey": KEY.rstrip("\n")},
+        ),
+        "data key ssh-privatekey would change",
+    ),
+]
+
+
+@pytest.mark.parametrize(("live", "reason"), [s[1:] for s in SKIPS], ids=[s[0] for s in SKIPS])
+def test_what_cannot_be_adopted_unchanged_is_skipped_with_a_reason(
+    live: dict[str, Any], reason: str
+) -> None:
+    result = run([account("team-1", ["team-1-x"])], live)
+
+    assert result.document["serviceAccounts"] == [{"name": "team-1", "credentials": []}]
+    assert len(result.skipped) == 1
+    assert str(result.skipped[0]).startswith(f"Secret team-1-x (account team-1): {reason}")
+    for value in (TOKEN, PASSWORD, KEY.splitlines()[1], b64(TOKEN), b64(PASSWORD)):
+        assert value not in str(result.skipped) + repr(result)
+
+
+def test_missing_entries_shared_secrets_and_managed_accounts_are_skipped() -> None:
+    accounts = [
+        account("team-1", ["team-1-token-ab12c", "gone", "shared", "team-1-basic-auth"]),
+        account("team-2", ["shared"]),
+        {**account("mine", []), "metadata": {"name": "mine", "labels": {MANAGED_BY_LABEL: "x"}}},
+    ]
+    result = run(accounts, github_secret(), github_secret("shared"))
+
+    assert skipped(result) == [
+        "ServiceAccount mine: already labelled",
+        "Secret team-1-token-ab12c (account team-1): legacy service-account token entry"
+        " (the Secret no longer exists)",
+        "Secret gone (account team-1): listed by the account, but the Secret does not exist",
+        "Secret shared (account team-1): also listed by account team-2;"
+        " a config gives each Secret to one account",
+        "Secret shared (account team-2): also listed by account team-1;"
+        " a config gives each Secret to one account",
+    ]
+    assert [a.name for a in result.accounts] == ["team-1", "team-2"]
+    assert result.accounts[0].credentials == (("github", "team-1-basic-auth"),)
+
+
+def test_a_missing_key_dispatchctl_would_only_add_is_imported_with_a_note() -> None:
+    live = github_secret()
+    del live["data"]["scm.provider.skiptlsverify"]
+    result = run([account("team-1", ["team-1-basic-auth"])], live)
+
+    assert result.skipped == ()
+    assert result.accounts[0].notes == (
+        "adopting Secret team-1-basic-auth adds data key scm.provider.skiptlsverify",
+    )
+
+
+def docker_pair(pull_password: str = PASSWORD, pull_name: str = "reg-pull") -> list[Any]:
+    cfg = config({"t": [{"type": "docker", "secretName": "reg", "username": "bot",
+                         "password": PASSWORD, "imagePullSecret": True}]})  # fmt: skip
+    _, secrets = hand_made(cfg)
+    pull = secrets.pop("reg-pull")
+    if pull_password != PASSWORD:
+        auths = pull["data"][".dockerconfigjson"]
+        text = base64.b64decode(auths).decode().replace(PASSWORD, pull_password)
+        pull["data"][".dockerconfigjson"] = b64(text)
+    pull["metadata"]["name"] = pull_name
+    return [secrets["reg"], pull]
+
+
+@pytest.mark.parametrize(
+    ("pull", "reason"),
+    [
+        (
+            docker_pair(pull_name="registry-creds"),
+            "a pull Secret dispatchctl can express is named <docker secret>-pull",
+        ),
+        (
+            docker_pair(pull_password="canary-other-password"),
+            "differs from the pull Secret dispatchctl writes for reg "
+            "(data key .dockerconfigjson would change)",
+        ),
+    ],
+    ids=["other name", "other password"],
+)
+def test_a_pull_secret_that_does_not_pair_is_skipped(pull: list[Any], reason: str) -> None:
+    name = pull[1]["metadata"]["name"]
+    result = run([account("t", ["reg"], [name])], *pull)
+
+    assert result.document["serviceAccounts"][0]["credentials"][0].get("imagePullSecret") is None
+    assert skipped(result)[0].startswith(f"Secret {name} (account t): {reason}")
+    assert "canary-other-password" not in skipped(result)[0]
+
+
+def test_the_default_account_is_imported_only_with_credentials_or_when_named() -> None:
+    assert skipped(run([account("default", [])]))[0].startswith(
+        "ServiceAccount default: the namespace's own default account"
+    )
+    named = run([account("default", [])], only=("default",))
+    assert [a.name for a in named.accounts] == ["default"]
+    used = run([account("default", ["team-1-basic-auth"])], github_secret())
+    assert [a.name for a in used.accounts] == ["default"]
+
+
+def test_only_limits_the_accounts_and_names_an_unknown_one() -> None:
+    accounts = [account("team-1", []), account("team-2", [])]
+    assert [a.name for a in run(accounts, only=("team-2",)).accounts] == ["team-2"]
+    with pytest.raises(DispatchctlError, match="namespace dispatch has no service account team-3"):
+        run(accounts, only=("team-2", "team-3"))
+
+
+def test_an_owner_that_is_no_label_value_is_refused() -> None:
+    with pytest.raises(DispatchctlError, match="owner 'Not Valid': not a DNS-1123 label"):
+        import_namespace(NS, "Not Valid", [], {})
+
+
+def test_yaml_starts_with_the_schema_line_and_keeps_keys_as_literal_blocks() -> None:
+    accounts, secrets = hand_made(config({"t": [EVERY_TYPE[5]]}))
+    document = import_namespace(NS, "ci", accounts, secrets).document
+
+    text = to_yaml(document, schema="../schemas/dispatchctl.schema.json")
+
+    assert text.startswith("# yaml-language-server: $schema=../schemas/dispatchctl.schema.json\n")
+    assert "privateKey: |\n" in text
+    assert yaml.safe_load(text) == document
+
+
+def test_the_importer_is_core() -> None:
+    probe = (
+        "import sys, dispatchctl.importer\n"
+        f"print(sorted(m for m in sys.modules if m.startswith({FORBIDDEN!r})))"
+    )
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)
+    assert (result.returncode, result.stdout.strip()) == (0, "[]"), result.stderr
