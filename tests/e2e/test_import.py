@@ -276,3 +276,91 @@ def test_import_writes_an_encrypted_config_that_adopts_without_data_changes(
     again = run("plan", out, *cluster_args)
     assert again.out.rstrip().endswith(NO_CHANGES)
     assert_no_canary([imported, validated, planned, again, Result(0, applied, "")], tmp_path)
+
+
+@pytest.mark.usefixtures("hand_made")
+def test_recipients_come_from_the_sops_yaml_rule_matching_the_file(
+    run: Run, cluster_args: list[str], sops_env: AgeKey, tmp_path: Path
+) -> None:
+    (tmp_path / ".sops.yaml").write_text(
+        f"creation_rules:\n  - path_regex: configs/.*\\.yaml$\n    age: {sops_env.public}\n"
+    )
+    (tmp_path / "schemas").mkdir()
+    (tmp_path / "schemas" / "dispatchctl.schema.json").write_text("{}")
+    (tmp_path / "configs").mkdir()
+    out = tmp_path / "configs" / "team-2.yaml"
+
+    imported = run("-vv", "import", "-n", NS, "--service-account=team-2", "--owner=team-2",
+                   "-o", out, *cluster_args)  # fmt: skip
+
+    assert imported.code == 0, imported.err
+    assert imported.out.startswith("Imported 1 service account and 2 credentials")
+    text = out.read_text()
+    assert text.startswith("# yaml-language-server: $schema=../schemas/dispatchctl.schema.json\n")
+    on_disk = yaml.safe_load(text)
+    assert on_disk["sops"]["age"][0]["recipient"] == sops_env.public
+    assert on_disk["sops"]["encrypted_regex"] == "^(token|appPassword|password|privateKey)$"
+    assert [a["name"] for a in on_disk["serviceAccounts"]] == ["team-2"]
+    assert run("validate", out).code == 0
+
+    (tmp_path / ".sops.yaml").write_text(
+        f"creation_rules:\n  - unencrypted_suffix: _plain\n    age: {sops_env.public}\n"
+    )
+    clash = run("import", "-n", NS, "-o", tmp_path / "configs" / "b.yaml", *cluster_args)
+    assert clash.code == 1
+    assert clash.err.startswith(
+        f"Error: {tmp_path / 'configs' / 'b.yaml'}: cannot encrypt: the .sops.yaml rule for it"
+        " already chooses which keys to encrypt (a suffix or regex)\n"
+    )
+    assert not (tmp_path / "configs" / "b.yaml").exists()
+    assert_no_canary([imported, clash], tmp_path)
+
+
+def test_bad_input_exits_1_with_a_clear_message_and_writes_nothing(
+    run: Run, cluster_args: list[str], sops_env: AgeKey, tmp_path: Path, hand_made: None
+) -> None:
+    out = tmp_path / "imported.yaml"
+    age = ["--age", sops_env.public]
+
+    def refused(*args: str | Path) -> str:
+        result = run("import", *args, *cluster_args)
+        assert result.code == 1, result.out
+        assert result.out == ""
+        assert sorted(p.name for p in tmp_path.iterdir()) == sorted(before)
+        return result.err
+
+    before = [p.name for p in tmp_path.iterdir()]
+    assert refused("-n", "nowhere", "-o", out, *age) == (
+        "Error: namespace nowhere does not exist\n"
+        "  hint: check -n and the cluster (--kubeconfig, --context)\n"
+    )
+    assert refused("-n", NS, "-o", out) == (
+        f"Error: {out}: cannot encrypt: no recipients to encrypt to\n"
+        "  hint: pass --age RECIPIENT, or add a .sops.yaml creation rule matching the file "
+        "in its folder or above\n"
+    )
+    assert "cannot encrypt: a recipient is not valid\n" in refused(
+        "-n", NS, "-o", out, "--age", "age1nope"
+    )
+    assert refused("-n", NS, "-o", out, *age, "--service-account=team-9").startswith(
+        "Error: namespace dispatch has no service account team-9\n"
+    )
+    assert "Missing option '-n'" in refused("-o", out, *age)
+    assert refused("-n", NS, "-o", tmp_path / "no" / "such.yaml", *age) == (
+        f"Error: the folder of {tmp_path / 'no' / 'such.yaml'} does not exist\n"
+        "  hint: create it first\n"
+    )
+
+    out.write_text("kept\n")
+    before = [p.name for p in tmp_path.iterdir()]
+    assert refused("-n", NS, "-o", out, *age) == (
+        f"Error: {out} already exists\n  hint: pass --force to overwrite it, or another -o FILE\n"
+    )
+    assert out.read_text() == "kept\n"
+    assert run("import", "-n", NS, "-o", out, *age, "--force", *cluster_args).code == 0
+    assert apply_ok(run, cluster_args, out, "--adopt")
+
+    other = tmp_path / "again.yaml"
+    err = refused("-n", NS, "-o", other, *age, "--owner", NS)
+    assert err.startswith(f"Error: owner {NS} already manages 8 objects (")
+    assert "applying the import would prune them\n  hint: pass --owner NAME" in err
