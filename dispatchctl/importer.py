@@ -147,13 +147,22 @@ def import_namespace(
 
 def to_yaml(document: Mapping[str, Any], *, schema: str) -> str:
     """The config as YAML for sops: the editor's schema line first, multi-line values as
-    literal blocks (SSH keys stay readable once decrypted)."""
+    literal blocks (SSH keys stay readable once decrypted) unless a value cannot be one
+    exactly (trailing blanks, carriage returns): the text always loads back as ``document``."""
+    header = f"# yaml-language-server: $schema={schema}\n"
+    for data in (_literal_blocks(document), document):
+        text = header + _dump(data)
+        if YAML(typ="safe", pure=True).load(text) == document:
+            return text
+    raise AssertionError("the YAML dump does not load back as the document")  # a bug
+
+
+def _dump(data: Any) -> str:
     yaml = YAML()
     yaml.indent(mapping=2, sequence=4, offset=2)
     yaml.width = 4096
     out = StringIO()
-    out.write(f"# yaml-language-server: $schema={schema}\n")
-    yaml.dump(_literal_blocks(document), out)
+    yaml.dump(data, out)
     return out.getvalue()
 
 
@@ -416,6 +425,10 @@ def _credential(secret: Mapping[str, Any]) -> tuple[dict[str, Any] | None, str]:
         return cred, ""
     if kind in (BASIC_AUTH, SSH_AUTH):
         return None, f"{kind} without a tekton.dev/git-* or tekton.dev/docker-* annotation"
+    if kind == DOCKER_CONFIG_JSON:
+        return None, (
+            f"{kind} listed in secrets: dispatchctl writes pull Secrets to imagePullSecrets only"
+        )
     return None, f"type {kind} is not a Dispatch credential"
 
 

@@ -165,6 +165,12 @@ SKIPS: list[tuple[str, dict[str, Any], str]] = [
         "service-account token, made and kept by Kubernetes",
     ),
     (
+        "pull secret in secrets",
+        secret("team-1-x", "kubernetes.io/dockerconfigjson", {}, **{".dockerconfigjson": "{}"}),
+        "kubernetes.io/dockerconfigjson listed in secrets: dispatchctl writes pull Secrets to "
+        "imagePullSecrets only",
+    ),
+    (
         "labelled",
         {
             **github_secret("team-1-x"),
@@ -364,3 +370,9 @@ def test_the_importer_is_core() -> None:
     )
     result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)
     assert (result.returncode, result.stdout.strip()) == (0, "[]"), result.stderr
+
+
+def test_a_value_that_cannot_be_a_literal_block_is_written_so_it_loads_back_exactly() -> None:
+    document = {"a": "line one  \nline two\r\n", "b": "x\ny\n"}
+
+    assert yaml.safe_load(to_yaml(document, schema="s.json")) == document
