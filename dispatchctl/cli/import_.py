@@ -81,8 +81,8 @@ def import_(
     owner = owner or namespace
     with options.open_cluster(kubeconfig, context, local) as cluster:
         accounts, secrets = read_namespace(cluster, namespace)
+        result = import_namespace(namespace, owner, accounts, secrets, only=service_accounts)
         check_owner_unused(cluster, owner, namespace)
-    result = import_namespace(namespace, owner, accounts, secrets, only=service_accounts)
     text = to_yaml(result.document, schema=schema_reference(target))
     write_file(target, sops.encrypt(text, filename=target, age=age), force=force)
     for skipped in result.skipped:

@@ -346,6 +346,9 @@ def test_bad_input_exits_1_with_a_clear_message_and_writes_nothing(
         "Error: namespace dispatch has no service account team-9\n"
     )
     assert "Missing option '-n'" in refused("-o", out, *age)
+    assert refused("-n", NS, "-o", out, *age, "--owner=Team_1").startswith(
+        "Error: owner 'Team_1': not a DNS-1123 label"
+    )
     assert refused("-n", NS, "-o", tmp_path / "no" / "such.yaml", *age) == (
         f"Error: the folder of {tmp_path / 'no' / 'such.yaml'} does not exist\n"
         "  hint: create it first\n"
