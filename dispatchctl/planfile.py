@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from pathlib import Path
 from typing import Any
 
 from dispatchctl import __version__
 from dispatchctl.errors import PlanError, StalePlanError
+from dispatchctl.files import write_private
 from dispatchctl.plan import Change, Plan
 from dispatchctl.render.json import plan_document, plan_from_document
 
@@ -26,17 +26,9 @@ def save(plan: Plan, path: str | Path) -> None:
     """Write the plan readable by its owner only (mode 0600), replacing any file there."""
     document = {"kind": PLANFILE_KIND, "dispatchctl_version": __version__, **plan_document(plan)}
     data = json.dumps(document, indent=2).encode() + b"\n"  # key order is display order
-    path = Path(path)
-    tmp = path.with_name(f".{path.name}.tmp")
     try:
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        try:
-            os.write(fd, data)
-        finally:
-            os.close(fd)
-        os.replace(tmp, path)
+        write_private(Path(path), data, overwrite=True)
     except OSError as err:
-        tmp.unlink(missing_ok=True)
         raise PlanError(
             f"cannot save the plan to {path}: {err.strerror or type(err).__name__}",
             hint="check that the folder exists and is writable",

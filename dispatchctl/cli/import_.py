@@ -8,26 +8,24 @@ existing file unless ``--force``.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import shlex
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import click
 
 from dispatchctl.cli import options
+from dispatchctl.cluster.read import owned_refs, read_namespace
 from dispatchctl.config import sops
 from dispatchctl.errors import DispatchctlError
+from dispatchctl.files import write_private
 from dispatchctl.importer import ImportResult, import_namespace, to_yaml
-from dispatchctl.objects import SECRET, SERVICE_ACCOUNT, owner_selector
 
 if TYPE_CHECKING:
     from dispatchctl.cluster import Cluster
 
 SCHEMA_FILE = Path("schemas") / "dispatchctl.schema.json"
-MAX_CONCURRENT_READS = 8
 
 
 @click.command("import")
@@ -100,52 +98,9 @@ def check_target(target: Path, *, force: bool) -> None:
         raise DispatchctlError(f"the folder of {target} does not exist", hint="create it first")
 
 
-def read_namespace(
-    cluster: Cluster, namespace: str
-) -> tuple[list[dict[str, Any]], dict[str, dict[str, Any]]]:
-    """The namespace's ServiceAccounts and every Secret they list (GET by name: the namespace's
-    other Secrets are none of our business)."""
-    from dispatchctl.cluster.client import object_path
-    from dispatchctl.cluster.errors import ForbiddenError, NotFoundError
-
-    try:
-        cluster.request(
-            "GET", object_path("Namespace", None, namespace), what=f"read namespace {namespace}"
-        )
-    except NotFoundError:
-        raise DispatchctlError(
-            f"namespace {namespace} does not exist",
-            hint="check -n and the cluster (--kubeconfig, --context)",
-        ) from None
-    except ForbiddenError:
-        pass  # a namespaced Role may not read namespaces; the list below will tell
-    accounts = cluster.list(SERVICE_ACCOUNT, namespace)
-    names = sorted(
-        {
-            str(entry["name"])
-            for sa in accounts
-            for field in ("secrets", "imagePullSecrets")
-            for entry in sa.get(field) or []
-            if entry.get("name")
-        }
-    )
-    with ThreadPoolExecutor(max_workers=MAX_CONCURRENT_READS) as pool:
-        found = pool.map(lambda name: cluster.get(SECRET, namespace, name), names)
-        secrets = {name: obj for name, obj in zip(names, found, strict=True) if obj is not None}
-    return accounts, secrets
-
-
 def check_owner_unused(cluster: Cluster, owner: str, namespace: str) -> None:
     """An owner that already manages objects would see them pruned by this config."""
-    from dispatchctl.cluster.errors import ForbiddenError
-
-    owned: list[str] = []
-    for kind in (SECRET, SERVICE_ACCOUNT):
-        try:
-            items = cluster.list(kind, None, label_selector=owner_selector(owner))
-        except ForbiddenError:
-            items = cluster.list(kind, namespace, label_selector=owner_selector(owner))
-        owned += [f"{kind}/{i['metadata'].get('namespace')}/{i['metadata']['name']}" for i in items]
+    owned = [str(ref) for ref in owned_refs(cluster, owner, namespace)]
     if owned:
         shown = ", ".join(owned[:3]) + (f" and {len(owned) - 3} more" if len(owned) > 3 else "")
         raise DispatchctlError(
@@ -166,28 +121,14 @@ def schema_reference(target: Path) -> str:
 
 
 def write_file(target: Path, text: str, *, force: bool) -> None:
-    """Mode 0600, all or nothing: a temporary file in the same folder, then one rename (or a
-    hard link, which fails rather than overwrite a file that appeared meanwhile)."""
-    temporary = target.with_name(f".{target.name}.{os.getpid()}.tmp")
     try:
-        fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        if force:
-            os.replace(temporary, target)
-        else:
-            os.link(temporary, target)
+        write_private(target, text.encode("utf-8"), overwrite=force)
     except FileExistsError:
         raise DispatchctlError(
             f"{target} already exists", hint="pass --force to overwrite it, or another -o FILE"
         ) from None
     except OSError as err:
         raise DispatchctlError(f"cannot write {target}: {err.strerror}") from None
-    finally:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(temporary)
 
 
 def summary(

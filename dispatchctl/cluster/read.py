@@ -35,6 +35,7 @@ from typing import TYPE_CHECKING, Any
 
 from dispatchctl.cluster.client import collection_path, object_path
 from dispatchctl.cluster.errors import ForbiddenError, NotFoundError
+from dispatchctl.errors import ClusterError
 from dispatchctl.objects import (
     SECRET,
     SERVICE_ACCOUNT,
@@ -169,3 +170,46 @@ def _get(
     cluster: Cluster, kind: str, namespace: str, name: str
 ) -> tuple[ObjectRef, dict[str, Any] | None]:
     return ObjectRef(kind, namespace, name), cluster.get(kind, namespace, name)
+
+
+def read_namespace(
+    cluster: Cluster, namespace: str
+) -> tuple[list[dict[str, Any]], dict[str, dict[str, Any]]]:
+    """For ``import``: the namespace's ServiceAccounts and every Secret they list (GET by
+    name: the namespace's other Secrets are none of our business)."""
+    if not _namespace_exists(cluster, namespace):
+        raise ClusterError(
+            f"namespace {namespace} does not exist",
+            hint="check -n and the cluster (--kubeconfig, --context)",
+        )
+    accounts = cluster.list(SERVICE_ACCOUNT, namespace)
+    names = sorted(
+        {
+            str(entry["name"])
+            for account in accounts
+            for field in ("secrets", "imagePullSecrets")
+            for entry in account.get(field) or []
+            if entry.get("name")
+        }
+    )
+    with ThreadPoolExecutor(max_workers=MAX_CONCURRENT_READS) as pool:
+        found = pool.map(lambda name: cluster.get(SECRET, namespace, name), names)
+        secrets = {name: obj for name, obj in zip(names, found, strict=True) if obj is not None}
+    return accounts, secrets
+
+
+def owned_refs(cluster: Cluster, owner: str, namespace: str) -> list[ObjectRef]:
+    """Every object ``owner`` has, in all namespaces (only ``namespace`` where RBAC forbids
+    listing all)."""
+    refs: list[ObjectRef] = []
+    selector = owner_selector(owner)
+    for kind in KINDS:
+        try:
+            items = cluster.list(kind, None, label_selector=selector)
+        except ForbiddenError:
+            items = cluster.list(kind, namespace, label_selector=selector)
+        refs += [
+            ObjectRef(kind, str(i["metadata"].get("namespace") or ""), i["metadata"]["name"])
+            for i in items
+        ]
+    return refs
