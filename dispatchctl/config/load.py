@@ -371,15 +371,21 @@ def _model_at(loc: DataPath, data: Any) -> type[BaseModel] | None:
     if len(loc) == 2 and loc[0] == "serviceAccounts":
         return ServiceAccount
     if len(loc) == 4 and loc[0] == "serviceAccounts" and loc[2] == "credentials":
-        node = data
-        for part in loc:
-            try:
-                node = node[part]
-            except (KeyError, IndexError, TypeError):
-                return None
-        kind = node.get("type") if isinstance(node, dict) else None
-        return CREDENTIAL_TYPES.get(kind) if isinstance(kind, str) else None
+        kind = _credential_type(data, loc)
+        return CREDENTIAL_TYPES.get(kind) if kind is not None else None
     return None
+
+
+def _credential_type(data: Any, loc: DataPath) -> str | None:
+    """The ``type`` written at ``loc`` in the data, if that is a mapping with a string type."""
+    node = data
+    for part in loc:
+        try:
+            node = node[part]
+        except (KeyError, IndexError, TypeError):
+            return None
+    kind = node.get("type") if isinstance(node, dict) else None
+    return kind if isinstance(kind, str) else None
 
 
 def _did_you_mean(f: _File, loc: DataPath) -> str | None:
@@ -397,14 +403,8 @@ def _did_you_mean(f: _File, loc: DataPath) -> str | None:
 
 
 def _type_hint(f: _File, loc: DataPath) -> str | None:
-    node: Any = f.data
-    for part in loc:
-        try:
-            node = node[part]
-        except (KeyError, IndexError, TypeError):
-            return None
-    kind = node.get("type") if isinstance(node, dict) else None
-    if not isinstance(kind, str):
+    kind = _credential_type(f.data, loc)
+    if kind is None:
         return None
     close = difflib.get_close_matches(kind, list(CREDENTIAL_TYPES), n=1, cutoff=0.6)
     return f"did you mean {close[0]}?" if close else None

@@ -168,7 +168,7 @@ def _entries(value: Any) -> list[Mapping[str, Any]]:
 
 @dataclass(frozen=True)
 class _Run:
-    """What one ``sops decrypt`` gave; ``stdout`` is the plaintext and never shown."""
+    """What one sops run gave; ``stdout`` is plaintext (decrypt) and never shown."""
 
     returncode: int
     stdout: bytes = field(repr=False)
@@ -176,19 +176,37 @@ class _Run:
 
 
 def _run(path: Path | str, exe: str) -> _Run:
+    argv = ["decrypt", "--input-type", "yaml", "--output-type", "yaml", str(path)]
+    return _sops(exe, argv, empty_config=True)
+
+
+def _sops(
+    exe: str,
+    args: Sequence[str],
+    *,
+    empty_config: bool,
+    stdin: bytes | None = None,
+    cwd: Path | None = None,
+) -> _Run:
+    """Run sops once: keys only through its environment, never argv; a timeout is
+    ``_TIMED_OUT``. ``empty_config`` passes an empty --config (before the subcommand, where
+    sops reads it) so no .sops.yaml in a parent folder changes what it does."""
     env = {**os.environ, "SOPS_DISABLE_VERSION_CHECK": "1"}
     with tempfile.TemporaryDirectory(prefix="dispatchctl-sops-") as scratch:
-        # An empty --config: no .sops.yaml in a parent folder may change decryption.
-        empty = Path(scratch) / "sops.yaml"
-        empty.write_text("")
-        argv = [exe, "--config", str(empty), "decrypt", "--input-type", "yaml"]
-        argv += ["--output-type", "yaml", str(path)]
+        argv = [exe]
+        if empty_config:
+            empty = Path(scratch) / "sops.yaml"
+            empty.write_text("")
+            argv += ["--config", str(empty)]
+        argv += args
         try:
             proc = subprocess.run(
                 argv,
+                input=stdin,
+                stdin=None if stdin is not None else subprocess.DEVNULL,
                 capture_output=True,
                 env=env,
-                stdin=subprocess.DEVNULL,
+                cwd=cwd,
                 timeout=_TIMEOUT_SECONDS,
                 check=False,
             )
@@ -365,46 +383,27 @@ def encrypt(
     """
     exe = binary or resolve_binary()
     target = filename.resolve()
-    argv = [exe, "encrypt", "--filename-override", str(target)]
+    argv = ["encrypt", "--filename-override", str(target)]
     argv += ["--input-type", "yaml", "--output-type", "yaml"]
     argv += ["--encrypted-regex", SECRET_FIELDS_REGEX]
-    env = {**os.environ, "SOPS_DISABLE_VERSION_CHECK": "1"}
-    with tempfile.TemporaryDirectory(prefix="dispatchctl-sops-") as scratch:
-        if age:
-            empty = Path(scratch) / "sops.yaml"
-            empty.write_text("")
-            argv[1:1] = ["--config", str(empty)]
-            argv += ["--age", ",".join(age)]
-        try:
-            proc = subprocess.run(
-                argv,
-                input=plaintext.encode("utf-8"),
-                capture_output=True,
-                env=env,
-                cwd=target.parent,
-                timeout=_TIMEOUT_SECONDS,
-                check=False,
-            )
-        except FileNotFoundError:
-            raise SopsBinaryError(
-                f"the sops binary {exe} was not found (or the folder of {filename} is missing)",
-                hint=f"install sops, or set {BINARY_ENV} to its path",
-            ) from None
-        except PermissionError:
-            raise SopsBinaryError(f"the sops binary {exe} cannot be run") from None
-        except subprocess.TimeoutExpired:
-            raise SopsEncryptError(
-                f"{filename}: sops did not finish encrypting within {_TIMEOUT_SECONDS} seconds",
-                hint="a key service or KMS may be unreachable",
-            ) from None
-    if proc.returncode == 0:
-        return proc.stdout.decode("utf-8")
-    stderr = proc.stderr.decode("utf-8", "replace")
+    if age:
+        argv += ["--age", ",".join(age)]
+    run = _sops(
+        exe, argv, empty_config=bool(age), stdin=plaintext.encode("utf-8"), cwd=target.parent
+    )
+    if run.returncode == _TIMED_OUT:
+        raise SopsEncryptError(
+            f"{filename}: sops did not finish encrypting within {_TIMEOUT_SECONDS} seconds",
+            hint="a key service or KMS may be unreachable",
+        )
+    if run.returncode == 0:
+        return run.stdout.decode("utf-8")
+    stderr = run.stderr
     for needles, text, hint in _ENCRYPT_FAILURES:
         if any(needle in stderr for needle in needles):
             raise SopsEncryptError(f"{filename}: cannot encrypt: {text}", hint=hint)
     raise SopsEncryptError(
-        f"{filename}: sops could not encrypt it (exit code {proc.returncode})",
+        f"{filename}: sops could not encrypt it (exit code {run.returncode})",
         hint="check the recipients and any .sops.yaml; `sops encrypt` of a file without "
         "secrets shows sops's own message",
     )
