@@ -142,6 +142,13 @@ def _load(
             f.data = _without_sops(parse(text).data)
         except YamlSyntaxError:
             f.problem((), "sops printed text that is not YAML")
+            continue
+        for path in _ciphertexts(f.data):
+            f.problem(
+                path,
+                "the value is still sops ciphertext after decryption",
+                "it was encrypted for another file or key; set it again with `sops edit`",
+            )
     _raise_if_problems(files)
     return LoadedConfig(_validate(files), inputs, decrypted=True)
 
@@ -193,6 +200,14 @@ def _inspect(f: _File, *, allow_plaintext: bool, decrypt: bool) -> None:
             f.sops = meta
         else:
             f.problem(("sops",), "malformed sops metadata", "sops writes this section itself")
+    else:
+        # Nothing can decrypt these: taken as they are they would become credentials.
+        for path in _ciphertexts(data):
+            f.problem(
+                path,
+                "the value is sops ciphertext, but the file has no sops metadata to decrypt it",
+                "restore the file's `sops:` section from git: a bad merge or a truncated file?",
+            )
     if not allow_plaintext:
         hint = (
             f"encrypt it: sops encrypt --in-place {f.display}"
@@ -229,6 +244,17 @@ def _plaintext_secrets(data: dict[str, Any]) -> list[DataPath]:
         for name in SECRET_FIELDS
         if isinstance(cred.get(name), str | int | float | bool) and not is_encrypted(cred[name])
     ]
+
+
+def _ciphertexts(node: Any, path: DataPath = ()) -> list[DataPath]:
+    """Where ``ENC[...]`` values stand, outside the top-level sops metadata."""
+    if isinstance(node, dict):
+        items = [(k, v) for k, v in node.items() if path or k != "sops"]
+    elif isinstance(node, list):
+        items = list(enumerate(node))
+    else:
+        return [path] if is_encrypted(node) else []
+    return [found for key, value in items for found in _ciphertexts(value, (*path, key))]
 
 
 def _encrypted_elsewhere(data: dict[str, Any]) -> bool:

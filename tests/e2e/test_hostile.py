@@ -1,0 +1,100 @@
+"""Hostile and broken input through the real CLI (issue 9): each case exits 1 with a message
+naming the place and the fix, shows no traceback (``run`` checks) and writes nothing."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from dispatchctl.localcluster import LocalCluster
+from tests.e2e.conftest import (
+    DOCKER_PASSWORD,
+    Run,
+    Write,
+    canaries,
+    config_text,
+    docker,
+    github,
+    write_log,
+)
+from tests.fixtures.sops import AgeKey, encrypt_file
+
+# --- sops ciphertext that nothing will decrypt ----------------------------------------------
+
+
+def _without_sops_block(text: str) -> str:
+    """The file as a bad merge or a truncation leaves it: every line from ``sops:`` on gone."""
+    return text[: text.index("\nsops:\n") + 1]
+
+
+def _place(path: Path, field: str) -> str:
+    """``line:column`` of the ``ENC[`` value of ``field`` in the file."""
+    lines = path.read_text().splitlines()
+    line = next(i for i, text in enumerate(lines, 1) if f"{field}: ENC[" in text)
+    return f"{line}:{lines[line - 1].index('ENC[') + 1}"
+
+
+@pytest.mark.usefixtures("dispatch_ns")
+def test_ciphertext_without_sops_metadata_is_refused_at_its_line(
+    run: Run, write_config: Write, cluster_args: list[str], local_cluster: LocalCluster
+) -> None:
+    config = write_config({"team-1": [github(), docker()]})
+    config.write_text(_without_sops_block(config.read_text()))
+    token, password = _place(config, "token"), _place(config, "password")
+
+    for args in (
+        ("apply", config, *cluster_args, "--auto-approve"),
+        ("plan", config, *cluster_args),
+        ("validate", config),
+        ("validate", "--no-decrypt", config),
+        ("apply", "--allow-plaintext", config, *cluster_args, "--auto-approve"),
+    ):
+        result = run(*args)
+        assert result.code == 1, args
+        assert result.out == ""
+        assert result.err.splitlines()[0] == (
+            f"Error: {config}:{token}: serviceAccounts[0].credentials[0].token: the value"
+            " is sops ciphertext, but the file has no sops metadata to decrypt it (restore the"
+            " file's `sops:` section from git: a bad merge or a truncated file?)"
+        )
+        assert f"{config}:{password}: serviceAccounts[0].credentials[1].password" in result.err
+    assert write_log(local_cluster) == []
+
+
+@pytest.mark.usefixtures("dispatch_ns")
+def test_ciphertext_left_after_decryption_is_refused_at_its_line(
+    run: Run,
+    cluster_args: list[str],
+    local_cluster: LocalCluster,
+    sops_env: AgeKey,
+    tmp_path: Path,
+) -> None:
+    # A ciphertext copied from another file into a field this file's rule leaves in clear
+    # text: sops passes it through untouched, MAC and all.
+    donor = tmp_path / "donor.yaml"
+    donor.write_text(config_text({"team-1": [docker()]}))
+    encrypt_file(donor, sops_env.public)
+    copied = re.search(r"password: (ENC\[[^\]]+\])", donor.read_text())
+    assert copied is not None
+    config = tmp_path / "config.yaml"
+    config.write_text(config_text({"team-1": [github(), docker(password="PLACEHOLDER")]}))
+    config.write_text(config.read_text().replace("PLACEHOLDER", copied.group(1)))
+    encrypt_file(config, sops_env.public, encrypted_regex="^token$")
+    password = _place(config, "password")
+
+    for args in (
+        ("apply", config, *cluster_args, "--auto-approve"),
+        ("validate", config),
+    ):
+        result = run(*args)
+        assert result.code == 1, args
+        assert result.err.splitlines()[0] == (
+            f"Error: {config}:{password}: serviceAccounts[0].credentials[1].password:"
+            " the value is still sops ciphertext after decryption (it was encrypted for another"
+            " file or key; set it again with `sops edit`)"
+        )
+        assert DOCKER_PASSWORD not in result.out + result.err
+        assert not any(c in result.out + result.err for c in canaries())
+    assert write_log(local_cluster) == []
