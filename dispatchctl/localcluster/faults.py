@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass, field
+from typing import Any
 
 
 @dataclass
@@ -14,7 +15,8 @@ class Fault:
     connection without an answer). With ``after=True`` the request is carried out first, so
     the write happens but its answer is lost, the case a client's retry must survive. With
     ``plain=True`` the answer is text, as the max-in-flight and priority-and-fairness filters
-    answer a 429, instead of a Status."""
+    answer a 429, instead of a Status. ``message``, ``reason`` and ``details`` replace the
+    Status's own, as an admission webhook's denial sets them (which may quote the object)."""
 
     method: str | None = None  # HTTP method: GET, POST, PUT, PATCH, DELETE
     verb: str | None = None  # get, list, create, update, patch, delete, deletecollection
@@ -29,6 +31,9 @@ class Fault:
     drop: bool = False
     after: bool = False
     plain: bool = False  # a text body as the overload filters send, instead of a Status
+    message: str | None = None
+    reason: str | None = None
+    details: dict[str, Any] | None = None
     seen: int = field(default=0, init=False)
     fired: int = field(default=0, init=False)
 

@@ -264,7 +264,14 @@ def _apply(fault: Fault) -> None:
     if fault.drop:
         raise _Dropped()
     if fault.status is not None:
-        raise generic(fault.status, fault.retry_after, fault.plain)
+        raise generic(
+            fault.status,
+            fault.retry_after,
+            fault.plain,
+            message=fault.message,
+            reason=fault.reason,
+            details=fault.details,
+        )
 
 
 class _Server(ThreadingHTTPServer):

@@ -235,12 +235,24 @@ _GENERIC = {
 }
 
 
-def generic(code: int, retry_after: int | None = None, plain: bool = False) -> ApiError:
-    """An answer for an arbitrary status code (fault injection)."""
-    reason, message = _GENERIC.get(code, ("InternalError" if code >= 500 else "", f"status {code}"))
+def generic(
+    code: int,
+    retry_after: int | None = None,
+    plain: bool = False,
+    *,
+    message: str | None = None,
+    reason: str | None = None,
+    details: dict[str, Any] | None = None,
+) -> ApiError:
+    """An answer for an arbitrary status code (fault injection); ``message``, ``reason`` and
+    ``details`` replace the defaults, as an admission webhook's Status does."""
+    known = _GENERIC.get(code, ("InternalError" if code >= 500 else "", f"status {code}"))
+    reason = known[0] if reason is None else reason
+    message = known[1] if message is None else message
     headers = {"Retry-After": str(retry_after)} if retry_after is not None else {}
     if plain:
         headers["X-Content-Type-Options"] = "nosniff"
         return ApiError(code, reason, message, None, headers, plain=True)
-    details = {"retryAfterSeconds": retry_after} if retry_after is not None else {}
+    if details is None:
+        details = {"retryAfterSeconds": retry_after} if retry_after is not None else {}
     return ApiError(code, reason, message, details, headers)

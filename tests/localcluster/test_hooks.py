@@ -60,6 +60,25 @@ def test_429_of_the_overload_filters_is_plain_text(local_cluster) -> None:
     assert body == "Too many requests, please try again later.\n"
 
 
+def test_a_fault_can_answer_as_an_admission_webhook_denial(local_cluster) -> None:
+    causes = [{"reason": "FieldValueForbidden", "field": "data[password]", "message": "no"}]
+    local_cluster.faults.add(
+        Fault(
+            verb="create",
+            resource="secrets",
+            status=422,
+            message='admission webhook "deny.example.com" denied the request: no',
+            details={"causes": causes},
+        )
+    )
+    status, body, _ = request(
+        local_cluster, "POST", "/api/v1/namespaces/default/secrets", {"metadata": {"name": "s"}}
+    )
+    assert (status, body["kind"], body["code"], body["reason"]) == (422, "Status", 422, "Invalid")
+    assert body["message"] == 'admission webhook "deny.example.com" denied the request: no'
+    assert body["details"] == {"causes": causes}
+
+
 def test_latency_delays_the_answer(local_cluster) -> None:
     local_cluster.faults.add(Fault(verb="list", latency=0.3))
     started = time.monotonic()
