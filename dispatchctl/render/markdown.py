@@ -37,6 +37,8 @@ def render_markdown(plan: Plan) -> str:
 def render_document_markdown(doc: Mapping[str, Any]) -> str:
     """The comment; never longer than MAX_CHARS plus the truncation note."""
     head = _head(doc)
+    if not doc["has_changes"] and not doc["has_errors"]:
+        return "\n".join(head)  # the head says "No changes" once; no table, no summary line
     sections = [_section(account, changes) for account, changes in _by_account(doc)]
     tail = f"\n**{summary_line(doc)}**\n"
     body = "\n".join(head)

@@ -190,7 +190,8 @@ def test_markdown_has_one_collapsible_section_per_account() -> None:
 
 def test_markdown_of_no_changes_says_so() -> None:
     markdown = render_markdown(converged_plan())
-    assert NO_CHANGES in markdown
+    assert markdown.count("No changes") == 1
+    assert markdown.endswith(f"\n\n{NO_CHANGES}\n")
     assert "<details>" not in markdown
 
 
