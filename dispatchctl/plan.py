@@ -14,7 +14,7 @@ from typing import Any
 
 from dispatchctl import __version__
 from dispatchctl.errors import PlanError
-from dispatchctl.objects import ObjectRef
+from dispatchctl.objects import SECRET, ObjectRef
 
 
 class Action(StrEnum):
@@ -117,9 +117,11 @@ class Conflict:
     def message(self) -> str:
         if self.kind is ConflictKind.OTHER_OWNER:
             return f"{self.ref} is owned by {self.other_owner!r}, not by this config"
+        # secretName renames a Secret; an account is renamed by its own name field
+        elsewhere = "another secretName" if self.ref.kind == SECRET else "another account name"
         return (
             f"{self.ref} exists but is not managed by dispatchctl; "
-            "pass --adopt to take it over, or choose another secretName"
+            f"pass --adopt to take it over, or choose {elsewhere}"
         )
 
 

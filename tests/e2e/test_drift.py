@@ -146,8 +146,12 @@ def test_object_made_by_hand_is_adopted_only_with_adopt(
 
     planned = run("plan", config, *cluster_args)
     assert planned.code == 1
-    assert f"x Secret/dispatch/team-1-github {unmanaged}" in planned.out
-    assert f"x ServiceAccount/dispatch/team-1 {unmanaged}" in planned.out
+    assert f"x Secret/dispatch/team-1-github {unmanaged}, or choose another secretName\n" in (
+        planned.out
+    )
+    assert f"x ServiceAccount/dispatch/team-1 {unmanaged}, or choose another account name\n" in (
+        planned.out
+    )
     assert planned.err.startswith("Error: the plan cannot be applied (2 problems)\n")
 
     local_cluster.requests.clear()
