@@ -73,7 +73,13 @@ def import_(
     context: str | None,
     local: str | None,
 ) -> None:
-    """Write a config from what a namespace holds, ready for `dispatchctl plan --adopt`."""
+    """Write a config from what a namespace holds, ready for plan --adopt.
+
+    \b
+    Examples:
+      dispatchctl import -n dispatch -o ci-credentials.yaml --age age1...
+      dispatchctl import -n dispatch -o team-1.yaml --service-account team-1
+    """
     target = Path(out)
     check_target(target, force=force)
     owner = owner or namespace
@@ -81,10 +87,10 @@ def import_(
         accounts, secrets = read_namespace(cluster, namespace)
         result = import_namespace(namespace, owner, accounts, secrets, only=service_accounts)
         check_owner_unused(cluster, owner, namespace)
+        check_found(result, namespace)
     text = to_yaml(result.document, schema=schema_reference(target))
     write_file(target, sops.encrypt(text, filename=target, age=age), force=force)
-    for skipped in result.skipped:
-        click.echo(f"skipped {skipped}", err=True)
+    echo_skipped(result)
     click.echo(summary(result, namespace, out, kubeconfig, context, local))
 
 
@@ -96,6 +102,25 @@ def check_target(target: Path, *, force: bool) -> None:
         )
     if not target.parent.resolve().is_dir():
         raise DispatchctlError(f"the folder of {target} does not exist", hint="create it first")
+
+
+def check_found(result: ImportResult, namespace: str) -> None:
+    """A config without accounts would only be a file to delete: write nothing."""
+    if result.accounts:
+        return
+    echo_skipped(result)
+    why = "it has no service accounts"
+    if result.skipped:
+        why = "every service account was skipped (reasons above)"
+    raise DispatchctlError(
+        f"nothing to import from namespace {namespace}: {why}; no file written",
+        hint="check -n and the cluster (--kubeconfig, --context)",
+    )
+
+
+def echo_skipped(result: ImportResult) -> None:
+    for skipped in result.skipped:
+        click.echo(f"skipped {skipped}", err=True)
 
 
 def check_owner_unused(cluster: Cluster, owner: str, namespace: str) -> None:

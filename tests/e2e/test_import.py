@@ -367,3 +367,30 @@ def test_bad_input_exits_1_with_a_clear_message_and_writes_nothing(
     err = refused("-n", NS, "-o", other, *age, "--owner", NS)
     assert err.startswith(f"Error: owner {NS} already manages 8 objects (")
     assert "applying the import would prune them\n  hint: pass --owner NAME" in err
+
+
+def test_a_namespace_with_nothing_to_import_writes_nothing_and_exits_1(
+    run: Run, cluster_args: list[str], sops_env: AgeKey, tmp_path: Path, kubectl: Kubectl
+) -> None:
+    out = tmp_path / "imported.yaml"
+    before = sorted(tmp_path.iterdir())
+    kubectl("create", "namespace", "empty")
+    result = run("import", "-n", "empty", "-o", out, "--age", sops_env.public, *cluster_args)
+    assert (result.code, result.out) == (1, "")
+    assert result.err == (
+        "Error: nothing to import from namespace empty: it has no service accounts; "
+        "no file written\n"
+        "  hint: check -n and the cluster (--kubeconfig, --context)\n"
+    )
+    assert sorted(tmp_path.iterdir()) == before
+
+    kubectl("create", "serviceaccount", "default", "-n", "empty")
+    result = run("import", "-n", "empty", "-o", out, "--age", sops_env.public, *cluster_args)
+    assert result.code == 1
+    assert result.err.splitlines()[:2] == [
+        "skipped ServiceAccount default: the namespace's own default account, with no credential "
+        "to import (name it with --service-account to import it anyway)",
+        "Error: nothing to import from namespace empty: every service account was skipped "
+        "(reasons above); no file written",
+    ]
+    assert sorted(tmp_path.iterdir()) == before
