@@ -360,7 +360,7 @@ def _schema_problems(f: _File, err: ValidationError) -> None:
             f.problem(loc[:-1], f"missing required field {loc[-1]}")
             continue
         if kind == "extra_forbidden":
-            f.problem(loc, f"unknown field {loc[-1]}", _did_you_mean(f, loc), key=True)
+            _unknown_field(f, loc)
             continue
         if kind in ("union_tag_invalid", "union_tag_not_found"):
             hint = _type_hint(f, loc)
@@ -404,14 +404,43 @@ def _model_at(loc: DataPath, data: Any) -> type[BaseModel] | None:
 
 def _credential_type(data: Any, loc: DataPath) -> str | None:
     """The ``type`` written at ``loc`` in the data, if that is a mapping with a string type."""
+    node = _value_at(data, loc)
+    kind = node.get("type") if isinstance(node, dict) else None
+    return kind if isinstance(kind, str) else None
+
+
+def _unknown_field(f: _File, loc: DataPath) -> None:
+    """A misspelt secret field escapes sops's encrypted_regex: say that its value is now in
+    clear text in the file (and maybe in git), not only that the name is unknown."""
+    hint = _did_you_mean(f, loc)
+    value = _value_at(f.data, loc)
+    leaked = (
+        f.sops is not None
+        and isinstance(value, str | int | float)
+        and not is_encrypted(value)
+        and any(hint == f"did you mean {name}?" for name in SECRET_FIELDS)
+    )
+    if not leaked:
+        f.problem(loc, f"unknown field {loc[-1]}", hint, key=True)
+        return
+    f.problem(
+        loc,
+        f"unknown field {loc[-1]}; sops encrypts only {', '.join(SECRET_FIELDS)}, so this "
+        "value is in clear text in the file",
+        f"{hint} Rename it with `sops edit {f.display}`, which encrypts it on save; if the "
+        "file was committed or pushed, treat the value as leaked and rotate it",
+        key=True,
+    )
+
+
+def _value_at(data: Any, loc: DataPath) -> Any:
     node = data
     for part in loc:
         try:
             node = node[part]
         except (KeyError, IndexError, TypeError):
             return None
-    kind = node.get("type") if isinstance(node, dict) else None
-    return kind if isinstance(kind, str) else None
+    return node
 
 
 def _did_you_mean(f: _File, loc: DataPath) -> str | None:

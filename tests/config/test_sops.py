@@ -178,6 +178,30 @@ def test_plaintext_guard(make_config, sops_env, age_key, tmp_path) -> None:
     ]
 
 
+def test_a_misspelt_secret_field_says_its_value_is_in_clear_text(make_config, sops_env) -> None:
+    """sops's encrypted_regex does not match ``tokn``: the value sits in the file unencrypted."""
+    path = make_config(CONFIG.replace("token: canary", "tokn: canary"))
+    assert "tokn: canary-token-1" in path.read_text()
+    with pytest.raises(ConfigError) as caught:
+        load_config([path])
+    messages = [str(p) for p in caught.value.problems]
+    assert messages == [
+        f"{path}:9:11: serviceAccounts[0].credentials[0]: missing required field token",
+        f"{path}:11:11: serviceAccounts[0].credentials[0].tokn: unknown field tokn; sops encrypts"
+        " only token, appPassword, password, privateKey, so this value is in clear text in the"
+        f" file (did you mean token? Rename it with `sops edit {path}`, which encrypts it on"
+        " save; if the file was committed or pushed, treat the value as leaked and rotate it)",
+    ]
+    assert "canary" not in "\n".join(messages)
+    # a misspelt field that is no secret field is only unknown
+    path = make_config(CONFIG.replace("username: octocat", "usernme: octocat"), name="u.yaml")
+    with pytest.raises(ConfigError) as caught:
+        load_config([path])
+    assert str(caught.value.problems[-1]).endswith(
+        "usernme: unknown field usernme (did you mean username?)"
+    )
+
+
 def test_no_decrypt_needs_no_key(make_config) -> None:
     path = make_config(CONFIG)
     loaded = load_config([path], decrypt=False)
