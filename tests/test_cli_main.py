@@ -5,7 +5,10 @@ from __future__ import annotations
 import subprocess
 import sys
 
-from dispatchctl.cli.main import main
+import click
+import pytest
+
+from dispatchctl.cli.main import COMMANDS, cli, main
 
 
 def test_usage_error_exits_1_not_2(capsys) -> None:
@@ -26,3 +29,26 @@ def test_console_entry_point_runs() -> None:
     )
     assert proc.returncode == 0
     assert "dispatchctl" in proc.stdout
+
+
+def _commands() -> list[list[str]]:
+    """Every command line that has a help page: the group, each command, each subcommand."""
+    found = [[]]
+    for name in COMMANDS:
+        command = cli.get_command(None, name)  # type: ignore[arg-type]
+        found.append([name])
+        if isinstance(command, click.Group):
+            found += [[name, sub] for sub in command.commands]
+    return found
+
+
+@pytest.mark.parametrize("words", _commands(), ids=lambda words: " ".join(words) or "dispatchctl")
+def test_help_is_plain_text_with_examples(words: list[str], capsys) -> None:
+    """No reStructuredText markup reaches the terminal, and every page shows how to run it."""
+    assert main([*words, "--help"]) == 0
+    out = capsys.readouterr().out
+    assert "`" not in out
+    examples = out.split("\n  Examples:\n", 1)[1].split("\n\n", 1)[0].splitlines()
+    assert examples
+    command = " ".join(["dispatchctl", *words])
+    assert all(line.startswith(f"    {command} ") for line in examples), examples

@@ -107,9 +107,15 @@ def apply(
     no_color: bool,
     auto_approve: bool,
 ) -> int:
-    """Apply the config files (after showing the plan), or a plan saved with ``plan -o``.
+    """Apply the config files (after showing the plan), or a plan saved with plan -o.
 
     A saved plan is applied only if its files and every object it saw are unchanged.
+
+    \b
+    Examples:
+      dispatchctl apply ci/credentials.yaml              # shows the plan, asks for "yes"
+      dispatchctl apply plan.out                         # a plan saved by plan -o
+      dispatchctl apply --auto-approve ci/credentials.yaml --kubeconfig kubeconfig.yaml
     """
     saved = planfile.load(targets[0]) if planfile.is_planfile(targets[0]) else None
     if saved is not None:

@@ -32,7 +32,13 @@ def force_unlock(
     local: str | None,
     yes: bool,
 ) -> None:
-    """Remove the lock another apply holds (use only when that apply is gone)."""
+    """Remove the lock another apply holds (use only when that apply is gone).
+
+    \b
+    Examples:
+      dispatchctl force-unlock ci/credentials.yaml
+      dispatchctl force-unlock --yes ci/credentials.yaml --context prod
+    """
     config = load_config(config_files, decrypt=False, allow_plaintext=True).config
     owner, namespace = config.metadata.name, config.namespace
     where = f"Lease {namespace}/{lease_name(owner)}"

@@ -15,7 +15,12 @@ from dispatchctl.localcluster import LocalCluster, StateFileError
 
 @click.group("local-cluster")
 def local_cluster() -> None:
-    """A local Kubernetes API server for Namespaces, Secrets, ServiceAccounts and Leases."""
+    """A local Kubernetes API server for Namespaces, Secrets, ServiceAccounts and Leases.
+
+    \b
+    Examples:
+      dispatchctl local-cluster serve --state cluster.db --write-kubeconfig k.yaml
+    """
 
 
 @local_cluster.command("serve")
@@ -42,7 +47,13 @@ def local_cluster() -> None:
 )
 @click.option("--token", default=None, help="Require this bearer token on every request.")
 def serve(port: int, state: Path | None, kubeconfig: Path | None, token: str | None) -> int:
-    """Serve until interrupted (Ctrl+C or SIGTERM stop it cleanly)."""
+    """Serve until interrupted (Ctrl+C or SIGTERM stop it cleanly).
+
+    \b
+    Examples:
+      dispatchctl local-cluster serve --state cluster.db --write-kubeconfig k.yaml
+      dispatchctl local-cluster serve --port 8001 --token s3cret
+    """
     return run_server(port, state, kubeconfig, token)
 
 

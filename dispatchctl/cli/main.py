@@ -54,7 +54,14 @@ class LazyGroup(click.Group):
     help="Log to stderr: -v what happens (retries, lock), -vv every API request (never bodies).",
 )
 def cli(verbose: int) -> None:
-    """Declare Dispatch service accounts and credentials in git; plan and apply them."""
+    """Declare Dispatch service accounts and credentials in git; plan and apply them.
+
+    \b
+    Examples:
+      dispatchctl validate ci/credentials.yaml
+      dispatchctl plan ci/credentials.yaml -o plan.out
+      dispatchctl apply plan.out
+    """
     if verbose:
         configure_logging(logging.DEBUG if verbose > 1 else logging.INFO)
 

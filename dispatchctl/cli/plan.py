@@ -45,7 +45,14 @@ def plan(
     detailed_exitcode: bool,
     fail_on_delete: bool,
 ) -> int:
-    """Show the changes apply would make. Takes no lock and writes nothing to the cluster."""
+    """Show the changes apply would make. Takes no lock and writes nothing to the cluster.
+
+    \b
+    Examples:
+      dispatchctl plan ci/credentials.yaml
+      dispatchctl plan ci/credentials.yaml --format markdown > plan.md
+      dispatchctl plan ci/credentials.yaml -o plan.out --detailed-exitcode
+    """
     loaded = planner.load(config_files, allow_plaintext=allow_plaintext)
     with options.open_cluster(kubeconfig, context, local) as cluster:
         result = planner.plan_against(

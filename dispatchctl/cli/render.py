@@ -43,7 +43,13 @@ def to_yaml(manifests: list[Mapping[str, Any]]) -> str:
     help="Print secret values (base64, as written to the cluster). For debugging only.",
 )
 def render(config_files: tuple[str, ...], allow_plaintext: bool, reveal: bool) -> None:
-    """Print the Secrets and ServiceAccounts the config declares, as YAML."""
+    """Print the Secrets and ServiceAccounts the config declares, as YAML.
+
+    \b
+    Examples:
+      dispatchctl render ci/credentials.yaml
+      dispatchctl render ci/credentials.yaml > objects.yaml   # secret values redacted
+    """
     loaded = load_config(config_files, allow_plaintext=allow_plaintext)
     state = build_desired(loaded.config)
     manifests = [o.manifest if reveal else redact(o.manifest) for o in state.objects]

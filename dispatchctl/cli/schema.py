@@ -16,5 +16,10 @@ def schema_text() -> str:
 
 @click.command()
 def schema() -> None:
-    """Print the JSON Schema of the config file (for editors and CI checks)."""
+    """Print the JSON Schema of the config file (for editors and CI checks).
+
+    \b
+    Examples:
+      dispatchctl schema > dispatchctl.schema.json
+    """
     click.echo(schema_text(), nl=False)

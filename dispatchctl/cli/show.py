@@ -14,5 +14,11 @@ from dispatchctl.cli.output import echo_plan
 @options.output_format
 @options.no_color
 def show(plan_file: str, output_format: str, no_color: bool) -> None:
-    """Print a plan saved with ``plan -o``; reads no cluster and no config."""
+    """Print a plan saved with plan -o; reads no cluster and no config.
+
+    \b
+    Examples:
+      dispatchctl show plan.out
+      dispatchctl show plan.out --format markdown > plan.md
+    """
     echo_plan(planfile.load(plan_file), output_format, no_color=no_color)

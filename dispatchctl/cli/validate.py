@@ -29,6 +29,12 @@ def summary(files: tuple[str, ...], loaded: LoadedConfig) -> str:
 )
 @options.allow_plaintext
 def validate(config_files: tuple[str, ...], no_decrypt: bool, allow_plaintext: bool) -> None:
-    """Check config files: schema, names, URLs, SSH keys, clashes; decrypts unless told not to."""
+    """Check config files: schema, names, URLs, SSH keys, clashes; decrypts unless told not to.
+
+    \b
+    Examples:
+      dispatchctl validate ci/credentials.yaml
+      dispatchctl validate --no-decrypt ci/*.yaml        # no key needed
+    """
     loaded = load_config(config_files, decrypt=not no_decrypt, allow_plaintext=allow_plaintext)
     click.echo(summary(config_files, loaded))
