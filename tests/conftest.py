@@ -6,7 +6,12 @@ import os
 
 import pytest
 
-pytest_plugins = ["tests.fixtures.cluster", "tests.fixtures.sops"]
+pytest_plugins = [
+    "tests.fixtures.cluster",
+    "tests.fixtures.oracle",
+    "tests.fixtures.sops",
+    "tests.fixtures.sshd",
+]
 
 _CLEARED_PREFIXES = ("SOPS_", "KUBECONFIG", "KUBERNETES_SERVICE", "DISPATCHCTL_")
 _CLEARED = ("NO_COLOR", "GNUPGHOME", "GITHUB_ACTIONS", "GITHUB_RUN_ID", "GITLAB_CI", "CI_JOB_URL")
