@@ -23,6 +23,7 @@ from dispatchctl.config.models import CREDENTIAL_TYPES, Config, Metadata, Servic
 from dispatchctl.config.positions import (
     DataPath,
     Document,
+    YamlLimitError,
     YamlSyntaxError,
     is_encrypted,
     parse,
@@ -176,7 +177,9 @@ def _parse(f: _File, raw: bytes | None) -> InputFile:
         f.doc = parse(text)
     except YamlSyntaxError as err:
         line, col = (err.mark.line, err.mark.column) if err.mark else (None, None)
-        f.problems.append(Problem(f.display, line, col, "", f"invalid YAML: {err.message}"))
+        # a limit is valid YAML refused; anything else is text the parser rejects
+        message = err.message if isinstance(err, YamlLimitError) else f"invalid YAML: {err.message}"
+        f.problems.append(Problem(f.display, line, col, "", message, err.hint))
         return InputFile(f.display, digest)
     for sp in f.doc.problems:
         f.problems.append(

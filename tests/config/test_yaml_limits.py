@@ -1,0 +1,62 @@
+"""Hostile YAML meets ``validate --no-decrypt`` (the check README suggests for pull requests
+from forks): a clear error at the file's line and column, exit 1, no crash, bounded memory.
+
+Run as a subprocess, as CI runs it: a crash of the parser would kill pytest itself.
+"""
+
+from __future__ import annotations
+
+import resource
+import subprocess
+import sys
+from pathlib import Path
+
+MEMORY = 1 << 30  # the address space a check may use; the bomb used to take gigabytes
+WAIT = 120.0  # seconds: a guard against hanging, not a timing assertion
+HEAD = "apiVersion: dispatchctl/v1\nkind: ServiceAccounts\nmetadata: {name: ci}\n"
+
+
+def bounded() -> None:
+    resource.setrlimit(resource.RLIMIT_AS, (MEMORY, MEMORY))
+
+
+def validate(path: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "dispatchctl", "validate", "--no-decrypt", str(path)],
+        capture_output=True,
+        text=True,
+        timeout=WAIT,
+        preexec_fn=bounded,
+        check=False,
+    )
+
+
+def test_an_alias_bomb_is_refused_with_its_place(tmp_path: Path) -> None:
+    levels = ["l0: &l0 [x, x, x, x, x, x, x, x, x]"]
+    levels += [f"l{i}: &l{i} [" + ",".join([f"*l{i - 1}"] * 9) + "]" for i in range(1, 9)]
+    path = tmp_path / "bomb.yaml"
+    path.write_text(HEAD + "\n".join(levels) + "\nserviceAccounts: *l8\n")
+    assert len(path.read_bytes()) < 600
+
+    proc = validate(path)
+
+    assert proc.returncode == 1, proc.stderr
+    assert proc.stdout == ""
+    assert proc.stderr == (
+        f"Error: {path}:10:10: aliases expand the document to more than 1,000,000 values"
+        " (nested aliases (an alias bomb?); write the repeated parts out)\n"
+    )
+
+
+def test_deep_nesting_is_refused_not_a_crash(tmp_path: Path) -> None:
+    path = tmp_path / "deep.yaml"
+    path.write_text(HEAD + "serviceAccounts: " + "[" * 30_000 + "]" * 30_000 + "\n")
+
+    proc = validate(path)
+
+    assert proc.returncode == 1, proc.stderr  # was -11: the parser segfaulted
+    assert proc.stdout == ""
+    assert proc.stderr == (
+        f"Error: {path}:4:81: nested deeper than 64 levels"
+        " (a config nests 6 levels; look for a runaway [ or {)\n"
+    )
