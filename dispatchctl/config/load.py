@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import difflib
 import hashlib
+import json
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -140,10 +141,11 @@ def _load(
     jobs = [DecryptJob(f.path, f.display, tuple(recipients(f.sops or {}))) for f in encrypted]
     for f, text in zip(encrypted, decryption.results(jobs), strict=True):
         try:
-            f.data = _without_sops(parse(text).data)
-        except YamlSyntaxError:
-            f.problem((), "sops printed text that is not YAML")
+            data = json.loads(text)
+        except ValueError:
+            f.problem((), "sops printed text that is not JSON")
             continue
+        f.data = _without_sops(_merge_keys(data) if f.doc and f.doc.has_merge_keys else data)
         for path in _ciphertexts(f.data):
             f.problem(
                 path,
@@ -282,6 +284,22 @@ def _opaque(node: Any) -> Any:
         if match and match.group(1) in _OPAQUE:
             return _OPAQUE[match.group(1)]
     return node
+
+
+def _merge_keys(node: Any) -> Any:
+    """sops keeps a YAML merge key as a ``<<`` entry in its JSON: merge it as the parse of the
+    file on disk did (keys the mapping sets win, then earlier sources)."""
+    if isinstance(node, list):
+        return [_merge_keys(v) for v in node]
+    if not isinstance(node, dict):
+        return node
+    out = {k: _merge_keys(v) for k, v in node.items() if k != "<<"}
+    sources = _merge_keys(node.get("<<"))
+    for source in sources if isinstance(sources, list) else [sources]:
+        if isinstance(source, dict):
+            for key, value in source.items():
+                out.setdefault(key, value)
+    return out
 
 
 def _without_sops(data: Any) -> Any:

@@ -151,6 +151,34 @@ def test_every_value_encrypted_and_comment_items(make_config, sops_env, age_key,
     assert "--no-decrypt cannot check this file" in str(caught.value.problems[0])
 
 
+@pytest.mark.parametrize("regex", [None, ""])
+def test_merge_keys_survive_encryption(make_config, sops_env, age_key, tmp_path, regex) -> None:
+    """sops expands the alias and keeps the merge key (``!!merge <<:``); its decrypted JSON
+    holds a ``<<`` entry, merged as the file on disk is."""
+    text = (
+        HEADER
+        + "serviceAccounts:\n  - name: team-1\n    credentials:\n"
+        + "      - &gcr {type: docker, registry: 'https://us.gcr.io', username: u, password: p1}\n"
+        + "      - <<: *gcr\n        registry: 'ftp://eu.gcr.io'\n"
+    )
+    path = tmp_path / "merged.yaml"
+    path.write_text(text)
+    encrypt_file(path, age_key.public, encrypted_regex=regex)
+    on_disk = path.read_text().splitlines()
+    assert any("!!merge <<:" in line for line in on_disk)
+    with pytest.raises(ConfigError) as caught:
+        load_config([path])
+    line = max(i for i, s in enumerate(on_disk, 1) if s.strip().startswith("registry:"))
+    (problem,) = caught.value.problems
+    assert (problem.line, problem.path) == (line, "serviceAccounts[0].credentials[1].registry")
+
+    path.write_text(text.replace("ftp://eu", "https://eu"))
+    encrypt_file(path, age_key.public, encrypted_regex=regex)
+    second = load_config([path]).config.serviceAccounts[0].credentials[1]
+    assert (second.registry, second.username) == ("https://eu.gcr.io", "u")
+    assert second.password.get_secret_value() == "p1"
+
+
 def test_plaintext_guard(make_config, sops_env, age_key, tmp_path) -> None:
     plain = make_config(CONFIG, name="plain.yaml", encrypt=False)
     with pytest.raises(ConfigError) as caught:
