@@ -13,6 +13,7 @@ import sys
 import click
 
 from dispatchctl import __version__
+from dispatchctl.cli.process import forbid_core_dumps
 from dispatchctl.errors import DispatchctlError
 
 EXIT_OK = 0
@@ -106,4 +107,6 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def entrypoint() -> None:  # pragma: no cover - console script shim
+    """The program: made non-dumpable first (in-process callers such as tests keep theirs)."""
+    forbid_core_dumps()
     sys.exit(main())

@@ -198,7 +198,8 @@ def _sops(
     """Run sops once: keys only through its environment, never argv; a timeout is
     ``_TIMED_OUT``. ``empty_config`` passes an empty --config (before the subcommand, where
     sops reads it) so no .sops.yaml in a parent folder changes what it does."""
-    env = {**os.environ, "SOPS_DISABLE_VERSION_CHECK": "1"}
+    # GOTRACEBACK=crash (a user's setting) would make a crashing sops dump its memory
+    env = {**os.environ, "SOPS_DISABLE_VERSION_CHECK": "1", "GOTRACEBACK": "single"}
     with tempfile.TemporaryDirectory(prefix="dispatchctl-sops-") as scratch:
         argv = [exe]
         if empty_config:
