@@ -9,7 +9,6 @@ through its own environment (``SOPS_AGE_KEY_FILE``, ``SOPS_AGE_KEY``, gpg, cloud
 from __future__ import annotations
 
 import os
-import re
 import shutil
 import subprocess
 import tempfile
@@ -19,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from dispatchctl.config import keyerrors
 from dispatchctl.errors import SopsError
 
 SECRET_FIELDS = ("token", "appPassword", "password", "privateKey")
@@ -26,13 +26,6 @@ SECRET_FIELDS_REGEX = "^(" + "|".join(SECRET_FIELDS) + ")$"
 BINARY_ENV = "DISPATCHCTL_SOPS"
 _TIMEOUT_SECONDS = 300
 _TIMED_OUT = -1
-# sops's rc-128 text names the places it searched for age identities (names only, no keys).
-_LOOKED_IN = re.compile(r"Did not find keys in locations (.+?)\.(?: |$)")
-
-KEY_HINT = (
-    "supply a key through sops's environment: SOPS_AGE_KEY_FILE=path/to/age-key.txt "
-    "(or SOPS_AGE_KEY), a gpg keyring holding a listed PGP key, or cloud KMS credentials"
-)
 
 
 class SopsNoKeyError(SopsError):
@@ -90,7 +83,7 @@ class _Outcome:
 
 # sops decrypt exit code -> error class, sentence, hint (measured: shared/spec/sops.md).
 EXIT_CODES: Mapping[int, _Outcome] = {
-    128: _Outcome(SopsNoKeyError, "no usable key to decrypt it", KEY_HINT),
+    128: _Outcome(SopsNoKeyError, "no usable key to decrypt it", keyerrors.NO_KEY_HINT),
     25: _Outcome(
         SopsTamperedError,
         "a value failed to decrypt: a ciphertext was edited or moved",
@@ -257,7 +250,8 @@ def decrypt(
 
 
 def error_for(returncode: int, name: str, tried: Sequence[str], stderr: str) -> SopsError:
-    """The error for a failed ``sops decrypt``; stderr only decides, it is never quoted."""
+    """The error for a failed ``sops decrypt``. stderr decides; only the cause of a missing
+    key is quoted from it, cleaned by ``keyerrors`` (it names paths and recipients)."""
     outcome = EXIT_CODES.get(returncode)
     if outcome is None:
         return SopsCrashError(
@@ -267,13 +261,19 @@ def error_for(returncode: int, name: str, tried: Sequence[str], stderr: str) -> 
     text = outcome.text
     if returncode == 1 and "metadata not found" in stderr:
         text = "not a sops file (sops metadata not found)"
+    hint = outcome.hint
     if returncode == 128:
+        failure = keyerrors.explain(
+            stderr, [v for v in keyerrors.KEY_VARIABLES if os.environ.get(v)]
+        )
+        hint = failure.hint
+        if failure.causes:
+            text += ": " + "; ".join(failure.causes)
         if tried:
-            text += "; tried: " + ", ".join(tried)
-        looked = _LOOKED_IN.search(" ".join(stderr.replace("|", " ").split()))
-        if looked:
-            text += f"; sops looked for age keys in {looked.group(1)}"
-    return outcome.cls(f"{name}: {text}", hint=outcome.hint)
+            text += "; the file's recipients: " + ", ".join(tried)
+        if failure.looked_in:
+            text += f"; sops looked for age keys in {failure.looked_in}"
+    return outcome.cls(f"{name}: {text}", hint=hint)
 
 
 @dataclass(frozen=True)

@@ -9,8 +9,8 @@ import pytest
 from ruamel.yaml import YAML
 
 from dispatchctl.cli.main import main
-from dispatchctl.cli.schema import schema_text
 from dispatchctl.config.load import load_config
+from dispatchctl.config.models import json_schema_text
 from dispatchctl.desired import build_desired
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -54,7 +54,7 @@ def test_validate_example_without_key_explains(capsys) -> None:
         line.split(": ")[1] for line in DEMO_KEY.read_text().splitlines() if "public key" in line
     )
     assert out == ""
-    assert f"no usable key to decrypt it; tried: age {recipient}" in err
+    assert f"no usable key to decrypt it; the file's recipients: age {recipient}" in err
     assert "hint: supply a key through sops's environment: SOPS_AGE_KEY_FILE=" in err
     assert "Traceback" not in err
 
@@ -130,7 +130,7 @@ def test_usage_errors_exit_1(capsys, tmp_path) -> None:
 def test_schema_command_prints_the_committed_schema(capsys) -> None:
     assert main(["schema"]) == 0
     out, _ = capsys.readouterr()
-    assert out == schema_text()
+    assert out == json_schema_text()
     assert SCHEMA.read_text() == out, (
         "regenerate: dispatchctl schema > schemas/dispatchctl.schema.json"
     )

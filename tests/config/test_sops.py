@@ -251,25 +251,113 @@ def test_pgp_key_from_a_throwaway_gnupghome(pgp_key, tmp_path) -> None:
 # --- every failure, as the user sees it ---------------------------------------------------
 
 
-def test_no_usable_key_names_the_recipients(make_config, age_key, capsys) -> None:
-    path = make_config(CONFIG)
+@pytest.fixture
+def no_home_keys(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A HOME without keys: sops also looks in ~/.ssh and ~/.config/sops/age."""
+    home = tmp_path / "home"
+    home.mkdir()
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.delenv("XDG_CONFIG_HOME", raising=False)
+    return home
+
+
+def key_error(path: Path, capsys: pytest.CaptureFixture[str]) -> tuple[str, str]:
+    """(the error line, the hint line) validate prints for ``path``."""
     assert main(["validate", str(path)]) == 1
     out, err = capsys.readouterr()
     assert out == ""
     first, hint = err.splitlines()
+    return first, hint
+
+
+def test_no_key_at_all_names_the_recipients_and_where_sops_looked(
+    make_config, age_key, no_home_keys, capsys
+) -> None:
+    path = make_config(CONFIG)
+    first, hint = key_error(path, capsys)
     assert first.startswith(
-        f"Error: {path}: no usable key to decrypt it; tried: age {age_key.public}"
+        f"Error: {path}: no usable key to decrypt it; the file's recipients: age {age_key.public};"
+        " sops looked for age keys in 'SOPS_AGE_SSH_PRIVATE_KEY_FILE', "
     )
-    assert "SOPS_AGE_KEY_FILE" in first  # where sops looked
+    assert f"'{no_home_keys}/.config/sops/age/keys.txt'" in first
     assert hint.startswith("  hint: supply a key through sops's environment: SOPS_AGE_KEY_FILE=")
 
 
-def test_wrong_key(make_config, tmp_path, monkeypatch) -> None:
+@pytest.mark.parametrize(
+    ("key_file", "cause", "hint"),
+    [
+        (
+            None,
+            "failed to open SOPS_AGE_KEY_FILE file: open {key_file}: no such file or directory",
+            "sops cannot read the key file: check the path SOPS_AGE_KEY_FILE names, and that you"
+            " may read it",
+        ),
+        (
+            "canary-not-a-key-1\n",
+            "failed to parse 'SOPS_AGE_KEY_FILE' age identities: unknown identity type",
+            "that is not an age key: a key file holds a line AGE-SECRET-KEY-1... as age-keygen or"
+            " `dispatchctl init` writes it (the age1... public key alone cannot decrypt)",
+        ),
+        (
+            "other",
+            "identity did not match any of the recipients: incorrect identity for recipient block",
+            "the key supplied is not one of the file's recipients: use the key of one of them, or"
+            " have someone who can decrypt the file add your recipient to .sops.yaml and run"
+            " `sops updatekeys FILE`",
+        ),
+    ],
+    ids=["missing", "garbage", "other-recipient"],
+)
+def test_key_errors_pass_sops_s_cause_through(
+    key_file, cause, hint, make_config, age_key, no_home_keys, tmp_path, monkeypatch, capsys
+) -> None:
+    """Each wrong key says what is wrong with it, and the hint fits that cause."""
     path = make_config(CONFIG)
-    other = generate_age_key(tmp_path)
-    monkeypatch.setenv("SOPS_AGE_KEY_FILE", str(other.key_file))
-    with pytest.raises(sops.SopsNoKeyError):
-        load_config([path])
+    target = tmp_path / "keys" / "age-key.txt"
+    if key_file == "other":
+        target = generate_age_key(tmp_path).key_file
+    elif key_file is not None:
+        target.parent.mkdir()
+        target.write_text(key_file)
+    monkeypatch.setenv("SOPS_AGE_KEY_FILE", str(target))
+    first, shown_hint = key_error(path, capsys)
+    assert first == (
+        f"Error: {path}: no usable key to decrypt it: {cause.format(key_file=target)};"
+        f" the file's recipients: age {age_key.public}"
+    )
+    assert shown_hint == f"  hint: {hint}"
+    assert "canary" not in first + shown_hint
+
+
+def test_a_key_variable_that_holds_no_key_is_not_asked_for_again(
+    make_config, no_home_keys, tmp_path, monkeypatch, capsys
+) -> None:
+    path = make_config(CONFIG)
+    comments = tmp_path / "comments.txt"
+    comments.write_text("# public key: age1...\n")
+    monkeypatch.setenv("SOPS_AGE_KEY_FILE", str(comments))
+    _, hint = key_error(path, capsys)
+    assert hint == (
+        "  hint: SOPS_AGE_KEY_FILE is set but holds no age key: a key is a line"
+        " AGE-SECRET-KEY-1... (not only comments, not the age1... public key)"
+    )
+
+
+def test_key_material_and_key_commands_never_reach_the_message(
+    make_config, no_home_keys, monkeypatch, capsys
+) -> None:
+    """sops quotes what it fails to parse (a length, a character) and the command it ran."""
+    path = make_config(CONFIG)
+    monkeypatch.setenv("SOPS_AGE_KEY", "AGE-SECRET-KEY-1CANARYQQQQ")
+    first, _ = key_error(path, capsys)
+    assert "failed to parse 'SOPS_AGE_KEY' age identities: malformed secret key;" in first
+    assert "len=" not in first and "CANARYQQQQ" not in first
+    monkeypatch.delenv("SOPS_AGE_KEY")
+    monkeypatch.setenv("SOPS_AGE_KEY_CMD", "false canary-command-argument")
+    first, hint = key_error(path, capsys)
+    assert ": failed to execute command from SOPS_AGE_KEY_CMD: exit status 1;" in first
+    assert "canary" not in first + hint
+    assert hint == "  hint: the command in SOPS_AGE_KEY_CMD failed: run it by hand to see why"
 
 
 def test_tampered_ciphertext(make_config, sops_env) -> None:

@@ -16,6 +16,7 @@ CORE = [
     "dispatchctl.config.checks",
     "dispatchctl.config.ssh",
     "dispatchctl.config.credentials",
+    "dispatchctl.config.keyerrors",
     "dispatchctl.desired",
     "dispatchctl.diff",
     "dispatchctl.order",
