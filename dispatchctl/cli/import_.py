@@ -114,7 +114,8 @@ def check_found(result: ImportResult, namespace: str) -> None:
         why = "every service account was skipped (reasons above)"
     raise DispatchctlError(
         f"nothing to import from namespace {namespace}: {why}; no file written",
-        hint="check -n and the cluster (--kubeconfig, --context)",
+        hint="check -n and the cluster (--kubeconfig, --context); "
+        "`dispatchctl init` starts a config from scratch",
     )
 
 

@@ -22,6 +22,7 @@ EXIT_CHANGES = 2
 
 # command name -> "module:attribute"; loaded on use so `validate` never imports kubernetes.
 COMMANDS: dict[str, str] = {
+    "init": "dispatchctl.cli.init:init_command",
     "validate": "dispatchctl.cli.validate:validate",
     "render": "dispatchctl.cli.render:render",
     "schema": "dispatchctl.cli.schema:schema",

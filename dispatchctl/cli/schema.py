@@ -2,16 +2,9 @@
 
 from __future__ import annotations
 
-import json
-
 import click
 
-from dispatchctl.config.models import json_schema
-
-
-def schema_text() -> str:
-    """The exact text of schemas/dispatchctl.schema.json."""
-    return json.dumps(json_schema(), indent=2) + "\n"
+from dispatchctl.config.models import json_schema_text
 
 
 @click.command()
@@ -22,4 +15,4 @@ def schema() -> None:
     Examples:
       dispatchctl schema > dispatchctl.schema.json
     """
-    click.echo(schema_text(), nl=False)
+    click.echo(json_schema_text(), nl=False)

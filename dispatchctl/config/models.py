@@ -7,6 +7,7 @@ hides input values from its error messages, since any field may hold a secret. S
 
 from __future__ import annotations
 
+import json
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, SecretStr
@@ -159,3 +160,8 @@ def json_schema() -> dict[str, Any]:
     """The JSON Schema editors use to complete and check config files."""
     schema = Config.model_json_schema()
     return {"$schema": "https://json-schema.org/draft/2020-12/schema", **schema}
+
+
+def json_schema_text() -> str:
+    """The exact text of schemas/dispatchctl.schema.json (and of the file init writes)."""
+    return json.dumps(json_schema(), indent=2) + "\n"

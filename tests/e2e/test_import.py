@@ -380,7 +380,8 @@ def test_a_namespace_with_nothing_to_import_writes_nothing_and_exits_1(
     assert result.err == (
         "Error: nothing to import from namespace empty: it has no service accounts; "
         "no file written\n"
-        "  hint: check -n and the cluster (--kubeconfig, --context)\n"
+        "  hint: check -n and the cluster (--kubeconfig, --context); "
+        "`dispatchctl init` starts a config from scratch\n"
     )
     assert sorted(tmp_path.iterdir()) == before
 

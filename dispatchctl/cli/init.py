@@ -1,0 +1,83 @@
+"""``dispatchctl init``: a new user's own key, .sops.yaml and starter config."""
+
+from __future__ import annotations
+
+import shlex
+from pathlib import Path
+
+import click
+
+from dispatchctl import agekey
+from dispatchctl.scaffold import (
+    CONFIG_NAME,
+    DEFAULT_NAMESPACE,
+    SCHEMA_NAME,
+    SOPS_CONFIG,
+    Initialized,
+    init,
+)
+
+
+@click.command("init")
+@click.argument("folder", metavar="[DIR]", default=".", type=click.Path(path_type=Path))
+@click.option(
+    "--key-file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Where the age key goes (default: sops's own key file, found without any setting). "
+    "An existing key file is used, never rewritten.",
+)
+@click.option("--owner", default=None, help="The config's metadata.name (default: DIR's name).")
+@click.option(
+    "--namespace",
+    default=DEFAULT_NAMESPACE,
+    show_default=True,
+    help="The namespace of the starter config's service account.",
+)
+def init_command(folder: Path, key_file: Path | None, owner: str | None, namespace: str) -> None:
+    """Make an age key, a .sops.yaml and an encrypted starter config in DIR.
+
+    Writes nothing over an existing file: safe to run in an existing repository.
+
+    \b
+    Examples:
+      dispatchctl init ci
+      dispatchctl init . --key-file ~/keys/dispatchctl.txt --owner ci-credentials
+    """
+    click.echo(report(init(folder, key_file=key_file, owner=owner, namespace=namespace)))
+
+
+def report(done: Initialized) -> str:
+    """What was written, and the three commands to run next."""
+    if done.key_created:
+        lines = [
+            f"Created an age key in {done.key_file} (mode 0600), public key {done.recipient}.",
+            "  Back it up: without it, nothing encrypted to it can be decrypted. In CI, give it",
+            "  to dispatchctl as the secret variable SOPS_AGE_KEY (its AGE-SECRET-KEY-1... line).",
+        ]
+    else:
+        lines = [f"Using the age key in {done.key_file}, public key {done.recipient}."]
+    what = {
+        SOPS_CONFIG: "sops encrypts the secret fields of the YAML files here to that key",
+        SCHEMA_NAME: "the config's JSON Schema, for editor completion",
+        CONFIG_NAME: f"a starter config (owner {done.owner}), encrypted",
+    }
+    lines += [f"Wrote {path}: {what[path.name]}" for path in done.written]
+    config = shlex.quote(str(done.config))
+    default = _is_default(done.key_file)
+    lines += ["", "Next:" if default else "Next (sops looks for keys elsewhere by default):"]
+    if not default:
+        lines.append(f"  export SOPS_AGE_KEY_FILE={shlex.quote(str(done.key_file))}")
+    lines += [
+        f"  sops edit {config}                # your accounts and tokens",
+        f"  dispatchctl validate {config}",
+        f"  dispatchctl plan --local --create-namespace {config}",
+    ]
+    return "\n".join(lines)
+
+
+def _is_default(key_file: Path) -> bool:
+    try:
+        return key_file.resolve() == agekey.default_key_file().resolve()
+    except agekey.AgeKeyError:
+        return False

@@ -1,0 +1,194 @@
+"""``dispatchctl init``: an age key, a .sops.yaml, and an encrypted starter config.
+
+Safe in an existing repository: every file it would write is checked first and nothing is
+written if any exists; an existing key file is never rewritten (its key is used instead).
+The starter config is encrypted before it touches the disk, so a user fills in real tokens
+with ``sops edit`` and no plaintext secret is ever written.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from dispatchctl import agekey
+from dispatchctl.config import sops
+from dispatchctl.config.checks import dns_label_problem
+from dispatchctl.config.models import json_schema_text
+from dispatchctl.errors import DispatchctlError
+from dispatchctl.files import write_private
+
+SOPS_CONFIG = ".sops.yaml"
+CONFIG_NAME = "credentials.yaml"
+SCHEMA_NAME = "dispatchctl.schema.json"
+SCHEMAS_FOLDER_FILE = Path("schemas") / SCHEMA_NAME
+DEFAULT_NAMESPACE = "dispatch"
+
+
+class InitError(DispatchctlError):
+    """init cannot write what it would: a file exists, a name is invalid, a key is unusable."""
+
+
+@dataclass(frozen=True)
+class Initialized:
+    folder: Path
+    key_file: Path
+    recipient: str
+    key_created: bool
+    owner: str
+    config: Path
+    written: tuple[Path, ...]
+
+
+def schema_reference(folder: Path) -> str | None:
+    """The nearest schemas/dispatchctl.schema.json at or above ``folder``, relative to it
+    (a checkout of dispatchctl itself has one); None when there is none."""
+    resolved = folder.resolve()
+    for candidate in (resolved, *resolved.parents):
+        if (candidate / SCHEMAS_FOLDER_FILE).is_file():
+            return Path(os.path.relpath(candidate / SCHEMAS_FOLDER_FILE, resolved)).as_posix()
+    return None
+
+
+def owner_for(folder: Path) -> str:
+    """A default owner from the folder's name, as a DNS-1123 label ("CI Creds" -> ci-creds)."""
+    name = re.sub(r"[^a-z0-9-]+", "-", folder.resolve().name.lower()).strip("-")[:63].strip("-")
+    return name or "credentials"
+
+
+def sops_config_text(recipient: str) -> str:
+    return (
+        "# sops settings for dispatchctl configs (written by dispatchctl init): only the secret\n"
+        "# fields are encrypted, so names, hosts and usernames stay readable in review.\n"
+        "# Add a teammate's or CI's age recipient to the list, then `sops updatekeys FILE`.\n"
+        "creation_rules:\n"
+        "  - path_regex: \\.yaml$\n"
+        f"    encrypted_regex: {sops.SECRET_FIELDS_REGEX}\n"
+        f"    age: {recipient}\n"
+    )
+
+
+def starter_text(owner: str, namespace: str, schema: str, config_name: str) -> str:
+    """The starter config: one account, one credential whose token is a placeholder."""
+    return f"""\
+# yaml-language-server: $schema={schema}
+#
+# Service accounts of your pipelines and their credentials. Edit it with
+#   sops edit {config_name}
+# which decrypts it in a private temporary file and encrypts it again on save. Secret fields
+# (token, appPassword, password, privateKey) are encrypted; the rest stays readable.
+# Credential types: github, gitlab, bitbucket-cloud, bitbucket-server, git (SSH, with
+# knownHosts) and docker; `dispatchctl schema` describes every field.
+apiVersion: dispatchctl/v1
+kind: ServiceAccounts
+metadata:
+  name: {owner}
+namespace: {namespace}
+serviceAccounts:
+  - name: pipeline
+    credentials:
+      - type: github
+        username: your-bot-account
+        token: replace-with-a-github-token
+"""
+
+
+def init(
+    folder: Path,
+    *,
+    key_file: Path | None = None,
+    owner: str | None = None,
+    namespace: str = DEFAULT_NAMESPACE,
+) -> Initialized:
+    """Write the key (unless one exists), .sops.yaml, the schema and the starter config."""
+    owner = owner or owner_for(folder)
+    for what, name in (("owner", owner), ("namespace", namespace)):
+        problem = dns_label_problem(name)
+        if problem:
+            raise InitError(f"{what} {name!r}: {problem}", hint=f"pass --{what} NAME")
+    if folder.exists() and not folder.is_dir():
+        raise InitError(f"{folder} is not a folder")
+    key_path = key_file if key_file is not None else agekey.default_key_file()
+    config = folder / CONFIG_NAME
+    schema = schema_reference(folder)
+    targets = [folder / SOPS_CONFIG, config] + ([] if schema else [folder / SCHEMA_NAME])
+    existing = [str(t) for t in targets if t.exists() or t.is_symlink()]
+    if existing:
+        names = " and ".join([", ".join(existing[:-1]), existing[-1]] if existing[1:] else existing)
+        raise InitError(
+            f"{names} already exist{'s' if len(existing) == 1 else ''}; "
+            "init writes nothing over a file",
+            hint="run init in another folder (dispatchctl init DIR), or move those files away",
+        )
+    identity, created = _key(key_path)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise InitError(f"cannot create {folder}: {err.strerror}") from None
+    text = starter_text(owner, namespace, schema or SCHEMA_NAME, CONFIG_NAME)
+    encrypted = sops.encrypt(text, filename=config, age=[identity.recipient])
+    files = [(folder / SOPS_CONFIG, sops_config_text(identity.recipient))]
+    if not schema:
+        files.append((folder / SCHEMA_NAME, json_schema_text()))
+    files.append((config, encrypted))
+    for path, content in files:
+        _create(path, content)
+    return Initialized(
+        folder=folder,
+        key_file=key_path,
+        recipient=identity.recipient,
+        key_created=created,
+        owner=owner,
+        config=config,
+        written=tuple(path for path, _ in files),
+    )
+
+
+def _key(path: Path) -> tuple[agekey.Identity, bool]:
+    """The identity in ``path``, or a new one written there (mode 0600, folders 0700)."""
+    if path.exists():
+        return _existing_key(path), False
+    identity = agekey.generate()
+    try:
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        write_private(path, identity.key_file_text().encode(), overwrite=False)
+    except FileExistsError:
+        return _existing_key(path), False  # made meanwhile: use it, never replace it
+    except OSError as err:
+        raise InitError(
+            f"cannot write the key file {path}: {err.strerror}", hint="pass --key-file PATH"
+        ) from None
+    return identity, True
+
+
+def _existing_key(path: Path) -> agekey.Identity:
+    try:
+        text = path.read_text()
+    except (OSError, UnicodeDecodeError) as err:
+        reason = err.strerror if isinstance(err, OSError) else "not text"
+        raise InitError(f"cannot read the key file {path}: {reason}") from None
+    try:
+        identity = agekey.read_identity(text)
+    except agekey.AgeKeyError as err:
+        raise InitError(
+            f"{path}: {err.message}", hint="pass --key-file with another path"
+        ) from None
+    if identity is None:
+        raise InitError(
+            f"{path} exists but holds no age key (AGE-SECRET-KEY-1... line); init never "
+            "rewrites a key file",
+            hint="pass another --key-file",
+        )
+    return identity
+
+
+def _create(path: Path, text: str) -> None:
+    try:
+        with open(path, "x", encoding="utf-8") as handle:
+            handle.write(text)
+    except FileExistsError:
+        raise InitError(f"{path} appeared while init ran; it was left as it is") from None
+    except OSError as err:
+        raise InitError(f"cannot write {path}: {err.strerror}") from None

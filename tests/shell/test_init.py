@@ -1,0 +1,222 @@
+"""``dispatchctl init`` as a new user runs it: a fresh HOME, the real sops, the printed next
+commands run in bash as printed, and the bundled local cluster."""
+
+from __future__ import annotations
+
+import os
+import stat
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from pyrage import x25519
+
+from dispatchctl import agekey
+from dispatchctl.config.sops import resolve_binary
+from tests.config.helpers import HEADER
+
+BIN = Path(sys.executable).parent
+TOKEN = "canary-init-token-3b9f1d"
+
+
+@pytest.fixture
+def user(tmp_path: Path) -> dict[str, str]:
+    """A new user's environment: own HOME, no sops variables, the venv's commands on PATH
+    (the README's set-up activates it), and an EDITOR that fills in a real token."""
+    home = tmp_path / "home"
+    home.mkdir()
+    editor = tmp_path / "editor"
+    editor.write_text(f'#!/bin/sh\nsed -i "s/replace-with-a-github-token/{TOKEN}/" "$1"\n')
+    editor.chmod(0o755)
+    keep = {k: v for k, v in os.environ.items() if k in ("LANG", "LC_ALL", "TMPDIR")}
+    return {
+        **keep,
+        "HOME": str(home),
+        "PATH": f"{BIN}:{Path(resolve_binary()).parent}:/usr/bin:/bin",
+        "EDITOR": str(editor),
+    }
+
+
+def dispatchctl(
+    env: dict[str, str], cwd: Path, *args: str | Path
+) -> subprocess.CompletedProcess[str]:
+    proc = subprocess.run(
+        [str(BIN / "dispatchctl"), *map(str, args)],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert "Traceback" not in proc.stderr, proc.stderr
+    return proc
+
+
+def next_commands(out: str) -> list[str]:
+    """The command lines init prints under "Next", comments dropped."""
+    block = out.split("\nNext", 1)[1].split("\n", 1)[1]
+    return [line.split("  #", 1)[0].strip() for line in block.splitlines() if line.strip()]
+
+
+def test_init_then_the_printed_commands_work_as_printed(user, tmp_path: Path) -> None:
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    done = dispatchctl(user, repo, "init", "ci")
+    assert (done.returncode, done.stderr) == (0, ""), done.stderr
+    key_file = Path(user["HOME"]) / ".config" / "sops" / "age" / "keys.txt"
+    public = agekey.read_identity(key_file.read_text())
+    assert public is not None
+    assert done.stdout.splitlines()[:4] == [
+        f"Created an age key in {key_file} (mode 0600), public key {public.recipient}.",
+        "  Back it up: without it, nothing encrypted to it can be decrypted. In CI, give it",
+        "  to dispatchctl as the secret variable SOPS_AGE_KEY (its AGE-SECRET-KEY-1... line).",
+        "Wrote ci/.sops.yaml: sops encrypts the secret fields of the YAML files here to that key",
+    ]
+    assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
+    assert stat.S_IMODE(key_file.parent.stat().st_mode) == 0o700
+    config = repo / "ci" / "credentials.yaml"
+    assert config.read_text().startswith(
+        "# yaml-language-server: $schema=dispatchctl.schema.json\n"
+    )
+    assert (repo / "ci" / "dispatchctl.schema.json").read_text().startswith("{\n")
+
+    commands = next_commands(done.stdout)
+    assert commands == [
+        "sops edit ci/credentials.yaml",
+        "dispatchctl validate ci/credentials.yaml",
+        "dispatchctl plan --local --create-namespace ci/credentials.yaml",
+    ]
+    for command in commands:
+        proc = subprocess.run(
+            ["bash", "-c", command], cwd=repo, env=user, capture_output=True, text=True
+        )
+        assert proc.returncode == 0, (command, proc.stdout, proc.stderr)
+        assert TOKEN not in proc.stdout + proc.stderr
+    assert TOKEN not in config.read_text()  # sops edit encrypted the new token on save
+    applied = dispatchctl(
+        user, repo, "apply", "--local", "--create-namespace", "--auto-approve", config
+    )
+    assert applied.returncode == 0, applied.stderr
+    assert "+ Secret dispatch/pipeline-github: created" in applied.stdout
+
+
+def test_a_new_config_encrypted_by_the_sops_yaml_rule_validates_and_plans(
+    user, tmp_path: Path
+) -> None:
+    """The rule init writes is the one sops applies to new files in that folder."""
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    assert dispatchctl(user, repo, "init").returncode == 0
+    team = repo / "team.yaml"
+    team.write_text(
+        HEADER.replace("ci-credentials", "repo")
+        + "serviceAccounts:\n  - name: team-1\n    credentials:\n      - type: gitlab\n"
+        + f"        username: bot\n        token: {TOKEN}\n"
+    )
+    encrypted = subprocess.run(
+        ["sops", "encrypt", "--in-place", "team.yaml"],
+        cwd=repo,
+        env={**user, "SOPS_DISABLE_VERSION_CHECK": "1"},
+        capture_output=True,
+        text=True,
+    )
+    assert encrypted.returncode == 0, encrypted.stderr
+    text = team.read_text()
+    assert TOKEN not in text
+    assert "username: bot" in text  # only the secret fields are encrypted
+    assert dispatchctl(user, repo, "validate", "team.yaml").returncode == 0
+    plan = dispatchctl(user, repo, "plan", "--local", "--create-namespace", "team.yaml")
+    assert plan.returncode == 0, plan.stderr
+    assert "+ Secret dispatch/team-1-gitlab" in plan.stdout
+    assert TOKEN not in plan.stdout + plan.stderr
+
+
+def test_init_in_an_existing_repository_overwrites_nothing(user, tmp_path: Path) -> None:
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    (repo / ".sops.yaml").write_text("creation_rules: []\n")
+    (repo / "credentials.yaml").write_text("mine\n")
+    before = sorted(p.name for p in repo.iterdir())
+    refused = dispatchctl(user, repo, "init")
+    assert (refused.returncode, refused.stdout) == (1, "")
+    assert refused.stderr == (
+        "Error: .sops.yaml and credentials.yaml already exist; init writes nothing over a file\n"
+        "  hint: run init in another folder (dispatchctl init DIR), or move those files away\n"
+    )
+    assert sorted(p.name for p in repo.iterdir()) == before
+    assert (repo / ".sops.yaml").read_text() == "creation_rules: []\n"
+    assert not (Path(user["HOME"]) / ".config").exists()  # no key made either
+
+
+def test_an_existing_key_is_used_and_never_rewritten(user, tmp_path: Path) -> None:
+    identity = x25519.Identity.generate()
+    key_file = tmp_path / "keys" / "mine.txt"
+    key_file.parent.mkdir()
+    key_file.write_text(f"# my key\n{identity}\n")
+    before = key_file.read_bytes()
+    done = dispatchctl(user, tmp_path, "init", "ci", "--key-file", key_file)
+    assert done.returncode == 0, done.stderr
+    assert key_file.read_bytes() == before
+    recipient = str(identity.to_public())
+    assert done.stdout.startswith(f"Using the age key in {key_file}, public key {recipient}.\n")
+    assert f"    age: {recipient}\n" in (tmp_path / "ci" / ".sops.yaml").read_text()
+    # not sops's default place: the commands need the variable first
+    assert f"\n  export SOPS_AGE_KEY_FILE={key_file}\n" in done.stdout
+    assert str(identity) not in done.stdout + done.stderr
+
+    garbage = tmp_path / "keys" / "garbage.txt"
+    garbage.write_text("not a key\n")
+    refused = dispatchctl(user, tmp_path, "init", "other", "--key-file", garbage)
+    assert refused.returncode == 1
+    assert refused.stderr.startswith(f"Error: {garbage} exists but holds no age key")
+    assert garbage.read_text() == "not a key\n"
+    assert not (tmp_path / "other").exists()
+
+
+def test_bad_names_are_refused_before_anything_is_written(user, tmp_path: Path) -> None:
+    refused = dispatchctl(user, tmp_path, "init", "ci", "--owner", "Team_1")
+    assert refused.returncode == 1
+    assert refused.stderr.startswith("Error: owner 'Team_1': not a DNS-1123 label")
+    assert "hint: pass --owner NAME" in refused.stderr
+    assert not (tmp_path / "ci").exists()
+    assert not (Path(user["HOME"]) / ".config").exists()
+
+
+@pytest.mark.parametrize(
+    ("environ", "platform", "expected"),
+    [
+        ({"HOME": "/home/u"}, "linux", "/home/u/.config/sops/age/keys.txt"),
+        ({"HOME": "/home/u", "XDG_CONFIG_HOME": "/x"}, "linux", "/x/sops/age/keys.txt"),
+        ({"HOME": "/home/u", "XDG_CONFIG_HOME": ""}, "linux", "/home/u/.config/sops/age/keys.txt"),
+        (
+            {"HOME": "/Users/u"},
+            "darwin",
+            "/Users/u/Library/Application Support/sops/age/keys.txt",
+        ),
+        ({"HOME": "/Users/u", "XDG_CONFIG_HOME": "/x"}, "darwin", "/x/sops/age/keys.txt"),
+    ],
+)
+def test_the_default_key_file_is_where_sops_looks(environ, platform, expected) -> None:
+    """sops's age/keysource.go: os.UserConfigDir(), and XDG_CONFIG_HOME also on macOS."""
+    assert agekey.default_key_file(environ, platform) == Path(expected)
+
+
+def test_a_relative_xdg_config_home_is_refused() -> None:
+    with pytest.raises(agekey.AgeKeyError, match="relative path"):
+        agekey.default_key_file({"HOME": "/h", "XDG_CONFIG_HOME": "cfg"}, "linux")
+
+
+def test_keys_are_what_age_reads_and_writes() -> None:
+    """The Bech32 encoding against pyrage (age's Rust implementation), both ways."""
+    for _ in range(20):
+        theirs = x25519.Identity.generate()
+        read = agekey.read_identity(f"# public key: x\n\n{theirs}\n")
+        assert read == agekey.Identity(str(theirs.to_public()), str(theirs))
+        ours = agekey.generate()
+        assert str(x25519.Identity.from_str(ours.secret).to_public()) == ours.recipient
+    assert agekey.read_identity("# only a comment\n") is None
+    broken = str(x25519.Identity.generate())[:-1] + "Q"
+    with pytest.raises(agekey.AgeKeyError) as caught:
+        agekey.read_identity(f"# c\n{broken}\n")
+    assert caught.value.message == "line 2 is a malformed age identity"
