@@ -8,6 +8,12 @@ from __future__ import annotations
 
 from dispatchctl.localcluster.faults import Fault, RequestRecord
 from dispatchctl.localcluster.server import LocalCluster
-from dispatchctl.localcluster.store import StateFileError
+from dispatchctl.localcluster.store import StateFileError, StateFolderError
 
-__all__ = ["Fault", "LocalCluster", "RequestRecord", "StateFileError"]
+__all__ = [
+    "Fault",
+    "LocalCluster",
+    "RequestRecord",
+    "StateFileError",
+    "StateFolderError",
+]

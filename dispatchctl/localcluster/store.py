@@ -8,7 +8,9 @@ one row, not the whole store. ``:memory:`` gives a throw-away store for tests.
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
+import stat
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -17,6 +19,7 @@ from typing import Any
 
 FORMAT = "dispatchctl-localcluster"
 SCHEMA_VERSION = 1
+STATE_FOLDER = ".dispatchctl"  # the default folder, inside a working tree
 
 _SCHEMA = """
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
@@ -29,6 +32,10 @@ CREATE TABLE objects (
 
 class StateFileError(Exception):
     """The state file cannot be used: not SQLite, another program's database, or in use."""
+
+
+class StateFolderError(StateFileError):
+    """The folder of the state file cannot be made."""
 
 
 class Store:
@@ -45,9 +52,14 @@ class Store:
         self._rv = int(self._meta("rv"))
 
     def _open(self) -> sqlite3.Connection:
+        if self.path != ":memory:":
+            path = Path(self.path)
+            _make_folder(path)
+            if _inspect(path):
+                _make_private(path)
+            else:
+                _create_private(path)
         where = "in memory" if self.path == ":memory:" else self.path
-        if self.path != ":memory:" and Path(self.path).is_dir():
-            raise StateFileError(f"state file {where} is a directory")
         try:
             db = sqlite3.connect(self.path, timeout=0.2, check_same_thread=False)
         except sqlite3.Error as err:
@@ -80,24 +92,7 @@ class Store:
             raise StateFileError(
                 f"state file {where} is not a local-cluster state file ({err})"
             ) from None
-        self._db = db
-        self._check_format(where, tables)
         return db
-
-    def _check_format(self, where: str, tables: set[str]) -> None:
-        if tables and not {"meta", "objects"} <= tables:
-            self._db.close()
-            raise StateFileError(f"state file {where} is another program's SQLite database")
-        fmt = self._meta("format")
-        schema = self._meta("schema")
-        if fmt != FORMAT:
-            self._db.close()
-            raise StateFileError(f"state file {where} is another program's SQLite database")
-        if schema != str(SCHEMA_VERSION):
-            self._db.close()
-            raise StateFileError(
-                f"state file {where} has schema {schema}; this version reads {SCHEMA_VERSION}"
-            )
 
     def _meta(self, key: str) -> str | None:
         row = self._db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
@@ -190,3 +185,115 @@ class Store:
     def close(self) -> None:
         with self.lock:
             self._db.close()
+
+
+# --- the state file on disk: private, and never altered before it is known to be ours ---------
+
+_SQLITE_MAGIC = b"SQLite format 3\x00"  # the first 16 bytes of every SQLite database
+_SIDE_FILES = ("-wal", "-shm", "-journal")
+
+
+def _make_folder(path: Path) -> None:
+    """The folder of a state file. One made for it, and the default ``.dispatchctl`` (ours by
+    name, perhaps left world-readable by an older version), hold nothing but local-cluster
+    data: mode 0700 and a ``.gitignore`` of ``*``, so ``git add -A`` never commits a Secret."""
+    folder = path.parent
+    try:
+        made = not folder.exists()
+        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+        if made or folder.name == STATE_FOLDER:
+            os.chmod(folder, 0o700)
+            ignore = folder / ".gitignore"
+            if not ignore.exists() and not ignore.is_symlink():
+                ignore.write_text("*\n")
+    except OSError as err:
+        raise StateFolderError(
+            f"cannot create the folder of state file {path}: {err.strerror}"
+        ) from None
+
+
+def _inspect(path: Path) -> bool:
+    """Whether the state file exists, after proving it is ours without writing to it.
+
+    A read-write open of another program's database switches it to WAL (its header changes)
+    before its tables can be seen; so its header is read first, then its tables through a
+    read-only connection.
+    """
+    try:
+        mode = path.stat().st_mode
+    except FileNotFoundError:
+        return False
+    except OSError as err:
+        raise StateFileError(f"cannot read state file {path}: {err.strerror}") from None
+    if stat.S_ISDIR(mode):
+        raise StateFileError(f"state file {path} is a directory")
+    if not stat.S_ISREG(mode):
+        raise StateFileError(f"state file {path} is not a regular file")
+    try:
+        with path.open("rb") as handle:
+            head = handle.read(len(_SQLITE_MAGIC))
+    except OSError as err:
+        raise StateFileError(f"cannot read state file {path}: {err.strerror}") from None
+    if not head:
+        return True  # empty: SQLite starts a new database in it
+    if head != _SQLITE_MAGIC:
+        raise StateFileError(f"state file {path} is not a local-cluster state file (not SQLite)")
+    meta = _read_meta(path)
+    if meta is None:
+        return True
+    if meta.get("format") != FORMAT:
+        raise StateFileError(f"state file {path} is another program's SQLite database")
+    if meta.get("schema") != str(SCHEMA_VERSION):
+        raise StateFileError(
+            f"state file {path} has schema {meta.get('schema')}; this version reads "
+            f"{SCHEMA_VERSION}"
+        )
+    return True
+
+
+def _read_meta(path: Path) -> dict[str, str] | None:
+    """The meta table through a read-only connection; None for a database with no tables."""
+    try:
+        db = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=0.2)
+    except sqlite3.Error as err:
+        raise StateFileError(f"cannot open state file {path}: {err}") from None
+    try:
+        tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+        if not tables:
+            return None
+        if not {"meta", "objects"} <= tables:
+            raise StateFileError(f"state file {path} is another program's SQLite database")
+        return {str(k): str(v) for k, v in db.execute("SELECT key, value FROM meta")}
+    except sqlite3.OperationalError as err:
+        if "locked" in str(err):
+            raise StateFileError(f"state file {path} is in use by another local cluster") from None
+        raise StateFileError(f"state file {path} is not usable: {err}") from None
+    except sqlite3.DatabaseError as err:
+        raise StateFileError(
+            f"state file {path} is not a local-cluster state file ({err})"
+        ) from None
+    finally:
+        db.close()
+
+
+def _create_private(path: Path) -> None:
+    """An empty state file of mode 0600; SQLite gives its -wal and -shm the same mode."""
+    try:
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600))
+    except FileExistsError:
+        pass  # made meanwhile: SQLite's checks and locks decide
+    except OSError as err:
+        raise StateFileError(f"cannot create state file {path}: {err.strerror}") from None
+
+
+def _make_private(path: Path) -> None:
+    """Our own state file, perhaps left world-readable by an older version: 0600 again."""
+    for suffix in ("", *_SIDE_FILES):
+        try:
+            os.chmod(f"{path}{suffix}", 0o600)
+        except FileNotFoundError:
+            continue
+        except OSError as err:
+            raise StateFileError(
+                f"cannot protect state file {path}{suffix}: {err.strerror}"
+            ) from None
