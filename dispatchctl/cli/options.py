@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import secrets
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -122,25 +123,25 @@ def open_cluster(
         return
     if kubeconfig is not None or context is not None:
         raise click.UsageError("--local cannot be combined with --kubeconfig or --context")
-    from dispatchctl.localcluster import LocalCluster, StateFileError
+    from dispatchctl.localcluster import LocalCluster, StateFileError, StateFolderError
 
     state = Path(local)
+    # A token of this run only: no other process on the host can reach the server meanwhile
+    # (apply may wait at its prompt with the live Secrets being served).
+    token = secrets.token_urlsafe(32)
     try:
-        state.parent.mkdir(parents=True, exist_ok=True)
-    except OSError as err:
+        server = LocalCluster(state_path=state, token=token)
+    except StateFolderError as err:
         raise DispatchctlError(
-            f"cannot create the folder of state file {state}: {err.strerror}",
-            hint="pass --local=STATE with a path in a writable folder",
+            str(err), hint="pass --local=STATE with a path in a writable folder"
         ) from None
-    try:
-        server = LocalCluster(state_path=state)
     except StateFileError as err:
         raise DispatchctlError(
             str(err), hint="pass another --local=STATE, or move the file away to start afresh"
         ) from None
     server.start()
     try:
-        with connect(server=server.url) as cluster:
+        with connect(server=server.url, token=token) as cluster:
             # The port is new on every run: the state file is what names this cluster, so a
             # plan saved with --local applies with --local on the same state.
             cluster.target = Target(server=f"local:{state.resolve()}", context=None)

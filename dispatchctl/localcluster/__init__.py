@@ -9,6 +9,7 @@ from __future__ import annotations
 from dispatchctl.localcluster.faults import Fault, RequestRecord
 from dispatchctl.localcluster.server import LocalCluster
 from dispatchctl.localcluster.store import StateFileError, StateFolderError
+from dispatchctl.localcluster.wire import Timeouts
 
 __all__ = [
     "Fault",
@@ -16,4 +17,5 @@ __all__ = [
     "RequestRecord",
     "StateFileError",
     "StateFolderError",
+    "Timeouts",
 ]

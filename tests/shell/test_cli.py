@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from http.client import HTTPConnection
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import click
 import pytest
@@ -82,6 +84,24 @@ def test_open_cluster_local_runs_the_bundled_server(tmp_path: Path) -> None:
         assert not cluster.create_namespace("dispatch")  # persisted in the state file
     with pytest.raises(click.UsageError), options.open_cluster("k", None, str(state)):
         pass
+
+
+def test_open_cluster_local_serves_only_with_a_token_of_this_run(tmp_path: Path) -> None:
+    """While apply waits at its prompt, no other process on the host reads the Secrets."""
+    state = tmp_path / "state.db"
+    tokens = []
+    for _ in range(2):
+        with options.open_cluster(None, None, str(state)) as cluster:
+            configuration = cluster._configuration
+            url = urlsplit(configuration.host)
+            conn = HTTPConnection(url.hostname, url.port, timeout=10)
+            conn.request("GET", "/api/v1/namespaces/default/secrets")
+            assert conn.getresponse().status == 401
+            conn.close()
+            assert cluster.create_namespace(f"ns-{len(tokens)}")
+            tokens.append(configuration.api_key["BearerToken"])
+    assert len(set(tokens)) == 2
+    assert all(len(t) >= 40 for t in tokens)
 
 
 @pytest.fixture
