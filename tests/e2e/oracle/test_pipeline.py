@@ -6,7 +6,6 @@ sshd, and docker/cli's credential lookup. Each test runs once per Tekton release
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import pytest
@@ -15,7 +14,6 @@ from tests.e2e.conftest import (
     APP_PASSWORD,
     DOCKER_PASSWORD,
     GITLAB_TOKEN,
-    NS,
     SSH_KEY,
     TOKEN_1,
     TOKEN_2,
@@ -28,6 +26,7 @@ from tests.e2e.conftest import (
     github,
     gitlab,
 )
+from tests.e2e.oracle.conftest import basic_auth, create, list_on_account
 from tests.fixtures.cluster import Kubectl
 from tests.fixtures.oracle import TaskRun
 from tests.fixtures.sshd import StartSshd
@@ -203,17 +202,6 @@ def test_every_credential_type_on_one_account_each_found_for_its_host(
     assert found["quay.io/dispatchbot/app"]["password"] == "quay-password"
 
 
-def hand_made_secret(name: str, annotation: str, url: str) -> dict[str, Any]:
-    """A Secret as ``dispatch login`` or a hand-written manifest makes it: no dispatchctl labels."""
-    return {
-        "apiVersion": "v1",
-        "kind": "Secret",
-        "type": "kubernetes.io/basic-auth",
-        "metadata": {"name": name, "namespace": NS, "annotations": {annotation: url}},
-        "stringData": {"username": "someone", "password": "hand-made-token"},
-    }
-
-
 @pytest.mark.parametrize(
     ("credential", "annotation", "url"),
     [
@@ -234,9 +222,8 @@ def test_a_hand_made_secret_with_the_same_url_on_the_account_fails_the_taskrun(
     """Why dispatchctl must refuse such a plan: Tekton fails every TaskRun of the account."""
     apply_ok(run, cluster_args, write_config({"team-1": [credential]}))
     assert taskrun("team-1").report.error is None
-    kubectl("create", "-f", "-", input=json.dumps(hand_made_secret("by-hand", annotation, url)))
-    entry = json.dumps([{"op": "add", "path": "/secrets/-", "value": {"name": "by-hand"}}])
-    kubectl("patch", "serviceaccount", "team-1", "-n", NS, "--type=json", "-p", entry)
+    create(kubectl, basic_auth("by-hand", annotation, url))
+    list_on_account(kubectl, "team-1", "by-hand")
 
     report = taskrun("team-1").report
 
