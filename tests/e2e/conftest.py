@@ -20,9 +20,9 @@ import yaml
 
 from dispatchctl.cli.main import main
 from dispatchctl.cluster import Cluster, connect
-from dispatchctl.localcluster import LocalCluster
 from dispatchctl.localcluster.faults import RequestRecord
 from tests.config.helpers import KNOWN_HOSTS, ssh_key
+from tests.fixtures.cluster import ApiServer
 
 OWNER = "ci-credentials"
 NS = "dispatch"
@@ -149,17 +149,17 @@ def cluster_args(kubeconfig: Path) -> list[str]:
 
 
 @pytest.fixture
-def dispatch_ns(local_cluster: LocalCluster, api: Cluster) -> str:
+def dispatch_ns(apiserver: ApiServer, api: Cluster) -> str:
     """The ``dispatch`` namespace exists; the request log starts after it."""
     api.create_namespace(NS)
-    local_cluster.requests.clear()
+    apiserver.requests.clear()
     return NS
 
 
 @pytest.fixture
-def api(local_cluster: LocalCluster) -> Iterator[Cluster]:
+def api(kubeconfig: Path) -> Iterator[Cluster]:
     """Our own client, for reading what the cluster holds after a CLI run."""
-    with connect(server=local_cluster.url) as cluster:
+    with connect(kubeconfig=str(kubeconfig)) as cluster:
         yield cluster
 
 
@@ -180,11 +180,11 @@ def writes(records: list[RequestRecord]) -> list[RequestRecord]:
     return [r for r in records if r.verb in WRITE_VERBS]
 
 
-def write_log(local_cluster: LocalCluster) -> list[tuple[str, str, str]]:
+def write_log(apiserver: ApiServer) -> list[tuple[str, str, str]]:
     """(verb, resource, name) of every write served, in order, leases left out."""
     return [
         (r.verb, r.resource, r.name)
-        for r in writes(list(local_cluster.requests))
+        for r in writes(list(apiserver.requests))
         if r.resource != "leases"
     ]
 

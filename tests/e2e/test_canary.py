@@ -18,7 +18,7 @@ import pytest
 
 from dispatchctl.cluster import Cluster
 from dispatchctl.cluster.lock import Lock
-from dispatchctl.localcluster import Fault, LocalCluster
+from dispatchctl.localcluster import Fault
 from tests.e2e.conftest import (
     APP_PASSWORD,
     DOCKER_PASSWORD,
@@ -38,7 +38,7 @@ from tests.e2e.conftest import (
     github,
     gitlab,
 )
-from tests.fixtures.cluster import Kubectl
+from tests.fixtures.cluster import ApiServer, Kubectl
 from tests.fixtures.sops import AgeKey
 
 
@@ -54,7 +54,7 @@ def test_no_output_file_or_log_holds_a_secret_value(
     make_config: Callable[..., Path],
     cluster_args: list[str],
     api: Cluster,
-    local_cluster: LocalCluster,
+    apiserver: ApiServer,
     kubectl: Kubectl,
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
@@ -81,9 +81,9 @@ def test_no_output_file_or_log_holds_a_secret_value(
         cli("show", plan_file, f"--format={fmt}", code=0)
 
     # a first apply through retried faults and an answer lost after the write
-    local_cluster.faults.add(Fault(verb="create", resource="secrets", status=500))
-    local_cluster.faults.add(Fault(verb="create", resource="secrets", nth=3, drop=True, after=True))
-    local_cluster.faults.add(Fault(verb="create", resource="serviceaccounts", drop=True))
+    apiserver.faults.add(Fault(verb="create", resource="secrets", status=500))
+    apiserver.faults.add(Fault(verb="create", resource="secrets", nth=3, drop=True, after=True))
+    apiserver.faults.add(Fault(verb="create", resource="serviceaccounts", drop=True))
     cli("apply", plan_file, *cluster_args, code=0)
     assert "retry 1 in" in outputs[-1].err  # -vv really logged the retries
     assert "POST /api/v1/namespaces/dispatch/secrets -> 201" in outputs[-1].err
@@ -94,11 +94,11 @@ def test_no_output_file_or_log_holds_a_secret_value(
     for fmt in ("text", "json", "markdown"):
         cli("plan", changed, *cluster_args, f"--format={fmt}", code=0)
     cli("plan", changed, *cluster_args, "-o", plan_file, code=0)
-    local_cluster.faults.add(
+    apiserver.faults.add(
         Fault(verb="update", resource="secrets", count=None, status=429, retry_after=0)
     )
     cli("apply", changed, *cluster_args, "--auto-approve", code=1)
-    local_cluster.faults.clear()
+    apiserver.faults.clear()
 
     # stale plans: an object changed, then a file changed
     kubectl("label", "secret", "team-1-github", "-n", NS, "touched=yes")
@@ -110,9 +110,9 @@ def test_no_output_file_or_log_holds_a_secret_value(
 
     # a 409 mid-apply, as a concurrent writer causes: apply stops, then converges
     conflict = Fault(verb="update", resource="secrets", name="team-2-gitlab", status=409)
-    local_cluster.faults.add(conflict)
+    apiserver.faults.add(conflict)
     assert "failed" in cli("apply", changed, *cluster_args, "--auto-approve", code=1).err
-    local_cluster.faults.clear()
+    apiserver.faults.clear()
     cli("apply", changed, *cluster_args, "--auto-approve", code=0)
 
     # conflicts: an object made by hand, another owner's object

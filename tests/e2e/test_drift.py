@@ -9,7 +9,6 @@ import json
 import pytest
 
 from dispatchctl.cluster import Cluster
-from dispatchctl.localcluster import LocalCluster
 from tests.e2e.conftest import (
     NO_CHANGES,
     NS,
@@ -28,7 +27,7 @@ from tests.e2e.conftest import (
     secrets_of,
     write_log,
 )
-from tests.fixtures.cluster import Kubectl
+from tests.fixtures.cluster import ApiServer, Kubectl
 
 pytestmark = pytest.mark.usefixtures("dispatch_ns")
 
@@ -91,7 +90,7 @@ def test_foreign_entries_and_labels_survive_every_apply(
     cluster_args: list[str],
     api: Cluster,
     kubectl: Kubectl,
-    local_cluster: LocalCluster,
+    apiserver: ApiServer,
 ) -> None:
     apply_ok(run, cluster_args, write_config({"team-1": [github(), gitlab()]}))
     legacy = json.dumps([{"op": "add", "path": "/secrets/1", "value": {"name": "team-1-token-x"}}])
@@ -127,7 +126,7 @@ def test_object_made_by_hand_is_adopted_only_with_adopt(
     cluster_args: list[str],
     api: Cluster,
     kubectl: Kubectl,
-    local_cluster: LocalCluster,
+    apiserver: ApiServer,
 ) -> None:
     kubectl(
         "create",
@@ -154,11 +153,11 @@ def test_object_made_by_hand_is_adopted_only_with_adopt(
     )
     assert planned.err.startswith("Error: the plan cannot be applied (2 problems)\n")
 
-    local_cluster.requests.clear()
+    apiserver.requests.clear()
     refused = run("apply", config, *cluster_args, "--auto-approve")
     assert refused.code == 1
     assert unmanaged in refused.err
-    assert write_log(local_cluster) == []
+    assert write_log(apiserver) == []
     assert decoded(get(api, "Secret", "team-1-github"))["password"] == "made-by-dispatch-login"  # type: ignore[arg-type]
 
     adopting = plan_json(run("plan", config, *cluster_args, "--adopt", "--format=json"))
@@ -186,7 +185,7 @@ def test_another_owner_s_object_is_a_conflict_even_with_adopt(
     cluster_args: list[str],
     api: Cluster,
     kubectl: Kubectl,
-    local_cluster: LocalCluster,
+    apiserver: ApiServer,
 ) -> None:
     other = write_config({"team-1": [github("other-config-token")]}, owner="other-config")
     apply_ok(run, cluster_args, other)
@@ -198,11 +197,11 @@ def test_another_owner_s_object_is_a_conflict_even_with_adopt(
         assert planned.code == 1
         assert f"x {owned}" in planned.out
         assert f"  {owned}\n" in planned.err
-        local_cluster.requests.clear()
+        apiserver.requests.clear()
         refused = run("apply", config, *cluster_args, "--auto-approve", *extra)
         assert refused.code == 1
         assert owned in refused.err
-        assert write_log(local_cluster) == []
+        assert write_log(apiserver) == []
     assert decoded(get(api, "Secret", "team-1-github"))["password"] == "other-config-token"  # type: ignore[arg-type]
     # relabelling by hand does not make it ours either
     kubectl("label", "secret", "team-1-github", "-n", NS, "--overwrite", "dispatchctl.io/owner=x")
@@ -215,7 +214,7 @@ def test_objects_deleted_by_hand_are_created_again(
     cluster_args: list[str],
     api: Cluster,
     kubectl: Kubectl,
-    local_cluster: LocalCluster,
+    apiserver: ApiServer,
 ) -> None:
     config = write_config({"team-1": [github(), gitlab()]})
     apply_ok(run, cluster_args, config)
@@ -227,9 +226,9 @@ def test_objects_deleted_by_hand_are_created_again(
         ("+", "Secret", "team-1-gitlab"),
         ("+", "ServiceAccount", "team-1"),
     ]
-    local_cluster.requests.clear()
+    apiserver.requests.clear()
     apply_ok(run, cluster_args, config)
-    assert write_log(local_cluster) == [
+    assert write_log(apiserver) == [
         ("create", "secrets", ""),
         ("create", "serviceaccounts", ""),
     ]
@@ -243,7 +242,7 @@ def test_adopting_a_secret_of_another_type_replaces_it_and_keeps_the_account_s_e
     cluster_args: list[str],
     api: Cluster,
     kubectl: Kubectl,
-    local_cluster: LocalCluster,
+    apiserver: ApiServer,
 ) -> None:
     kubectl(
         "create", "secret", "generic", "team-1-github", "-n", NS,
@@ -264,9 +263,9 @@ def test_adopting_a_secret_of_another_type_replaces_it_and_keeps_the_account_s_e
     assert "type changes from Opaque to kubernetes.io/basic-auth" in planned.out
     assert "  <= ServiceAccount dispatch/team-1\n" in planned.out
 
-    local_cluster.requests.clear()
+    apiserver.requests.clear()
     apply_ok(run, cluster_args, config, "--adopt")
-    assert write_log(local_cluster) == [
+    assert write_log(apiserver) == [
         ("delete", "secrets", "team-1-github"),
         ("create", "secrets", ""),
         ("update", "serviceaccounts", "team-1"),
@@ -287,7 +286,7 @@ def test_a_secret_made_immutable_by_hand_is_replaced_when_its_data_changes(
     cluster_args: list[str],
     api: Cluster,
     kubectl: Kubectl,
-    local_cluster: LocalCluster,
+    apiserver: ApiServer,
 ) -> None:
     apply_ok(run, cluster_args, write_config({"team-1": [github()]}))
     kubectl(
@@ -303,9 +302,9 @@ def test_a_secret_made_immutable_by_hand_is_replaced_when_its_data_changes(
     planned = run("plan", config, *cluster_args)
     assert "  -/+ Secret dispatch/team-1-github\n" in planned.out
     assert "# the Secret is immutable and its data changes\n" in planned.out
-    local_cluster.requests.clear()
+    apiserver.requests.clear()
     apply_ok(run, cluster_args, config)
-    assert write_log(local_cluster) == [
+    assert write_log(apiserver) == [
         ("delete", "secrets", "team-1-github"),
         ("create", "secrets", ""),
     ]

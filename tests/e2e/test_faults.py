@@ -20,7 +20,7 @@ import pytest
 from dispatchctl.cluster import Cluster, RetryPolicy, connect
 from dispatchctl.cluster.errors import ConnectionFailedError
 from dispatchctl.cluster.lock import Lock, read_lock
-from dispatchctl.localcluster import Fault, LocalCluster
+from dispatchctl.localcluster import Fault
 from dispatchctl.plan import Target
 from tests.e2e.conftest import (
     NO_CHANGES,
@@ -38,13 +38,14 @@ from tests.e2e.conftest import (
     secrets_of,
     write_log,
 )
+from tests.fixtures.cluster import ApiServer
 from tests.fixtures.sops import AgeKey
 
 pytestmark = pytest.mark.usefixtures("dispatch_ns")
 
 
-def faulted(local_cluster: LocalCluster) -> list[tuple[str, str, int]]:
-    return [(r.verb, r.resource, r.status) for r in local_cluster.requests if r.faulted]
+def faulted(apiserver: ApiServer) -> list[tuple[str, str, int]]:
+    return [(r.verb, r.resource, r.status) for r in apiserver.requests if r.faulted]
 
 
 def converged(run: Run, config: Path, cluster_args: list[str]) -> None:
@@ -58,19 +59,19 @@ def test_500s_429s_and_dropped_connections_are_retried(
     write_config: Write,
     cluster_args: list[str],
     api: Cluster,
-    local_cluster: LocalCluster,
+    apiserver: ApiServer,
 ) -> None:
     config = write_config({"team-1": [github(), gitlab()]})
-    local_cluster.faults.add(Fault(verb="create", resource="secrets", status=500, count=2))
-    local_cluster.faults.add(Fault(verb="list", resource="serviceaccounts", drop=True))
-    local_cluster.faults.add(
+    apiserver.faults.add(Fault(verb="create", resource="secrets", status=500, count=2))
+    apiserver.faults.add(Fault(verb="list", resource="serviceaccounts", drop=True))
+    apiserver.faults.add(
         Fault(verb="create", resource="serviceaccounts", status=429, retry_after=0, count=2)
     )
 
     result = run("apply", config, *cluster_args, "--auto-approve", "--parallelism=1")
     assert (result.code, result.err) == (0, ""), result.err
     assert result.out.rstrip().endswith("Apply complete: 3 changes applied.")
-    assert faulted(local_cluster) == [
+    assert faulted(apiserver) == [
         ("list", "serviceaccounts", 0),
         ("create", "secrets", 500),
         ("create", "secrets", 500),
@@ -86,21 +87,21 @@ def test_answers_lost_after_the_write_landed_count_as_done(
     write_config: Write,
     cluster_args: list[str],
     api: Cluster,
-    local_cluster: LocalCluster,
+    apiserver: ApiServer,
 ) -> None:
     """The connection drops after the server wrote: the retried create meets AlreadyExists,
     the retried update a Conflict, the retried delete NotFound, and each is recognised."""
-    local_cluster.faults.add(Fault(verb="create", resource="secrets", drop=True, after=True))
+    apiserver.faults.add(Fault(verb="create", resource="secrets", drop=True, after=True))
     first = write_config({"team-1": [github(), gitlab()]})
     result = run("apply", first, *cluster_args, "--auto-approve")
     assert (result.code, result.err) == (0, ""), result.err
 
     for verb in ("update", "delete"):
-        local_cluster.faults.add(Fault(verb=verb, resource="secrets", drop=True, after=True))
+        apiserver.faults.add(Fault(verb=verb, resource="secrets", drop=True, after=True))
     second = write_config({"team-1": [github(TOKEN_2)]})
     result = run("apply", second, *cluster_args, "--auto-approve", "--parallelism=1")
     assert (result.code, result.err) == (0, ""), result.err
-    assert [(verb, status) for verb, _, status in faulted(local_cluster)] == [
+    assert [(verb, status) for verb, _, status in faulted(apiserver)] == [
         ("create", 0),
         ("update", 0),
         ("delete", 0),
@@ -115,10 +116,10 @@ def test_429s_that_outlast_the_retries_stop_apply_losing_nothing_and_it_converge
     write_config: Write,
     cluster_args: list[str],
     api: Cluster,
-    local_cluster: LocalCluster,
+    apiserver: ApiServer,
 ) -> None:
     config = write_config({"team-1": [github(), gitlab()], "team-2": [docker()]})
-    local_cluster.faults.add(
+    apiserver.faults.add(
         Fault(verb="create", resource="secrets", nth=2, count=None, status=429, retry_after=0)
     )
 
@@ -140,7 +141,7 @@ def test_429s_that_outlast_the_retries_stop_apply_losing_nothing_and_it_converge
     assert get(api, "Secret", "team-1-github") is not None
     assert get(api, "ServiceAccount", "team-1") is None
 
-    local_cluster.faults.clear()
+    apiserver.faults.clear()
     again = run("apply", config, *cluster_args, "--auto-approve")
     assert (again.code, again.err) == (0, "")
     assert again.out.rstrip().endswith("Apply complete: 4 changes applied.")
@@ -152,7 +153,7 @@ def test_a_concurrent_writer_s_change_is_never_overwritten(
     write_config: Write,
     cluster_args: list[str],
     api: Cluster,
-    local_cluster: LocalCluster,
+    apiserver: ApiServer,
 ) -> None:
     """Someone writes the Secret between apply's read and its write (held back by latency):
     the conditional update gets a real 409, apply stops, and their change is still there."""
@@ -161,7 +162,7 @@ def test_a_concurrent_writer_s_change_is_never_overwritten(
         == 0
     )
     config = write_config({"team-1": [github(TOKEN_2), gitlab()]})
-    slow = local_cluster.faults.add(
+    slow = apiserver.faults.add(
         Fault(verb="update", resource="secrets", name="team-1-github", latency=1.0)
     )
 
@@ -203,14 +204,14 @@ def test_second_apply_fails_naming_the_holder_or_waits_for_it(
     write_config: Write,
     cluster_args: list[str],
     api: Cluster,
-    local_cluster: LocalCluster,
+    apiserver: ApiServer,
 ) -> None:
     config = write_config({"team-1": [github()]})
     holder = Lock(api, owner=OWNER, namespace=NS, identity="https://ci.example/jobs/7")
     holder.acquire()
     info = read_lock(api, OWNER, NS)
     assert info is not None
-    local_cluster.requests.clear()
+    apiserver.requests.clear()
 
     refused = run("apply", config, *cluster_args, "--auto-approve", "--lock-timeout=0")
     assert refused.code == 1
@@ -220,7 +221,7 @@ def test_second_apply_fails_naming_the_holder_or_waits_for_it(
         "  hint: wait for that apply to finish (--lock-timeout waits longer); if it died, "
         "the lock expires by itself, or run `dispatchctl force-unlock`\n"
     )
-    assert write_log(local_cluster) == []
+    assert write_log(apiserver) == []
     assert get(api, "Secret", "team-1-github") is None
 
     release = threading.Timer(0.3, holder.release)
@@ -235,18 +236,18 @@ def test_second_apply_fails_naming_the_holder_or_waits_for_it(
 
 
 def test_transport_errors_name_the_address_dialled_not_the_target(
-    local_cluster: LocalCluster,
+    apiserver: ApiServer, kubeconfig: Path
 ) -> None:
     """--local names its cluster ``local:<state file>``; a failed connection must still say
     which address could not be reached."""
     policy = RetryPolicy(attempts=2, sleep=lambda _: None)
-    with connect(server=local_cluster.url, retry=policy) as cluster:
+    with connect(kubeconfig=str(kubeconfig), retry=policy) as cluster:
         cluster.target = Target(server="local:/somewhere/state.db")
-        local_cluster.faults.add(Fault(verb="get", resource="secrets", drop=True, count=None))
+        apiserver.faults.add(Fault(verb="get", resource="secrets", drop=True, count=None))
         with pytest.raises(ConnectionFailedError) as err:
             cluster.get("Secret", NS, "team-1-github")
     assert err.value.message.startswith(
-        f"read Secret team-1-github: connection to {local_cluster.url} failed: "
+        f"read Secret team-1-github: connection to {apiserver.url} failed: "
     )
     assert err.value.message.endswith("(gave up after 2 attempts)")
 
@@ -256,13 +257,13 @@ def test_two_applies_at_once_take_turns(
     kubeconfig: Path,
     age_key: AgeKey,
     api: Cluster,
-    local_cluster: LocalCluster,
+    apiserver: ApiServer,
 ) -> None:
     """Two real dispatchctl processes, as two CI jobs: one holds the Lease while the other
     waits, so their writes never interleave; the second finds nothing left to do."""
     config = write_config({"team-1": [github(), gitlab()], "team-2": [docker()]})
     # hold the first apply inside its lock a moment, so the second surely finds it taken
-    local_cluster.faults.add(Fault(verb="create", resource="secrets", latency=1.0))
+    apiserver.faults.add(Fault(verb="create", resource="secrets", latency=1.0))
     argv = [sys.executable, "-m", "dispatchctl", "apply", str(config), "--auto-approve"]
     argv += [f"--kubeconfig={kubeconfig}", "--lock-timeout=60s"]
     env = {k: v for k, v in os.environ.items() if not k.startswith(("SOPS_", "KUBE"))}
@@ -282,7 +283,7 @@ def test_two_applies_at_once_take_turns(
     assert [(code, err) for code, _, err in results] == [(0, ""), (0, "")]
     closing = sorted(out.rstrip().splitlines()[-1] for _, out, _ in results)
     assert closing == ["Apply complete: 5 changes applied.", NO_CHANGES]
-    log = [(r.verb, r.resource, r.status) for r in local_cluster.requests]
+    log = [(r.verb, r.resource, r.status) for r in apiserver.requests]
     lease = [(verb, status) for verb, resource, status in log if resource == "leases"]
     assert lease.count(("create", 201)) == lease.count(("delete", 200)) == 2
     assert ("get", 200) in lease  # one job found the other's Lease and waited

@@ -35,7 +35,7 @@ from tests.e2e.conftest import (
     canaries,
     plan_json,
 )
-from tests.fixtures.cluster import Kubectl
+from tests.fixtures.cluster import ApiServer, Kubectl, backend_of
 from tests.fixtures.sops import AgeKey
 
 OPAQUE_VALUE = "canary-opaque-5d4c3b2a1f0e"
@@ -170,7 +170,7 @@ def assert_no_canary(results: list[Result], folder: Path) -> None:
 
 @pytest.mark.usefixtures("hand_made")
 def test_import_writes_an_encrypted_config_that_adopts_without_data_changes(
-    run: Run, cluster_args: list[str], sops_env: AgeKey, tmp_path: Path
+    run: Run, cluster_args: list[str], sops_env: AgeKey, tmp_path: Path, apiserver: ApiServer
 ) -> None:
     out = tmp_path / "imported.yaml"
     imported = run("import", "-n", NS, "-o", out, "--age", sops_env.public, *cluster_args)
@@ -186,7 +186,13 @@ def test_import_writes_an_encrypted_config_that_adopts_without_data_changes(
     assert imported.out.rstrip().endswith(
         f"Next: dispatchctl plan --adopt {out} --kubeconfig={cluster_args[0].split('=', 1)[1]}"
     )
+    # A real cluster's serviceaccount controller gives every namespace a `default` account.
+    default_account = [
+        "skipped ServiceAccount default: the namespace's own default account, with no credential"
+        " to import (name it with --service-account to import it anyway)"
+    ]
     assert imported.err.splitlines() == [
+        *(default_account if backend_of(apiserver) == "real" else []),
         "skipped ServiceAccount managed: already managed by dispatchctl (owner other)",
         "skipped Secret team-1-token-x7k2p (account team-1): legacy service-account token entry"
         " (the Secret no longer exists)",

@@ -8,7 +8,6 @@ from pathlib import Path
 import pytest
 
 from dispatchctl.cluster import Cluster
-from dispatchctl.localcluster import LocalCluster
 from tests.e2e.conftest import (
     NO_CHANGES,
     NS,
@@ -30,6 +29,7 @@ from tests.e2e.conftest import (
     write_log,
     writes,
 )
+from tests.fixtures.cluster import ApiServer
 
 
 @pytest.mark.usefixtures("dispatch_ns")
@@ -84,7 +84,7 @@ def test_changed_token_is_one_update_naming_the_key_not_the_value(
     write_config: Write,
     cluster_args: list[str],
     api: Cluster,
-    local_cluster: LocalCluster,
+    apiserver: ApiServer,
 ) -> None:
     apply_ok(run, cluster_args, write_config({"team-1": [github(), docker()]}))
     config = write_config({"team-1": [github(TOKEN_2), docker()]})
@@ -104,10 +104,10 @@ def test_changed_token_is_one_update_naming_the_key_not_the_value(
     assert "      ~ password (changed)\n      # (4 unchanged keys hidden)\n" in text.out
     assert "Plan: 0 to create, 1 to update, 0 to replace, 0 to delete, 0 to adopt." in text.out
 
-    local_cluster.requests.clear()
+    apiserver.requests.clear()
     out = apply_ok(run, cluster_args, config)
     assert "~ Secret dispatch/team-1-github: updated" in out
-    assert write_log(local_cluster) == [("update", "secrets", "team-1-github")]
+    assert write_log(apiserver) == [("update", "secrets", "team-1-github")]
     assert decoded(get(api, "Secret", "team-1-github"))["password"] == TOKEN_2  # type: ignore[arg-type]
     assert run("plan", config, *cluster_args).out.rstrip().endswith(NO_CHANGES)
 
@@ -118,7 +118,7 @@ def test_removed_credential_updates_the_account_then_deletes_the_secret(
     write_config: Write,
     cluster_args: list[str],
     api: Cluster,
-    local_cluster: LocalCluster,
+    apiserver: ApiServer,
 ) -> None:
     apply_ok(run, cluster_args, write_config({"team-1": [github(), gitlab()]}))
     config = write_config({"team-1": [github()]})
@@ -144,9 +144,9 @@ def test_removed_credential_updates_the_account_then_deletes_the_secret(
         "  the plan deletes Secret/dispatch/team-1-gitlab (--fail-on-delete)\n"
     )
 
-    local_cluster.requests.clear()
+    apiserver.requests.clear()
     apply_ok(run, cluster_args, config)
-    assert write_log(local_cluster) == [
+    assert write_log(apiserver) == [
         ("update", "serviceaccounts", "team-1"),
         ("delete", "secrets", "team-1-gitlab"),
     ]
@@ -160,7 +160,7 @@ def test_type_change_is_a_replace(
     write_config: Write,
     cluster_args: list[str],
     api: Cluster,
-    local_cluster: LocalCluster,
+    apiserver: ApiServer,
 ) -> None:
     apply_ok(run, cluster_args, write_config({"team-1": [github(secretName="team-1-scm")]}))
     config = write_config({"team-1": [git_ssh(secretName="team-1-scm")]})
@@ -172,10 +172,10 @@ def test_type_change_is_a_replace(
     assert "Plan: 0 to create, 0 to update, 1 to replace, 0 to delete, 0 to adopt." in planned.out
     assert run("plan", config, *cluster_args, "--fail-on-delete").code == 1
 
-    local_cluster.requests.clear()
+    apiserver.requests.clear()
     out = apply_ok(run, cluster_args, config)
     assert "-/+ Secret dispatch/team-1-scm: replaced" in out
-    assert write_log(local_cluster) == [
+    assert write_log(apiserver) == [
         ("delete", "secrets", "team-1-scm"),
         ("create", "secrets", ""),  # a create names its object in the body only
     ]
@@ -190,7 +190,7 @@ def test_prune_guard_refuses_deleting_everything_unless_allowed(
     write_config: Write,
     cluster_args: list[str],
     api: Cluster,
-    local_cluster: LocalCluster,
+    apiserver: ApiServer,
 ) -> None:
     apply_ok(run, cluster_args, write_config({"team-1": [github()]}))
     empty = write_config({})
@@ -200,17 +200,17 @@ def test_prune_guard_refuses_deleting_everything_unless_allowed(
     assert "Warning: this plan deletes every object owned by 'ci-credentials'" in planned.out
     assert "pass --allow-delete-all if that is intended" in planned.err
 
-    local_cluster.requests.clear()
+    apiserver.requests.clear()
     refused = run("apply", empty, *cluster_args, "--auto-approve")
     assert refused.code == 1
     assert "pass --allow-delete-all if that is intended" in refused.err
-    assert write_log(local_cluster) == []
+    assert write_log(apiserver) == []
     assert get(api, "Secret", "team-1-github") is not None
 
     allowed = run("plan", empty, *cluster_args, "--allow-delete-all", "--detailed-exitcode")
     assert (allowed.code, allowed.err) == (2, "")
     apply_ok(run, cluster_args, empty, "--allow-delete-all")
-    assert write_log(local_cluster) == [
+    assert write_log(apiserver) == [
         ("delete", "serviceaccounts", "team-1"),
         ("delete", "secrets", "team-1-github"),
     ]
@@ -222,7 +222,7 @@ def test_missing_namespace_is_an_error_naming_it_until_create_namespace(
     write_config: Write,
     cluster_args: list[str],
     api: Cluster,
-    local_cluster: LocalCluster,
+    apiserver: ApiServer,
 ) -> None:
     config = write_config({"team-1": [github()]}, namespace="team-space")
 
@@ -235,7 +235,7 @@ def test_missing_namespace_is_an_error_naming_it_until_create_namespace(
     refused = run("apply", config, *cluster_args, "--auto-approve")
     assert refused.code == 1
     assert "team-space" in refused.err
-    assert [r for r in writes(local_cluster.requests) if 200 <= r.status < 300] == []
+    assert [r for r in writes(apiserver.requests) if 200 <= r.status < 300] == []
 
     created = run("plan", config, *cluster_args, "--create-namespace")
     assert (created.code, created.err) == (0, "")
@@ -250,7 +250,7 @@ def test_missing_namespace_is_an_error_naming_it_until_create_namespace(
 
 @pytest.mark.usefixtures("dispatch_ns")
 def test_apply_without_a_terminal_or_auto_approve_is_refused_and_writes_nothing(
-    run: Run, write_config: Write, cluster_args: list[str], local_cluster: LocalCluster
+    run: Run, write_config: Write, cluster_args: list[str], apiserver: ApiServer
 ) -> None:
     config = write_config({"team-1": [github()]}, namespace="fresh")
     for extra in ([], ["--create-namespace"]):
@@ -258,7 +258,7 @@ def test_apply_without_a_terminal_or_auto_approve_is_refused_and_writes_nothing(
         assert result.code == 1
         assert "Error: not at a terminal, so nobody can confirm the plan" in result.err
         assert "hint: pass --auto-approve" in result.err
-        assert writes(local_cluster.requests) == []
+        assert writes(apiserver.requests) == []
 
 
 @pytest.mark.parametrize(
@@ -279,7 +279,7 @@ def test_usage_errors_exit_1_and_touch_nothing(
     run: Run,
     write_config: Write,
     kubeconfig: Path,
-    local_cluster: LocalCluster,
+    apiserver: ApiServer,
     args: list[str],
     message: str,
 ) -> None:
@@ -289,7 +289,7 @@ def test_usage_errors_exit_1_and_touch_nothing(
     assert result.code == 1
     assert result.out == ""
     assert message in result.err
-    assert writes(local_cluster.requests) == []
+    assert writes(apiserver.requests) == []
 
 
 @pytest.mark.usefixtures("dispatch_ns")
@@ -298,7 +298,7 @@ def test_bad_config_exits_1_naming_the_place_and_sends_no_request(
     make_config,  # type: ignore[no-untyped-def]
     sops_env: object,
     cluster_args: list[str],
-    local_cluster: LocalCluster,
+    apiserver: ApiServer,
 ) -> None:
     config = make_config(
         f"""\
@@ -322,4 +322,4 @@ serviceAccounts:
         assert result.out == ""
         assert result.err.startswith(f"Error: {config}:")
         assert "serviceAccounts[0].credentials[0]" in result.err
-        assert list(local_cluster.requests) == []
+        assert list(apiserver.requests) == []

@@ -10,7 +10,7 @@ from collections import Counter
 import pytest
 
 from dispatchctl.cluster import Cluster
-from dispatchctl.localcluster import Fault, LocalCluster
+from dispatchctl.localcluster import Fault
 from tests.e2e.conftest import (
     NO_CHANGES,
     Run,
@@ -22,6 +22,7 @@ from tests.e2e.conftest import (
     plan_json,
     write_log,
 )
+from tests.fixtures.cluster import ApiServer
 from tests.fixtures.sops import AgeKey
 
 pytestmark = pytest.mark.usefixtures("dispatch_ns")
@@ -32,7 +33,7 @@ def test_files_in_two_namespaces_plan_apply_and_prune_together(
     write_config: Write,
     cluster_args: list[str],
     api: Cluster,
-    local_cluster: LocalCluster,
+    apiserver: ApiServer,
 ) -> None:
     first = write_config({"team-1": [github()]}, name="a.yaml")
     second = write_config({"team-2": [gitlab()]}, name="b.yaml", namespace="builds")
@@ -54,9 +55,9 @@ def test_files_in_two_namespaces_plan_apply_and_prune_together(
         ("-", "ServiceAccount", "team-2"),
         ("-", "Secret", "team-2-gitlab"),
     ]
-    local_cluster.requests.clear()
+    apiserver.requests.clear()
     assert run("apply", first, *cluster_args, "--auto-approve").code == 0
-    assert write_log(local_cluster) == [
+    assert write_log(apiserver) == [
         ("delete", "serviceaccounts", "team-2"),
         ("delete", "secrets", "team-2-gitlab"),
     ]
@@ -66,7 +67,7 @@ def test_with_namespaced_rights_only_the_config_s_namespaces_are_read_and_it_say
     run: Run,
     write_config: Write,
     cluster_args: list[str],
-    local_cluster: LocalCluster,
+    apiserver: ApiServer,
     age_key: AgeKey,
 ) -> None:
     """A namespaced Role cannot list across namespaces (403): plan still works, reading each
@@ -76,9 +77,9 @@ def test_with_namespaced_rights_only_the_config_s_namespaces_are_read_and_it_say
     second = write_config({"team-2": [gitlab()]}, name="b.yaml", namespace="builds")
     both = run("apply", first, second, *cluster_args, "--create-namespace", "--auto-approve")
     assert both.code == 0
-    local_cluster.faults.add(Fault(verb="list", namespace="", status=403, count=None))
+    apiserver.faults.add(Fault(verb="list", namespace="", status=403, count=None))
 
-    local_cluster.requests.clear()
+    apiserver.requests.clear()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("SOPS_", "KUBE"))}
     proc = subprocess.run(
         [sys.executable, "-m", "dispatchctl", "plan", str(first), str(second), *cluster_args],
@@ -89,7 +90,7 @@ def test_with_namespaced_rights_only_the_config_s_namespaces_are_read_and_it_say
     )
     assert proc.returncode == 0
     assert proc.stdout.rstrip().endswith(NO_CHANGES)
-    assert Counter((r.verb, r.resource, r.namespace) for r in local_cluster.requests) == {
+    assert Counter((r.verb, r.resource, r.namespace) for r in apiserver.requests) == {
         ("list", "secrets", ""): 1,
         ("list", "serviceaccounts", ""): 1,
         ("get", "namespaces", ""): 2,  # cluster-scoped: builds and dispatch

@@ -12,7 +12,6 @@ from pathlib import Path
 import pytest
 
 from dispatchctl.cluster import Cluster
-from dispatchctl.localcluster import LocalCluster
 from tests.e2e.conftest import (
     NO_CHANGES,
     NS,
@@ -28,7 +27,7 @@ from tests.e2e.conftest import (
     write_log,
     writes,
 )
-from tests.fixtures.cluster import Kubectl
+from tests.fixtures.cluster import ApiServer, Kubectl
 
 
 def save_plan(run: Run, config: Path, plan_file: Path, *args: str) -> str:
@@ -81,14 +80,14 @@ def test_plan_file_refused_when_a_config_file_changed(
     write_config: Write,
     cluster_args: list[str],
     tmp_path: Path,
-    local_cluster: LocalCluster,
+    apiserver: ApiServer,
 ) -> None:
     config = write_config({"team-1": [github()]})
     plan_file = tmp_path / "ci.plan"
     save_plan(run, config, plan_file, *cluster_args)
     write_config({"team-1": [github(TOKEN_2)]})  # same path, new content
 
-    local_cluster.requests.clear()
+    apiserver.requests.clear()
     refused = run("apply", plan_file, *cluster_args)
     assert refused.code == 1
     assert refused.out == ""
@@ -96,7 +95,7 @@ def test_plan_file_refused_when_a_config_file_changed(
         f"Error: stale plan: config files changed since the plan was made: {config}\n"
         "  hint: run dispatchctl plan again and review the new plan\n"
     )
-    assert list(local_cluster.requests) == []
+    assert list(apiserver.requests) == []
 
 
 @pytest.mark.usefixtures("dispatch_ns")
@@ -107,7 +106,7 @@ def test_plan_file_refused_when_an_object_changed_in_the_cluster(
     api: Cluster,
     tmp_path: Path,
     kubectl: Kubectl,
-    local_cluster: LocalCluster,
+    apiserver: ApiServer,
 ) -> None:
     run("apply", write_config({"team-1": [github()]}), *cluster_args, "--auto-approve")
     config = write_config({"team-1": [github(TOKEN_2)]})
@@ -119,7 +118,7 @@ def test_plan_file_refused_when_an_object_changed_in_the_cluster(
         "-p", json.dumps({"data": {"password": meddled}}),
     )  # fmt: skip
 
-    local_cluster.requests.clear()
+    apiserver.requests.clear()
     refused = run("apply", plan_file, *cluster_args)
     assert refused.code == 1
     assert refused.err == (
@@ -127,7 +126,7 @@ def test_plan_file_refused_when_an_object_changed_in_the_cluster(
         "Secret/dispatch/team-1-github\n"
         "  hint: run dispatchctl plan again and review the new plan\n"
     )
-    assert [r for r in writes(local_cluster.requests) if r.resource != "leases"] == []
+    assert [r for r in writes(apiserver.requests) if r.resource != "leases"] == []
     assert decoded(get(api, "Secret", "team-1-github"))["password"] == "meddled"  # type: ignore[arg-type]
 
 
@@ -137,7 +136,7 @@ def test_plan_file_for_another_cluster_is_refused(
     write_config: Write,
     cluster_args: list[str],
     tmp_path: Path,
-    local_cluster: LocalCluster,
+    apiserver: ApiServer,
 ) -> None:
     config = write_config({"team-1": [github()]})
     plan_file = tmp_path / "ci.plan"
@@ -147,12 +146,12 @@ def test_plan_file_for_another_cluster_is_refused(
     refused = run("apply", plan_file, f"--local={state}")
     assert refused.code == 1
     assert refused.err == (
-        f"Error: the plan was made for {local_cluster.url}, but this cluster is "
+        f"Error: the plan was made for {apiserver.url}, but this cluster is "
         f"local:{state.resolve()}\n"
         "  hint: select the cluster the plan was made for (--kubeconfig/--context), "
         "or plan again\n"
     )
-    assert write_log(local_cluster) == []
+    assert write_log(apiserver) == []
 
 
 def test_local_state_persists_across_runs_and_takes_its_own_plan_file(

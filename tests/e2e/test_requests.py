@@ -7,8 +7,8 @@ from collections import Counter
 
 import pytest
 
-from dispatchctl.localcluster import LocalCluster
 from tests.e2e.conftest import TOKEN_2, Run, Write, github, writes
+from tests.fixtures.cluster import ApiServer
 
 pytestmark = pytest.mark.usefixtures("dispatch_ns")
 
@@ -18,8 +18,8 @@ def accounts(n: int, changed: int = 0) -> dict[str, list[dict[str, str]]]:
     return {f"team-{i}": [github(TOKEN_2 if i < changed else f"canary-t-{i}")] for i in range(n)}
 
 
-def requests_of(local_cluster: LocalCluster) -> Counter[tuple[str, str]]:
-    return Counter((r.verb, r.resource) for r in local_cluster.requests)
+def requests_of(apiserver: ApiServer) -> Counter[tuple[str, str]]:
+    return Counter((r.verb, r.resource) for r in apiserver.requests)
 
 
 @pytest.mark.parametrize("n", [2, 40])
@@ -28,22 +28,22 @@ def test_plan_costs_the_same_whatever_the_number_of_accounts(
     run: Run,
     write_config: Write,
     cluster_args: list[str],
-    local_cluster: LocalCluster,
+    apiserver: ApiServer,
 ) -> None:
     config = write_config(accounts(n))
     assert run("plan", config, *cluster_args).code == 0
     # from empty: also one metadata-only list per kind, to find objects in the way
-    assert requests_of(local_cluster) == {
+    assert requests_of(apiserver) == {
         ("get", "namespaces"): 1,
         ("list", "secrets"): 2,
         ("list", "serviceaccounts"): 2,
     }
     assert run("apply", config, *cluster_args, "--auto-approve").code == 0
 
-    local_cluster.requests.clear()
+    apiserver.requests.clear()
     assert run("plan", config, *cluster_args).code == 0
     # one namespace: does it exist, and this owner's Secrets and ServiceAccounts
-    assert requests_of(local_cluster) == {
+    assert requests_of(apiserver) == {
         ("get", "namespaces"): 1,
         ("list", "secrets"): 1,
         ("list", "serviceaccounts"): 1,
@@ -56,15 +56,15 @@ def test_apply_of_k_changes_is_k_writes_plus_a_constant(
     run: Run,
     write_config: Write,
     cluster_args: list[str],
-    local_cluster: LocalCluster,
+    apiserver: ApiServer,
 ) -> None:
     assert run("apply", write_config(accounts(20)), *cluster_args, "--auto-approve").code == 0
     config = write_config(accounts(20, changed=k))
 
-    local_cluster.requests.clear()
+    apiserver.requests.clear()
     result = run("apply", config, *cluster_args, "--auto-approve")
     assert (result.code, result.err) == (0, "")
-    counted = requests_of(local_cluster)
+    counted = requests_of(apiserver)
     assert counted.pop(("update", "secrets")) == k
     # the plan's three reads, and the lock: look for the Lease, create it, delete it
     assert counted == {
@@ -75,4 +75,4 @@ def test_apply_of_k_changes_is_k_writes_plus_a_constant(
         ("create", "leases"): 1,
         ("delete", "leases"): 1,
     }
-    assert len(writes(local_cluster.requests)) == k + 2
+    assert len(writes(apiserver.requests)) == k + 2

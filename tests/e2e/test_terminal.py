@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 from dispatchctl.cluster import Cluster
-from dispatchctl.localcluster import LocalCluster
 from tests.e2e.conftest import Write, get, github, write_log
+from tests.fixtures.cluster import ApiServer
 from tests.fixtures.sops import AgeKey
 
 PROMPT = b"Do you want to perform these actions? Only 'yes' will be accepted: "
@@ -84,7 +84,7 @@ def test_no_at_the_prompt_cancels_and_yes_applies_with_a_progress_bar(
     kubeconfig: Path,
     age_key: AgeKey,
     api: Cluster,
-    local_cluster: LocalCluster,
+    apiserver: ApiServer,
 ) -> None:
     config = write_config({"team-1": [github()]})
 
@@ -92,7 +92,7 @@ def test_no_at_the_prompt_cancels_and_yes_applies_with_a_progress_bar(
     assert code == 1
     assert "\x1b[32m+\x1b[0m \x1b[1mSecret dispatch/team-1-github\x1b[0m" in screen  # colour
     assert "Error: apply cancelled" in screen
-    assert write_log(local_cluster) == []
+    assert write_log(apiserver) == []
     assert get(api, "Secret", "team-1-github") is None
 
     code, screen = apply_at_terminal(config, kubeconfig, age_key, b"yes")
@@ -106,7 +106,7 @@ def test_no_at_the_prompt_writes_nothing_at_all(
     write_config: Write,
     kubeconfig: Path,
     age_key: AgeKey,
-    local_cluster: LocalCluster,
+    apiserver: ApiServer,
 ) -> None:
     """Neither the lock's Lease nor a --create-namespace namespace is written before "yes"."""
     config = write_config({"team-1": [github()]}, namespace="brand-new")
@@ -114,4 +114,4 @@ def test_no_at_the_prompt_writes_nothing_at_all(
     assert code == 1
     assert "Namespace brand-new" in screen
     assert "Error: apply cancelled" in screen
-    assert [r for r in local_cluster.requests if r.method not in ("GET", "HEAD")] == []
+    assert [r for r in apiserver.requests if r.method not in ("GET", "HEAD")] == []

@@ -1,14 +1,15 @@
-"""A Cluster connected to the local cluster over HTTP, with a retry policy that records the
-delays it asks for instead of sleeping them."""
+"""A Cluster connected to the cluster under test (local or real), with a retry policy that
+records the delays it asks for instead of sleeping them."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
 from dispatchctl.cluster import Cluster, RetryPolicy, connect
-from dispatchctl.localcluster import LocalCluster
+from tests.fixtures.cluster import ApiServer
 
 
 @pytest.fixture
@@ -17,15 +18,15 @@ def sleeps() -> list[float]:
 
 
 @pytest.fixture
-def cluster(local_cluster: LocalCluster, sleeps: list[float]) -> Iterator[Cluster]:
+def cluster(kubeconfig: Path, sleeps: list[float]) -> Iterator[Cluster]:
     policy = RetryPolicy(base=0.01, cap=0.05, sleep=sleeps.append)
-    with connect(server=local_cluster.url, retry=policy, timeout=(2.0, 2.0)) as connected:
+    with connect(kubeconfig=str(kubeconfig), retry=policy, timeout=(2.0, 2.0)) as connected:
         yield connected
 
 
 @pytest.fixture
-def namespace(cluster: Cluster, local_cluster: LocalCluster) -> str:
+def namespace(cluster: Cluster, apiserver: ApiServer) -> str:
     """The default namespace of the builders, created; the request log starts after it."""
     cluster.create_namespace("dispatch")
-    local_cluster.requests.clear()
+    apiserver.requests.clear()
     return "dispatch"

@@ -10,9 +10,10 @@ import pytest
 from dispatchctl.apply import ApplyResult, apply_plan
 from dispatchctl.cluster import Cluster
 from dispatchctl.errors import PlanError
-from dispatchctl.localcluster import Fault, LocalCluster
+from dispatchctl.localcluster import Fault
 from dispatchctl.objects import SECRET, SERVICE_ACCOUNT
 from dispatchctl.plan import Action, Change
+from tests.fixtures.cluster import ApiServer
 from tests.shell.builders import NS, account, accounts, b64, plan_for, secret, state
 
 pytestmark = pytest.mark.usefixtures("namespace")
@@ -50,7 +51,7 @@ def converge(cluster: Cluster, desired: object) -> ApplyResult:
 
 
 def test_apply_from_empty_writes_secrets_before_accounts(
-    cluster: Cluster, local_cluster: LocalCluster
+    cluster: Cluster, apiserver: ApiServer
 ) -> None:
     desired = accounts(6)
     plan = plan_for(cluster, desired)
@@ -59,7 +60,7 @@ def test_apply_from_empty_writes_secrets_before_accounts(
     result = apply_plan(plan, cluster, parallelism=4, progress=progress)
 
     assert result.ok and len(result.applied) == 12
-    kinds = [r.resource for r in local_cluster.requests if r.verb == "create"]
+    kinds = [r.resource for r in apiserver.requests if r.verb == "create"]
     assert kinds == ["secrets"] * 6 + ["serviceaccounts"] * 6
     assert len(progress.events) == 24
     assert all(error is None for _, _, error in progress.events)
@@ -113,7 +114,7 @@ def test_update_replace_adopt_and_delete_converge(cluster: Cluster) -> None:
 
 
 def test_concurrent_change_is_refused_and_nothing_overwritten(
-    cluster: Cluster, local_cluster: LocalCluster
+    cluster: Cluster, apiserver: ApiServer
 ) -> None:
     converge(cluster, accounts(2))
     rotated = accounts(2, value="rotated")
@@ -138,7 +139,7 @@ def test_concurrent_change_is_refused_and_nothing_overwritten(
     )
     assert password(cluster, "team-0-github") == b64("theirs")
     assert names(result.not_attempted) == ["team-1-github"]
-    assert local_cluster.count(verb="update") == 2  # theirs, and our refused one: no retry
+    assert apiserver.count(verb="update") == 2  # theirs, and our refused one: no retry
     converge(cluster, rotated)
     assert password(cluster, "team-0-github") == b64("rotated-0")
 
@@ -161,10 +162,10 @@ def test_delete_is_conditional_too(cluster: Cluster) -> None:
 
 
 def test_server_errors_are_retried(
-    cluster: Cluster, local_cluster: LocalCluster, sleeps: list[float]
+    cluster: Cluster, apiserver: ApiServer, sleeps: list[float]
 ) -> None:
-    local_cluster.faults.add(Fault(verb="create", resource="secrets", status=500, count=2))
-    local_cluster.faults.add(Fault(verb="create", resource="serviceaccounts", status=503))
+    apiserver.faults.add(Fault(verb="create", resource="secrets", status=500, count=2))
+    apiserver.faults.add(Fault(verb="create", resource="serviceaccounts", status=503))
     result = converge(cluster, accounts(1))
     assert len(result.applied) == 2
     assert len(sleeps) == 3
@@ -172,53 +173,47 @@ def test_server_errors_are_retried(
 
 
 def test_429_waits_as_long_as_retry_after_says(
-    cluster: Cluster, local_cluster: LocalCluster, sleeps: list[float]
+    cluster: Cluster, apiserver: ApiServer, sleeps: list[float]
 ) -> None:
-    local_cluster.faults.add(Fault(verb="create", resource="secrets", status=429, retry_after=7))
+    apiserver.faults.add(Fault(verb="create", resource="secrets", status=429, retry_after=7))
     converge(cluster, accounts(1))
     assert sleeps == [7.0]
 
 
-def test_timeouts_are_retried(
-    cluster: Cluster, local_cluster: LocalCluster, sleeps: list[float]
-) -> None:
+def test_timeouts_are_retried(cluster: Cluster, apiserver: ApiServer, sleeps: list[float]) -> None:
     cluster.timeout = (1.0, 0.2)
-    local_cluster.faults.add(Fault(verb="create", resource="serviceaccounts", latency=0.6))
+    apiserver.faults.add(Fault(verb="create", resource="serviceaccounts", latency=0.6))
     converge(cluster, accounts(1))
     assert len(sleeps) == 1
 
 
 @pytest.mark.parametrize("after", [False, True], ids=["before-write", "answer-lost"])
 def test_dropped_connection_on_create_recovers(
-    cluster: Cluster, local_cluster: LocalCluster, after: bool
+    cluster: Cluster, apiserver: ApiServer, after: bool
 ) -> None:
-    local_cluster.faults.add(Fault(verb="create", resource="secrets", drop=True, after=after))
+    apiserver.faults.add(Fault(verb="create", resource="secrets", drop=True, after=after))
     converge(cluster, accounts(1))
-    assert local_cluster.count(verb="create", resource="secrets") == 2
+    assert apiserver.count(verb="create", resource="secrets") == 2
 
 
-def test_lost_answer_to_an_update_is_recognised(
-    cluster: Cluster, local_cluster: LocalCluster
-) -> None:
+def test_lost_answer_to_an_update_is_recognised(cluster: Cluster, apiserver: ApiServer) -> None:
     converge(cluster, accounts(1))
-    local_cluster.faults.add(Fault(verb="update", resource="secrets", drop=True, after=True))
+    apiserver.faults.add(Fault(verb="update", resource="secrets", drop=True, after=True))
     result = converge(cluster, accounts(1, value="rotated"))
     assert names(result.applied) == ["team-0-github"]
     assert password(cluster, "team-0-github") == b64("rotated-0")
 
 
-def test_lost_answer_to_a_delete_is_recognised(
-    cluster: Cluster, local_cluster: LocalCluster
-) -> None:
+def test_lost_answer_to_a_delete_is_recognised(cluster: Cluster, apiserver: ApiServer) -> None:
     converge(cluster, accounts(2))
-    local_cluster.faults.add(Fault(verb="delete", resource="secrets", drop=True, after=True))
+    apiserver.faults.add(Fault(verb="delete", resource="secrets", drop=True, after=True))
     result = converge(cluster, accounts(1))
     assert sorted(names(result.applied)) == ["team-1", "team-1-github"]
-    assert local_cluster.count(verb="delete", resource="secrets") == 2
+    assert apiserver.count(verb="delete", resource="secrets") == 2
 
 
 def test_hard_failure_finishes_in_flight_starts_nothing_and_rerun_converges(
-    cluster: Cluster, local_cluster: LocalCluster, sleeps: list[float]
+    cluster: Cluster, apiserver: ApiServer, sleeps: list[float]
 ) -> None:
     converge(cluster, state(secret("s0"), account("acc", ["s0"])))
     names_ = ["s0", "s1", "s2", "s3", "s4"]
@@ -229,8 +224,8 @@ def test_hard_failure_finishes_in_flight_starts_nothing_and_rerun_converges(
         ("s1", Action.CREATE),
     ]
     # the update of s0 always fails; the creates take long enough to be in flight meanwhile
-    local_cluster.faults.add(Fault(verb="update", name="s0", status=500, count=None))
-    local_cluster.faults.add(Fault(verb="create", resource="secrets", latency=1.0, count=None))
+    apiserver.faults.add(Fault(verb="update", name="s0", status=500, count=None))
+    apiserver.faults.add(Fault(verb="create", resource="secrets", latency=1.0, count=None))
     progress = Recorder()
 
     result = apply_plan(plan, cluster, parallelism=2, progress=progress)
@@ -253,11 +248,11 @@ def test_hard_failure_finishes_in_flight_starts_nothing_and_rerun_converges(
     ]
     assert ("finished", "Secret/dispatch/s0", error) in progress.events
 
-    local_cluster.faults.clear()
+    apiserver.faults.clear()
     converge(cluster, desired)
 
 
-def test_namespaces_are_created_first(cluster: Cluster, local_cluster: LocalCluster) -> None:
+def test_namespaces_are_created_first(cluster: Cluster, apiserver: ApiServer) -> None:
     desired = state(secret("a", namespace="fresh"), account("acc", ["a"], namespace="fresh"))
     plan = plan_for(cluster, desired, create_namespaces=True)
     assert plan.create_namespaces == ("fresh",)
@@ -289,10 +284,10 @@ def test_a_plan_without_manifests_is_refused_per_change(cluster: Cluster) -> Non
     ]
 
 
-def test_ctrl_c_stops_like_a_hard_failure(cluster: Cluster, local_cluster: LocalCluster) -> None:
+def test_ctrl_c_stops_like_a_hard_failure(cluster: Cluster, apiserver: ApiServer) -> None:
     desired = accounts(3)
     plan = plan_for(cluster, desired)
-    local_cluster.faults.add(Fault(verb="create", resource="secrets", latency=1.0, count=None))
+    apiserver.faults.add(Fault(verb="create", resource="secrets", latency=1.0, count=None))
     timer = threading.Timer(0.3, _thread.interrupt_main)  # while the first create is in flight
     timer.start()
     try:
@@ -309,7 +304,7 @@ def test_ctrl_c_stops_like_a_hard_failure(cluster: Cluster, local_cluster: Local
         "team-1",
         "team-2",
     ]
-    local_cluster.faults.clear()
+    apiserver.faults.clear()
     converge(cluster, desired)
 
 

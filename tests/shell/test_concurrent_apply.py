@@ -13,7 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from dispatchctl.localcluster import Fault, LocalCluster
+from dispatchctl.localcluster import Fault
+from tests.fixtures.cluster import ApiServer
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "config.plain.yaml"
 
@@ -41,22 +42,22 @@ def start_apply(
     return process
 
 
-def wait_for_lock(local_cluster: LocalCluster) -> None:
+def wait_for_lock(apiserver: ApiServer) -> None:
     deadline = time.monotonic() + 20
     while not any(
-        (r.verb, r.resource, r.status) == ("create", "leases", 201) for r in local_cluster.requests
+        (r.verb, r.resource, r.status) == ("create", "leases", 201) for r in apiserver.requests
     ):
         assert time.monotonic() < deadline, "the first apply never took the lock"
         time.sleep(0.05)
 
 
 def test_second_apply_fails_naming_the_holder(
-    local_cluster: LocalCluster, kubeconfig: Path, started: list[subprocess.Popen[str]]
+    apiserver: ApiServer, kubeconfig: Path, started: list[subprocess.Popen[str]]
 ) -> None:
     # slow Secret creates keep the first apply holding the lock for a while
-    local_cluster.faults.add(Fault(verb="create", resource="secrets", latency=0.5, count=None))
+    apiserver.faults.add(Fault(verb="create", resource="secrets", latency=0.5, count=None))
     first = start_apply(started, kubeconfig, "--parallelism=1")
-    wait_for_lock(local_cluster)
+    wait_for_lock(apiserver)
 
     second = start_apply(started, kubeconfig, "--lock-timeout=0")
     out2, err2 = second.communicate(timeout=60)
@@ -75,11 +76,11 @@ def test_second_apply_fails_naming_the_holder(
 
 
 def test_second_apply_waits_for_the_first(
-    local_cluster: LocalCluster, kubeconfig: Path, started: list[subprocess.Popen[str]]
+    apiserver: ApiServer, kubeconfig: Path, started: list[subprocess.Popen[str]]
 ) -> None:
-    local_cluster.faults.add(Fault(verb="create", resource="secrets", latency=0.2, count=None))
+    apiserver.faults.add(Fault(verb="create", resource="secrets", latency=0.2, count=None))
     first = start_apply(started, kubeconfig)
-    wait_for_lock(local_cluster)
+    wait_for_lock(apiserver)
 
     second = start_apply(started, kubeconfig, "--lock-timeout=60s")
     out1, err1 = first.communicate(timeout=60)

@@ -13,6 +13,7 @@ from dispatchctl.cluster import connect
 from dispatchctl.cluster.errors import UnauthorizedError
 from dispatchctl.errors import ClusterError
 from dispatchctl.localcluster import LocalCluster
+from tests.fixtures.cluster import ApiServer
 
 KUBECTL = str(Path(sys.executable).parent / "kubectl")
 
@@ -165,12 +166,12 @@ def test_in_cluster_without_token_says_so(home: Path, tmp_path: Path) -> None:
 
 
 def test_kubeconfig_of_the_local_cluster_reaches_it(
-    home: Path, kubeconfig: Path, local_cluster: LocalCluster
+    home: Path, kubeconfig: Path, apiserver: ApiServer
 ) -> None:
     with connect(kubeconfig=str(kubeconfig)) as cluster:
-        assert (cluster.target.server, cluster.target.context) == (local_cluster.url, "local")
+        assert (cluster.target.server, cluster.target.context) == (apiserver.url, "local")
         assert cluster.create_namespace("dispatch")
-    assert local_cluster.count(verb="create", resource="namespaces") == 1
+    assert apiserver.count(verb="create", resource="namespaces") == 1
 
 
 def test_bearer_token_is_sent_and_a_rejected_one_is_explained(home: Path) -> None:

@@ -12,8 +12,9 @@ import pytest
 from dispatchctl.cluster import Cluster
 from dispatchctl.cluster.lock import Lock, force_unlock, holder_identity, read_lock
 from dispatchctl.errors import ClusterError, LockError
-from dispatchctl.localcluster import Fault, LocalCluster
+from dispatchctl.localcluster import Fault
 from dispatchctl.objects import owner_labels
+from tests.fixtures.cluster import ApiServer
 from tests.shell.builders import NS, OWNER
 
 pytestmark = pytest.mark.usefixtures("namespace")
@@ -179,18 +180,18 @@ def test_holder_identity(env: dict[str, str], identity: str) -> None:
 
 
 def test_a_create_whose_answer_was_lost_is_recognised(
-    cluster: Cluster, local_cluster: LocalCluster
+    cluster: Cluster, apiserver: ApiServer
 ) -> None:
-    local_cluster.faults.add(Fault(verb="create", resource="leases", drop=True, after=True))
+    apiserver.faults.add(Fault(verb="create", resource="leases", drop=True, after=True))
     with lock(cluster, "job-a", timeout=0):
         assert lease(cluster)["spec"]["holderIdentity"] == "job-a"
     assert cluster.get("Lease", NS, f"dispatchctl-{OWNER}") is None
 
 
 def test_a_renewal_whose_answer_was_lost_keeps_the_lock(
-    cluster: Cluster, local_cluster: LocalCluster
+    cluster: Cluster, apiserver: ApiServer
 ) -> None:
-    local_cluster.faults.add(Fault(verb="update", resource="leases", drop=True, after=True))
+    apiserver.faults.add(Fault(verb="update", resource="leases", drop=True, after=True))
     holder = lock(cluster, "job-a", ttl=30)
     with holder:
         holder.renew()

@@ -9,7 +9,8 @@ import pytest
 
 from dispatchctl.apply import apply_plan
 from dispatchctl.cluster import Cluster
-from dispatchctl.localcluster import Fault, LocalCluster
+from dispatchctl.localcluster import Fault
+from tests.fixtures.cluster import ApiServer
 from tests.shell.builders import NS, account, plan_for, secret, state
 
 CANARY = "canary-7f3a9c-do-not-log"
@@ -21,14 +22,14 @@ def forms(value: str) -> list[str]:
 
 @pytest.mark.usefixtures("namespace")
 def test_debug_logs_of_an_apply_with_retries_and_failures_hold_no_secret_value(
-    cluster: Cluster, local_cluster: LocalCluster, caplog: pytest.LogCaptureFixture
+    cluster: Cluster, apiserver: ApiServer, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.DEBUG)
     for name in ("dispatchctl", "kubernetes", "urllib3"):
         caplog.set_level(logging.DEBUG, logger=name)
     first = state(secret("a", CANARY + "-1"), secret("b", CANARY + "-2"), account("acc", ["a"]))
-    local_cluster.faults.add(Fault(verb="create", resource="secrets", status=500))
-    local_cluster.faults.add(Fault(verb="create", resource="secrets", drop=True, after=True))
+    apiserver.faults.add(Fault(verb="create", resource="secrets", status=500))
+    apiserver.faults.add(Fault(verb="create", resource="secrets", drop=True, after=True))
     assert apply_plan(plan_for(cluster, first), cluster).ok
 
     second = state(secret("a", CANARY + "-3"), secret("b", CANARY + "-4"), account("acc", ["a"]))

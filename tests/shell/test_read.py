@@ -8,47 +8,47 @@ import pytest
 
 from dispatchctl.apply import apply_plan
 from dispatchctl.cluster import Cluster
-from dispatchctl.localcluster import LocalCluster
 from dispatchctl.objects import SECRET, SERVICE_ACCOUNT, ObjectRef, owner_labels
 from dispatchctl.plan import ConflictKind
+from tests.fixtures.cluster import ApiServer
 from tests.shell.builders import NS, OWNER, account, accounts, b64, plan_for, secret, state
 
 
-def requests_made(local_cluster: LocalCluster) -> list[tuple[str, str]]:
-    return [(r.verb, r.resource) for r in local_cluster.requests]
+def requests_made(apiserver: ApiServer) -> list[tuple[str, str]]:
+    return [(r.verb, r.resource) for r in apiserver.requests]
 
 
 @pytest.mark.usefixtures("namespace")
 @pytest.mark.parametrize("count", [1, 25])
 def test_no_change_plan_costs_the_same_for_any_number_of_accounts(
-    cluster: Cluster, local_cluster: LocalCluster, count: int
+    cluster: Cluster, apiserver: ApiServer, count: int
 ) -> None:
     desired = accounts(count)
     assert apply_plan(plan_for(cluster, desired), cluster).ok
-    local_cluster.requests.clear()
+    apiserver.requests.clear()
 
     plan = plan_for(cluster, desired)
 
     assert not plan.has_changes and plan.unchanged == 2 * count
     # one namespace: GET it, LIST each kind by the owner selector; nothing per object
-    assert sorted(requests_made(local_cluster)) == [
+    assert sorted(requests_made(apiserver)) == [
         ("get", "namespaces"),
         ("list", "secrets"),
         ("list", "serviceaccounts"),
     ]
-    selectors = {parse_qs(r.query)["labelSelector"][0] for r in local_cluster.requests if r.query}
+    selectors = {parse_qs(r.query)["labelSelector"][0] for r in apiserver.requests if r.query}
     assert selectors == {"app.kubernetes.io/managed-by=dispatchctl,dispatchctl.io/owner=" + OWNER}
 
 
 @pytest.mark.usefixtures("namespace")
 @pytest.mark.parametrize("count", [1, 25])
 def test_first_plan_checks_collisions_with_one_list_per_kind(
-    cluster: Cluster, local_cluster: LocalCluster, count: int
+    cluster: Cluster, apiserver: ApiServer, count: int
 ) -> None:
     plan = plan_for(cluster, accounts(count))
 
     assert len(plan.changes) == 2 * count
-    assert sorted(requests_made(local_cluster)) == [
+    assert sorted(requests_made(apiserver)) == [
         ("get", "namespaces"),
         ("list", "secrets"),
         ("list", "secrets"),
@@ -59,24 +59,22 @@ def test_first_plan_checks_collisions_with_one_list_per_kind(
 
 @pytest.mark.usefixtures("namespace")
 def test_apply_makes_one_write_per_change_plus_a_constant(
-    cluster: Cluster, local_cluster: LocalCluster
+    cluster: Cluster, apiserver: ApiServer
 ) -> None:
     assert apply_plan(plan_for(cluster, accounts(3)), cluster).ok
     grown = accounts(10, value="rotated")  # 3 updated secrets, 7 new accounts
     plan = plan_for(cluster, grown)
     assert len(plan.changes) == 3 + 2 * 7
-    local_cluster.requests.clear()
+    apiserver.requests.clear()
 
     assert apply_plan(plan, cluster).ok
 
-    writes = [r for r in local_cluster.requests if r.verb in ("create", "update", "delete")]
-    assert len(writes) == len(local_cluster.requests) == len(plan.changes)
+    writes = [r for r in apiserver.requests if r.verb in ("create", "update", "delete")]
+    assert len(writes) == len(apiserver.requests) == len(plan.changes)
 
 
 @pytest.mark.usefixtures("namespace")
-def test_collisions_and_owned_leftovers_are_seen(
-    cluster: Cluster, local_cluster: LocalCluster
-) -> None:
+def test_collisions_and_owned_leftovers_are_seen(cluster: Cluster, apiserver: ApiServer) -> None:
     foreign_labels = {**owner_labels("someone-else")}
     cluster.request(
         "POST",

@@ -1,0 +1,89 @@
+package main
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+)
+
+const stopWait = 20 * time.Second
+
+func down(dir string) error {
+	s, err := readState(dir)
+	if err != nil {
+		return err
+	}
+	if s == nil {
+		return fmt.Errorf("no control plane was started in %s (no %s)", dir, statePath(dir))
+	}
+	alive := running(s.Processes)
+	if len(alive) == 0 {
+		fmt.Fprintf(os.Stderr, "control-plane: nothing running in %s\n", dir)
+	}
+	stop(s.Processes)
+	s.Processes = nil
+	return s.write(dir)
+}
+
+// stop ends the processes newest first (controller-manager, apiserver, etcd): SIGTERM, then
+// SIGKILL after stopWait. Only a pid that still runs the recorded binary is signalled, so a pid
+// the kernel gave to another program since is left alone.
+func stop(procs []process) {
+	for i := len(procs) - 1; i >= 0; i-- {
+		p := procs[i]
+		if !isRunning(p) {
+			continue
+		}
+		_ = syscall.Kill(p.Pid, syscall.SIGTERM)
+		deadline := time.Now().Add(stopWait)
+		for isRunning(p) && time.Now().Before(deadline) {
+			time.Sleep(50 * time.Millisecond)
+		}
+		if isRunning(p) {
+			_ = syscall.Kill(p.Pid, syscall.SIGKILL)
+			for isRunning(p) {
+				time.Sleep(50 * time.Millisecond)
+			}
+		}
+	}
+}
+
+func running(procs []process) []process {
+	var alive []process
+	for _, p := range procs {
+		if isRunning(p) {
+			alive = append(alive, p)
+		}
+	}
+	return alive
+}
+
+func describe(procs []process) string {
+	parts := make([]string, len(procs))
+	for i, p := range procs {
+		parts[i] = fmt.Sprintf("%s (pid %d)", p.Name, p.Pid)
+	}
+	return strings.Join(parts, ", ")
+}
+
+// isRunning: the pid exists, is not a zombie waiting for a parent that never reaps (a
+// container's pid 1 may not), and runs the binary we started.
+func isRunning(p process) bool {
+	stat, err := os.ReadFile("/proc/" + strconv.Itoa(p.Pid) + "/stat")
+	if err != nil {
+		return false
+	}
+	// "pid (comm) S ...": the state follows the last ')'.
+	if i := bytes.LastIndexByte(stat, ')'); i >= 0 && i+2 < len(stat) && stat[i+2] == 'Z' {
+		return false
+	}
+	exe, err := os.Readlink("/proc/" + strconv.Itoa(p.Pid) + "/exe")
+	if err != nil {
+		return false
+	}
+	return strings.TrimSuffix(exe, " (deleted)") == p.Exe
+}
