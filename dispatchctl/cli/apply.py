@@ -77,6 +77,7 @@ def report(result: ApplyResult) -> int:
 
 
 @click.command()
+@options.verbose
 @click.argument(
     "targets",
     metavar="FILE...|PLANFILE",

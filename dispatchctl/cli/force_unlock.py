@@ -22,6 +22,7 @@ def describe(info: LeaseInfo) -> str:
 
 
 @click.command("force-unlock")
+@options.verbose
 @options.config_files
 @options.cluster_options
 @click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation.")

@@ -29,6 +29,7 @@ SCHEMA_FILE = Path("schemas") / "dispatchctl.schema.json"
 
 
 @click.command("import")
+@options.verbose
 @click.option(
     "-n", "--namespace", required=True, help="The namespace whose service accounts to import."
 )

@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 from dispatchctl import agekey
+from dispatchctl.cli import options
 from dispatchctl.scaffold import (
     CONFIG_NAME,
     DEFAULT_NAMESPACE,
@@ -19,6 +20,7 @@ from dispatchctl.scaffold import (
 
 
 @click.command("init")
+@options.verbose
 @click.argument("folder", metavar="[DIR]", default=".", type=click.Path(path_type=Path))
 @click.option(
     "--key-file",

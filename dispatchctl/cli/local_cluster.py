@@ -13,6 +13,7 @@ from types import FrameType
 
 import click
 
+from dispatchctl.cli import options
 from dispatchctl.errors import DispatchctlError
 from dispatchctl.files import write_private
 from dispatchctl.localcluster import LocalCluster, StateFileError
@@ -32,6 +33,7 @@ def local_cluster() -> None:
 
 
 @local_cluster.command("serve")
+@options.verbose
 @click.option(
     "--port",
     type=click.IntRange(0, 65535),

@@ -7,12 +7,12 @@ Exit codes: 0 ok, 1 any error (usage errors included: click's default 2 would re
 from __future__ import annotations
 
 import importlib
-import logging
 import sys
 
 import click
 
 from dispatchctl import __version__
+from dispatchctl.cli import options
 from dispatchctl.cli.process import forbid_core_dumps
 from dispatchctl.errors import DispatchctlError
 
@@ -49,13 +49,8 @@ class LazyGroup(click.Group):
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="dispatchctl")
-@click.option(
-    "-v",
-    "--verbose",
-    count=True,
-    help="Log to stderr: -v what happens (retries, lock), -vv every API request (never bodies).",
-)
-def cli(verbose: int) -> None:
+@options.verbose_option(from_environment=True)
+def cli() -> None:
     """Declare Dispatch service accounts and credentials in git; plan and apply them.
 
     \b
@@ -63,19 +58,10 @@ def cli(verbose: int) -> None:
       dispatchctl validate ci/credentials.yaml
       dispatchctl plan ci/credentials.yaml -o plan.out
       dispatchctl apply plan.out
+
+    Options can also come from DISPATCHCTL_* environment variables (each option's help names
+    its variable); the command line wins.
     """
-    if verbose:
-        configure_logging(logging.DEBUG if verbose > 1 else logging.INFO)
-
-
-def configure_logging(level: int) -> None:
-    """Our loggers only: the kubernetes client's own debug log would print request bodies."""
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("%(asctime)s %(name)s: %(message)s"))
-    logger = logging.getLogger("dispatchctl")
-    logger.handlers[:] = [handler]
-    logger.setLevel(level)
-    logger.propagate = False
 
 
 def report_error(err: DispatchctlError) -> None:

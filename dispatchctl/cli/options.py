@@ -3,18 +3,75 @@
 from __future__ import annotations
 
 import contextlib
+import logging
 import secrets
+import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
+from click.core import ParameterSource
 
 from dispatchctl.errors import DispatchctlError
 from dispatchctl.plan import Target
 
 if TYPE_CHECKING:
     from dispatchctl.cluster import Cluster
+
+# Settings read from the environment are named ENV_PREFIX + the option's name. Only options
+# that say where and how to run are: none that approves, deletes, adopts, accepts plaintext
+# or changes what an exit code means, which must be visible on the command line of the job.
+ENV_PREFIX = "DISPATCHCTL_"
+
+
+def _env(name: str) -> dict[str, Any]:
+    return {"envvar": ENV_PREFIX + name, "show_envvar": True}
+
+
+# --- -v, on the group and on every command (kubectl users put it after the command) ---------
+
+_VERBOSITY = "dispatchctl.verbosity"
+
+
+def configure_logging(verbosity: int) -> None:
+    """Our loggers only: the kubernetes client's own debug log would print request bodies."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(name)s: %(message)s"))
+    logger = logging.getLogger("dispatchctl")
+    logger.handlers[:] = [handler]
+    logger.setLevel(logging.DEBUG if verbosity > 1 else logging.INFO)
+    logger.propagate = False
+
+
+def _count_verbosity(ctx: click.Context, param: click.Parameter, value: int) -> None:
+    """-v before and after the command add up (``-v plan -v`` is -vv)."""
+    total = ctx.meta.get(_VERBOSITY, 0) + (value or 0)
+    ctx.meta[_VERBOSITY] = total
+    if value:
+        configure_logging(total)
+
+
+_VERBOSE_HELP = (
+    "Log to stderr: -v what happens (retries, lock), -vv every API request (never bodies)."
+)
+
+
+def verbose_option(*, from_environment: bool = False) -> Callable[[Any], Any]:
+    """The group's -v reads DISPATCHCTL_VERBOSE (a number); a command's only its flags."""
+    return click.option(
+        "-v",
+        "--verbose",
+        count=True,
+        expose_value=False,
+        is_eager=True,
+        callback=_count_verbosity,
+        help=_VERBOSE_HELP,
+        **(_env("VERBOSE") if from_environment else {}),
+    )
+
+
+verbose = verbose_option()
 
 config_files = click.argument(
     "config_files",
@@ -47,9 +104,37 @@ class _AttachedValueOption(click.Option):
         names = set(self.opts)
 
         def rewrite(arg: str, state: Any) -> None:
-            process_opts(f"{arg}={self.flag_value}" if arg in names else arg, state)
+            if arg in names:
+                _refuse_detached_value(arg, state.rargs)
+                arg = f"{arg}={self.flag_value}"
+            process_opts(arg, state)
 
         parser._process_opts = rewrite
+
+
+_SQLITE_MAGIC = b"SQLite format 3\x00"
+
+
+def _refuse_detached_value(option: str, rest: list[str]) -> None:
+    """``--local STATE`` (with a space) would read STATE as a config file: when the next word
+    is a state file (SQLite), or names no file and no YAML or JSON name, say how to attach it
+    instead."""
+    following = rest[0] if rest else ""
+    if not following or following.startswith("-"):
+        return
+    path = Path(following)
+    try:
+        with path.open("rb") as handle:
+            is_state = handle.read(len(_SQLITE_MAGIC)) == _SQLITE_MAGIC
+    except FileNotFoundError:
+        is_state = path.suffix.lower() not in (".yaml", ".yml", ".json")  # a new state file
+    except OSError:
+        return
+    if is_state:
+        raise click.UsageError(
+            f"{option} takes its state file attached: {option}={following} (with a space, "
+            f"{following} is read as a config file)"
+        )
 
 
 def _duration(value: str | float) -> float:
@@ -73,9 +158,13 @@ kubeconfig = click.option(
     default=None,
     help="Path to the kubeconfig file (default: KUBECONFIG, then ~/.kube/config, then the "
     "pod's service account).",
+    **_env("KUBECONFIG"),
 )
 context = click.option(
-    "--context", default=None, help="The kubeconfig context to use (default: current-context)."
+    "--context",
+    default=None,
+    help="The kubeconfig context to use (default: current-context).",
+    **_env("CONTEXT"),
 )
 local = click.option(
     "--local",
@@ -84,7 +173,9 @@ local = click.option(
     flag_value=DEFAULT_LOCAL_STATE,
     default=None,
     metavar="[=STATE]",
-    help=f"Use the bundled local cluster, state in STATE (default {DEFAULT_LOCAL_STATE}).",
+    help=f"Use the bundled local cluster, state in STATE (default {DEFAULT_LOCAL_STATE}). "
+    "Attach the value: --local=STATE.",
+    **_env("LOCAL"),
 )
 
 
@@ -100,6 +191,7 @@ lock_timeout = click.option(
     show_default=True,
     metavar="DURATION",
     help="How long to wait for another apply's lock (30s, 5m; 0: fail at once).",
+    **_env("LOCK_TIMEOUT"),
 )
 parallelism = click.option(
     "--parallelism",
@@ -107,6 +199,7 @@ parallelism = click.option(
     default=8,
     show_default=True,
     help="Writes in flight at once.",
+    **_env("PARALLELISM"),
 )
 
 
@@ -117,12 +210,11 @@ def open_cluster(
     """The cluster the options name; with ``--local`` the bundled server runs meanwhile."""
     from dispatchctl.cluster import connect
 
+    kubeconfig, context, local = _one_cluster(kubeconfig, context, local)
     if local is None:
         with connect(kubeconfig=kubeconfig, context=context) as cluster:
             yield cluster
         return
-    if kubeconfig is not None or context is not None:
-        raise click.UsageError("--local cannot be combined with --kubeconfig or --context")
     from dispatchctl.localcluster import LocalCluster, StateFileError, StateFolderError
 
     state = Path(local)
@@ -150,6 +242,30 @@ def open_cluster(
         server.stop()
 
 
+def _one_cluster(
+    kubeconfig: str | None, context: str | None, local: str | None
+) -> tuple[str | None, str | None, str | None]:
+    """--local or kubectl's flags, not both; a flag on the command line wins over a
+    DISPATCHCTL_* variable naming the other kind of cluster."""
+    kube = {name for name, value in (("kubeconfig", kubeconfig), ("context", context)) if value}
+    if local is None or not kube:
+        return kubeconfig, context, local
+    ctx = click.get_current_context(silent=True)
+
+    def from_env(name: str) -> bool:
+        return ctx is not None and ctx.get_parameter_source(name) is ParameterSource.ENVIRONMENT
+
+    if from_env("local") and not all(from_env(name) for name in kube):
+        return kubeconfig, context, None
+    if not from_env("local") and all(from_env(name) for name in kube):
+        return None, None, local
+    set_by = [f"{ENV_PREFIX}{name.upper()}" for name in sorted({*kube, "local"}) if from_env(name)]
+    raise click.UsageError(
+        "--local cannot be combined with --kubeconfig or --context"
+        + (f" (set by {', '.join(set_by)})" if set_by else "")
+    )
+
+
 # --- plan and apply -------------------------------------------------------------------------
 
 adopt = click.option(
@@ -174,6 +290,7 @@ output_format = click.option(
     default="text",
     show_default=True,
     help="How to print the plan: text for people, json for tools, markdown for a PR comment.",
+    **_env("FORMAT"),
 )
 no_color = click.option(
     "--no-color", is_flag=True, help="No colour even at a terminal (NO_COLOR works too)."

@@ -13,6 +13,7 @@ from dispatchctl.cli.output import echo_plan
 
 
 @click.command()
+@options.verbose
 @options.config_files
 @options.allow_plaintext
 @options.cluster_options

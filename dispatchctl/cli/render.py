@@ -35,6 +35,7 @@ def to_yaml(manifests: list[Mapping[str, Any]]) -> str:
 
 
 @click.command()
+@options.verbose
 @options.config_files
 @options.allow_plaintext
 @click.option(

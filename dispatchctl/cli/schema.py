@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import click
 
+from dispatchctl.cli import options
 from dispatchctl.config.models import json_schema_text
 
 
 @click.command()
+@options.verbose
 def schema() -> None:
     """Print the JSON Schema of the config file (for editors and CI checks).
 

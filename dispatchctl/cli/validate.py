@@ -21,6 +21,7 @@ def summary(files: tuple[str, ...], loaded: LoadedConfig) -> str:
 
 
 @click.command()
+@options.verbose
 @options.config_files
 @click.option(
     "--no-decrypt",
