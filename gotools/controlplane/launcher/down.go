@@ -25,7 +25,7 @@ func down(dir string) error {
 		fmt.Fprintf(os.Stderr, "control-plane: nothing running in %s\n", dir)
 	}
 	stop(s.Processes)
-	s.Processes = nil
+	s.Processes = []process{}
 	return s.write(dir)
 }
 

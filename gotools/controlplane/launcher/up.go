@@ -126,7 +126,7 @@ func up(dir, bin, version string, fsync bool) error {
 	}
 	if err != nil {
 		stop(started)
-		s.Processes = nil
+		s.Processes = []process{}
 		_ = s.write(dir)
 		return err
 	}

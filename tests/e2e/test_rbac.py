@@ -1,0 +1,137 @@
+"""RBAC as a pipeline meets it: dispatchctl run (as a process, as in a pipeline step) with a
+ServiceAccount token bound to exactly the ClusterRole of examples/rbac.yaml (the README's),
+cluster-wide or in one namespace."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from dispatchctl.cluster import Cluster
+from tests.e2e.conftest import (
+    NO_CHANGES,
+    NS,
+    Result,
+    Write,
+    docker,
+    get,
+    github,
+    gitlab,
+    secrets_of,
+)
+from tests.fixtures.cluster import ApiServer, Kubectl
+from tests.fixtures.controlplane import RealCluster
+
+pytestmark = pytest.mark.real_only(reason="the local cluster authorizes every request")
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+README = EXAMPLES.parent / "README.md"
+WARNING = "not allowed to list secrets in all namespaces"
+Cli = Callable[..., Result]
+
+
+@pytest.fixture
+def cli(sops_env: object) -> Cli:
+    """dispatchctl as a process; sops finds the session's key in the environment."""
+
+    def invoke(*args: str | Path) -> Result:
+        proc = subprocess.run(
+            [sys.executable, "-m", "dispatchctl", *map(str, args)],
+            env=dict(os.environ),
+            capture_output=True,
+            text=True,
+            timeout=300,
+            check=False,
+        )
+        assert "Traceback" not in proc.stderr, proc.stderr
+        return Result(proc.returncode, proc.stdout, proc.stderr)
+
+    return invoke
+
+
+def pipeline_kubeconfig(
+    apiserver: ApiServer, kubectl: Kubectl, tmp_path: Path, *files: str
+) -> Path:
+    """Apply the RBAC files as an admin would, and a kubeconfig holding the token of the
+    pipeline's account ``dispatch/dispatchctl`` that they bind."""
+    kubectl("create", "namespace", NS)
+    kubectl("create", "serviceaccount", "dispatchctl", "-n", NS)
+    for name in files:
+        kubectl("apply", "-f", str(EXAMPLES / name))
+    token = kubectl("create", "token", "dispatchctl", "-n", NS).stdout.strip()
+    assert isinstance(apiserver, RealCluster) and token
+    return apiserver.write_kubeconfig(tmp_path / "pipeline.yaml", token=token)
+
+
+def test_the_readme_shows_the_rbac_files_as_they_are() -> None:
+    readme = README.read_text()
+    for name in ("rbac.yaml", "rbac-cluster-wide.yaml"):
+        assert (EXAMPLES / name).read_text() in readme, name
+
+
+def test_cluster_wide_binding_creates_namespaces_and_prunes_across_them(
+    apiserver: ApiServer,
+    kubectl: Kubectl,
+    tmp_path: Path,
+    cli: Cli,
+    write_config: Write,
+    api: Cluster,
+) -> None:
+    kubeconfig = pipeline_kubeconfig(
+        apiserver, kubectl, tmp_path, "rbac.yaml", "rbac-cluster-wide.yaml"
+    )
+    pipeline = [f"--kubeconfig={kubeconfig}"]
+    config = write_config({"team-1": [github(), docker()]})
+    other = write_config({"team-2": [gitlab()]}, name="builds.yaml", namespace="builds")
+
+    result = cli("apply", config, other, *pipeline, "--create-namespace", "--auto-approve")
+    assert (result.code, result.err) == (0, ""), result.err
+    assert secrets_of(get(api, "ServiceAccount", "team-1")) == ["team-1-github", "team-1-docker"]
+    assert get(api, "Secret", "team-2-gitlab", namespace="builds") is not None
+
+    # dropping the file of namespace builds prunes what the owner had there
+    result = cli("apply", config, *pipeline, "--auto-approve")
+    assert (result.code, result.err) == (0, ""), result.err
+    assert get(api, "Secret", "team-2-gitlab", namespace="builds") is None
+    assert get(api, "ServiceAccount", "team-2", namespace="builds") is None
+    assert cli("plan", config, *pipeline).out.rstrip().endswith(NO_CHANGES)
+
+
+def test_namespaced_binding_applies_in_its_namespace_and_says_what_it_cannot_see(
+    apiserver: ApiServer,
+    kubectl: Kubectl,
+    tmp_path: Path,
+    cli: Cli,
+    write_config: Write,
+    api: Cluster,
+) -> None:
+    kubeconfig = pipeline_kubeconfig(apiserver, kubectl, tmp_path, "rbac.yaml")
+    pipeline = [f"--kubeconfig={kubeconfig}"]
+    config = write_config({"team-1": [github(), docker(imagePullSecret=True)]})
+
+    result = cli("apply", config, *pipeline, "--auto-approve")
+    assert result.code == 0, result.err
+    assert WARNING in result.err
+    account = get(api, "ServiceAccount", "team-1")
+    assert secrets_of(account) == ["team-1-github", "team-1-docker"]
+    assert account is not None and account["imagePullSecrets"] == [{"name": "team-1-docker-pull"}]
+
+    result = cli("plan", config, *pipeline)
+    assert (result.code, result.out.rstrip().endswith(NO_CHANGES)) == (0, True), result.out
+    assert WARNING in result.err
+
+    # a namespace it has no binding in: refused, nothing written
+    other = write_config({"team-2": [gitlab()]}, name="builds.yaml", namespace="builds")
+    result = cli("apply", config, other, *pipeline, "--create-namespace", "--auto-approve")
+    assert result.code == 1
+    assert (
+        'is forbidden: User "system:serviceaccount:dispatch:dispatchctl" cannot list resource'
+        in result.err
+    ), result.err
+    assert result.err.endswith("  hint: the account needs RBAC permission for this request\n")
+    assert kubectl("get", "namespace", "builds", check=False).returncode != 0
