@@ -1,13 +1,22 @@
-"""Objects made by hand (``kubectl``, or ``dispatch login``): no dispatchctl labels, values as
-given, so a test can show what Tekton does with what dispatchctl refuses to write."""
+"""The oracle tests' shared parts: the backend they run on, and objects made by hand
+(``kubectl``, or ``dispatch login``): no dispatchctl labels, values as given, so a test can show
+what Tekton does with what dispatchctl refuses to write."""
 
 from __future__ import annotations
 
 import json
 from typing import Any
 
+import pytest
+
 from tests.e2e.conftest import NS
 from tests.fixtures.cluster import Kubectl
+
+# Tekton's controller reads the account from a real kube-apiserver; what dispatchctl writes is
+# the same on the local cluster (its differential tests compare the two servers).
+ON_THE_REAL_CLUSTER = pytest.mark.real_only(
+    reason="Tekton reads the account from a real kube-apiserver; the local one is compared with it"
+)
 
 BASIC_AUTH = "kubernetes.io/basic-auth"
 SSH_AUTH = "kubernetes.io/ssh-auth"

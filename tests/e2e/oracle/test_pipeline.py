@@ -26,12 +26,12 @@ from tests.e2e.conftest import (
     github,
     gitlab,
 )
-from tests.e2e.oracle.conftest import basic_auth, create, list_on_account
+from tests.e2e.oracle.conftest import ON_THE_REAL_CLUSTER, basic_auth, create, list_on_account
 from tests.fixtures.cluster import Kubectl
 from tests.fixtures.oracle import TaskRun
 from tests.fixtures.sshd import StartSshd
 
-pytestmark = pytest.mark.usefixtures("dispatch_ns")
+pytestmark = [pytest.mark.usefixtures("dispatch_ns"), ON_THE_REAL_CLUSTER]
 
 
 def bitbucket_server(token: str = TOKEN_2, **extra: Any) -> dict[str, Any]:

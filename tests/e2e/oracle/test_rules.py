@@ -10,12 +10,18 @@ from __future__ import annotations
 import pytest
 
 from tests.e2e.conftest import SSH_KEY
-from tests.e2e.oracle.conftest import SSH_AUTH, basic_auth, hand_made_account, secret
+from tests.e2e.oracle.conftest import (
+    ON_THE_REAL_CLUSTER,
+    SSH_AUTH,
+    basic_auth,
+    hand_made_account,
+    secret,
+)
 from tests.fixtures.cluster import Kubectl
 from tests.fixtures.oracle import TaskRun
 from tests.fixtures.sshd import StartSshd
 
-pytestmark = pytest.mark.usefixtures("dispatch_ns")
+pytestmark = [pytest.mark.usefixtures("dispatch_ns"), ON_THE_REAL_CLUSTER]
 
 
 # git over ssh needs known_hosts
