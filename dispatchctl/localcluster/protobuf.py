@@ -11,10 +11,11 @@ apimachinery pkg/apis/meta/v1/generated.proto (ObjectMeta, OwnerReference, Time,
 from __future__ import annotations
 
 import base64
-from datetime import UTC, datetime
 from typing import Any
 
+from dispatchctl.localcluster import gotime
 from dispatchctl.localcluster.resources import Resource
+from dispatchctl.localcluster.schema import TypedTime
 from dispatchctl.localcluster.status import bad_request
 
 MEDIA_TYPE = "application/vnd.kubernetes.protobuf"
@@ -56,7 +57,7 @@ SPECS: dict[str, Spec] = {
         6: ("controller", "bool", False),
         7: ("blockOwnerDeletion", "bool", False),
     },
-    "Time": {1: ("seconds", "int", False), 2: ("nanos", "int", False)},
+    "Time": {1: ("seconds", "int", False), 2: ("nanos", "int32", False)},
     "Namespace": {
         1: ("metadata", "ObjectMeta", False),
         2: ("spec", "NamespaceSpec", False),
@@ -165,10 +166,15 @@ def _message(name: str, buf: bytes) -> dict[str, Any]:
             result.setdefault(json_name, {})[key] = _scalar(kind[1], entry.get(2, b""))
             continue
         if kind in ("Time", "MicroTime"):
-            parsed = _message("Time", value) if isinstance(value, bytes) else {}
-            if not parsed.get("seconds") and not parsed.get("nanos"):
-                continue  # Go's zero time: null in JSON
-            item: Any = _timestamp(parsed, micro=kind == "MicroTime")
+            if not isinstance(value, bytes) or not value:
+                continue  # an empty message is Go's zero time: null in JSON
+            parsed = _message("Time", value)
+            text = gotime.from_timestamp(
+                parsed.get("seconds", 0), parsed.get("nanos", 0), micro=kind == "MicroTime"
+            )
+            if text is None:
+                continue
+            item: Any = TypedTime(text)
         elif kind in SPECS:
             item = _message(kind, value) if isinstance(value, bytes) else {}
         else:
@@ -180,13 +186,6 @@ def _message(name: str, buf: bytes) -> dict[str, Any]:
         else:
             result[json_name] = item
     return result
-
-
-def _timestamp(parsed: dict[str, Any], micro: bool) -> str:
-    moment = datetime.fromtimestamp(parsed.get("seconds", 0) + parsed.get("nanos", 0) / 1e9, UTC)
-    if micro:
-        return moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def decode(body: bytes, resource: Resource) -> dict[str, Any]:

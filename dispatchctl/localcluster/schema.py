@@ -114,6 +114,11 @@ def canonical_time(text: str, micro: bool = False) -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ" if micro else "%Y-%m-%dT%H:%M:%SZ")
 
 
+class TypedTime(str):
+    """A time decoded from a protobuf body, already as the server writes it (gotime.py); it
+    may lie outside what an RFC 3339 parser reads back, as on the real server."""
+
+
 class DecodeError(Exception):
     """A value of the wrong JSON type (the server answers 400, like Go's json.Unmarshal)."""
 
@@ -152,12 +157,19 @@ def _omitted(value: Any, schema: Schema) -> bool:
     return False
 
 
+def _zero(schema: Schema) -> Any:
+    return "" if schema in ("string", "byte") else None
+
+
 def check(value: Any, schema: Schema, kind: str, path: str, unknown: list[str]) -> Any:
     """Return value without unknown fields (their paths appended to unknown); raise DecodeError
-    for a value of the wrong type. null is accepted anywhere (Go leaves the zero value)."""
+    for a value of the wrong type. null is accepted anywhere (Go leaves the zero value; in a
+    map it stores it)."""
     if value is None or schema == "any":
         return value
     if schema in ("date-time", "micro-time") and isinstance(value, str):
+        if isinstance(value, TypedTime):
+            return str(value)
         return canonical_time(value, micro=schema == "micro-time")
     if isinstance(schema, str):
         ok = {
@@ -197,7 +209,12 @@ def check(value: Any, schema: Schema, kind: str, path: str, unknown: list[str]) 
                 f"json: cannot unmarshal {_json_type(value)} into Go struct field "
                 f"{kind}.{path} of type {_go_type(schema)}"
             )
-        return {k: check(v, inner, kind, path, unknown) for k, v in value.items()}
+        # a null value is the zero value of the map's type: "" in map[string]string and
+        # map[string][]byte (Go's json decoding of null into a map element)
+        return {
+            k: _zero(inner) if v is None else check(v, inner, kind, path, unknown)
+            for k, v in value.items()
+        }
     if not isinstance(value, list):
         raise DecodeError(
             f"json: cannot unmarshal {_json_type(value)} into Go struct field "

@@ -107,6 +107,40 @@ def test_lease_micro_times() -> None:
     }
 
 
+def lease_renewed_at(seconds: int, nanos: int = 0) -> bytes:
+    renew = field(1, seconds & (1 << 64) - 1) + (field(2, nanos & (1 << 64) - 1) if nanos else b"")
+    raw = field(1, meta("lock")) + field(2, field(1, "ci-1") + field(4, renew))
+    return envelope("coordination.k8s.io/v1", "Lease", raw)
+
+
+@pytest.mark.parametrize(
+    ("seconds", "nanos", "printed"),
+    [
+        (253_402_300_800, 0, "10000-01-01T00:00:00.000000Z"),
+        (1 << 62, 0, "146138514283-06-19T07:45:04.000000Z"),
+        ((1 << 63) - 1, 0, "292277026596-12-04T15:30:07.000000Z"),
+        (-(1 << 63), 0, "292277026596-12-04T15:30:08.000000Z"),
+        (-62_135_596_801, 0, "0000-12-31T23:59:59.000000Z"),
+        (1_700_000_000, -1_500, "2023-11-14T22:13:19.999999Z"),
+        (1_700_000_000, 2_000_000_123, "2023-11-14T22:13:22.000000Z"),
+    ],
+)
+def test_any_timestamp_is_printed_as_go_prints_it(seconds: int, nanos: int, printed: str) -> None:
+    """kube-apiserver 1.37.2 answered these very texts (201 Created): metav1.MicroTime checks
+    no range, and Go's time arithmetic wraps. Python's datetime raised (a 500 before)."""
+    decoded = decode(lease_renewed_at(seconds, nanos), LEASES)
+    assert decoded["spec"]["renewTime"] == printed
+
+
+def test_an_out_of_range_timestamp_is_stored_and_read_back(http) -> None:
+    path = "/apis/coordination.k8s.io/v1/namespaces/default/leases"
+    headers = {"Content-Type": "application/vnd.kubernetes.protobuf"}
+    status, created, _ = http("POST", path, lease_renewed_at(1 << 62), headers)
+    assert (status, created["spec"]["renewTime"]) == (201, "146138514283-06-19T07:45:04.000000Z")
+    _, read, _ = http("GET", f"{path}/lock")
+    assert read["spec"]["renewTime"] == "146138514283-06-19T07:45:04.000000Z"
+
+
 @pytest.mark.parametrize(
     "body",
     [b"{}", MAGIC + b"\x0a\xff", envelope("v1", "ConfigMap", b"")],

@@ -35,6 +35,19 @@ def test_string_data_merges_into_data_and_is_never_returned(core, http) -> None:
     assert raw["data"] == {"a": b64("1"), "b": b64("two")}
 
 
+@pytest.mark.parametrize("field", ["stringData", "data"])
+def test_a_null_value_is_the_empty_value(http, field: str) -> None:
+    """Go decodes null into a map element as its zero value (kube-apiserver 1.37.2: 201 with
+    data {"k": ""}); it was a 500 here."""
+    body = {"metadata": {"name": "s", "labels": {"team": None}}, field: {"k": None}}
+    status, created, _ = http("POST", "/api/v1/namespaces/default/secrets", body)
+    assert (status, created["data"], created["metadata"]["labels"]) == (
+        201,
+        {"k": ""},
+        {"team": ""},
+    )
+
+
 def test_type_defaults_to_opaque_and_cannot_change(core) -> None:
     created = create(core, "s")
     assert created.type == "Opaque"
