@@ -23,6 +23,7 @@ from cryptography.hazmat.primitives.asymmetric import ed25519
 from dispatchctl.config import sops
 from dispatchctl.config.load import load_config
 from dispatchctl.desired import build_desired
+from tests.config.helpers import KNOWN_HOSTS
 from tests.fixtures.sops import encrypt_file, generate_age_key
 
 ACCOUNTS = 500
@@ -58,6 +59,7 @@ def config_text(accounts: int) -> str:
             "        host: github.com",
             "        privateKey: |",
             key_block,
+            f"        knownHosts: {KNOWN_HOSTS}",
             "      - type: docker",
             "        registry: https://us.gcr.io",
             "        username: _json_key",

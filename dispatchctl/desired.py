@@ -34,12 +34,16 @@ from dispatchctl.objects import (
     ObjectRef,
     owner_labels,
 )
-
-BASIC_AUTH = "kubernetes.io/basic-auth"
-SSH_AUTH = "kubernetes.io/ssh-auth"
-DOCKER_CONFIG_JSON = "kubernetes.io/dockerconfigjson"
-GIT_ANNOTATION = "tekton.dev/git-0"
-DOCKER_ANNOTATION = "tekton.dev/docker-0"
+from dispatchctl.tekton import (
+    BASIC_AUTH,
+    DOCKER_ANNOTATION,
+    DOCKER_CONFIG_JSON,
+    GIT_ANNOTATION,
+    SSH_AUTH,
+    registry_url,
+    ssh_host_port,
+    ssh_target,
+)
 
 
 def build_desired(config: Config) -> DesiredState:
@@ -98,7 +102,7 @@ class _AccountBuilder:
     def _scm(self, cred: creds.ScmCredential) -> list[DesiredObject]:
         name = creds.secret_name(self.account, cred)
         self.secrets.append(name)
-        url = creds.base_url(cred)
+        url = creds.git_url(cred)
         secret = getattr(cred, "token", None) or getattr(cred, "appPassword", None)
         assert secret is not None
         data = {
@@ -115,12 +119,13 @@ class _AccountBuilder:
     def _git(self, cred: GitSshCredential) -> list[DesiredObject]:
         name = creds.secret_name(self.account, cred)
         self.secrets.append(name)
-        host, port = creds.ssh_host(cred)
+        host, port = ssh_host_port(cred.host)
         key = cred.privateKey.get_secret_value()
-        data = {"ssh-privatekey": key if key.endswith("\n") else key + "\n"}
-        if cred.knownHosts:
-            data["known_hosts"] = cred.knownHosts
-        annotations = {GIT_ANNOTATION: cred.host, CREDENTIAL_ANNOTATION: cred.type}
+        data = {
+            "ssh-privatekey": key if key.endswith("\n") else key + "\n",
+            "known_hosts": cred.knownHosts,
+        }
+        annotations = {GIT_ANNOTATION: ssh_target(cred.host), CREDENTIAL_ANNOTATION: cred.type}
         facts = {"credential": cred.type, "host": f"{host}:{port}"}
         # The loader's checks refuse a bad key; the builder itself never fails on one.
         with contextlib.suppress(KeyProblem):
@@ -131,12 +136,13 @@ class _AccountBuilder:
         name = creds.secret_name(self.account, cred)
         self.secrets.append(name)
         password = cred.password.get_secret_value()
-        facts = {"credential": cred.type, "username": cred.username, "registry": cred.registry}
+        registry = registry_url(cred.registry)
+        facts = {"credential": cred.type, "username": cred.username, "registry": registry}
         out = [
             self._secret(
                 name,
                 BASIC_AUTH,
-                {DOCKER_ANNOTATION: cred.registry, CREDENTIAL_ANNOTATION: cred.type},
+                {DOCKER_ANNOTATION: registry, CREDENTIAL_ANNOTATION: cred.type},
                 {"username": cred.username, "password": password},
                 facts,
                 cred._source,
@@ -146,7 +152,7 @@ class _AccountBuilder:
             pull = creds.pull_secret_name(self.account, cred)
             self.pull_secrets.append(pull)
             auth = _b64(f"{cred.username}:{password}")
-            auths = {cred.registry: {"username": cred.username, "password": password, "auth": auth}}
+            auths = {registry: {"username": cred.username, "password": password, "auth": auth}}
             out.append(
                 self._secret(
                     pull,

@@ -12,6 +12,9 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
+from pydantic import SecretStr
+
+from dispatchctl import tekton
 from dispatchctl.config import credentials as creds
 from dispatchctl.config.models import (
     Config,
@@ -20,14 +23,21 @@ from dispatchctl.config.models import (
     ServiceAccount,
 )
 from dispatchctl.config.positions import DataPath, is_encrypted
-from dispatchctl.config.ssh import KeyProblem, inspect_private_key, known_hosts_problems
+from dispatchctl.config.ssh import (
+    KeyProblem,
+    inspect_private_key,
+    known_hosts_names,
+    known_hosts_problems,
+)
 from dispatchctl.objects import MANAGED_BY_LABEL, OWNER_LABEL
+from dispatchctl.tekton import keyscan_command, known_hosts_name
 
 _DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 _DNS_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
 _LABEL_NAME = re.compile(r"^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$")
 _HOST = re.compile(r"^[A-Za-z0-9]([-A-Za-z0-9.]*[A-Za-z0-9])?$|^\[[0-9A-Fa-f:.]+\]$")
 _RESERVED_LABELS = (MANAGED_BY_LABEL, OWNER_LABEL)
+_URL_FIELDS = ("url", "registry")
 
 
 @dataclass(frozen=True)
@@ -47,12 +57,29 @@ class Finding:
 
 @dataclass(frozen=True)
 class LocatedAccount:
-    """A service account with its effective namespace and where it was declared."""
+    """The parts of one service account that passed the schema, and where it was declared.
 
-    account: ServiceAccount
-    namespace: str
+    ``account`` holds the account's own fields (None when they did not parse); ``credentials``
+    the (index in the file, credential) of each credential that parsed, so one broken entry
+    does not hide the problems of the others. ``namespace`` is the effective namespace (None
+    when neither the account nor its file gives one that parsed).
+    """
+
+    account: ServiceAccount | None
+    namespace: str | None
     file: str
     index: int
+    credentials: tuple[tuple[int, creds.AnyCredential], ...] = ()
+    # indices of credentials built from only the fields that passed the schema: checked field
+    # by field, left out of every comparison
+    partial: frozenset[int] = frozenset()
+
+    @classmethod
+    def whole(
+        cls, account: ServiceAccount, namespace: str, file: str, index: int
+    ) -> LocatedAccount:
+        """An account that passed the schema entirely."""
+        return cls(account, namespace, file, index, tuple(enumerate(account.credentials)))
 
     @property
     def path(self) -> DataPath:
@@ -101,17 +128,41 @@ def check_file(config: Config, file: str) -> list[Finding]:
 
 
 def check_accounts(accounts: Sequence[LocatedAccount]) -> list[Finding]:
-    """Every check across all accounts of all files: each account, then clashes between them."""
+    """Every check across all accounts of all files: each account, then clashes between them
+    (among the accounts whose name and namespace are known)."""
     found: list[Finding] = []
     for located in accounts:
         found += _check_account(located)
-    found += _duplicate_accounts(accounts)
-    found += _duplicate_secret_names(accounts)
+    known = [a for a in accounts if a.account is not None and a.namespace is not None]
+    found += _duplicate_accounts(known)
+    found += _duplicate_secret_names(known)
     return found
 
 
 def _check_account(located: LocatedAccount) -> Iterator[Finding]:
     account, file, base = located.account, located.file, located.path
+    if account is not None:
+        yield from _check_account_fields(file, base, account)
+    urls: dict[tuple[str, str], int] = {}
+    for index, cred in located.credentials:
+        path = (*base, "credentials", index)
+        yield from _check_credential(file, path, cred)
+        if index in located.partial or _url_field_problem(cred) is not None:
+            continue  # a URL that is refused (or absent) is not compared
+        for kind, url in _basic_auth_urls(cred):
+            first = urls.setdefault((kind, url), index)
+            if first != index:
+                yield Finding(
+                    file,
+                    path,
+                    f"same {kind} URL {url} as credentials[{first}] of this account;"
+                    " Tekton refuses two basic-auth Secrets for one URL",
+                    "keep one credential per URL",
+                    related=(file, (*base, "credentials", first)),
+                )
+
+
+def _check_account_fields(file: str, base: DataPath, account: ServiceAccount) -> Iterator[Finding]:
     if not is_encrypted(account.name):
         problem = dns_subdomain_problem(account.name)
         if problem:
@@ -123,31 +174,18 @@ def _check_account(located: LocatedAccount) -> Iterator[Finding]:
     for key, value in account.labels.items():
         for message in _label_problems(key, value):
             yield Finding(file, (*base, "labels", key), message, at_key=True)
-    urls: dict[tuple[str, str], int] = {}
-    for index, cred in enumerate(account.credentials):
-        path = (*base, "credentials", index)
-        yield from _check_credential(file, path, cred)
-        for kind, url in _basic_auth_urls(cred):
-            if is_encrypted(url):
-                continue
-            first = urls.setdefault((kind, creds.git_url_key(url)), index)
-            if first != index:
-                yield Finding(
-                    file,
-                    path,
-                    f"same {kind} URL as credentials[{first}] of this account;"
-                    " Tekton refuses two basic-auth Secrets for one URL",
-                    "keep one credential per URL",
-                    related=(file, (*base, "credentials", first)),
-                )
 
 
 def _basic_auth_urls(cred: creds.AnyCredential) -> list[tuple[str, str]]:
+    """(kind, normalized URL) a credential gives Tekton, as tekton.basic_auth_urls reads
+    them back from a Secret; none while the URL is still encrypted."""
     if isinstance(cred, DockerCredential):
-        return [("registry", cred.registry)]
-    if isinstance(cred, GitSshCredential):
+        if is_encrypted(cred.registry):
+            return []
+        return [(tekton.REGISTRY, tekton.registry_url(cred.registry))]
+    if isinstance(cred, GitSshCredential) or is_encrypted(getattr(cred, "url", None) or ""):
         return []
-    return [("git", creds.base_url(cred))]
+    return [(tekton.GIT, creds.git_url(cred))]
 
 
 def _label_problems(key: str, value: str) -> Iterator[str]:
@@ -169,37 +207,105 @@ def _check_credential(file: str, path: DataPath, cred: creds.AnyCredential) -> I
     if isinstance(cred, GitSshCredential):
         yield from _check_git(file, path, cred)
         return
-    if not cred.username and not is_encrypted(cred.username):
-        yield Finding(file, (*path, "username"), "username must not be empty")
+    yield from _check_values(file, path, cred)
+    refused = _url_field_problem(cred)
+    if refused is not None:
+        name, (message, hint) = refused
+        yield Finding(file, (*path, name), message, hint)
+
+
+def _present(cred: creds.AnyCredential, name: str) -> str | None:
+    """A field's text, None when it is absent: a credential that failed the schema is checked
+    with the fields that passed it (``model_construct``), the others unset."""
+    value = getattr(cred, name, None)
+    if isinstance(value, SecretStr):
+        return value.get_secret_value()
+    return value if isinstance(value, str) else None
+
+
+def _check_values(file: str, path: DataPath, cred: creds.AnyCredential) -> Iterator[Finding]:
+    """The username and the secret value end up verbatim in ``.git-credentials`` and the
+    docker ``auth``: empty, or with a YAML ``|`` block's final newline, git refuses them."""
+    secret = creds.SECRET_FIELD[cred.type]
+    for name in ("username", secret):
+        value = _present(cred, name)
+        if value is None or is_encrypted(value):
+            continue
+        if not value:
+            yield Finding(file, (*path, name), f"{name} must not be empty")
+        elif value != value.strip():
+            yield Finding(
+                file,
+                (*path, name),
+                f"{name} begins or ends with whitespace (a line break or space), which git and"
+                " docker would send as part of it",
+                "remove it; a YAML | block ends with a line break: write the value as a plain"
+                " scalar or use |-" + (" (sops edit FILE)" if name == secret else ""),
+            )
+
+
+def _url_field_problem(
+    cred: creds.AnyCredential,
+) -> tuple[str, tuple[str, str | None]] | None:
+    """(field, (message, hint)) when the credential's URL or registry is refused."""
     if isinstance(cred, DockerCredential):
-        problem = _url_problem(cred.registry, http_opt_in=None)
-        if problem:
-            yield Finding(file, (*path, "registry"), *problem)
-        return
+        problem = _registry_problem(cred.registry)
+        return None if problem is None else ("registry", problem)
     url = getattr(cred, "url", None)
-    if url is not None:
-        opt_in = None if cred.insecureSkipTLSVerify else "insecureSkipTLSVerify: true"
-        problem = _url_problem(url, http_opt_in=opt_in, http_allowed=cred.insecureSkipTLSVerify)
-        if problem:
-            yield Finding(file, (*path, "url"), *problem)
+    if isinstance(cred, GitSshCredential) or url is None:
+        return None
+    insecure = cred.insecureSkipTLSVerify
+    opt_in = None if insecure else "insecureSkipTLSVerify: true"
+    problem = _url_problem(url, http_opt_in=opt_in, http_allowed=insecure)
+    return None if problem is None else ("url", problem)
 
 
 def _check_git(file: str, path: DataPath, cred: GitSshCredential) -> Iterator[Finding]:
-    if not is_encrypted(cred.host):
-        problem = _host_problem(cred.host)
-        if problem:
-            yield Finding(file, (*path, "host"), *problem)
-    key = cred.privateKey.get_secret_value()
-    if not key.strip():
+    host = _present(cred, "host")
+    usable_host = host is not None and not is_encrypted(host)
+    host_problem = _host_problem(host) if host is not None and usable_host else None
+    if host_problem:
+        yield Finding(file, (*path, "host"), *host_problem)
+    key = _present(cred, "privateKey")
+    if key is not None and not key.strip():
         yield Finding(file, (*path, "privateKey"), "privateKey must not be empty")
-    elif not is_encrypted(key):
+    elif key is not None and not is_encrypted(key):
         try:
             inspect_private_key(key)
         except KeyProblem as err:
             yield Finding(file, (*path, "privateKey"), err.message, err.hint)
-    if cred.knownHosts and not is_encrypted(cred.knownHosts):
-        for line, message in known_hosts_problems(cred.knownHosts):
-            yield Finding(file, (*path, "knownHosts"), f"line {line}: {message}")
+    known = _present(cred, "knownHosts")
+    if known is None or is_encrypted(known):
+        return
+    hint = known_hosts_hint(host)
+    problems = known_hosts_problems(known)
+    for line, message in problems:
+        yield Finding(file, (*path, "knownHosts"), f"line {line}: {message}")
+    if not known.strip():
+        yield Finding(
+            file,
+            (*path, "knownHosts"),
+            "knownHosts is empty: without the host's key git refuses to connect"
+            " (Host key verification failed)",
+            hint,
+        )
+    elif not problems and host is not None and usable_host and not host_problem:
+        name = known_hosts_name(host)
+        if not known_hosts_names(known, name):
+            yield Finding(
+                file,
+                (*path, "knownHosts"),
+                f"no known_hosts line is for {name}, the name ssh looks the host up by;"
+                " git would refuse to connect (Host key verification failed)",
+                hint,
+            )
+
+
+def known_hosts_hint(host: str | None) -> str:
+    """How to get a host's known_hosts line (``ssh-keyscan [-p PORT] HOST``)."""
+    good = host is not None and not is_encrypted(host) and _host_problem(host) is None
+    command = keyscan_command(host) if good and host is not None else "ssh-keyscan HOST"
+    return f"get the host's line with: {command} (and compare its fingerprint with a trusted one)"
 
 
 def _host_problem(host: str) -> tuple[str, str | None] | None:
@@ -223,6 +329,8 @@ def _url_problem(
     """A URL must parse, name a host and use https (http only when explicitly allowed)."""
     if is_encrypted(url):
         return None
+    if url != url.strip() or any(c.isspace() for c in url):
+        return "the URL contains whitespace", "e.g. https://git.example.com"
     try:
         parts = urlsplit(url)
         parts.port  # noqa: B018 - raises ValueError for a bad port
@@ -240,9 +348,42 @@ def _url_problem(
     return None
 
 
+_REGISTRY_EXAMPLE = "e.g. ghcr.io, registry.example.com:5000 or https://quay.io"
+
+
+def _registry_problem(registry: str) -> tuple[str, str | None] | None:
+    """A registry as ``docker login`` takes it: a host, host:port, or an https URL."""
+    if is_encrypted(registry):
+        return None
+    if not registry.strip() or any(c.isspace() for c in registry):
+        return "the registry must be a host name without whitespace", _REGISTRY_EXAMPLE
+    scheme, sep, rest = registry.partition("://")
+    if sep and scheme.lower() == "http":
+        return (
+            "http registries are refused (credentials would travel in clear text)",
+            "use https, or the registry's host without a scheme",
+        )
+    if sep and scheme.lower() != "https":
+        return "the registry must be a host or an https URL", _REGISTRY_EXAMPLE
+    try:
+        parts = urlsplit(f"https://{rest if sep else registry}")
+        parts.port  # noqa: B018 - raises ValueError for a bad port
+    except ValueError:
+        return "not a registry host (a bad port?)", _REGISTRY_EXAMPLE
+    if parts.username is not None or parts.password is not None:
+        return "the registry must not carry a user or password", "put them in username/password"
+    if parts.query or parts.fragment:
+        return "the registry must not have a query or fragment", _REGISTRY_EXAMPLE
+    host = parts.netloc.rpartition(":")[0] if parts.port else parts.netloc
+    if not parts.hostname or not _HOST.match(host):
+        return "not a registry host", _REGISTRY_EXAMPLE
+    return None
+
+
 def _duplicate_accounts(accounts: Sequence[LocatedAccount]) -> Iterator[Finding]:
     seen: dict[tuple[str, str], LocatedAccount] = {}
     for located in accounts:
+        assert located.account is not None and located.namespace is not None
         key = (located.namespace, located.account.name)
         first = seen.setdefault(key, located)
         if first is not located:
@@ -258,20 +399,26 @@ def _duplicate_accounts(accounts: Sequence[LocatedAccount]) -> Iterator[Finding]
 def _duplicate_secret_names(accounts: Sequence[LocatedAccount]) -> Iterator[Finding]:
     seen: dict[tuple[str, str], tuple[str, DataPath]] = {}
     for located in accounts:
-        for index, cred in enumerate(located.account.credentials):
+        account, namespace = located.account, located.namespace
+        assert account is not None and namespace is not None
+        for index, cred in located.credentials:
             path = (*located.path, "credentials", index)
+            if index in located.partial:
+                continue
             if cred.secretName is not None and is_encrypted(cred.secretName):
                 continue
-            names = [creds.secret_name(located.account, cred)]
+            if cred.secretName is None and _url_field_problem(cred) is not None:
+                continue  # the default name comes from a URL that is refused
+            names = [creds.secret_name(account, cred)]
             if isinstance(cred, DockerCredential) and cred.imagePullSecret:
-                names.append(creds.pull_secret_name(located.account, cred))
+                names.append(creds.pull_secret_name(account, cred))
             for name in names:
-                first = seen.setdefault((located.namespace, name), (located.file, path))
+                first = seen.setdefault((namespace, name), (located.file, path))
                 if first != (located.file, path):
                     yield Finding(
                         located.file,
                         path,
-                        f"Secret {_shown(located.namespace, name)} would be written twice",
+                        f"Secret {_shown(namespace, name)} would be written twice",
                         "give one of them another secretName",
                         related=first,
                     )

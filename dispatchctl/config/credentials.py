@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from urllib.parse import urlsplit
 
+from dispatchctl import tekton
 from dispatchctl.config.models import (
     BitbucketCloudCredential,
     BitbucketServerCredential,
@@ -25,9 +25,16 @@ ScmCredential = (
 )
 AnyCredential = ScmCredential | GitSshCredential | DockerCredential
 
-DOCKER_HUB = "https://index.docker.io/v1/"
-DOCKER_HUB_HOSTS = frozenset({"index.docker.io", "docker.io", "registry-1.docker.io"})
-SSH_DEFAULT_PORT = 22
+
+# credential type -> the field holding its secret value
+SECRET_FIELD = {
+    "github": "token",
+    "gitlab": "token",
+    "bitbucket-cloud": "appPassword",
+    "bitbucket-server": "token",
+    "git": "privateKey",
+    "docker": "password",
+}
 
 
 @dataclass(frozen=True)
@@ -47,39 +54,25 @@ SCM_TYPES: dict[str, ScmType] = {
 
 
 def base_url(cred: ScmCredential) -> str:
-    """The SCM's base URL without a trailing slash: Tekton's ``tekton.dev/git-0`` value."""
+    """The SCM's base URL (path kept, no final slash): what Dispatch's SCM client is given."""
     given = getattr(cred, "url", None)
-    url = given or SCM_TYPES[cred.type].default_url or ""
-    return url.rstrip("/")
+    return tekton.git_base_url(given or SCM_TYPES[cred.type].default_url or "")
+
+
+def git_url(cred: ScmCredential) -> str:
+    """``scheme://host[:port]``: the ``tekton.dev/git-0`` value git matches clone URLs with."""
+    return tekton.git_origin(base_url(cred))
 
 
 def provider_url(cred: ScmCredential) -> str:
     """``scm.provider.url``: the API endpoint Dispatch calls for webhooks and statuses."""
-    url = base_url(cred)
     if cred.type == "github":
-        return "https://api.github.com" if url == "https://github.com" else f"{url}/api/v3"
+        if git_url(cred) == "https://github.com":
+            return "https://api.github.com"
+        return f"{base_url(cred)}/api/v3"
     if cred.type == "bitbucket-cloud":
         return "https://api.bitbucket.org"
-    return url
-
-
-def ssh_host(cred: GitSshCredential) -> tuple[str, int]:
-    """(host, port) of a git credential; port 22 when not given."""
-    host, sep, port = cred.host.rpartition(":")
-    if sep and port.isdigit():
-        return host.lower(), int(port)
-    return cred.host.lower(), SSH_DEFAULT_PORT
-
-
-def _url_host(url: str) -> str:
-    """host[:port] of a URL, lower case; the URL itself when it does not parse."""
-    try:
-        parts = urlsplit(url)
-        host = (parts.hostname or "").lower()
-        port = parts.port
-    except ValueError:
-        return url.lower()
-    return f"{host}:{port}" if port else host
+    return base_url(cred)
 
 
 def slug(text: str) -> str:
@@ -89,21 +82,20 @@ def slug(text: str) -> str:
 
 def _default_host(cred: AnyCredential) -> bool:
     if isinstance(cred, DockerCredential):
-        return _url_host(cred.registry) in DOCKER_HUB_HOSTS
+        return tekton.registry_url(cred.registry) == tekton.DOCKER_HUB
     if isinstance(cred, GitSshCredential):
         return False
     default = SCM_TYPES[cred.type].default_url
-    return default is not None and _url_host(base_url(cred)) == _url_host(default)
+    return default is not None and git_url(cred) == default
 
 
 def host_of(cred: AnyCredential) -> str:
     """The host a credential is for, as it appears in its default Secret name."""
     if isinstance(cred, DockerCredential):
-        return _url_host(cred.registry)
+        return tekton.registry_host(cred.registry)
     if isinstance(cred, GitSshCredential):
-        host, port = ssh_host(cred)
-        return host if port == SSH_DEFAULT_PORT else f"{host}:{port}"
-    return _url_host(base_url(cred))
+        return tekton.ssh_target(cred.host)
+    return git_url(cred).partition("://")[2]
 
 
 def secret_name(account: ServiceAccount, cred: AnyCredential) -> str:
@@ -118,13 +110,3 @@ def secret_name(account: ServiceAccount, cred: AnyCredential) -> str:
 
 def pull_secret_name(account: ServiceAccount, cred: DockerCredential) -> str:
     return f"{secret_name(account, cred)}-pull"
-
-
-def git_url_key(url: str) -> str:
-    """A URL compared the way Tekton compares credential URLs (case of host, trailing slash)."""
-    try:
-        parts = urlsplit(url.strip())
-        netloc = parts.netloc.lower()
-    except ValueError:
-        return url.strip().rstrip("/")
-    return f"{parts.scheme.lower()}://{netloc}{parts.path.rstrip('/')}"

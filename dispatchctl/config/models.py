@@ -82,8 +82,9 @@ class GitSshCredential(_Credential):
     privateKey: SecretStr = Field(
         description="OpenSSH private key without passphrase: ed25519 or RSA >= 2048 bits."
     )
-    knownHosts: str | None = Field(
-        default=None, description="known_hosts lines for the host, written to ~/.ssh/known_hosts."
+    knownHosts: str = Field(
+        description="known_hosts lines for the host (ssh-keyscan [-p PORT] HOST), written to"
+        " ~/.ssh/known_hosts; without them git refuses to connect."
     )
 
 

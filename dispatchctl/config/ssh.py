@@ -9,6 +9,8 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
+import hmac
+import re
 from dataclasses import dataclass
 
 from cryptography.exceptions import UnsupportedAlgorithm
@@ -17,6 +19,7 @@ from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed448, ed25519, r
 
 MIN_RSA_BITS = 2048
 _KNOWN_HOSTS_MARKERS = ("@cert-authority", "@revoked")
+_HASHED = "|1|"
 _KEY_NAMES = (
     (ec.EllipticCurvePrivateKey, "ECDSA"),
     (dsa.DSAPrivateKey, "DSA"),
@@ -115,6 +118,50 @@ def known_hosts_problems(text: str) -> list[tuple[int, str]]:
         except ValueError:
             problems.append((number, f"known_hosts line: the {key_type} key does not parse"))
     return problems
+
+
+def known_hosts_names(text: str, name: str) -> bool:
+    """Whether a line of ``text`` vouches for ``name`` (``host``, or ``[host]:port`` off port
+    22) as OpenSSH matches it: comma-separated patterns with ``*`` and ``?``, ``!`` to exclude,
+    hashed names (``|1|salt|hash``), case-insensitive; ``@revoked`` lines vouch for nothing."""
+    wanted = name.lower()
+    for raw in text.splitlines():
+        fields = raw.split()
+        if not fields or fields[0].startswith("#") or fields[0] == "@revoked":
+            continue
+        if fields[0] in _KNOWN_HOSTS_MARKERS:
+            fields = fields[1:]
+        if fields and _patterns_match(fields[0], wanted):
+            return True
+    return False
+
+
+def _patterns_match(patterns: str, name: str) -> bool:
+    if patterns.startswith(_HASHED):
+        return _hashed_match(patterns, name)
+    matched = False
+    for pattern in patterns.lower().split(","):
+        negated = pattern.startswith("!")
+        if _glob(pattern.removeprefix("!"), name):
+            if negated:
+                return False
+            matched = True
+    return matched
+
+
+def _glob(pattern: str, name: str) -> bool:
+    """OpenSSH's wildcards only: ``*`` and ``?`` (brackets are literal, as in ``[host]:22``)."""
+    regex = "".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in pattern)
+    return re.fullmatch(regex, name, flags=re.DOTALL) is not None
+
+
+def _hashed_match(entry: str, name: str) -> bool:
+    """``|1|base64(salt)|base64(HMAC-SHA1(salt, name))``, as ``ssh-keygen -H`` writes it."""
+    try:
+        salt, digest = (base64.b64decode(part, validate=True) for part in entry[3:].split("|"))
+    except (binascii.Error, ValueError):
+        return False
+    return hmac.compare_digest(hmac.new(salt, name.encode(), hashlib.sha1).digest(), digest)
 
 
 def _blob_has_type(blob: bytes, key_type: str) -> bool:

@@ -11,7 +11,14 @@ import pytest
 from dispatchctl.config.ssh import inspect_private_key
 from dispatchctl.desired import build_desired
 from dispatchctl.objects import ObjectRef
-from tests.config.helpers import HEADER, KNOWN_HOSTS, block, config_from, ssh_key
+from tests.config.helpers import (
+    GITHUB_HOST_KEY,
+    HEADER,
+    KNOWN_HOSTS,
+    block,
+    config_from,
+    ssh_key,
+)
 
 OWNER_LABELS = {
     "app.kubernetes.io/managed-by": "dispatchctl",
@@ -125,6 +132,45 @@ SCM_CASES = [
         },
         id="bitbucket-server-secretName",
     ),
+    pytest.param(
+        "- type: github\n  url: https://GitHub.com:443/\n  username: u\n  token: t\n",
+        "team-1-github",
+        {"tekton.dev/git-0": "https://github.com", "dispatchctl.io/credential": "github"},
+        {
+            "username": "u",
+            "password": "t",
+            "scm.provider.name": "github",
+            "scm.provider.url": "https://api.github.com",
+            "scm.provider.skiptlsverify": "false",
+        },
+        id="github-spelled-otherwise",
+    ),
+    pytest.param(
+        "- type: gitlab\n  url: https://Git.Example.com/gitlab/\n  username: u\n  token: t\n",
+        "team-1-gitlab-git-example-com",
+        {"tekton.dev/git-0": "https://git.example.com", "dispatchctl.io/credential": "gitlab"},
+        {
+            "username": "u",
+            "password": "t",
+            "scm.provider.name": "gitlab",
+            "scm.provider.url": "https://git.example.com/gitlab",
+            "scm.provider.skiptlsverify": "false",
+        },
+        id="gitlab-under-a-path",
+    ),
+    pytest.param(
+        "- type: github\n  url: https://ghe.example.com/github\n  username: u\n  token: t\n",
+        "team-1-github-ghe-example-com",
+        {"tekton.dev/git-0": "https://ghe.example.com", "dispatchctl.io/credential": "github"},
+        {
+            "username": "u",
+            "password": "t",
+            "scm.provider.name": "github",
+            "scm.provider.url": "https://ghe.example.com/github/api/v3",
+            "scm.provider.skiptlsverify": "false",
+        },
+        id="github-enterprise-under-a-path",
+    ),
 ]
 
 
@@ -178,14 +224,16 @@ def test_git_ssh_secret() -> None:
     assert obj.facts["fingerprint"].startswith("SHA256:")
 
 
-def test_git_with_port_and_no_known_hosts() -> None:
+def test_git_with_port_and_host_in_capitals() -> None:
     key = ssh_key("ed25519")
+    known = f"[git.example.com]:2222 ssh-ed25519 {GITHUB_HOST_KEY}"
     obj = one_secret(
-        f"- type: git\n  host: git.example.com:2222\n  privateKey: |\n{block(key, 4)}\n"
+        f"- type: git\n  host: Git.Example.com:2222\n  privateKey: |\n{block(key, 4)}\n"
+        f"  knownHosts: '{known}'\n"
     )
     assert obj.ref.name == "team-1-git-git-example-com-2222"
     assert obj.manifest["metadata"]["annotations"]["tekton.dev/git-0"] == "git.example.com:2222"
-    assert set(decoded(obj.manifest)) == {"ssh-privatekey"}
+    assert decoded(obj.manifest) == {"ssh-privatekey": key, "known_hosts": known}
     assert obj.facts["host"] == "git.example.com:2222"
 
 
@@ -203,6 +251,34 @@ def test_docker_hub_default() -> None:
         "username": "bot",
         "registry": "https://index.docker.io/v1/",
     }
+
+
+@pytest.mark.parametrize(
+    ("registry", "name", "annotation"),
+    [
+        ("docker.io", "team-1-docker", "https://index.docker.io/v1/"),
+        ("https://registry-1.docker.io/v2/", "team-1-docker", "https://index.docker.io/v1/"),
+        ("Index.Docker.io", "team-1-docker", "https://index.docker.io/v1/"),
+        ("ghcr.io", "team-1-docker-ghcr-io", "https://ghcr.io"),
+        ("registry.example.com:5000", "team-1-docker-registry-example-com-5000",
+         "https://registry.example.com:5000"),
+        ("https://quay.io:443/v2/", "team-1-docker-quay-io", "https://quay.io"),
+    ],
+)  # fmt: skip
+def test_registries_are_written_as_docker_looks_them_up(
+    registry: str, name: str, annotation: str
+) -> None:
+    config = config_from(
+        HEADER
+        + "serviceAccounts:\n  - name: team-1\n    credentials:\n"
+        + f"      - {{type: docker, registry: '{registry}', username: bot, password: pw,"
+        + " imagePullSecret: true}\n"
+    )
+    secret, pull, _ = build_desired(config).objects
+    assert secret.ref.name == name
+    assert secret.manifest["metadata"]["annotations"]["tekton.dev/docker-0"] == annotation
+    assert pull.ref.name == f"{name}-pull"
+    assert list(json.loads(decoded(pull.manifest)[".dockerconfigjson"])["auths"]) == [annotation]
 
 
 def test_docker_pull_secret_follows_its_basic_auth_secret() -> None:

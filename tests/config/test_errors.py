@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
 from pathlib import Path
 
 import pytest
@@ -176,10 +179,85 @@ def test_urls_need_https_unless_insecure_is_explicit(tmp_path: Path) -> None:
         " (e.g. https://git.example.com)",
         f"{path}:12:29: serviceAccounts[0].credentials[3].url: the URL must not carry a user or"
         " password (put them in username/token)",
-        f"{path}:13:34: serviceAccounts[0].credentials[4].registry: http URLs are refused"
-        " (credentials would travel in clear text) (use https)",
-        f"{path}:14:34: serviceAccounts[0].credentials[5].registry: not a valid URL"
-        " (e.g. https://git.example.com)",
+        f"{path}:13:34: serviceAccounts[0].credentials[4].registry: http registries are refused"
+        " (credentials would travel in clear text)"
+        " (use https, or the registry's host without a scheme)",
+        f"{path}:14:34: serviceAccounts[0].credentials[5].registry: not a registry host"
+        " (a bad port?) (e.g. ghcr.io, registry.example.com:5000 or https://quay.io)",
+    ]
+
+
+def test_registries_as_docker_login_takes_them(tmp_path: Path) -> None:
+    good = """\
+- {type: docker, registry: ghcr.io, username: u, password: p}
+- {type: docker, registry: "registry.example.com:5000", username: u, password: p}
+- {type: docker, registry: "https://quay.io/v2/", username: u, password: p}
+- {type: docker, registry: docker.io, username: u, password: p, secretName: hub}
+"""
+    loaded = load_config([write(tmp_path, account(good))], allow_plaintext=True)
+    assert len(loaded.config.serviceAccounts[0].credentials) == 4
+    bad = """\
+- {type: docker, registry: "ftp://registry.local", username: u, password: p}
+- {type: docker, registry: "ghcr.io ", username: u, password: p}
+- {type: docker, registry: "user:pw@ghcr.io", username: u, password: p}
+- {type: docker, registry: "ghcr.io/?x=1", username: u, password: p}
+- {type: docker, registry: "-bad-.example.com", username: u, password: p}
+"""
+    path = write(tmp_path, account(bad), "bad.yaml")
+    example = " (e.g. ghcr.io, registry.example.com:5000 or https://quay.io)"
+    assert problems(path) == [
+        f"{path}:9:34: serviceAccounts[0].credentials[0].registry: the registry must be a host"
+        f" or an https URL{example}",
+        f"{path}:10:34: serviceAccounts[0].credentials[1].registry: the registry must be a host"
+        f" name without whitespace{example}",
+        f"{path}:11:34: serviceAccounts[0].credentials[2].registry: the registry must not carry"
+        " a user or password (put them in username/password)",
+        f"{path}:12:34: serviceAccounts[0].credentials[3].registry: the registry must not have"
+        f" a query or fragment{example}",
+        f"{path}:13:34: serviceAccounts[0].credentials[4].registry: not a registry host{example}",
+    ]
+
+
+def test_docker_hub_aliases_are_one_registry(tmp_path: Path) -> None:
+    creds = """\
+- {type: docker, username: u, password: p}
+- {type: docker, registry: "registry-1.docker.io", username: u, password: p, secretName: b}
+- {type: docker, registry: ghcr.io, username: u, password: p}
+- {type: docker, registry: "https://GHCR.io:443/", username: u, password: p, secretName: d}
+"""
+    path = write(tmp_path, account(creds))
+    assert problems(path) == [
+        f"{path}:10:9: serviceAccounts[0].credentials[1]: same registry URL"
+        " https://index.docker.io/v1/ as credentials[0] of this account; Tekton refuses two"
+        f" basic-auth Secrets for one URL (first at {path}:9) (keep one credential per URL)",
+        f"{path}:12:9: serviceAccounts[0].credentials[3]: same registry URL https://ghcr.io"
+        " as credentials[2] of this account; Tekton refuses two basic-auth Secrets for one URL"
+        f" (first at {path}:11) (keep one credential per URL)",
+    ]
+
+
+def test_scm_urls_compare_by_scheme_host_and_port(tmp_path: Path) -> None:
+    creds = """\
+- {type: github, username: u, token: t}
+- {type: github, url: "https://GitHub.com:443/", username: u, token: t, secretName: b}
+- {type: gitlab, url: "https://git.example.com/gitlab", username: u, token: t}
+- {type: bitbucket-server, url: "https://git.example.com/bitbucket", username: u, token: t}
+"""
+    path = write(tmp_path, account(creds))
+    found = problems(path)
+    assert [p.split(": ", 2)[1:] for p in found] == [
+        [
+            "serviceAccounts[0].credentials[1]",
+            "same git URL https://github.com as credentials[0] of this account; Tekton refuses"
+            f" two basic-auth Secrets for one URL (first at {path}:9)"
+            " (keep one credential per URL)",
+        ],
+        [
+            "serviceAccounts[0].credentials[3]",
+            "same git URL https://git.example.com as credentials[2] of this account; Tekton"
+            f" refuses two basic-auth Secrets for one URL (first at {path}:11) (keep one"
+            " credential per URL)",
+        ],
     ]
 
 
@@ -187,7 +265,9 @@ def test_git_host_shape(tmp_path: Path) -> None:
     key = ssh_key("ed25519")
     creds = (
         f"- type: git\n  host: https://github.com\n  privateKey: |\n{block(key, 4)}\n"
+        f"  knownHosts: {KNOWN_HOSTS}\n"
         f"- type: git\n  host: git.example.com:0\n  privateKey: |\n{block(key, 4)}\n"
+        f"  knownHosts: {KNOWN_HOSTS}\n"
     )
     path = write(tmp_path, account(creds))
     found = problems(path)
@@ -233,7 +313,10 @@ def test_git_host_shape(tmp_path: Path) -> None:
     ids=["passphrase-openssh", "passphrase-pem", "rsa-1024", "ecdsa", "garbage"],
 )
 def test_ssh_keys_that_no_pipeline_can_use(tmp_path: Path, key: str, message: str) -> None:
-    creds = f"- type: git\n  host: github.com\n  privateKey: |\n{block(key, 4)}\n"
+    creds = (
+        f"- type: git\n  host: github.com\n  privateKey: |\n{block(key, 4)}\n"
+        f"  knownHosts: {KNOWN_HOSTS}\n"
+    )
     path = write(tmp_path, account(creds))
     assert problems(path) == [
         f"{path}:11:21: serviceAccounts[0].credentials[0].privateKey: {message}"
@@ -241,7 +324,10 @@ def test_ssh_keys_that_no_pipeline_can_use(tmp_path: Path, key: str, message: st
 
 
 def test_rsa_2048_key_is_accepted(tmp_path: Path) -> None:
-    creds = f"- type: git\n  host: github.com\n  privateKey: |\n{block(ssh_key('rsa'), 4)}\n"
+    creds = (
+        f"- type: git\n  host: github.com\n  privateKey: |\n{block(ssh_key('rsa'), 4)}\n"
+        f"  knownHosts: {KNOWN_HOSTS}\n"
+    )
     loaded = load_config([write(tmp_path, account(creds))], allow_plaintext=True)
     assert loaded.config.serviceAccounts[0].credentials[0].type == "git"
 
@@ -274,12 +360,12 @@ def test_tekton_refuses_two_basic_auth_secrets_for_one_url(tmp_path: Path) -> No
 """
     path = write(tmp_path, account(creds))
     assert problems(path) == [
-        f"{path}:10:9: serviceAccounts[0].credentials[1]: same git URL as credentials[0] of this"
-        f" account; Tekton refuses two basic-auth Secrets for one URL (first at {path}:9)"
-        " (keep one credential per URL)",
-        f"{path}:12:9: serviceAccounts[0].credentials[3]: same registry URL as credentials[2] of"
-        f" this account; Tekton refuses two basic-auth Secrets for one URL (first at {path}:11)"
-        " (keep one credential per URL)",
+        f"{path}:10:9: serviceAccounts[0].credentials[1]: same git URL https://github.com as"
+        " credentials[0] of this account; Tekton refuses two basic-auth Secrets for one URL"
+        f" (first at {path}:9) (keep one credential per URL)",
+        f"{path}:12:9: serviceAccounts[0].credentials[3]: same registry URL"
+        " https://index.docker.io/v1/ as credentials[2] of this account; Tekton refuses two"
+        f" basic-auth Secrets for one URL (first at {path}:11) (keep one credential per URL)",
     ]
 
 
@@ -341,4 +427,174 @@ def test_plaintext_guard_reports_with_the_schema_problems(tmp_path: Path) -> Non
         " (did you mean username?)",
         f"{path}:14:16: serviceAccounts[0].credentials[1].token: token is not encrypted in the file"
         f" (encrypt it: sops encrypt --in-place {path})",
+    ]
+
+
+def git(host: str, known_hosts: str | None) -> str:
+    """A git credential with a good key; ``known_hosts`` as a literal block, or none."""
+    text = f"- type: git\n  host: '{host}'\n  privateKey: |\n{block(ssh_key('ed25519'), 4)}\n"
+    if known_hosts is not None:
+        text += f"  knownHosts: |\n{block(known_hosts, 4)}\n"
+    return text
+
+
+@pytest.mark.parametrize(
+    ("host", "command"),
+    [
+        ("github.com", "ssh-keyscan github.com"),
+        ("git.example.com:7999", "ssh-keyscan -p 7999 git.example.com"),
+    ],
+)
+def test_git_without_known_hosts_says_how_to_get_them(
+    tmp_path: Path, host: str, command: str
+) -> None:
+    path = write(tmp_path, account(git(host, None)))
+    assert problems(path) == [
+        f"{path}:9:9: serviceAccounts[0].credentials[0]: missing required field knownHosts"
+        f" (without it git refuses to connect; get the host's line with: {command}"
+        " (and compare its fingerprint with a trusted one))"
+    ]
+
+
+def test_known_hosts_must_name_the_host_as_ssh_looks_it_up(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        account(
+            git("git.example.com:7999", f"git.example.com ssh-ed25519 {GITHUB_HOST_KEY}")
+            + git("github.com", "")
+        ),
+    )
+    found = problems(path)
+    assert [p.split(": ", 1)[1] for p in found] == [
+        "serviceAccounts[0].credentials[0].knownHosts: no known_hosts line is for"
+        " [git.example.com]:7999, the name ssh looks the host up by; git would refuse to"
+        " connect (Host key verification failed) (get the host's line with: ssh-keyscan -p 7999"
+        " git.example.com (and compare its fingerprint with a trusted one))",
+        "serviceAccounts[0].credentials[1].knownHosts: knownHosts is empty: without the host's"
+        " key git refuses to connect (Host key verification failed) (get the host's line with:"
+        " ssh-keyscan github.com (and compare its fingerprint with a trusted one))",
+    ]
+
+
+ED25519 = f"ssh-ed25519 {GITHUB_HOST_KEY}"
+
+
+def hashed(name: str, salt: bytes = b"0123456789abcdefghij") -> str:
+    digest = hmac.new(salt, name.encode(), hashlib.sha1).digest()
+    return f"|1|{base64.b64encode(salt).decode()}|{base64.b64encode(digest).decode()}"
+
+
+@pytest.mark.parametrize(
+    ("host", "line"),
+    [
+        ("GitHub.com", f"github.com,140.82.121.4 ssh-ed25519 {GITHUB_HOST_KEY}"),
+        ("git.example.com:7999", f"[git.example.com]:7999 ssh-ed25519 {GITHUB_HOST_KEY}"),
+        ("git.example.com:22", f"git.example.com ssh-ed25519 {GITHUB_HOST_KEY}"),
+        ("git.example.com", f"*.example.com ssh-ed25519 {GITHUB_HOST_KEY}"),
+        ("git.example.com", f"@cert-authority *.example.com ssh-ed25519 {GITHUB_HOST_KEY}"),
+        ("git.example.com", f"{hashed('git.example.com')} ssh-ed25519 {GITHUB_HOST_KEY}"),
+        ("git.example.com:7999", f"{hashed('[git.example.com]:7999')} {ED25519}"),
+    ],
+    ids=["list", "port", "port-22", "wildcard", "cert-authority", "hashed", "hashed-port"],
+)  # fmt: skip
+def test_known_hosts_lines_that_name_the_host(tmp_path: Path, host: str, line: str) -> None:
+    loaded = load_config([write(tmp_path, account(git(host, line)))], allow_plaintext=True)
+    assert loaded.config.serviceAccounts[0].credentials[0].type == "git"
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        f"!git.example.com,*.example.com ssh-ed25519 {GITHUB_HOST_KEY}",
+        f"@revoked git.example.com ssh-ed25519 {GITHUB_HOST_KEY}",
+        f"{hashed('other.example.com')} ssh-ed25519 {GITHUB_HOST_KEY}",
+        f"git.example.com:22 ssh-ed25519 {GITHUB_HOST_KEY}",
+        f"[git.example.com] ssh-ed25519 {GITHUB_HOST_KEY}",
+    ],
+    ids=["negated", "revoked", "hashed-other", "port-written-as-host", "brackets"],
+)
+def test_known_hosts_lines_that_do_not_name_the_host(tmp_path: Path, line: str) -> None:
+    found = problems(write(tmp_path, account(git("git.example.com", line))))
+    assert len(found) == 1
+    assert "no known_hosts line is for git.example.com" in found[0]
+
+
+@pytest.mark.parametrize(
+    ("field", "yaml"),
+    [
+        ("token", "token: |\n    canary-token-5e2a\n"),
+        ("token", "token: ' canary-token-5e2a'\n"),
+        ("username", 'username: "octocat\\n"\n'),
+    ],
+    ids=["literal-block", "leading-space", "username"],
+)
+def test_values_with_surrounding_whitespace_are_refused(
+    tmp_path: Path, field: str, yaml: str
+) -> None:
+    fields = {"username": "username: octocat\n", "token": "token: canary-token-5e2a\n"}
+    fields[field] = yaml
+    path = write(tmp_path, account("- type: github\n  " + "  ".join(fields.values())))
+    found = problems(path)
+    assert len(found) == 1
+    assert (
+        f"serviceAccounts[0].credentials[0].{field}: {field} begins or ends with whitespace"
+        in (found[0])
+    )
+    assert "write the value as a plain scalar or use |-" in found[0]
+    assert "canary-token" not in found[0]
+
+
+def test_an_empty_secret_value_is_refused(tmp_path: Path) -> None:
+    creds = (
+        "- {type: docker, username: bot, password: ''}\n"
+        "- {type: bitbucket-cloud, username: u, appPassword: ''}\n"
+    )
+    path = write(tmp_path, account(creds))
+    assert problems(path) == [
+        f"{path}:9:49: serviceAccounts[0].credentials[0].password: password must not be empty",
+        f"{path}:10:59: serviceAccounts[0].credentials[1].appPassword: appPassword must not be"
+        " empty",
+    ]
+
+
+def test_semantic_checks_run_on_every_part_that_parsed(tmp_path: Path) -> None:
+    """A typo in one place does not hide a passphrase-protected key, a bad known_hosts line
+    or a token with a line break elsewhere, even in the same credential or account."""
+    creds = (
+        git("github.com", None).replace(
+            block(ssh_key("ed25519"), 4), block(PASSPHRASE_OPENSSH_KEY, 4)
+        )
+        + git("gitlab.com", "gitlab.com ssh-ed25519 !!!")
+        + "- {type: github, username: u, tokn: x}\n"
+        + '- {type: gitlab, username: u, token: "t\\n"}\n'
+    )
+    path = write(tmp_path, account(creds, extra="    labls: {}\n"))
+    assert [p.split(": ", 2)[1:] for p in problems(path)] == [
+        ["serviceAccounts[0].labls", "unknown field labls (did you mean labels?)"],
+        [
+            "serviceAccounts[0].credentials[0]",
+            "missing required field knownHosts (without it git refuses to connect; get the"
+            " host's line with: ssh-keyscan github.com (and compare its fingerprint with a"
+            " trusted one))",
+        ],
+        [
+            "serviceAccounts[0].credentials[0].privateKey",
+            "the private key is protected by a passphrase, which no pipeline can type"
+            " (remove it: ssh-keygen -p -N '' -f KEYFILE)",
+        ],
+        [
+            "serviceAccounts[0].credentials[1].knownHosts",
+            "line 1: known_hosts line: the ssh-ed25519 key is not base64",
+        ],
+        ["serviceAccounts[0].credentials[2]", "missing required field token"],
+        [
+            "serviceAccounts[0].credentials[2].tokn",
+            "unknown field tokn (did you mean token?)",
+        ],
+        [
+            "serviceAccounts[0].credentials[3].token",
+            "token begins or ends with whitespace (a line break or space), which git and docker"
+            " would send as part of it (remove it; a YAML | block ends with a line break: write"
+            " the value as a plain scalar or use |- (sops edit FILE))",
+        ],
     ]

@@ -11,6 +11,7 @@ import pytest
 CORE = [
     "dispatchctl.errors",
     "dispatchctl.objects",
+    "dispatchctl.tekton",
     "dispatchctl.config.models",
     "dispatchctl.config.positions",
     "dispatchctl.config.checks",
