@@ -9,18 +9,26 @@ path in the on-disk parse so every line is a line of the file the user has.
 from __future__ import annotations
 
 import difflib
+import functools
 import hashlib
 import json
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from dispatchctl.config import checks
-from dispatchctl.config.models import CREDENTIAL_TYPES, Config, Metadata, ServiceAccount
+from dispatchctl.config.credentials import AnyCredential
+from dispatchctl.config.models import (
+    CREDENTIAL_TYPES,
+    Config,
+    Credential,
+    Metadata,
+    ServiceAccount,
+)
 from dispatchctl.config.positions import (
     DataPath,
     Document,
@@ -29,13 +37,21 @@ from dispatchctl.config.positions import (
     is_encrypted,
     parse,
 )
-from dispatchctl.config.sops import SECRET_FIELDS, Decryption, DecryptJob, recipients
-from dispatchctl.errors import ConfigError, Problem
+from dispatchctl.config.sops import (
+    SECRET_FIELDS,
+    Decryption,
+    DecryptJob,
+    SopsErrors,
+    recipients,
+)
+from dispatchctl.errors import ConfigError, Problem, SopsError
 from dispatchctl.plan import InputFile
 
 _ENC_TYPE = re.compile(r",type:(\w+)\]$")
 _OPAQUE = {"bool": False, "int": 0, "float": 0.0}
 _LOOKS_SOPS = re.compile(rb"^sops:", re.MULTILINE)
+_CREDENTIAL: TypeAdapter[AnyCredential] = TypeAdapter(Credential)
+_M = TypeVar("_M", bound=BaseModel)
 
 
 @dataclass(frozen=True)
@@ -62,6 +78,9 @@ class _File:
     problems: list[Problem] = field(default_factory=list)
     # plaintext-guard findings: reported with the schema's, they do not stop validation
     plaintext: list[Problem] = field(default_factory=list)
+    # False when the file cannot be checked at all (not a mapping, unreadable, fully encrypted
+    # under --no-decrypt): its other problems say why
+    checkable: bool = True
 
     def problem(
         self, path: DataPath, message: str, hint: str | None = None, *, key: bool = False
@@ -123,23 +142,33 @@ def _load(
 ) -> LoadedConfig:
     inputs = tuple(_parse(f, data) for f, data in zip(files, raw, strict=True))
     for f in files:
-        if f.doc is not None:
-            _inspect(f, allow_plaintext=allow_plaintext, decrypt=decrypt)
-    if any(f.problems for f in files):
-        _raise_if_problems(files)
-
-    for f in files:
-        f.data = _without_sops(_opaque(f.doc.data if f.doc else None))
-    encrypted = [f for f in files if f.sops is not None]
+        if f.doc is None:
+            f.checkable = False
+            continue
+        _inspect(f, allow_plaintext=allow_plaintext, decrypt=decrypt)
+        if f.checkable:
+            f.data = _without_sops(_opaque(f.doc.data))
+    encrypted = [f for f in files if f.sops is not None and f.checkable]
+    merged: Config | None = None
     # Without an encrypted_regex sops encrypts every value (type, apiVersion, ...): only the
     # decrypted data can be checked then.
     if not (decrypt and any(_encrypted_elsewhere(f.data) for f in encrypted)):
         merged = _validate(files)
         if not decrypt or not encrypted:
+            _raise_if_problems(files)
+            assert merged is not None
             return LoadedConfig(merged, inputs, decrypted=not encrypted)
 
-    jobs = [DecryptJob(f.path, f.display, tuple(recipients(f.sops or {}))) for f in encrypted]
-    for f, text in zip(encrypted, decryption.results(jobs), strict=True):
+    # Decrypt even when the files on disk have problems: a passphrase-protected key or a
+    # token with a final newline is reported in the same run as a typo elsewhere.
+    failed: list[tuple[_File, SopsError]] = []
+    for f in encrypted:
+        job = DecryptJob(f.path, f.display, tuple(recipients(f.sops or {})))
+        try:
+            (text,) = decryption.results([job])
+        except SopsError as err:
+            failed.append((f, err))
+            continue
         try:
             data = json.loads(text)
         except ValueError:
@@ -152,8 +181,16 @@ def _load(
                 "the value is still sops ciphertext after decryption",
                 "it was encrypted for another file or key; set it again with `sops edit`",
             )
+    merged = _validate(files)
+    if failed and not any(f.problems or f.plaintext for f in files):
+        errors = [err for _, err in failed]
+        raise errors[0] if len(errors) == 1 else SopsErrors(errors)
+    for f, err in failed:
+        cause = err.message.removeprefix(f"{f.display}: ")
+        f.problem((), f"not decrypted, so its secret values were not checked: {cause}", err.hint)
     _raise_if_problems(files)
-    return LoadedConfig(_validate(files), inputs, decrypted=True)
+    assert merged is not None
+    return LoadedConfig(merged, inputs, decrypted=True)
 
 
 def _read_bytes(f: _File) -> bytes | None:
@@ -198,6 +235,7 @@ def _inspect(f: _File, *, allow_plaintext: bool, decrypt: bool) -> None:
     data = f.doc.data
     if not isinstance(data, dict):
         f.problem((), "the file must hold a mapping (apiVersion, kind, metadata, ...)")
+        f.checkable = False
         return
     meta = data.get("sops")
     if meta is not None:
@@ -224,6 +262,7 @@ def _inspect(f: _File, *, allow_plaintext: bool, decrypt: bool) -> None:
             f.problem(path, f"{path[-1]} is not encrypted in the file", hint)
             f.plaintext.append(f.problems.pop())
     if not decrypt and f.sops is not None and _encrypted_elsewhere(data):
+        f.checkable = False
         f.problem(
             (),
             "values other than secret fields are encrypted; --no-decrypt cannot check this file",
@@ -308,43 +347,115 @@ def _without_sops(data: Any) -> Any:
     return data
 
 
-def _validate(files: list[_File]) -> Config:
-    """Schema per file, then semantics and clashes across all files; raises on any problem."""
+def _validate(files: list[_File]) -> Config | None:
+    """Schema per file, then semantics and clashes across all files, on every part that
+    passed the schema (an account or a credential with a problem leaves the others checked).
+    Problems go to the files; returns the merged config when there is none."""
+    located: list[checks.LocatedAccount] = []
+    findings: list[checks.Finding] = []
+    tops: list[tuple[_File, Config]] = []
     for f in files:
         f.config = None
+        if not isinstance(f.data, dict):
+            continue
         try:
             f.config = Config.model_validate(f.data)
         except ValidationError as err:
             _schema_problems(f, err)
-    # Semantics run on every file that passed the schema, so one run reports everything.
-    valid = [f for f in files if f.config is not None]
-    located: list[checks.LocatedAccount] = []
-    findings: list[checks.Finding] = []
-    for f in valid:
-        assert f.config is not None
-        findings += checks.check_file(f.config, f.display)
-        for index, account in enumerate(f.config.serviceAccounts):
-            ns = f.config.namespace_of(account)
-            located.append(checks.LocatedAccount(account, ns, f.display, index))
+        top, accounts = _parts(f)
+        if top is not None:
+            tops.append((f, top))
+            findings += checks.check_file(top, f.display)
+        located += accounts
     findings += checks.check_accounts(located)
     by_name = {f.display: f for f in files}
-    owner_file = valid[0] if valid else files[0]
-    for f in valid[1:]:
-        assert f.config is not None and owner_file.config is not None
-        if f.config.metadata.name != owner_file.config.metadata.name:
-            f.problem(
-                ("metadata", "name"),
-                f"owner differs from {owner_file.where(('metadata', 'name'))}",
-                "files given together form one config and share one metadata.name",
-            )
+    if tops:
+        owner_file, owner = tops[0]
+        for f, top in tops[1:]:
+            if top.metadata.name != owner.metadata.name:
+                f.problem(
+                    ("metadata", "name"),
+                    f"owner differs from {owner_file.where(('metadata', 'name'))}",
+                    "files given together form one config and share one metadata.name",
+                )
     for finding in findings:
         f = by_name[finding.file]
         message = finding.message
         if finding.related is not None:
             message += f" (first at {by_name[finding.related[0]].where(finding.related[1])})"
         f.problem(finding.path, message, finding.hint, key=finding.at_key)
-    _raise_if_problems(files)
+    if any(f.problems or f.config is None for f in files):
+        return None
     return _merge(files, located)
+
+
+def _parts(f: _File) -> tuple[Config | None, list[checks.LocatedAccount]]:
+    """The file's top level and its accounts, each part validated on its own when the whole
+    did not pass the schema (the schema problems are reported already)."""
+    assert isinstance(f.data, dict)
+    if f.config is not None:
+        config = f.config
+        return config, [
+            checks.LocatedAccount.whole(account, config.namespace_of(account), f.display, index)
+            for index, account in enumerate(config.serviceAccounts)
+        ]
+    top = _valid(Config, {**f.data, "serviceAccounts": []})
+    raw_accounts = f.data.get("serviceAccounts")
+    located: list[checks.LocatedAccount] = []
+    for index, raw in enumerate(raw_accounts if isinstance(raw_accounts, list) else []):
+        if not isinstance(raw, dict):
+            continue
+        account = _valid(ServiceAccount, {**raw, "credentials": []})
+        raw_creds = raw.get("credentials")
+        parsed: list[tuple[int, AnyCredential]] = []
+        partial: set[int] = set()
+        for j, item in enumerate(raw_creds if isinstance(raw_creds, list) else []):
+            cred = _valid(_CREDENTIAL, item)
+            if cred is None:
+                cred = _partial_credential(item)
+                partial.add(j)
+            if cred is not None:
+                parsed.append((j, cred))
+        namespace = (account.namespace if account else None) or (top.namespace if top else None)
+        located.append(
+            checks.LocatedAccount(
+                account, namespace, f.display, index, tuple(parsed), frozenset(partial)
+            )
+        )
+    return top, located
+
+
+def _valid(model: type[_M] | TypeAdapter[_M], data: Any) -> _M | None:
+    try:
+        if isinstance(model, TypeAdapter):
+            return model.validate_python(data)
+        return model.model_validate(data)
+    except ValidationError:
+        return None
+
+
+def _partial_credential(data: Any) -> AnyCredential | None:
+    """A credential that failed the schema, built of the fields that passed it (the others
+    unset) so that their checks still run; None without a known type."""
+    kind = data.get("type") if isinstance(data, dict) else None
+    model = CREDENTIAL_TYPES.get(kind) if isinstance(kind, str) else None
+    if model is None:
+        return None
+    fields: dict[str, Any] = {}
+    for name, value in data.items():
+        info = model.model_fields.get(name)
+        if info is None:
+            continue
+        try:
+            fields[name] = _field_adapter(info.annotation).validate_python(value)
+        except ValidationError:
+            continue
+    return model.model_construct(**fields)  # type: ignore[return-value]
+
+
+@functools.cache
+def _field_adapter(annotation: Any) -> TypeAdapter[Any]:
+    return TypeAdapter(annotation)
 
 
 def _merge(files: list[_File], located: list[checks.LocatedAccount]) -> Config:
@@ -355,6 +466,7 @@ def _merge(files: list[_File], located: list[checks.LocatedAccount]) -> Config:
     for item in located:
         f = by_name[item.file]
         account = item.account
+        assert account is not None and item.namespace is not None
         if account.namespace is None and item.namespace != base.namespace:
             account = account.model_copy(update={"namespace": item.namespace})
         account._source = f.where(item.path)
@@ -365,7 +477,8 @@ def _merge(files: list[_File], located: list[checks.LocatedAccount]) -> Config:
 
 
 def _raise_if_problems(files: list[_File]) -> None:
-    problems = [p for f in files for p in (*f.problems, *f.plaintext)]
+    # the files on disk and their decrypted data are checked alike: a problem of both, once
+    problems = list(dict.fromkeys(p for f in files for p in (*f.problems, *f.plaintext)))
     if problems:
         order = {f.display: i for i, f in enumerate(files)}
         problems.sort(key=lambda p: (order[p.file], p.line or 0, p.column or 0))
@@ -378,7 +491,7 @@ def _schema_problems(f: _File, err: ValidationError) -> None:
         loc = _strip_tags(tuple(item["loc"]))
         kind = item["type"]
         if kind == "missing":
-            f.problem(loc[:-1], f"missing required field {loc[-1]}")
+            f.problem(loc[:-1], f"missing required field {loc[-1]}", _missing_hint(f, loc))
             continue
         if kind == "extra_forbidden":
             _unknown_field(f, loc)
@@ -391,6 +504,25 @@ def _schema_problems(f: _File, err: ValidationError) -> None:
             f.problem(where, f"{verb}: expected one of {expected}", hint)
             continue
         f.problem(loc, item["msg"])
+
+
+def _missing_hint(f: _File, loc: DataPath) -> str | None:
+    """How to get a required value that is not there (only knownHosts needs telling)."""
+    if loc[-1] != "knownHosts":
+        return None
+    host = _value_at(f.data, (*loc[:-1], "host"))
+    hint = checks.known_hosts_hint(host if isinstance(host, str) else None)
+    return f"without it git refuses to connect; {hint}"
+
+
+def _value_at(data: Any, loc: DataPath) -> Any:
+    node = data
+    for part in loc:
+        try:
+            node = node[part]
+        except (KeyError, IndexError, TypeError):
+            return None
+    return node
 
 
 def _strip_tags(loc: DataPath) -> DataPath:
@@ -452,16 +584,6 @@ def _unknown_field(f: _File, loc: DataPath) -> None:
         "file was committed or pushed, treat the value as leaked and rotate it",
         key=True,
     )
-
-
-def _value_at(data: Any, loc: DataPath) -> Any:
-    node = data
-    for part in loc:
-        try:
-            node = node[part]
-        except (KeyError, IndexError, TypeError):
-            return None
-    return node
 
 
 def _did_you_mean(f: _File, loc: DataPath) -> str | None:

@@ -13,7 +13,7 @@ from dispatchctl.cli.main import main
 from dispatchctl.config import sops
 from dispatchctl.config.load import load_config
 from dispatchctl.errors import ConfigError, SopsError
-from tests.config.helpers import HEADER, block, ssh_key
+from tests.config.helpers import HEADER, KNOWN_HOSTS, PASSPHRASE_OPENSSH_KEY, block, ssh_key
 from tests.fixtures.sops import encrypt_file, generate_age_key
 
 CONFIG = (
@@ -101,6 +101,7 @@ def test_errors_name_the_line_of_the_encrypted_file(make_config, sops_env) -> No
         + "serviceAccounts:\n  - name: team-1\n    credentials:\n"
         + "      - type: git\n        host: github.com\n        privateKey: |\n"
         + block(ssh_key("ed25519"), 10)
+        + f"\n        knownHosts: {KNOWN_HOSTS}"
         + "\n      - type: gitlab\n        url: http://gitlab.example.com\n"
         + "        username: u\n        token: t\n"
     )
@@ -228,6 +229,65 @@ def test_a_misspelt_secret_field_says_its_value_is_in_clear_text(make_config, so
     assert str(caught.value.problems[-1]).endswith(
         "usernme: unknown field usernme (did you mean username?)"
     )
+
+
+BROKEN = (
+    HEADER
+    + "serviceAccounts:\n  - name: team-1\n    credentials:\n"
+    + "      - {type: github, username: octocat, tokn: canary-token-1}\n"
+    + "      - type: gitlab\n        username: u\n        token: |\n"
+    + "          canary-token-2\n"
+    + "      - type: git\n        host: github.com\n        privateKey: |\n"
+    + block(PASSPHRASE_OPENSSH_KEY, 10)
+    + f"\n        knownHosts: {KNOWN_HOSTS}\n"
+)
+
+
+def test_problems_on_disk_and_in_the_decrypted_values_in_one_run(
+    make_config, sops_env, capsys
+) -> None:
+    """A misspelt field (seen on disk) does not hide what only the decrypted values show: a
+    token ending in a line break, a passphrase-protected key."""
+    path = make_config(BROKEN)
+    with pytest.raises(ConfigError) as caught:
+        load_config([path])
+    assert [
+        (p.path, p.message.split(";")[0].split(" (")[0][:48]) for p in caught.value.problems
+    ] == [
+        ("serviceAccounts[0].credentials[0]", "missing required field token"),
+        ("serviceAccounts[0].credentials[0].tokn", "unknown field tokn"),
+        ("serviceAccounts[0].credentials[1].token", "token begins or ends with whitespace"),
+        (
+            "serviceAccounts[0].credentials[2].privateKey",
+            "the private key is protected by a passphrase, wh",
+        ),
+    ]
+    lines = path.read_text().splitlines()
+    assert caught.value.problems[2].line == next(
+        i for i, text in enumerate(lines, 1) if text.strip().startswith("token: ENC[")
+    )
+    assert "canary" not in "\n".join(caught.value.lines())
+    assert main(["validate", str(path)]) == 1
+    out, err = capsys.readouterr()
+    assert (out, len(err.splitlines())) == ("", 4)
+    assert "tokn" in err and "passphrase" in err and "canary" not in err
+
+
+def test_without_a_key_the_problems_on_disk_still_show(make_config, tmp_path, monkeypatch) -> None:
+    path = make_config(BROKEN)
+    monkeypatch.setenv("SOPS_AGE_KEY_FILE", str(generate_age_key(tmp_path).key_file))
+    with pytest.raises(ConfigError) as caught:
+        load_config([path])
+    problems = [str(p) for p in caught.value.problems]
+    assert problems[0].startswith(
+        f"{path}:1:1: not decrypted, so its secret values were not checked: no usable key to"
+        " decrypt it: identity did not match any of the recipients"
+    )
+    assert "(the key supplied is not one of the file's recipients" in problems[0]
+    assert [p.path for p in caught.value.problems[1:]] == [
+        "serviceAccounts[0].credentials[0]",
+        "serviceAccounts[0].credentials[0].tokn",
+    ]
 
 
 def test_no_decrypt_needs_no_key(make_config) -> None:
