@@ -25,25 +25,25 @@ from ruamel.yaml.scalarstring import LiteralScalarString
 from dispatchctl.config import checks
 from dispatchctl.config import credentials as creds
 from dispatchctl.config.models import API_VERSION, KIND, Config
-from dispatchctl.desired import (
-    BASIC_AUTH,
-    DOCKER_CONFIG_JSON,
-    SSH_AUTH,
-    build_desired,
-)
+from dispatchctl.desired import build_desired
 from dispatchctl.errors import DispatchctlError
 from dispatchctl.objects import MANAGED_BY_LABEL, OWNER_LABEL, SECRET
+from dispatchctl.tekton import (
+    BASIC_AUTH,
+    DOCKER_CONFIG_JSON,
+    DOCKER_PREFIX,
+    GIT_PREFIX,
+    SSH_AUTH,
+    git_base_url,
+    git_origin,
+    keyscan_command,
+    normalized,
+    tekton_annotations,
+)
 
 TOKEN_TYPE = "kubernetes.io/service-account-token"
-TEKTON_PREFIXES = ("tekton.dev/git-", "tekton.dev/docker-")
-# scm.provider.name -> config type; the secret field each type keeps the password in
+# scm.provider.name -> config type
 PROVIDERS = {spec.provider: name for name, spec in creds.SCM_TYPES.items()}
-SECRET_FIELD = {
-    "github": "token",
-    "gitlab": "token",
-    "bitbucket-cloud": "appPassword",
-    "bitbucket-server": "token",
-}
 DEFAULT_ACCOUNT = "default"
 _LEGACY_TOKEN = re.compile(r"-token-[a-z0-9]{5}$")
 
@@ -225,10 +225,6 @@ def _decoded(secret: Mapping[str, Any]) -> dict[str, str] | None:
         return None
 
 
-def _tekton(annotations: Mapping[str, str]) -> dict[str, str]:
-    return {k: v for k, v in annotations.items() if k.startswith(TEKTON_PREFIXES)}
-
-
 class _Account:
     """One live account becoming one config entry."""
 
@@ -318,7 +314,7 @@ class _Account:
     def _problems(self, config: Config) -> list[str]:
         """The semantic checks' findings for the last credential (an SSH key that does not
         parse, an http URL, a second credential for one URL)."""
-        located = checks.LocatedAccount(config.serviceAccounts[0], self.namespace, "", 0)
+        located = checks.LocatedAccount.whole(config.serviceAccounts[0], self.namespace, "", 0)
         last = len(config.serviceAccounts[0].credentials) - 1
         return [
             f"{'.'.join(str(p) for p in f.path[4:]) or 'credential'}: {f.message}"
@@ -327,19 +323,17 @@ class _Account:
         ]
 
     def _try_add(self, cred: dict[str, Any], secret: Mapping[str, Any]) -> str | None:
-        """Add ``cred`` if it gives back ``secret`` exactly; else the reason it does not."""
+        """Add ``cred`` if adopting ``secret`` as it changes only what Tekton and Dispatch
+        read alike (each change noted); else the reason it is left alone."""
         config = self._config(cred)
         problems = self._problems(config)
         if problems:
             return "; ".join(problems)
         wanted = _desired_secret(config, cred["secretName"])
-        reason, added = _compare(wanted, secret)
+        reason, changes = _compare(wanted, secret)
         if reason:
             return reason
-        if added:
-            self.notes.append(
-                f"adopting Secret {cred['secretName']} adds data key {', '.join(added)}"
-            )
+        self.notes += [f"adopting Secret {cred['secretName']} {change}" for change in changes]
         self.credentials.append(cred)
         self.live[cred["secretName"]] = secret
         return None
@@ -364,8 +358,8 @@ class _Account:
                 "credential of this account; none matches"
             )
         cred["imagePullSecret"] = True
-        reason, added = _compare(_desired_secret(self._config(), pull_name), secret)
-        if reason or added:
+        reason, changes = _compare(_desired_secret(self._config(), pull_name), secret)
+        if reason or changes:
             del cred["imagePullSecret"]
             return (
                 f"differs from the pull Secret dispatchctl writes for {base} "
@@ -375,18 +369,20 @@ class _Account:
 
 
 def _credential(secret: Mapping[str, Any]) -> tuple[dict[str, Any] | None, str]:
-    """The config entry a live Secret stands for, or None and why not."""
+    """The config entry a live Secret stands for, or None and why not. Tekton annotations of
+    any number N, and the URL spellings Dispatch and docker accept, are read; the config
+    states them in the one form dispatchctl writes (``_compare`` says what adopting changes)."""
     kind = secret.get("type") or "Opaque"
     name = _name(secret)
     data = _decoded(secret)
     if data is None:
         return None, "a data value is not UTF-8 text"
-    tekton = _tekton(_annotations(secret))
-    git = [v for k, v in sorted(tekton.items()) if k.startswith("tekton.dev/git-")]
-    docker = [v for k, v in sorted(tekton.items()) if k.startswith("tekton.dev/docker-")]
-    if len(tekton) > 1:
+    annotations = tekton_annotations(_annotations(secret))
+    git = [v for k, v in sorted(annotations.items()) if k.startswith(GIT_PREFIX)]
+    docker = [v for k, v in sorted(annotations.items()) if k.startswith(DOCKER_PREFIX)]
+    if len(annotations) > 1:
         return None, (
-            f"{len(tekton)} Tekton annotations ({', '.join(sorted(tekton))}); "
+            f"{len(annotations)} Tekton annotations ({', '.join(sorted(annotations))}); "
             "a config credential has one URL"
         )
     if kind == BASIC_AUTH and docker:
@@ -402,13 +398,11 @@ def _credential(secret: Mapping[str, Any]) -> tuple[dict[str, Any] | None, str]:
         if cred_type is None:
             return None, "its scm.provider.name is not github, gitlab, bitbucket or stash"
         cred: dict[str, Any] = {"type": cred_type, "secretName": name}
-        url = git[0].rstrip("/")
-        if cred_type == "bitbucket-server" or (
-            cred_type in ("github", "gitlab") and url != creds.SCM_TYPES[cred_type].default_url
-        ):
+        url = _scm_url(cred_type, git[0], data.get("scm.provider.url", ""))
+        if url is not None:
             cred["url"] = url
         cred["username"] = data.get("username", "")
-        cred[SECRET_FIELD[cred_type]] = data.get("password", "")
+        cred[creds.SECRET_FIELD[cred_type]] = data.get("password", "")
         if data.get("scm.provider.skiptlsverify") == "true":
             cred["insecureSkipTLSVerify"] = True
         return cred, ""
@@ -418,11 +412,19 @@ def _credential(secret: Mapping[str, Any]) -> tuple[dict[str, Any] | None, str]:
             "github, gitlab, bitbucket-cloud, bitbucket-server credentials"
         )
     if kind == SSH_AUTH and git:
-        cred = {"type": "git", "secretName": name, "host": git[0]}
-        cred["privateKey"] = data.get("ssh-privatekey", "")
-        if data.get("known_hosts"):
-            cred["knownHosts"] = data["known_hosts"]
-        return cred, ""
+        if not data.get("known_hosts", "").strip():
+            return None, (
+                "ssh-auth without known_hosts: git refuses the host (Host key verification "
+                f"failed); add the host's line ({keyscan_command(git[0])}) to the Secret and "
+                "import again, or declare the credential with knownHosts"
+            )
+        return {
+            "type": "git",
+            "secretName": name,
+            "host": git[0],
+            "privateKey": data.get("ssh-privatekey", ""),
+            "knownHosts": data["known_hosts"],
+        }, ""
     if kind in (BASIC_AUTH, SSH_AUTH):
         return None, f"{kind} without a tekton.dev/git-* or tekton.dev/docker-* annotation"
     if kind == DOCKER_CONFIG_JSON:
@@ -430,6 +432,24 @@ def _credential(secret: Mapping[str, Any]) -> tuple[dict[str, Any] | None, str]:
             f"{kind} listed in secrets: dispatchctl writes pull Secrets to imagePullSecrets only"
         )
     return None, f"type {kind} is not a Dispatch credential"
+
+
+# scm.provider.url suffixes Dispatch's SCM clients were given besides the base URL
+_API_SUFFIXES = {"github": "/api/v3", "bitbucket-server": "/rest/api/1.0"}
+
+
+def _scm_url(cred_type: str, annotation: str, provider_url: str) -> str | None:
+    """The config ``url`` of an SCM Secret (None: the type's default): the base URL in
+    ``scm.provider.url`` (it keeps a path, ``/gitlab``), else the annotation's origin."""
+    origin = git_origin(annotation)
+    base = git_base_url(provider_url)
+    suffix = _API_SUFFIXES.get(cred_type)
+    if suffix:
+        base = base.removesuffix(suffix)
+    url = base if base and git_origin(base) == origin else origin
+    if cred_type == "bitbucket-cloud" or url == creds.SCM_TYPES[cred_type].default_url:
+        return None
+    return url
 
 
 def _desired_secret(config: Config, name: str) -> Mapping[str, Any]:
@@ -441,22 +461,59 @@ def _desired_secret(config: Config, name: str) -> Mapping[str, Any]:
 
 
 def _compare(wanted: Mapping[str, Any], live: Mapping[str, Any]) -> tuple[str, list[str]]:
-    """Why adopting ``live`` as ``wanted`` would change it ("" if it would not), and the
-    data keys adoption would only add."""
+    """Why adopting ``live`` as ``wanted`` would change what Tekton or Dispatch read ("" if it
+    would not), and what adopting does change: only the spellings they read alike (a Tekton
+    annotation's number or URL form, an SSH key's final line break, Bitbucket Server's API
+    suffix) and data keys it only adds. Never a value, only keys, URLs and names."""
     if (live.get("type") or "Opaque") != wanted["type"]:
         return f"its type would change to {wanted['type']}", []
-    want_tekton = _tekton(wanted["metadata"].get("annotations") or {})
-    have_tekton = _tekton(_annotations(live))
-    if want_tekton != have_tekton:
-        keys = sorted(
-            k for k in {*want_tekton, *have_tekton} if want_tekton.get(k) != have_tekton.get(k)
-        )
-        return f"annotation {', '.join(keys)} would change", []
-    want, have = wanted.get("data") or {}, live.get("data") or {}
-    changed = sorted(k for k in want.keys() & have.keys() if want[k] != have[k])
+    changes: list[str] = []
+    want_t = tekton_annotations(wanted["metadata"].get("annotations") or {})
+    have_t = tekton_annotations(_annotations(live))
+    if want_t != have_t:
+        change = _annotation_change(wanted["type"], want_t, have_t)
+        if change is None:
+            keys = sorted(k for k in {*want_t, *have_t} if want_t.get(k) != have_t.get(k))
+            return f"annotation {', '.join(keys)} would change", []
+        changes.append(change)
+    want = _decoded(wanted) or {}
+    have = _decoded(live)
+    if have is None:
+        return "a data value is not UTF-8 text", []
     removed = sorted(have.keys() - want.keys())
-    if changed:
-        return f"data key {', '.join(changed)} would change", []
     if removed:
         return f"data key {', '.join(removed)} would be removed", []
-    return "", sorted(want.keys() - have.keys())
+    for key in sorted(want.keys() & have.keys()):
+        if want[key] == have[key]:
+            continue
+        change = _data_change(key, want[key], have[key])
+        if change is None:
+            return f"data key {key} would change", []
+        changes.append(change)
+    added = sorted(want.keys() - have.keys())
+    if added:
+        changes.append(f"adds data key {', '.join(added)}")
+    return "", changes
+
+
+def _annotation_change(
+    secret_type: str, want: Mapping[str, str], have: Mapping[str, str]
+) -> str | None:
+    """The note for a Tekton annotation that only changes its number or URL spelling."""
+    if len(want) != 1 or len(have) != 1:
+        return None
+    (want_key, want_value), (have_key, have_value) = *want.items(), *have.items()
+    same_kind = want_key.startswith(GIT_PREFIX) == have_key.startswith(GIT_PREFIX)
+    if not same_kind or normalized(secret_type, have_key, have_value) != want_value:
+        return None
+    return f"rewrites annotation {have_key}: {have_value} as {want_key}: {want_value}"
+
+
+def _data_change(key: str, want: str, have: str) -> str | None:
+    """The note for a data value that changes only in a way that keeps it working."""
+    if key == "ssh-privatekey" and want == have + "\n":
+        return "adds the final line break OpenSSH needs to ssh-privatekey"
+    suffix = _API_SUFFIXES["bitbucket-server"]
+    if key == "scm.provider.url" and have == want + suffix:
+        return f"sets scm.provider.url to the base URL {want} (was {have})"
+    return None

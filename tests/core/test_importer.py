@@ -17,7 +17,7 @@ from dispatchctl.desired import build_desired
 from dispatchctl.errors import DispatchctlError
 from dispatchctl.importer import ImportResult, import_namespace, to_yaml
 from dispatchctl.objects import CREDENTIAL_ANNOTATION, MANAGED_BY_LABEL, OWNER_LABEL
-from tests.config.helpers import KNOWN_HOSTS, PASSPHRASE_OPENSSH_KEY, ssh_key
+from tests.config.helpers import GITHUB_HOST_KEY, KNOWN_HOSTS, PASSPHRASE_OPENSSH_KEY, ssh_key
 from tests.core.test_purity import FORBIDDEN
 
 NS = "dispatch"
@@ -39,7 +39,8 @@ EVERY_TYPE: list[dict[str, Any]] = [
     {"type": "bitbucket-cloud", "username": "octocat", "appPassword": PASSWORD},
     {"type": "bitbucket-server", "url": "https://bitbucket.example.com", "username": "octocat",
      "token": TOKEN},
-    {"type": "git", "host": "git.example.com:2222", "privateKey": KEY, "knownHosts": KNOWN_HOSTS},
+    {"type": "git", "host": "git.example.com:2222", "privateKey": KEY,
+     "knownHosts": f"[git.example.com]:2222 ssh-ed25519 {GITHUB_HOST_KEY}"},
     {"type": "docker", "username": "bot", "password": PASSWORD, "imagePullSecret": True},
     {"type": "docker", "registry": "https://us.gcr.io", "username": "_json_key",
      "password": PASSWORD},
@@ -86,7 +87,10 @@ def secret(name: str, kind: str, annotations: dict[str, str], **data: str) -> di
         "kind": "Secret",
         "metadata": {"name": name, "namespace": NS, "annotations": annotations},
         "type": kind,
-        "data": {key.replace("_", "."): b64(value) for key, value in data.items()},
+        "data": {
+            key.replace("_", ".") if key.startswith("scm_") else key: b64(value)
+            for key, value in data.items()
+        },
     }
 
 
@@ -230,19 +234,36 @@ SKIPS: list[tuple[str, dict[str, Any], str]] = [
             "team-1-x",
             "kubernetes.io/ssh-auth",
             {"tekton.dev/git-0": "github.com"},
-            **{"ssh-privatekey": PASSPHRASE_OPENSSH_KEY},
+            **{"ssh-privatekey": PASSPHRASE_OPENSSH_KEY, "known_hosts": KNOWN_HOSTS},
         ),
         "privateKey: the private key is protected by a passphrase",
     ),
     (
-        "key without newline",
+        "no known_hosts",
         secret(
             "team-1-x",
             "kubernetes.io/ssh-auth",
-            {"tekton.dev/git-0": "github.com"},
-            **{"ssh-privatekey": KEY.rstrip("\n")},
+            {"tekton.dev/git-1": "git.example.com:7999"},
+            **{"ssh-privatekey": KEY},
         ),
-        "data key ssh-privatekey would change",
+        "ssh-auth without known_hosts: git refuses the host (Host key verification failed);"
+        " add the host's line (ssh-keyscan -p 7999 git.example.com) to the Secret and import"
+        " again, or declare the credential with knownHosts",
+    ),
+    (
+        "known_hosts for another host",
+        secret(
+            "team-1-x",
+            "kubernetes.io/ssh-auth",
+            {"tekton.dev/git-0": "git.example.com:7999"},
+            **{"ssh-privatekey": KEY, "known_hosts": KNOWN_HOSTS},
+        ),
+        "knownHosts: no known_hosts line is for [git.example.com]:7999",
+    ),
+    (
+        "annotation with another host",
+        github_secret("team-1-x", scm_provider_url="https://api.example.com"),
+        "data key scm.provider.url would change",
     ),
 ]
 
@@ -280,6 +301,131 @@ def test_missing_entries_shared_secrets_and_managed_accounts_are_skipped() -> No
     ]
     assert [a.name for a in result.accounts] == ["team-1", "team-2"]
     assert result.accounts[0].credentials == (("github", "team-1-basic-auth"),)
+
+
+ACCEPTED: list[tuple[str, dict[str, Any], dict[str, Any], str]] = [
+    (
+        "git-1 and a capital host",
+        secret(
+            "team-1-x",
+            "kubernetes.io/basic-auth",
+            {"tekton.dev/git-1": "https://GitHub.com/"},
+            username="octocat",
+            password=TOKEN,
+            scm_provider_name="github",
+            scm_provider_url="https://api.github.com",
+            scm_provider_skiptlsverify="false",
+        ),
+        {"type": "github", "username": "octocat", "token": TOKEN},
+        "rewrites annotation tekton.dev/git-1: https://GitHub.com/ as tekton.dev/git-0:"
+        " https://github.com",
+    ),
+    (
+        "registry without scheme",
+        secret(
+            "team-1-x",
+            "kubernetes.io/basic-auth",
+            {"tekton.dev/docker-0": "quay.io"},
+            username="bot",
+            password=PASSWORD,
+        ),
+        {"type": "docker", "registry": "quay.io", "username": "bot", "password": PASSWORD},
+        "rewrites annotation tekton.dev/docker-0: quay.io as tekton.dev/docker-0: https://quay.io",
+    ),
+    (
+        "docker hub alias",
+        secret(
+            "team-1-x",
+            "kubernetes.io/basic-auth",
+            {"tekton.dev/docker-3": "https://registry-1.docker.io"},
+            username="bot",
+            password=PASSWORD,
+        ),
+        {
+            "type": "docker",
+            "registry": "https://registry-1.docker.io",
+            "username": "bot",
+            "password": PASSWORD,
+        },
+        "rewrites annotation tekton.dev/docker-3: https://registry-1.docker.io as"
+        " tekton.dev/docker-0: https://index.docker.io/v1/",
+    ),
+    (
+        "ssh key without final newline",
+        secret(
+            "team-1-x",
+            "kubernetes.io/ssh-auth",
+            {"tekton.dev/git-0": "github.com"},
+            **{"ssh-privatekey": KEY.rstrip("\n"), "known_hosts": KNOWN_HOSTS},
+        ),
+        {
+            "type": "git",
+            "host": "github.com",
+            "privateKey": KEY.rstrip("\n"),
+            "knownHosts": KNOWN_HOSTS,
+        },
+        "adds the final line break OpenSSH needs to ssh-privatekey",
+    ),
+    (
+        "bitbucket server api suffix",
+        secret(
+            "team-1-x",
+            "kubernetes.io/basic-auth",
+            {"tekton.dev/git-0": "https://bitbucket.example.com"},
+            username="u",
+            password=TOKEN,
+            scm_provider_name="stash",
+            scm_provider_url="https://bitbucket.example.com/rest/api/1.0",
+            scm_provider_skiptlsverify="false",
+        ),
+        {
+            "type": "bitbucket-server",
+            "url": "https://bitbucket.example.com",
+            "username": "u",
+            "token": TOKEN,
+        },
+        "sets scm.provider.url to the base URL https://bitbucket.example.com"
+        " (was https://bitbucket.example.com/rest/api/1.0)",
+    ),
+    (
+        "gitlab under a path",
+        secret(
+            "team-1-x",
+            "kubernetes.io/basic-auth",
+            {"tekton.dev/git-0": "https://git.example.com/gitlab"},
+            username="u",
+            password=TOKEN,
+            scm_provider_name="gitlab",
+            scm_provider_url="https://git.example.com/gitlab",
+            scm_provider_skiptlsverify="false",
+        ),
+        {
+            "type": "gitlab",
+            "url": "https://git.example.com/gitlab",
+            "username": "u",
+            "token": TOKEN,
+        },
+        "rewrites annotation tekton.dev/git-0: https://git.example.com/gitlab as"
+        " tekton.dev/git-0: https://git.example.com",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("live", "entry", "note"), [a[1:] for a in ACCEPTED], ids=[a[0] for a in ACCEPTED]
+)
+def test_what_dispatch_wrote_differently_is_imported_with_what_adopting_changes(
+    live: dict[str, Any], entry: dict[str, Any], note: str
+) -> None:
+    result = run([account("team-1", ["team-1-x"])], live)
+
+    assert result.skipped == ()
+    assert result.document["serviceAccounts"][0]["credentials"] == [
+        {**entry, "secretName": "team-1-x"}
+    ]
+    assert result.accounts[0].notes == (f"adopting Secret team-1-x {note}",)
+    for value in (TOKEN, PASSWORD, KEY.splitlines()[1], b64(TOKEN), b64(PASSWORD)):
+        assert value not in repr(result.accounts) + repr(result.skipped)
 
 
 def test_a_missing_key_dispatchctl_would_only_add_is_imported_with_a_note() -> None:
