@@ -8,7 +8,6 @@ from pathlib import Path
 
 import pytest
 
-from dispatchctl.localcluster import LocalCluster
 from tests.e2e.conftest import (
     DOCKER_PASSWORD,
     Run,
@@ -19,6 +18,7 @@ from tests.e2e.conftest import (
     github,
     write_log,
 )
+from tests.fixtures.cluster import ApiServer
 from tests.fixtures.sops import AgeKey, encrypt_file
 
 # --- sops ciphertext that nothing will decrypt ----------------------------------------------
@@ -38,7 +38,7 @@ def _place(path: Path, field: str) -> str:
 
 @pytest.mark.usefixtures("dispatch_ns")
 def test_ciphertext_without_sops_metadata_is_refused_at_its_line(
-    run: Run, write_config: Write, cluster_args: list[str], local_cluster: LocalCluster
+    run: Run, write_config: Write, cluster_args: list[str], apiserver: ApiServer
 ) -> None:
     config = write_config({"team-1": [github(), docker()]})
     config.write_text(_without_sops_block(config.read_text()))
@@ -60,14 +60,14 @@ def test_ciphertext_without_sops_metadata_is_refused_at_its_line(
             " file's `sops:` section from git: a bad merge or a truncated file?)"
         )
         assert f"{config}:{password}: serviceAccounts[0].credentials[1].password" in result.err
-    assert write_log(local_cluster) == []
+    assert write_log(apiserver) == []
 
 
 @pytest.mark.usefixtures("dispatch_ns")
 def test_ciphertext_left_after_decryption_is_refused_at_its_line(
     run: Run,
     cluster_args: list[str],
-    local_cluster: LocalCluster,
+    apiserver: ApiServer,
     sops_env: AgeKey,
     tmp_path: Path,
 ) -> None:
@@ -97,4 +97,4 @@ def test_ciphertext_left_after_decryption_is_refused_at_its_line(
         )
         assert DOCKER_PASSWORD not in result.out + result.err
         assert not any(c in result.out + result.err for c in canaries())
-    assert write_log(local_cluster) == []
+    assert write_log(apiserver) == []
