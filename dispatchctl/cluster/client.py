@@ -9,7 +9,6 @@ one and every attempt is logged (method, path, status; never a body).
 
 from __future__ import annotations
 
-import base64
 import json
 import logging
 import threading
@@ -21,6 +20,7 @@ from urllib.parse import quote
 
 from kubernetes import client as k8s
 
+from dispatchctl.cluster import scrub
 from dispatchctl.cluster.errors import NotFoundError, TransientError
 from dispatchctl.cluster.retry import RetryPolicy, status_error, translate
 from dispatchctl.errors import ClusterError
@@ -136,12 +136,14 @@ class Cluster:
         """
         what = what or f"{method} {path}"
         body = _plain(body) if body is not None else None
-        redact = tuple(_secret_strings(body)) if body is not None else ()
+        scrubber = scrub.for_request(body)
         attempt = 0
         while True:
             attempt += 1
             try:
-                return self._request_once(method, path, query, body, accept, what, attempt, redact)
+                return self._request_once(
+                    method, path, query, body, accept, what, attempt, scrubber
+                )
             except TransientError as err:
                 if attempt >= self.retry.attempts:
                     err.message = f"{err.message} (gave up after {attempt} attempts)"
@@ -160,7 +162,7 @@ class Cluster:
         accept: str,
         what: str,
         attempt: int,
-        redact: tuple[str, ...],
+        scrubber: scrub.Scrubber | None,
     ) -> Response:
         server = self._configuration.host  # dialled; --local's Target names its state file
         started = time.monotonic()
@@ -193,7 +195,7 @@ class Cluster:
                 raw.headers,
                 what=what,
                 retried=attempt > 1,
-                redact=redact,
+                scrubber=scrubber,
             )
         try:
             decoded = json.loads(data) if data else None
@@ -250,24 +252,6 @@ def _plain(value: Any) -> Any:
     if isinstance(value, list | tuple):
         return [_plain(v) for v in value]
     return value
-
-
-def _secret_strings(body: Mapping[str, Any]) -> Iterable[str]:
-    """The secret values of a request body, encoded and decoded, for redaction."""
-    if body.get("kind") != "Secret":
-        return
-    for value in (body.get("data") or {}).values():
-        yield str(value)
-        yield _decoded(str(value))
-    for value in (body.get("stringData") or {}).values():
-        yield str(value)
-
-
-def _decoded(value: str) -> str:
-    try:
-        return base64.b64decode(value).decode("utf-8", "replace")
-    except ValueError:
-        return ""
 
 
 def _shown(path: str, query: Mapping[str, str] | None) -> str:

@@ -13,7 +13,7 @@ import http.client
 import json
 import random
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -36,6 +36,7 @@ from dispatchctl.cluster.errors import (
     TransientError,
     UnauthorizedError,
 )
+from dispatchctl.cluster.scrub import Scrubber
 from dispatchctl.errors import ClusterError
 
 RETRYABLE_STATUSES = frozenset({429, 500, 502, 503, 504})
@@ -191,19 +192,24 @@ def status_error(
     *,
     what: str,
     retried: bool = False,
-    redact: Iterable[str] = (),
+    scrubber: Scrubber | None = None,
 ) -> ClusterError:
     """The error for an HTTP error status, worded from the Kubernetes ``Status`` body.
 
-    ``redact`` lists strings that must not appear in the message (the secret values of the
-    request body: some servers quote the offending value in validation messages).
+    ``scrubber`` (for a request that carried secret values) decides what of the server's
+    words may be shown: servers and webhooks quote the values they refuse.
     """
-    reason, message = _read_status(body)
-    for secret in redact:
-        if secret:
-            message = message.replace(secret, "<redacted>")
-    text = f"{what}: {message or reason or http.client.responses.get(status, 'error')}"
-    text = f"{text} (HTTP {status}{', ' + reason if reason else ''})"
+    reason, message, fields = _read_status(body)
+    shown_reason = reason
+    if scrubber is not None:
+        message = scrubber.message(message)
+        shown_reason = scrubber.words(reason)
+        fields = [scrubber.words(f) for f in fields]
+    text = f"{what}: {message or shown_reason or http.client.responses.get(status, 'error')}"
+    about = f"HTTP {status}" + (f", {shown_reason}" if shown_reason else "")
+    if fields:
+        about += "; fields: " + ", ".join(dict.fromkeys(fields))
+    text = f"{text} ({about})"
     if status in RETRYABLE_STATUSES:
         return ServerBusyError(text, status=status, retry_after=_retry_after(headers))
     kwargs: dict[str, Any] = {"status": status, "reason": reason, "retried": retried}
@@ -226,16 +232,24 @@ def status_error(
     return ApiStatusError(text, **kwargs)
 
 
-def _read_status(body: bytes | str | None) -> tuple[str, str]:
+def _read_status(body: bytes | str | None) -> tuple[str, str, list[str]]:
+    """Reason, message and the ``details.causes[].field`` paths of a Status body."""
     if not body:
-        return "", ""
+        return "", "", []
     try:
         status = json.loads(body)
     except ValueError:
-        return "", ""
+        return "", "", []
     if not isinstance(status, dict):
-        return "", ""
-    return str(status.get("reason") or ""), str(status.get("message") or "")
+        return "", "", []
+    details = status.get("details")
+    causes = details.get("causes") if isinstance(details, dict) else None
+    fields = [
+        str(cause["field"])
+        for cause in (causes if isinstance(causes, list) else [])
+        if isinstance(cause, dict) and cause.get("field")
+    ]
+    return str(status.get("reason") or ""), str(status.get("message") or ""), fields
 
 
 def _retry_after(headers: Mapping[str, str]) -> float | None:

@@ -22,7 +22,7 @@ class Fault:
     verb: str | None = None  # get, list, create, update, patch, delete, deletecollection
     resource: str | None = None  # plural: secrets, serviceaccounts, namespaces, leases
     namespace: str | None = None
-    name: str | None = None
+    name: str | None = None  # a create's is the name in its (JSON) body
     nth: int = 1
     count: int | None = 1
     status: int | None = None
@@ -71,6 +71,9 @@ class Faults:
         with self._lock:
             self._faults.append(fault)
         return fault
+
+    def __bool__(self) -> bool:
+        return bool(self._faults)
 
     def clear(self) -> None:
         with self._lock:

@@ -219,13 +219,20 @@ class LocalCluster:
                     verb, resource, namespace, name = r.verb, r.resource.plural, r.namespace, r.name
                 elif method == "GET":
                     verb = "get"
-                fault = self.faults.pick(method, verb, resource, namespace, name)
+                body: bytes | None = None
+                if self.faults:
+                    named = name
+                    if r is not None and r.verb == "create":
+                        body = read_body()
+                        named = _created_name(body)
+                    fault = self.faults.pick(method, verb, resource, namespace, named)
                 if fault is not None and not fault.after:
                     _apply(fault)
                 if r is None:
                     response = self._non_resource(Request(method, parts.path, query, headers))
                 else:
-                    body = read_body() if r.verb in _READS_BODY else b""
+                    if body is None:
+                        body = read_body() if r.verb in _READS_BODY else b""
                     response = self.api.handle(r, Request(method, parts.path, query, headers, body))
                     if r.verb in ("get", "list") and table.wants_table(headers.get("accept", "")):
                         response.body = table.to_table(
@@ -317,6 +324,15 @@ class LocalCluster:
             if found is not None:
                 return found
         raise path_not_found()
+
+
+def _created_name(body: bytes) -> str:
+    """The name a create's JSON body gives its object (a fault's ``name=`` matches it)."""
+    try:
+        obj = json.loads(body)
+        return str(obj["metadata"]["name"])
+    except (ValueError, UnicodeDecodeError, TypeError, KeyError):
+        return ""
 
 
 def _apply(fault: Fault) -> None:

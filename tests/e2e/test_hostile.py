@@ -3,18 +3,25 @@ naming the place and the fix, shows no traceback (``run`` checks) and writes not
 
 from __future__ import annotations
 
+import base64
+import json
 import re
 from pathlib import Path
 
 import pytest
 
+from dispatchctl.cluster import Cluster
+from dispatchctl.localcluster import Fault, LocalCluster
 from tests.e2e.conftest import (
     DOCKER_PASSWORD,
+    NS,
+    SSH_KEY,
     Run,
     Write,
     canaries,
     config_text,
     docker,
+    git_ssh,
     github,
     write_log,
 )
@@ -97,4 +104,84 @@ def test_ciphertext_left_after_decryption_is_refused_at_its_line(
         )
         assert DOCKER_PASSWORD not in result.out + result.err
         assert not any(c in result.out + result.err for c in canaries())
-    assert write_log(apiserver) == []
+    assert write_log(local_cluster) == []
+
+
+# --- a server's error message that quotes what it refused ----------------------------------
+
+
+def _b64(text: str) -> str:
+    return base64.b64encode(text.encode()).decode()
+
+
+@pytest.mark.usefixtures("dispatch_ns")
+def test_a_webhook_denial_quoting_secret_values_shows_reason_code_and_fields_only(
+    run: Run,
+    write_config: Write,
+    cluster_args: list[str],
+    local_cluster: LocalCluster,
+    api: Cluster,
+) -> None:
+    config = write_config({"team-1": [git_ssh(), docker(imagePullSecret=True)]})
+    registry = "https://index.docker.io/v1/"
+    auth = _b64(f"dispatchbot:{DOCKER_PASSWORD}")
+    dockerconfig = json.dumps(
+        {
+            "auths": {
+                registry: {"username": "dispatchbot", "password": DOCKER_PASSWORD, "auth": auth}
+            }
+        }
+    )
+    denied = 'admission webhook "secrets.policy.example.com" denied the request: '
+    harmless = "see https://api.github.com/policies about octocat and dispatchbot"
+    ssh_secret = "team-1-git-github-com"
+    local_cluster.faults.add(
+        Fault(
+            verb="create",
+            name=ssh_secret,
+            status=422,
+            reason="Invalid",
+            # field.Invalid quotes the value Go-style: newlines escaped
+            message=f'{denied}Secret "{ssh_secret}" is invalid: data[ssh-privatekey]: Invalid'
+            f" value: {json.dumps(SSH_KEY)}: key type not allowed; {harmless}",
+            details={"causes": [{"reason": "FieldValueInvalid", "field": "data[ssh-privatekey]"}]},
+        )
+    )
+    local_cluster.faults.add(
+        Fault(
+            verb="create",
+            name="team-1-docker-pull",
+            status=422,
+            reason="Invalid",
+            message=f"{denied}.dockerconfigjson {json.dumps(dockerconfig)} has auth {auth}"
+            f" (password {_b64(DOCKER_PASSWORD)}, raw {DOCKER_PASSWORD}, truncated"
+            f' "{DOCKER_PASSWORD[:12]}...")',
+            details={
+                "causes": [
+                    {"field": "data[.dockerconfigjson]", "message": json.dumps(dockerconfig)}
+                ]
+            },
+        )
+    )
+
+    result = run("apply", config, *cluster_args, "--auto-approve")
+    assert result.code == 1
+    shown = result.out + result.err
+    for planted in [*canaries(), auth, DOCKER_PASSWORD[:12], json.dumps(SSH_KEY)[1:60]]:
+        assert planted not in shown
+    failed = f"create Secret/{NS}/{ssh_secret}: "
+    expected = (
+        f'{failed}{denied}Secret "{ssh_secret}" is invalid: data[ssh-privatekey]: Invalid value:'
+        f' "<redacted>": key type not allowed; {harmless} (HTTP 422, Invalid; fields:'
+        " data[ssh-privatekey])"
+    )
+    # the progress line and the closing summary
+    assert f"! Secret {NS}/{ssh_secret}: failed: {expected}" in result.err.splitlines()
+    assert f"  failed: create Secret {NS}/{ssh_secret}: {expected}" in result.err.splitlines()
+    docker_line = next(line for line in result.err.splitlines() if "docker-pull: failed" in line)
+    assert docker_line.endswith(
+        'denied the request: .dockerconfigjson "<redacted>" has auth <redacted> (password'
+        ' <redacted>, raw <redacted>, truncated "<redacted>") (HTTP 422, Invalid; fields:'
+        " data[.dockerconfigjson])"
+    )
+    assert [s["metadata"]["name"] for s in api.list("Secret", NS)] == ["team-1-docker"]

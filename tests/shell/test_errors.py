@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import http.client
 import inspect
 import json
@@ -12,6 +13,7 @@ from kubernetes.client import exceptions as client_exceptions
 from kubernetes.config import ConfigException
 
 from dispatchctl.cluster import errors as ours
+from dispatchctl.cluster import scrub
 from dispatchctl.cluster.retry import FOREIGN_ERRORS, RetryPolicy, status_error, translate
 from dispatchctl.errors import ClusterError
 
@@ -120,11 +122,88 @@ def test_retry_after_is_read_in_seconds_and_as_a_date() -> None:
     assert isinstance(err, ours.TransientError) and err.retry_after == 0.0
 
 
-def test_status_message_never_repeats_the_request_s_secret_values() -> None:
-    body = status("Invalid", 'Secret "s" is invalid: data[password]: Invalid value: "hunter2"', 422)
-    err = status_error(422, body, {}, what="create Secret/a/s", redact=["hunter2"])
-    assert "hunter2" not in err.message
-    assert "<redacted>" in err.message
+def _secret(data: dict[str, str], name: str = "s") -> dict[str, object]:
+    encoded = {k: base64.b64encode(v.encode()).decode() for k, v in data.items()}
+    metadata = {"name": name, "namespace": "ci"}
+    return {"apiVersion": "v1", "kind": "Secret", "metadata": metadata, "data": encoded}
+
+
+def _shown(request: dict[str, object], message: str, **details: object) -> str:
+    body = json.dumps({"kind": "Status", "reason": "Invalid", "message": message, **details})
+    return status_error(422, body, {}, what="w", scrubber=scrub.for_request(request)).message
+
+
+def test_a_secret_write_s_error_never_repeats_its_values_in_any_encoding() -> None:
+    key = (
+        "-----BEGIN KEY-----\nQUJDREVGR0hJSktMTU5PUFFSU1RVVldY\nc2Vjb25kIGxpbmUgb2YgdGhlIGtleQ==\n"
+    )
+    key += "-----END KEY-----\n"
+    password = 'päss<w>\x01rd&"2'  # non-ASCII, HTML-special, a control byte, a quote
+    request = _secret({"username": "github", "password": password, "ssh-privatekey": key})
+    b64 = base64.b64encode(password.encode()).decode()
+    basic = base64.b64encode(f"github:{password}".encode()).decode()
+    forms = [
+        password,
+        # JSON as Python writes it, and as Go's encoding/json does (<, > and & escaped)
+        json.dumps(password)[1:-1],
+        json.dumps(password, ensure_ascii=False)[1:-1],
+        r"päss\u003cw\u003e\u0001rd\u0026\"2",  # Go's encoding/json
+        r"päss<w>\x01rd&\"2",  # Go's %q (strconv.Quote), as field.Invalid prints
+        b64,
+        b64.rstrip("="),
+        basic,  # an Authorization header's user:password
+        json.dumps(key)[1:-1],  # the whole key, newlines escaped
+        "QUJDREVGR0hJSktMTU5PUFFSU1RVVldY",  # one line of it
+    ]
+    for form in forms:
+        shown = _shown(request, f"bad value {form} for https://api.github.com user github")
+        assert shown == (
+            "w: bad value <redacted> for https://api.github.com user github (HTTP 422, Invalid)"
+        ), form
+        assert _shown(request, f'Invalid value: "{form}": no') == (
+            'w: Invalid value: "<redacted>": no (HTTP 422, Invalid)'
+        )
+
+
+def test_a_secret_write_s_error_drops_quoted_strings_but_names_and_shows_fields() -> None:
+    request = _secret({"password": "correct horse battery staple"}, name="team-1-github")
+    message = (
+        'admission webhook "deny.example.com" denied the request: Secret "team-1-github" in'
+        ' namespace "ci" is invalid: data[password]: Invalid value: "correct hor...":'
+        ' and "something else"'
+    )
+    causes = [{"field": "data[password]"}, {"field": "data[password]"}, {"field": "type"}, {}]
+    assert _shown(request, message, details={"causes": causes}) == (
+        'w: admission webhook "deny.example.com" denied the request: Secret "team-1-github" in'
+        ' namespace "ci" is invalid: data[password]: Invalid value: "<redacted>": and'
+        ' "<redacted>" (HTTP 422, Invalid; fields: data[password], type)'
+    )
+
+
+def test_a_short_secret_is_cut_only_where_it_stands_alone() -> None:
+    request = _secret({"password": "1234"})
+    assert _shown(request, "pin 1234 refused; port 12345 and x1234 are fine") == (
+        "w: pin <redacted> refused; port 12345 and x1234 are fine (HTTP 422, Invalid)"
+    )
+
+
+def test_a_dockerconfigjson_s_password_and_auth_are_secret_wherever_they_stand() -> None:
+    auth = base64.b64encode(b"bot:hunter2hunter2").decode()
+    config = {"auths": {"r.io": {"username": "bot", "password": "hunter2hunter2", "auth": auth}}}
+    request = _secret({".dockerconfigjson": json.dumps(config)})
+    for form in ("hunter2hunter2", auth, base64.b64encode(b"hunter2hunter2").decode()):
+        assert (
+            _shown(request, f"got {form} for bot")
+            == "w: got <redacted> for bot (HTTP 422, Invalid)"
+        )
+
+
+def test_other_writes_and_reads_are_shown_as_the_server_words_them() -> None:
+    account = {"kind": "ServiceAccount", "metadata": {"name": "a"}}
+    assert scrub.for_request(account) is None and scrub.for_request(None) is None
+    body = json.dumps({"reason": "Invalid", "message": 'x "y"', "details": {"causes": "no"}})
+    err = status_error(422, body, {}, what="w", scrubber=None)
+    assert err.message == 'w: x "y" (HTTP 422, Invalid)'
 
 
 def test_backoff_is_capped_full_jitter_and_honours_retry_after() -> None:
