@@ -1,19 +1,89 @@
-"""Writing files that only their owner may read, all or nothing (plan files, imported configs)."""
+"""Reading and writing the files a user names, safely.
+
+Reading: a FIFO or a device given as a config or plan would block or never end, so every file
+is opened without blocking and read only if it is a regular file. Writing (plan files, imported
+configs): with mode 0600 from the first byte, all or nothing, never through a symbolic link,
+never onto a device or FIFO, and replacing a file only if the caller recognises it as its own.
+"""
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
+import stat
+from collections.abc import Callable
 from pathlib import Path
 
 
-def write_private(path: Path, data: bytes, *, overwrite: bool) -> None:
+class UnsafePathError(OSError):
+    """A path dispatchctl refuses to read or write; ``strerror`` says why, for the message."""
+
+    def __init__(self, path: Path | str, why: str) -> None:
+        super().__init__(errno.EPERM, why, str(path))
+
+
+def kind_of(mode: int) -> str:
+    """What a non-regular file is, as a user would name it."""
+    for test, name in (
+        (stat.S_ISLNK, "a symbolic link"),
+        (stat.S_ISDIR, "a directory"),
+        (stat.S_ISFIFO, "a FIFO"),
+        (stat.S_ISCHR, "a character device"),
+        (stat.S_ISBLK, "a block device"),
+        (stat.S_ISSOCK, "a socket"),
+    ):
+        if test(mode):
+            return name
+    return "not a regular file"
+
+
+def read_regular(path: Path | str, *, limit: int | None = None) -> bytes:
+    """The bytes of a regular file; raises UnsafePathError for anything else (without waiting
+    for a FIFO's writer) or for more than ``limit`` bytes, OSError when it cannot be read."""
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    with os.fdopen(fd, "rb") as handle:
+        mode = os.fstat(fd).st_mode
+        if not stat.S_ISREG(mode):
+            raise UnsafePathError(path, f"{kind_of(mode)}, not a regular file")
+        data = handle.read() if limit is None else handle.read(limit + 1)
+    if limit is not None and len(data) > limit:
+        raise UnsafePathError(path, f"larger than {limit:,} bytes")
+    return data
+
+
+def check_target(path: Path, *, replaceable: Callable[[Path], bool] | None, what: str) -> None:
+    """Refuse to write at ``path`` if it is a link, not a regular file, or a regular file that
+    ``replaceable`` does not recognise (``what`` names what it accepts: "a dispatchctl plan").
+    ``replaceable=None`` accepts any regular file."""
+    try:
+        mode = os.lstat(path).st_mode
+    except FileNotFoundError:
+        return
+    if stat.S_ISLNK(mode):
+        raise UnsafePathError(path, "it is a symbolic link (dispatchctl never writes through one)")
+    if not stat.S_ISREG(mode):
+        raise UnsafePathError(path, f"it is {kind_of(mode)}, not a regular file")
+    if replaceable is not None and not replaceable(path):
+        raise UnsafePathError(path, f"it exists and is not {what}")
+
+
+def write_private(
+    path: Path,
+    data: bytes,
+    *,
+    overwrite: bool,
+    replaceable: Callable[[Path], bool] | None = None,
+    what: str = "a file dispatchctl wrote",
+) -> None:
     """Write ``data`` to ``path`` with mode 0600 from the first byte.
 
     A temporary file in the same folder, synced, then one rename (``overwrite``) or a hard link,
     which fails with FileExistsError rather than replace a file that appeared meanwhile. A
-    reader never sees half a file. Raises OSError: the caller words the error for its user.
+    reader never sees half a file; the rename replaces a name, never what a link points to.
+    Raises UnsafePathError (see ``check_target``) or OSError: the caller words the error.
     """
+    check_target(path, replaceable=replaceable, what=what)
     temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
         fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)

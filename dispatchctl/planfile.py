@@ -13,21 +13,27 @@ import json
 from pathlib import Path
 from typing import Any
 
-from dispatchctl import __version__
+from dispatchctl import __version__, files
 from dispatchctl.errors import PlanError, StalePlanError
-from dispatchctl.files import write_private
+from dispatchctl.files import UnsafePathError, read_regular, write_private
 from dispatchctl.plan import Change, Plan
 from dispatchctl.render.json import plan_document, plan_from_document
 
 PLANFILE_KIND = "dispatchctl-plan"
+# Far above any real plan (4,000 objects make about 2 MB); a larger file is not ours.
+MAX_PLAN_BYTES = 64 * 1024 * 1024
 
 
 def save(plan: Plan, path: str | Path) -> None:
-    """Write the plan readable by its owner only (mode 0600), replacing any file there."""
+    """Write the plan readable by its owner only (mode 0600), replacing only an earlier plan."""
     document = {"kind": PLANFILE_KIND, "dispatchctl_version": __version__, **plan_document(plan)}
     data = json.dumps(document, indent=2).encode() + b"\n"  # key order is display order
     try:
-        write_private(Path(path), data, overwrite=True)
+        write_private(
+            Path(path), data, overwrite=True, replaceable=is_planfile, what="a dispatchctl plan"
+        )
+    except UnsafePathError as err:
+        raise _unsafe_target(path, err) from None
     except OSError as err:
         raise PlanError(
             f"cannot save the plan to {path}: {err.strerror or type(err).__name__}",
@@ -35,15 +41,26 @@ def save(plan: Plan, path: str | Path) -> None:
         ) from None
 
 
+def check_out(path: str | Path) -> None:
+    """Refuse at once a place ``save`` would refuse, before the plan is made."""
+    try:
+        files.check_target(Path(path), replaceable=is_planfile, what="a dispatchctl plan")
+    except UnsafePathError as err:
+        raise _unsafe_target(path, err) from None
+
+
+def _unsafe_target(path: str | Path, err: UnsafePathError) -> PlanError:
+    return PlanError(
+        f"cannot save the plan to {path}: {err.strerror}",
+        hint="name a new file or an earlier plan file with -o, or remove that file first",
+    )
+
+
 def is_planfile(path: str | Path) -> bool:
     """Whether ``path`` looks like a saved plan (JSON with our kind), without raising."""
     try:
-        with open(path, "rb") as fh:
-            head = fh.read(1)
-            if head != b"{":
-                return False
-            fh.seek(0)
-            return json.load(fh).get("kind") == PLANFILE_KIND
+        data = read_regular(path, limit=MAX_PLAN_BYTES)
+        return data[:1] == b"{" and json.loads(data).get("kind") == PLANFILE_KIND
     except (OSError, ValueError, AttributeError):
         return False
 
@@ -51,8 +68,12 @@ def is_planfile(path: str | Path) -> bool:
 def load(path: str | Path) -> Plan:
     """Read a saved plan; a file that is not one is a PlanError naming it."""
     try:
-        document: Any = json.loads(Path(path).read_text())
-    except (OSError, ValueError) as err:
+        document: Any = json.loads(read_regular(path, limit=MAX_PLAN_BYTES))
+    except OSError as err:
+        raise PlanError(
+            f"{path}: cannot read the file ({err.strerror or type(err).__name__})"
+        ) from None
+    except ValueError as err:
         raise PlanError(f"{path}: not a readable plan file ({type(err).__name__})") from None
     if not isinstance(document, dict) or document.get("kind") != PLANFILE_KIND:
         raise PlanError(
@@ -66,7 +87,7 @@ def load(path: str | Path) -> Plan:
 
 
 def sha256_file(path: str | Path) -> str:
-    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+    return hashlib.sha256(read_regular(path)).hexdigest()
 
 
 def check_inputs(saved: Plan) -> None:

@@ -15,11 +15,11 @@ from typing import TYPE_CHECKING
 
 import click
 
+from dispatchctl import files
 from dispatchctl.cli import options
 from dispatchctl.cluster.read import owned_refs, read_namespace
 from dispatchctl.config import sops
 from dispatchctl.errors import DispatchctlError
-from dispatchctl.files import write_private
 from dispatchctl.importer import ImportResult, import_namespace, to_yaml
 
 if TYPE_CHECKING:
@@ -96,7 +96,14 @@ def import_(
 
 
 def check_target(target: Path, *, force: bool) -> None:
-    """Refuse before reading anything: an existing file, a missing folder."""
+    """Refuse before reading anything: a link, a device or FIFO, an existing file, a missing
+    folder."""
+    try:
+        files.check_target(target, replaceable=None, what="a file")
+    except files.UnsafePathError as err:
+        raise DispatchctlError(
+            f"cannot write {target}: {err.strerror}", hint="name a regular file with -o"
+        ) from None
     if target.exists() and not force:
         raise DispatchctlError(
             f"{target} already exists", hint="pass --force to overwrite it, or another -o FILE"
@@ -149,7 +156,7 @@ def schema_reference(target: Path) -> str:
 
 def write_file(target: Path, text: str, *, force: bool) -> None:
     try:
-        write_private(target, text.encode("utf-8"), overwrite=force)
+        files.write_private(target, text.encode("utf-8"), overwrite=force)
     except FileExistsError:
         raise DispatchctlError(
             f"{target} already exists", hint="pass --force to overwrite it, or another -o FILE"

@@ -54,6 +54,8 @@ def plan(
       dispatchctl plan ci/credentials.yaml --format markdown > plan.md
       dispatchctl plan ci/credentials.yaml -o plan.out --detailed-exitcode
     """
+    if out is not None:
+        planfile.check_out(out)
     loaded = planner.load(config_files, allow_plaintext=allow_plaintext)
     with options.open_cluster(kubeconfig, context, local) as cluster:
         result = planner.plan_against(

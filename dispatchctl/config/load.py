@@ -45,6 +45,7 @@ from dispatchctl.config.sops import (
     recipients,
 )
 from dispatchctl.errors import ConfigError, Problem, SopsError
+from dispatchctl.files import read_regular
 from dispatchctl.plan import InputFile
 
 _ENC_TYPE = re.compile(r",type:(\w+)\]$")
@@ -195,7 +196,7 @@ def _load(
 
 def _read_bytes(f: _File) -> bytes | None:
     try:
-        return f.path.read_bytes()
+        return read_regular(f.path)
     except FileNotFoundError:
         f.problem((), "file not found")
     except OSError as err:

@@ -5,7 +5,11 @@ from __future__ import annotations
 
 import base64
 import json
+import os
 import re
+import stat
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -185,3 +189,106 @@ def test_a_webhook_denial_quoting_secret_values_shows_reason_code_and_fields_onl
         " data[.dockerconfigjson])"
     )
     assert [s["metadata"]["name"] for s in api.list("Secret", NS)] == ["team-1-docker"]
+
+
+# --- where output goes, and inputs that are no files ----------------------------------------
+
+
+def _cli(*args: str | Path, cwd: Path, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    """The CLI in a process of its own (in ``cwd``, where --local keeps its state): a read
+    that blocks fails the test instead of hanging the suite."""
+    argv = [sys.executable, "-m", "dispatchctl", *map(str, args)]
+    return subprocess.run(
+        argv, capture_output=True, text=True, timeout=timeout, check=False, cwd=cwd
+    )
+
+
+@pytest.mark.usefixtures("dispatch_ns")
+def test_plan_out_never_replaces_what_is_not_a_plan(
+    run: Run, write_config: Write, cluster_args: list[str], tmp_path: Path
+) -> None:
+    config = write_config({"team-1": [github()]})
+    before = config.read_bytes()
+    result = run("plan", config, *cluster_args, "-o", config)
+    assert (result.code, result.out) == (1, "")
+    assert result.err.splitlines() == [
+        f"Error: cannot save the plan to {config}: it exists and is not a dispatchctl plan",
+        "  hint: name a new file or an earlier plan file with -o, or remove that file first",
+    ]
+    assert config.read_bytes() == before
+
+    # a plan file may be replaced by a newer plan
+    saved = tmp_path / "ci.plan"
+    assert run("plan", config, *cluster_args, "-o", saved).code == 0
+    assert run("plan", config, *cluster_args, "-o", saved).code == 0
+    assert json.loads(saved.read_text())["kind"] == "dispatchctl-plan"
+
+
+@pytest.mark.usefixtures("dispatch_ns")
+def test_plan_out_never_follows_a_link_nor_writes_to_a_device_or_fifo(
+    run: Run, write_config: Write, cluster_args: list[str], tmp_path: Path
+) -> None:
+    config = write_config({"team-1": [github()]})
+    victim = tmp_path / "victim.txt"
+    victim.write_text("keep me\n")
+    link = tmp_path / "plan-link"
+    link.symlink_to(victim)
+    dangling = tmp_path / "dangling"
+    dangling.symlink_to(tmp_path / "nowhere")
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    cases = {
+        link: "it is a symbolic link (dispatchctl never writes through one)",
+        dangling: "it is a symbolic link (dispatchctl never writes through one)",
+        Path("/dev/stdout"): "it is a symbolic link (dispatchctl never writes through one)",
+        Path("/dev/null"): "it is a character device, not a regular file",
+        fifo: "it is a FIFO, not a regular file",
+    }
+    for target, why in cases.items():
+        result = run("plan", config, *cluster_args, "-o", target)
+        assert (result.code, result.out) == (1, ""), target
+        assert result.err.splitlines()[0] == f"Error: cannot save the plan to {target}: {why}"
+    assert victim.read_text() == "keep me\n"
+    assert link.is_symlink() and dangling.is_symlink() and not (tmp_path / "nowhere").exists()
+    assert stat.S_ISFIFO(fifo.stat().st_mode)
+
+
+def test_a_fifo_or_device_given_as_config_or_plan_is_refused_without_waiting(
+    tmp_path: Path,
+) -> None:
+    fifo = tmp_path / "config.yaml"
+    os.mkfifo(fifo)
+    for args in (
+        ("validate", fifo),
+        ("validate", "--no-decrypt", fifo),
+        ("render", fifo),
+        ("plan", "--local", fifo),
+        ("apply", "--local", "--auto-approve", fifo),
+        ("show", fifo),
+        ("force-unlock", "--local", "--yes", fifo),
+    ):
+        result = _cli(*args, cwd=tmp_path, timeout=20)
+        assert result.returncode == 1, args
+        assert "Traceback" not in result.stderr
+        assert f"{fifo}: cannot read the file (a FIFO, not a regular file)" in result.stderr, args
+    result = _cli("show", "/dev/zero", cwd=tmp_path)
+    assert result.returncode == 1
+    assert result.stderr.startswith(
+        "Error: /dev/zero: cannot read the file (a character device, not a regular file)"
+    )
+
+
+def test_import_out_never_follows_a_link(tmp_path: Path) -> None:
+    victim = tmp_path / "victim.txt"
+    victim.write_text("keep me\n")
+    link = tmp_path / "link"
+    link.symlink_to(victim)
+    importing = ("import", "-n", "dispatch", "--local", "-o", link, "--force")
+    result = _cli(*importing, cwd=tmp_path, timeout=30)
+    assert result.returncode == 1
+    assert result.stderr.splitlines()[0] == (
+        f"Error: cannot write {link}: it is a symbolic link (dispatchctl never writes through"
+        " one)"
+    )
+    assert victim.read_text() == "keep me\n"
+    assert link.is_symlink()
