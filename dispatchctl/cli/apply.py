@@ -156,6 +156,7 @@ def apply(
             identity=holder_identity(os.environ),
             timeout=lock_timeout,
             create_namespace=create_namespace,
+            on_wait=lambda text: click.echo(text, err=True),
         )
         with lock:
             plan = planner.plan_against(loaded, cluster, plan_options)

@@ -3,9 +3,11 @@
 Taken with a create (or, when the Lease is expired, an update conditional on the
 resourceVersion read, so two waiters cannot both take it), renewed by a thread every third of
 its duration, deleted on release. A holder that dies stops renewing, and the Lease expires by
-itself after ``leaseDurationSeconds``. Expiry is judged two ways, whichever comes first: the
-holder's renewTime by our clock, or no change seen for a whole duration by our own watch (which
-is immune to clock skew between holder and waiter, like client-go's leader election).
+itself. Expiry is decided as client-go's leader election decides it: a holder is expired once
+its record has not changed for a whole ``leaseDurationSeconds`` of *our* monotonic clock,
+counted from when we first saw that record; the times written in the record are only shown,
+never trusted, so a waiter whose clock runs ahead cannot take a live lock. One shortcut: a
+holder on this machine (same boot) whose process is gone is taken over at once.
 """
 
 from __future__ import annotations
@@ -33,6 +35,19 @@ if TYPE_CHECKING:
 log = logging.getLogger("dispatchctl.cluster")
 
 LEASE = "Lease"
+# The holder's boot (Linux boot_id): with a host:pid identity it tells "that process is gone"
+# on this machine apart from a pid on another machine of the same name.
+BOOT_ID_ANNOTATION = "dispatchctl.io/holder-boot-id"
+_BOOT_ID_FILE = "/proc/sys/kernel/random/boot_id"
+
+
+def boot_id() -> str | None:
+    """This machine's boot id, or None where the platform has none to read."""
+    try:
+        with open(_BOOT_ID_FILE) as handle:
+            return handle.read().strip() or None
+    except OSError:
+        return None
 
 
 def lease_name(owner: str) -> str:
@@ -69,6 +84,7 @@ class LeaseInfo:
     duration: int | None
     resource_version: str
     uid: str
+    boot_id: str | None = None
 
     @classmethod
     def of(cls, lease: Mapping[str, Any]) -> LeaseInfo:
@@ -81,23 +97,39 @@ class LeaseInfo:
             duration=spec.get("leaseDurationSeconds"),
             resource_version=str(meta.get("resourceVersion") or ""),
             uid=str(meta.get("uid") or ""),
+            boot_id=(meta.get("annotations") or {}).get(BOOT_ID_ANNOTATION),
         )
 
-    def expired(self, now: float) -> bool:
-        if not self.holder:
-            return True
+    def renewed_ago(self, now: float) -> str:
+        """ "renewed N s ago" by the record's own time (shown, never trusted)."""
         renewed = _parse_time(self.renewed or self.acquired)
-        if renewed is None or self.duration is None:
-            return True
-        return renewed + self.duration < now
+        if renewed is None:
+            return "never renewed"
+        return f"renewed {max(0, int(now - renewed))} s ago"
+
+
+def gone_from_this_machine(info: LeaseInfo, *, host: str, boot: str | None) -> bool:
+    """Whether the holder was a process of this machine, this boot, that no longer exists."""
+    name, _, pid = info.holder.rpartition(":")
+    if boot is None or info.boot_id != boot or name != host or not pid.isdigit():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except OSError:  # it exists (another user's) or cannot be asked: not gone
+        return False
+    return False
 
 
 class Lock:
     """``with Lock(...):`` holds the owner's Lease for the duration of the block.
 
     ``timeout`` is how long to wait for another holder; ``ttl`` the Lease duration (renewed
-    every ttl/3). ``clock`` and ``sleep`` are injectable for tests. When ``create_namespace``
-    is set, a missing namespace is created first (``--create-namespace`` on a new cluster).
+    every ttl/3). ``on_wait`` is told once, in a sentence, what a wait is for. ``clock`` (the
+    times written into the Lease), ``monotonic`` (expiry) and ``sleep`` are injectable for
+    tests. When ``create_namespace`` is set, a missing namespace is created first
+    (``--create-namespace`` on a new cluster).
     """
 
     def __init__(
@@ -111,7 +143,10 @@ class Lock:
         ttl: float = 30.0,
         poll: float = 1.0,
         create_namespace: bool = False,
+        on_wait: Callable[[str], None] | None = None,
         clock: Callable[[], float] = time.time,
+        monotonic: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self.cluster = cluster
         self.owner = owner
@@ -122,7 +157,12 @@ class Lock:
         self.ttl = ttl
         self.poll = poll
         self.create_namespace = create_namespace
+        self.on_wait = on_wait
         self.clock = clock
+        self.monotonic = monotonic
+        self.sleep = sleep
+        self.host = socket.gethostname()
+        self.boot_id = boot_id()
         self._lease: dict[str, Any] | None = None
         self._sent: str | None = None  # the acquireTime of our last create or takeover
         self._guard = threading.Lock()
@@ -154,8 +194,9 @@ class Lock:
     # --- acquire --------------------------------------------------------------------------
 
     def acquire(self) -> None:
-        deadline = time.monotonic() + self.timeout
+        deadline = self.monotonic() + self.timeout
         observed: tuple[str, float] | None = None  # (resourceVersion, monotonic when first seen)
+        told = False
         while True:
             lease = self.cluster.get(LEASE, self.namespace, self.name)
             if lease is None:
@@ -166,23 +207,32 @@ class Lock:
             if (info.holder, info.acquired) == (self.identity, self._sent):
                 self._lease = lease  # our create landed, its answer was lost
                 break
+            now = self.monotonic()
             if observed is None or observed[0] != info.resource_version:
-                observed = (info.resource_version, time.monotonic())
-            stale = time.monotonic() - observed[1] > (info.duration or self.ttl)
-            if (info.expired(self.clock()) or stale) and self._try_take_over(lease, info):
+                observed = (info.resource_version, now)
+            expires_in = observed[1] + (info.duration or self.ttl) - now
+            free = not info.holder or expires_in <= 0
+            gone = gone_from_this_machine(info, host=self.host, boot=self.boot_id)
+            if (free or gone) and self._try_take_over(lease, info, gone=gone):
                 break
-            remaining = deadline - time.monotonic()
+            state = (
+                f"held by {info.holder or 'nobody'}, {info.renewed_ago(self.clock())}, "
+                f"expires in {max(0, math.ceil(expires_in))} s"
+            )
+            remaining = deadline - now
             if remaining <= 0:
                 raise LockError(
-                    f"{self.where} is held by {info.holder or 'nobody'} since "
-                    f"{info.acquired or 'an unknown time'} "
-                    f"(last renewed {info.renewed or 'never'}); "
-                    f"gave up after waiting {self.timeout:g}s",
+                    f"{self.where} is {state}; gave up after waiting {self.timeout:g}s",
                     hint="wait for that apply to finish (--lock-timeout waits longer); if it "
                     "died, the lock expires by itself, or run `dispatchctl force-unlock`",
                 )
-            log.info("%s is held by %s; waiting", self.where, info.holder)
-            time.sleep(min(self.poll, remaining))
+            if not told and self.on_wait is not None:
+                self.on_wait(
+                    f"Waiting for the lock {self.where}: {state} (--lock-timeout {self.timeout:g}s)"
+                )
+                told = True
+            log.info("%s is %s; waiting", self.where, state)
+            self.sleep(min(self.poll, remaining))
         log.info("%s acquired by %s", self.where, self.identity)
         self._stop.clear()
         self._thread = threading.Thread(target=self._renew_loop, name="lease-renew", daemon=True)
@@ -207,6 +257,7 @@ class Lock:
                 "name": self.name,
                 "namespace": self.namespace,
                 "labels": owner_labels(self.owner),
+                "annotations": self._annotations({}),
             },
             "spec": self._spec(0),
         }
@@ -230,8 +281,17 @@ class Lock:
         self._lease = response.body
         return True
 
-    def _try_take_over(self, lease: Mapping[str, Any], info: LeaseInfo) -> bool:
+    def _annotations(self, existing: Mapping[str, str]) -> dict[str, str]:
+        annotations = {k: v for k, v in existing.items() if k != BOOT_ID_ANNOTATION}
+        if self.boot_id is not None:
+            annotations[BOOT_ID_ANNOTATION] = self.boot_id
+        return annotations
+
+    def _try_take_over(self, lease: Mapping[str, Any], info: LeaseInfo, *, gone: bool) -> bool:
         body = dict(lease)
+        metadata = dict(lease["metadata"])
+        metadata["annotations"] = self._annotations(metadata.get("annotations") or {})
+        body["metadata"] = metadata
         transitions = int((lease.get("spec") or {}).get("leaseTransitions") or 0) + 1
         body["spec"] = self._spec(transitions)
         try:
@@ -243,7 +303,8 @@ class Lock:
             )
         except (ConflictError, NotFoundError):
             return False  # another waiter won, or it was released: look again
-        log.info("%s: took over from %s (expired)", self.where, info.holder or "nobody")
+        why = "its process is gone" if gone else "expired"
+        log.info("%s: took over from %s (%s)", self.where, info.holder or "nobody", why)
         self._lease = response.body
         return True
 

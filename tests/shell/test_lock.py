@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import itertools
+import os
+import socket
+import subprocess
 import threading
 import time
 from datetime import UTC, datetime, timedelta
@@ -10,7 +13,14 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from dispatchctl.cluster import Cluster
-from dispatchctl.cluster.lock import Lock, force_unlock, holder_identity, read_lock
+from dispatchctl.cluster.lock import (
+    BOOT_ID_ANNOTATION,
+    Lock,
+    boot_id,
+    force_unlock,
+    holder_identity,
+    read_lock,
+)
 from dispatchctl.errors import ClusterError, LockError
 from dispatchctl.localcluster import Fault
 from dispatchctl.objects import owner_labels
@@ -31,15 +41,38 @@ def lease(cluster: Cluster) -> dict:
     return obj
 
 
-def planted_lease(cluster: Cluster, holder: str, renewed: datetime, duration: int) -> None:
+class FakeTime:
+    """A monotonic clock that only the waiter's sleeps move: waits of a lease duration take
+    no time, and what the waiter decides depends on nothing but the Lease it reads."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+        self.slept: list[float] = []
+
+    def monotonic(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.slept.append(seconds)
+        self.now += seconds
+
+
+def planted_lease(
+    cluster: Cluster,
+    holder: str,
+    renewed: datetime,
+    duration: int,
+    annotations: dict[str, str] | None = None,
+) -> None:
     stamp = renewed.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    metadata = {"name": f"dispatchctl-{OWNER}", "namespace": NS, "annotations": annotations or {}}
     cluster.request(
         "POST",
         f"/apis/coordination.k8s.io/v1/namespaces/{NS}/leases",
         body={
             "apiVersion": "coordination.k8s.io/v1",
             "kind": "Lease",
-            "metadata": {"name": f"dispatchctl-{OWNER}", "namespace": NS},
+            "metadata": metadata,
             "spec": {
                 "holderIdentity": holder,
                 "leaseDurationSeconds": duration,
@@ -61,16 +94,35 @@ def test_lease_is_held_during_the_block_and_released_after(cluster: Cluster) -> 
     assert cluster.get("Lease", NS, f"dispatchctl-{OWNER}") is None
 
 
-def test_second_holder_gives_up_naming_the_first(cluster: Cluster) -> None:
+def test_second_holder_gives_up_saying_who_holds_it_and_when_it_expires(
+    cluster: Cluster,
+) -> None:
     with lock(cluster, "https://ci.example/job/1", ttl=30):
-        acquired = lease(cluster)["spec"]["acquireTime"]
-        with pytest.raises(LockError) as caught, lock(cluster, "job-b", timeout=0.3):
+        renewed = datetime.fromisoformat(lease(cluster)["spec"]["renewTime"]).timestamp()
+        fake = FakeTime()
+        waiting: list[str] = []
+        waiter = lock(
+            cluster,
+            "job-b",
+            timeout=12,
+            poll=5,
+            clock=lambda: renewed + 7.5,
+            monotonic=fake.monotonic,
+            sleep=fake.sleep,
+            on_wait=waiting.append,
+        )
+        with pytest.raises(LockError) as caught, waiter:
             pytest.fail("must not get the lock")
     assert caught.value.message == (
-        f"Lease {NS}/dispatchctl-{OWNER} is held by https://ci.example/job/1 since {acquired} "
-        f"(last renewed {acquired}); gave up after waiting 0.3s"
+        f"Lease {NS}/dispatchctl-{OWNER} is held by https://ci.example/job/1, renewed 7 s ago,"
+        " expires in 18 s; gave up after waiting 12s"
     )
     assert "dispatchctl force-unlock" in (caught.value.hint or "")
+    assert waiting == [
+        f"Waiting for the lock Lease {NS}/dispatchctl-{OWNER}: held by https://ci.example/job/1,"
+        " renewed 7 s ago, expires in 30 s (--lock-timeout 12s)"
+    ]
+    assert fake.slept == [5, 5, 2]
 
 
 def test_holders_never_overlap(cluster: Cluster) -> None:
@@ -98,22 +150,61 @@ def test_holders_never_overlap(cluster: Cluster) -> None:
         assert end <= start
 
 
-def test_expired_lease_is_taken_over(cluster: Cluster) -> None:
-    planted_lease(cluster, "dead-job", datetime.now(UTC) - timedelta(hours=1), 30)
-    with lock(cluster, "job-b", timeout=0):
+def test_a_waiter_whose_clock_runs_ahead_never_takes_a_live_lock(cluster: Cluster) -> None:
+    with lock(cluster, "job-a", ttl=30):
+        ahead = lock(cluster, "job-b", timeout=0.5, clock=lambda: time.time() + 120)
+        with pytest.raises(LockError, match="held by job-a"), ahead:
+            pytest.fail("must not get the lock")
+        assert lease(cluster)["spec"]["holderIdentity"] == "job-a"
+
+
+@pytest.mark.parametrize(
+    "renewed",
+    [timedelta(hours=-1), timedelta(hours=1)],
+    ids=["record-an-hour-old", "holder-clock-an-hour-ahead"],
+)
+def test_an_unchanging_lease_expires_a_duration_after_we_first_saw_it(
+    cluster: Cluster, renewed: timedelta
+) -> None:
+    """The record's times are never trusted: an hour old or an hour in the future, the Lease
+    is taken over once it has not changed for its whole duration of our own clock."""
+    planted_lease(cluster, "dead-job", datetime.now(UTC) + renewed, 30)
+    with pytest.raises(LockError, match="expires in 30 s"), lock(cluster, "job-b", timeout=0):
+        pass
+    fake = FakeTime()
+    with lock(cluster, "job-b", timeout=60, poll=4, monotonic=fake.monotonic, sleep=fake.sleep):
         held = lease(cluster)["spec"]
-        assert held["holderIdentity"] == "job-b"
-        assert held["leaseTransitions"] == 1
+        assert (held["holderIdentity"], held["leaseTransitions"]) == ("job-b", 1)
+    assert sum(fake.slept) == 32  # seen at 0, 4, ..., 28 (expires in 2 s), taken at 32
 
 
-def test_unchanging_lease_expires_even_if_its_clock_runs_ahead(cluster: Cluster) -> None:
-    """A holder whose clock is an hour fast looks fresh by renewTime; not renewing for a
-    whole duration (seen by our own clock) still lets the waiter take over."""
-    planted_lease(cluster, "skewed-job", datetime.now(UTC) + timedelta(hours=1), 1)
-    started = time.monotonic()
-    with lock(cluster, "job-b", timeout=5):
-        assert lease(cluster)["spec"]["holderIdentity"] == "job-b"
-    assert time.monotonic() - started >= 1.0
+def test_a_holder_on_this_machine_whose_process_is_gone_is_taken_over_at_once(
+    cluster: Cluster,
+) -> None:
+    boot = boot_id()
+    assert boot is not None  # Linux
+    dead = f"{socket.gethostname()}:{_pid_of_finished_process()}"
+    planted_lease(cluster, dead, datetime.now(UTC), 30, {BOOT_ID_ANNOTATION: boot})
+    with lock(cluster, "job-b", timeout=0):
+        held = lease(cluster)
+        assert held["spec"]["holderIdentity"] == "job-b"
+        assert held["metadata"]["annotations"] == {BOOT_ID_ANNOTATION: boot}
+    # alive, another boot, or no boot id recorded: a real wait
+    for holder, recorded in (
+        (f"{socket.gethostname()}:{os.getpid()}", {BOOT_ID_ANNOTATION: boot}),
+        (dead, {BOOT_ID_ANNOTATION: "another-boot"}),
+        (dead, {}),
+    ):
+        planted_lease(cluster, holder, datetime.now(UTC), 30, recorded)
+        with pytest.raises(LockError, match="expires in 30 s"), lock(cluster, "job-b", timeout=0):
+            pass
+        force_unlock(cluster, OWNER, NS)
+
+
+def _pid_of_finished_process() -> int:
+    process = subprocess.Popen(["true"])
+    process.wait()
+    return process.pid
 
 
 def test_renewal_keeps_a_short_lease_alive(cluster: Cluster) -> None:
