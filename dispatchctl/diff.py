@@ -138,10 +138,12 @@ def _diff_object(
             **common,
         )
 
+    # Owned means both labels. An owner label of another config is never ours to adopt; an
+    # object with only one of our labels is unmanaged (a half-labelled object someone made).
     other_owner = _labels(live).get(OWNER_LABEL)
     if other_owner is not None and other_owner != ctx.owner:
         return Conflict(obj.ref, ConflictKind.OTHER_OWNER, other_owner=other_owner)
-    adopting = other_owner is None
+    adopting = not _owned_by(live, ctx.owner)
     if adopting and not ctx.adopt:
         return Conflict(obj.ref, ConflictKind.UNMANAGED)
 

@@ -379,6 +379,47 @@ def test_object_of_another_owner_is_always_a_conflict(adopt: bool) -> None:
     assert "'someone-else'" in plan.conflicts[0].message
 
 
+@pytest.mark.parametrize(
+    "labels",
+    [
+        {OWNER_LABEL: OWNER},  # no managed-by label
+        {MANAGED_BY_LABEL: "dispatchctl"},  # no owner label
+        {MANAGED_BY_LABEL: "helm", OWNER_LABEL: OWNER},
+    ],
+)
+def test_an_object_with_only_one_of_our_labels_is_not_ours(labels: dict[str, str]) -> None:
+    """Owned means both labels: anything less is unmanaged, adopted only with --adopt (which
+    then sets both), never updated or replaced as if it were ours."""
+    for desired, live in (
+        (github_secret(), served(github_secret())),
+        (ssh_secret(), served(github_secret("team-1-git-github-com"))),  # a type change
+        (account(), served(account())),
+    ):
+        live["metadata"]["labels"] = dict(labels)
+        live.setdefault("data", {})["extra"] = b64("x")
+        plan = plan_for(desired_state(desired), live_state(live))
+        assert (plan.changes, plan.conflicts) == (
+            (),
+            (Conflict(desired.ref, ConflictKind.UNMANAGED),),
+        )
+        change = only_change(plan_for(desired_state(desired), live_state(live), adopt=True))
+        assert change.action in (Action.ADOPT, Action.REPLACE)
+        assert "--adopt" in change.reason
+        assert change.desired is not None
+        assert {MANAGED_BY_LABEL: "dispatchctl", OWNER_LABEL: OWNER}.items() <= (
+            change.desired["metadata"]["labels"].items()
+        )
+
+
+@pytest.mark.parametrize("adopt", [False, True])
+def test_another_owner_s_label_alone_is_still_a_conflict(adopt: bool) -> None:
+    live = served(github_secret())
+    live["metadata"]["labels"] = {OWNER_LABEL: "someone-else"}
+    plan = plan_for(desired_state(github_secret()), live_state(live), adopt=adopt)
+    assert plan.changes == ()
+    assert plan.conflicts == (Conflict(GITHUB, ConflictKind.OTHER_OWNER, "someone-else"),)
+
+
 # ---------------------------------------------------------------- delete and the prune guard
 
 

@@ -19,6 +19,7 @@ from dispatchctl.localcluster import Fault, LocalCluster
 from tests.e2e.conftest import (
     DOCKER_PASSWORD,
     NS,
+    OWNER,
     SSH_KEY,
     Run,
     Write,
@@ -29,7 +30,7 @@ from tests.e2e.conftest import (
     github,
     write_log,
 )
-from tests.fixtures.cluster import ApiServer
+from tests.fixtures.cluster import Kubectl
 from tests.fixtures.sops import AgeKey, encrypt_file
 
 # --- sops ciphertext that nothing will decrypt ----------------------------------------------
@@ -287,8 +288,43 @@ def test_import_out_never_follows_a_link(tmp_path: Path) -> None:
     result = _cli(*importing, cwd=tmp_path, timeout=30)
     assert result.returncode == 1
     assert result.stderr.splitlines()[0] == (
-        f"Error: cannot write {link}: it is a symbolic link (dispatchctl never writes through"
-        " one)"
+        f"Error: cannot write {link}: it is a symbolic link (dispatchctl never writes through one)"
     )
     assert victim.read_text() == "keep me\n"
     assert link.is_symlink()
+
+
+# --- ownership --------------------------------------------------------------------------------
+
+
+@pytest.mark.usefixtures("dispatch_ns")
+def test_an_object_with_only_the_owner_label_is_not_updated_without_adopt(
+    run: Run,
+    write_config: Write,
+    cluster_args: list[str],
+    local_cluster: LocalCluster,
+    api: Cluster,
+    kubectl: Kubectl,
+) -> None:
+    kubectl("create", "secret", "generic", "team-1-github", "-n", NS, "--from-literal=k=v")
+    kubectl("label", "secret", "team-1-github", "-n", NS, f"dispatchctl.io/owner={OWNER}")
+    config = write_config({"team-1": [github()]})
+    local_cluster.requests.clear()
+
+    refused = run("apply", config, *cluster_args, "--auto-approve")
+    assert refused.code == 1
+    assert (
+        f"  Secret/{NS}/team-1-github exists but is not managed by dispatchctl; pass --adopt to"
+        " take it over, or choose another secretName"
+    ) in refused.err.splitlines()
+    assert write_log(local_cluster) == []
+
+    adopted = run("apply", config, *cluster_args, "--auto-approve", "--adopt")
+    assert adopted.code == 0, adopted.err
+    assert "-/+ Secret dispatch/team-1-github: replaced" in adopted.out  # Opaque -> basic-auth
+    secret = api.get("Secret", NS, "team-1-github")
+    assert secret is not None
+    assert secret["metadata"]["labels"] == {
+        "app.kubernetes.io/managed-by": "dispatchctl",
+        "dispatchctl.io/owner": OWNER,
+    }
