@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import threading
 from dataclasses import dataclass, field
 from typing import Any
@@ -87,6 +88,14 @@ class Faults:
                 if fault._matches(method, verb, resource, namespace, name) and fault._take():
                     return fault
         return None
+
+
+def created_name(body: bytes) -> str:
+    """The name a create's JSON body gives its object: a fault's ``name=`` matches it."""
+    try:
+        return str(json.loads(body)["metadata"]["name"])
+    except (ValueError, UnicodeDecodeError, TypeError, KeyError):
+        return ""
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from dispatchctl.localcluster import discovery, openapi, table
 from dispatchctl.localcluster.api import Api, Request, Response, route
-from dispatchctl.localcluster.faults import Fault, Faults, RequestRecord
+from dispatchctl.localcluster.faults import Fault, Faults, RequestRecord, created_name
 from dispatchctl.localcluster.status import (
     ApiError,
     generic,
@@ -224,7 +224,7 @@ class LocalCluster:
                     named = name
                     if r is not None and r.verb == "create":
                         body = read_body()
-                        named = _created_name(body)
+                        named = created_name(body)
                     fault = self.faults.pick(method, verb, resource, namespace, named)
                 if fault is not None and not fault.after:
                     _apply(fault)
@@ -324,15 +324,6 @@ class LocalCluster:
             if found is not None:
                 return found
         raise path_not_found()
-
-
-def _created_name(body: bytes) -> str:
-    """The name a create's JSON body gives its object (a fault's ``name=`` matches it)."""
-    try:
-        obj = json.loads(body)
-        return str(obj["metadata"]["name"])
-    except (ValueError, UnicodeDecodeError, TypeError, KeyError):
-        return ""
 
 
 def _apply(fault: Fault) -> None:

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from dispatchctl.cluster import Cluster
-from dispatchctl.localcluster import Fault, LocalCluster
+from dispatchctl.localcluster import Fault
 from tests.e2e.conftest import (
     DOCKER_PASSWORD,
     NS,
@@ -30,7 +30,7 @@ from tests.e2e.conftest import (
     github,
     write_log,
 )
-from tests.fixtures.cluster import Kubectl
+from tests.fixtures.cluster import ApiServer, Kubectl
 from tests.fixtures.sops import AgeKey, encrypt_file
 
 # --- sops ciphertext that nothing will decrypt ----------------------------------------------
@@ -109,7 +109,7 @@ def test_ciphertext_left_after_decryption_is_refused_at_its_line(
         )
         assert DOCKER_PASSWORD not in result.out + result.err
         assert not any(c in result.out + result.err for c in canaries())
-    assert write_log(local_cluster) == []
+    assert write_log(apiserver) == []
 
 
 # --- a server's error message that quotes what it refused ----------------------------------
@@ -124,7 +124,7 @@ def test_a_webhook_denial_quoting_secret_values_shows_reason_code_and_fields_onl
     run: Run,
     write_config: Write,
     cluster_args: list[str],
-    local_cluster: LocalCluster,
+    apiserver: ApiServer,
     api: Cluster,
 ) -> None:
     config = write_config({"team-1": [git_ssh(), docker(imagePullSecret=True)]})
@@ -140,7 +140,7 @@ def test_a_webhook_denial_quoting_secret_values_shows_reason_code_and_fields_onl
     denied = 'admission webhook "secrets.policy.example.com" denied the request: '
     harmless = "see https://api.github.com/policies about octocat and dispatchbot"
     ssh_secret = "team-1-git-github-com"
-    local_cluster.faults.add(
+    apiserver.faults.add(
         Fault(
             verb="create",
             name=ssh_secret,
@@ -152,7 +152,7 @@ def test_a_webhook_denial_quoting_secret_values_shows_reason_code_and_fields_onl
             details={"causes": [{"reason": "FieldValueInvalid", "field": "data[ssh-privatekey]"}]},
         )
     )
-    local_cluster.faults.add(
+    apiserver.faults.add(
         Fault(
             verb="create",
             name="team-1-docker-pull",
@@ -302,14 +302,14 @@ def test_an_object_with_only_the_owner_label_is_not_updated_without_adopt(
     run: Run,
     write_config: Write,
     cluster_args: list[str],
-    local_cluster: LocalCluster,
+    apiserver: ApiServer,
     api: Cluster,
     kubectl: Kubectl,
 ) -> None:
     kubectl("create", "secret", "generic", "team-1-github", "-n", NS, "--from-literal=k=v")
     kubectl("label", "secret", "team-1-github", "-n", NS, f"dispatchctl.io/owner={OWNER}")
     config = write_config({"team-1": [github()]})
-    local_cluster.requests.clear()
+    apiserver.requests.clear()
 
     refused = run("apply", config, *cluster_args, "--auto-approve")
     assert refused.code == 1
@@ -317,7 +317,7 @@ def test_an_object_with_only_the_owner_label_is_not_updated_without_adopt(
         f"  Secret/{NS}/team-1-github exists but is not managed by dispatchctl; pass --adopt to"
         " take it over, or choose another secretName"
     ) in refused.err.splitlines()
-    assert write_log(local_cluster) == []
+    assert write_log(apiserver) == []
 
     adopted = run("apply", config, *cluster_args, "--auto-approve", "--adopt")
     assert adopted.code == 0, adopted.err
