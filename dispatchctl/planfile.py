@@ -10,18 +10,21 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from pathlib import Path
 from typing import Any
 
 from dispatchctl import __version__, files
+from dispatchctl.config.load import input_digest
 from dispatchctl.errors import PlanError, StalePlanError
 from dispatchctl.files import UnsafePathError, read_regular, write_private
 from dispatchctl.plan import Change, Plan
-from dispatchctl.render.json import plan_document, plan_from_document
+from dispatchctl.render.json import MAX_DEPTH, malformed, plan_document, plan_from_document
 
 PLANFILE_KIND = "dispatchctl-plan"
 # Far above any real plan (4,000 objects make about 2 MB); a larger file is not ours.
 MAX_PLAN_BYTES = 64 * 1024 * 1024
+_KIND_AT_START = re.compile(rb'^\{\s*"kind"\s*:\s*"' + PLANFILE_KIND.encode() + rb'"')
 
 
 def save(plan: Plan, path: str | Path) -> None:
@@ -63,6 +66,9 @@ def is_planfile(path: str | Path) -> bool:
         return data[:1] == b"{" and json.loads(data).get("kind") == PLANFILE_KIND
     except (OSError, ValueError, AttributeError):
         return False
+    except RecursionError:
+        # nested past the JSON parser's limit: a plan only if it says so near the start
+        return _KIND_AT_START.search(data[:200]) is not None
 
 
 def load(path: str | Path) -> Plan:
@@ -75,6 +81,8 @@ def load(path: str | Path) -> Plan:
         ) from None
     except ValueError as err:
         raise PlanError(f"{path}: not a readable plan file ({type(err).__name__})") from None
+    except RecursionError:  # the JSON parser's own limit, far past MAX_DEPTH
+        raise PlanError(f"{path}: {malformed(f'nested deeper than {MAX_DEPTH} levels')}") from None
     if not isinstance(document, dict) or document.get("kind") != PLANFILE_KIND:
         raise PlanError(
             f"{path}: not a dispatchctl plan file",
@@ -86,20 +94,17 @@ def load(path: str | Path) -> Plan:
         raise PlanError(f"{path}: {err.message}", hint=err.hint) from None
 
 
-def sha256_file(path: str | Path) -> str:
-    return hashlib.sha256(read_regular(path)).hexdigest()
-
-
 def check_inputs(saved: Plan) -> None:
     """Refuse a plan whose config files changed (or vanished) since it was made."""
     changed = []
     for item in saved.inputs:
         try:
-            digest = sha256_file(item.path)
+            raw = read_regular(item.path)
         except OSError:
             changed.append(f"{item.path} (missing)")
             continue
-        if digest != item.sha256:
+        # the bytes' digest, unless clear-text secrets made the plan record another
+        if hashlib.sha256(raw).hexdigest() != item.sha256 and input_digest(raw) != item.sha256:
             changed.append(item.path)
     if changed:
         raise StalePlanError(

@@ -17,6 +17,7 @@ from dispatchctl.cli.progress import BarProgress, LineProgress, describe
 from dispatchctl.cluster.lock import Lock, holder_identity
 from dispatchctl.errors import PlanError
 from dispatchctl.plan import Action, Plan
+from dispatchctl.render.text import printable
 
 if TYPE_CHECKING:
     from dispatchctl.cluster import Cluster
@@ -69,7 +70,9 @@ def report(result: ApplyResult) -> int:
         err=True,
     )
     for change, error in result.failed:
-        click.echo(f"  failed: {change.action.verb} {describe(change)}: {error}", err=True)
+        click.echo(
+            f"  failed: {change.action.verb} {describe(change)}: {printable(error)}", err=True
+        )
     for change in result.not_attempted:
         click.echo(f"  not attempted: {change.action.verb} {describe(change)}", err=True)
     click.echo("Nothing applied was lost; fix the cause and run apply again to converge.", err=True)
@@ -156,7 +159,7 @@ def apply(
             identity=holder_identity(os.environ),
             timeout=lock_timeout,
             create_namespace=create_namespace,
-            on_wait=lambda text: click.echo(text, err=True),
+            on_wait=lambda text: click.echo(printable(text), err=True),
         )
         with lock:
             plan = planner.plan_against(loaded, cluster, plan_options)

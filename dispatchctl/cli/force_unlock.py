@@ -12,10 +12,11 @@ from dispatchctl.cli import options
 from dispatchctl.cluster.lock import LeaseInfo, lease_name, read_lock
 from dispatchctl.cluster.lock import force_unlock as remove_lock
 from dispatchctl.config.load import load_config
+from dispatchctl.render.text import printable
 
 
 def describe(info: LeaseInfo) -> str:
-    return (
+    return printable(
         f"held by {info.holder or 'nobody'} since {info.acquired or 'an unknown time'}, "
         f"last renewed {info.renewed or 'never'}"
     )

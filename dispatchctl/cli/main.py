@@ -15,6 +15,7 @@ from dispatchctl import __version__
 from dispatchctl.cli import options
 from dispatchctl.cli.process import forbid_core_dumps
 from dispatchctl.errors import DispatchctlError
+from dispatchctl.render.text import printable
 
 EXIT_OK = 0
 EXIT_ERROR = 1
@@ -65,8 +66,9 @@ def cli() -> None:
 
 
 def report_error(err: DispatchctlError) -> None:
-    """Print an error's lines to stderr, prefixed once."""
-    lines = err.lines()
+    """Print an error's lines to stderr, prefixed once; names in them (from a saved plan, a
+    config, the cluster) cannot drive the terminal."""
+    lines = [printable(line) for line in err.lines()]
     click.secho(f"Error: {lines[0]}", err=True, fg="red")
     for line in lines[1:]:
         click.echo(f"  {line}", err=True)

@@ -7,6 +7,7 @@ from typing import Any
 import click
 
 from dispatchctl.plan import Action, Change
+from dispatchctl.render.text import printable
 
 _DONE = {
     Action.CREATE: "created",
@@ -20,7 +21,7 @@ _DONE = {
 def describe(change: Change) -> str:
     ref = change.ref
     where = f"{ref.namespace}/{ref.name}" if ref.namespace else ref.name
-    return f"{ref.kind} {where}"
+    return printable(f"{ref.kind} {where}")
 
 
 class LineProgress:
@@ -33,7 +34,7 @@ class LineProgress:
         if error is None:
             click.echo(f"{change.action.value} {describe(change)}: {_DONE[change.action]}")
         else:
-            click.secho(f"! {describe(change)}: failed: {error}", fg="red", err=True)
+            click.secho(f"! {describe(change)}: failed: {printable(error)}", fg="red", err=True)
 
 
 class BarProgress:
@@ -48,7 +49,7 @@ class BarProgress:
 
     def finished(self, change: Change, error: str | None) -> None:
         if error is not None:
-            click.secho(f"\n! {describe(change)}: failed: {error}", fg="red", err=True)
+            click.secho(f"\n! {describe(change)}: failed: {printable(error)}", fg="red", err=True)
         self._bar.update(1)
 
     def close(self) -> None:

@@ -8,6 +8,7 @@ path in the on-disk parse so every line is a line of the file the user has.
 
 from __future__ import annotations
 
+import copy
 import difflib
 import functools
 import hashlib
@@ -53,6 +54,7 @@ _OPAQUE = {"bool": False, "int": 0, "float": 0.0}
 _LOOKS_SOPS = re.compile(rb"^sops:", re.MULTILINE)
 _CREDENTIAL: TypeAdapter[AnyCredential] = TypeAdapter(Credential)
 _M = TypeVar("_M", bound=BaseModel)
+_MASKED = b"dispatchctl config data, clear-text secret values left out\n"
 
 
 @dataclass(frozen=True)
@@ -227,7 +229,33 @@ def _parse(f: _File, raw: bytes | None) -> InputFile:
                 f.display, sp.mark.line, sp.mark.column, format_path(sp.path), sp.message, sp.hint
             )
         )
-    return InputFile(f.display, digest)
+    return InputFile(f.display, _digest(raw, f.doc.data))
+
+
+def input_digest(raw: bytes) -> str:
+    """What a plan records of a config file: see ``_digest``."""
+    try:
+        data = parse(raw.decode("utf-8")).data
+    except (UnicodeDecodeError, YamlSyntaxError):
+        data = None
+    return _digest(raw, data)
+
+
+def _digest(raw: bytes, data: Any) -> str:
+    """The sha256 of the file's bytes; for a file with secret fields in clear text (accepted
+    with --allow-plaintext), of its data with those values left out instead: the digest of a
+    file holding a 4-digit password would give the password away in 10,000 guesses."""
+    paths = _plaintext_secrets(data) if isinstance(data, dict) else []
+    if not paths:
+        return hashlib.sha256(raw).hexdigest()
+    masked = copy.deepcopy(data)
+    for path in paths:
+        parent = masked
+        for part in path[:-1]:
+            parent = parent[part]
+        parent[path[-1]] = None
+    text = json.dumps(masked, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(_MASKED + text.encode("utf-8")).hexdigest()
 
 
 def _inspect(f: _File, *, allow_plaintext: bool, decrypt: bool) -> None:

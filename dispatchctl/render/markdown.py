@@ -18,7 +18,7 @@ from dispatchctl.render.text import (
     change_block,
     delete_all_warning,
     error_lines,
-    printable,
+    printable_document,
     summary_line,
 )
 
@@ -36,6 +36,7 @@ def render_markdown(plan: Plan) -> str:
 
 def render_document_markdown(doc: Mapping[str, Any]) -> str:
     """The comment; never longer than MAX_CHARS plus the truncation note."""
+    doc = printable_document(doc)
     head = _head(doc)
     if not doc["has_changes"] and not doc["has_errors"]:
         return "\n".join(head)  # the head says "No changes" once; no table, no summary line
@@ -71,7 +72,7 @@ def _head(doc: Mapping[str, Any]) -> list[str]:
     errors = error_lines(doc)
     if errors:
         lines += ["> [!CAUTION]", "> **The plan cannot be applied:**"]
-        lines += [f"> - {printable(message)}" for message in errors]
+        lines += [f"> - {message}" for message in errors]
         lines.append("")
     if doc["deletes_everything"]:
         lines += ["> [!WARNING]", f"> {delete_all_warning(doc)}", ""]

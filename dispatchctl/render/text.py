@@ -42,11 +42,12 @@ def render_text(plan: Plan, *, color: bool) -> str:
 
 def render_document_text(doc: Mapping[str, Any], *, color: bool) -> str:
     """The text view of a plan document, ending with the closing summary line."""
+    doc = printable_document(doc)
     paint = Painter(color)
     lines = [
-        f"Owner:   {printable(doc['owner'])}",
-        f"Cluster: {printable(_cluster(doc['target']))}",
-        *(f"Input:   {printable(f['path'])} (sha256 {f['sha256'][:12]})" for f in doc["inputs"]),
+        f"Owner:   {doc['owner']}",
+        f"Cluster: {_cluster(doc['target'])}",
+        *(f"Input:   {f['path']} (sha256 {f['sha256'][:12]})" for f in doc["inputs"]),
         "",
     ]
     blocks = [_namespace_block(ns, paint) for ns in doc["create_namespaces"]]
@@ -58,7 +59,7 @@ def render_document_text(doc: Mapping[str, Any], *, color: bool) -> str:
     errors = error_lines(doc)
     if errors:
         lines.append(paint.error("Errors (the plan cannot be applied):"))
-        lines += [f"  {paint.error('x')} {printable(message)}" for message in errors]
+        lines += [f"  {paint.error('x')} {message}" for message in errors]
         lines.append("")
     if doc["deletes_everything"]:
         lines += [paint.error(delete_all_warning(doc)), ""]
@@ -93,7 +94,7 @@ def change_block(change: Mapping[str, Any], paint: Painter) -> list[str]:
     ref = f"{change['kind']} {change['namespace']}/{change['name']}"
     lines = [f"  {paint.symbol(symbol)} {paint.bold(ref)}"]
     if change["reason"]:
-        lines.append(f"      # {printable(change['reason'])}")
+        lines.append(f"      # {change['reason']}")
     lines += detail_lines(change, paint)
     return lines
 
@@ -102,10 +103,7 @@ def detail_lines(change: Mapping[str, Any], paint: Painter) -> list[str]:
     """Facts, then field changes, then data keys, each on its own indented line."""
     facts = change["facts"]
     width = max((len(name) for name in facts), default=0)
-    lines = [
-        f"      {printable(name) + ':':<{width + 1}} {printable(value)}"
-        for name, value in facts.items()
-    ]
+    lines = [f"      {name + ':':<{width + 1}} {value}" for name, value in facts.items()]
     for field in change["fields"]:
         lines += [f"      {line}" for line in _field_lines(field, paint)]
     unchanged = 0
@@ -114,9 +112,7 @@ def detail_lines(change: Mapping[str, Any], paint: Painter) -> list[str]:
         if status == "unchanged":
             unchanged += 1
         else:
-            lines.append(
-                f"      {paint.symbol(KEY_SYMBOLS[status])} {printable(key['key'])} ({status})"
-            )
+            lines.append(f"      {paint.symbol(KEY_SYMBOLS[status])} {key['key']} ({status})")
     if unchanged:
         plural = "key" if unchanged == 1 else "keys"
         lines.append(f"      # ({unchanged} unchanged {plural} hidden)")
@@ -141,9 +137,25 @@ def _field_lines(field: Mapping[str, Any], paint: Painter) -> list[str]:
 
 
 def printable(text: str) -> str:
-    """Control characters escaped: a fact from the config (a username, say) must not move the
-    cursor, recolour the terminal, or end a markdown code block."""
-    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in str(text))
+    """Control characters escaped: a name or fact (from the config, the cluster or a saved
+    plan) must not move the cursor, recolour the terminal, reorder the line (bidi controls)
+    or end a markdown code block."""
+    text = str(text)
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+
+
+def printable_document(value: Any) -> Any:
+    """The document with every string in it (keys too) made printable, so no view rendered
+    from it can miss one."""
+    if isinstance(value, str):
+        return printable(value)
+    if isinstance(value, Mapping):
+        return {printable(k): printable_document(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [printable_document(v) for v in value]
+    return value
 
 
 def _value(value: Any) -> str:

@@ -8,9 +8,12 @@ import json
 import os
 import re
 from pathlib import Path
+from typing import Any
 
 import jsonschema
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from dispatchctl.diff import make_plan
 from dispatchctl.errors import PlanError
@@ -133,7 +136,66 @@ def test_document_of_another_version_is_refused() -> None:
 def test_malformed_document_is_a_plan_error() -> None:
     doc = plan_document(representative_plan())
     del doc["changes"][0]["seen"]
-    with pytest.raises(PlanError, match=r"malformed \(KeyError: 'seen'\)"):
+    with pytest.raises(PlanError, match=r"malformed: changes\[0\]\.seen: missing$"):
+        plan_from_document(doc)
+
+
+JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers(-3, 3) | st.sampled_from(["", "x", "a" * 64, "Secret"]),
+    lambda inner: (
+        st.lists(inner, max_size=2)
+        | st.dictionaries(st.sampled_from(["a", "uid"]), inner, max_size=2)
+    ),
+    max_leaves=4,
+)
+
+
+def _paths(value: Any, path: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    found = [path]
+    if isinstance(value, dict):
+        for key, child in value.items():
+            found += _paths(child, (*path, key))
+    elif isinstance(value, list):
+        for index, child in enumerate(value):
+            found += _paths(child, (*path, index))
+    return found
+
+
+@settings(max_examples=400, deadline=None)
+@given(data=st.data())
+def test_the_reader_accepts_exactly_what_the_schema_accepts(data: st.DataObject) -> None:
+    """Any one place of a real document replaced by any JSON value, or removed, or a field
+    added: the hand-written reader and jsonschema agree, and the reader never raises anything
+    but PlanError."""
+    doc = plan_document(representative_plan())
+    path = data.draw(st.sampled_from(_paths(doc)[1:]))
+    parent = doc
+    for part in path[:-1]:
+        parent = parent[part]
+    what = data.draw(st.sampled_from(["replace", "remove", "add"]))
+    if what == "replace":
+        parent[path[-1]] = data.draw(JSON_VALUES)
+    elif what == "remove":
+        del parent[path[-1]]
+    elif isinstance(parent[path[-1]], dict):
+        parent[path[-1]]["extra"] = data.draw(JSON_VALUES)
+    schema_ok = jsonschema.Draft202012Validator(SCHEMA).is_valid(doc)
+    try:
+        plan_from_document(doc)
+    except PlanError as err:
+        assert not schema_ok, err.message
+        assert err.message.startswith(("the plan document is malformed: ", "unsupported plan"))
+    else:
+        assert schema_ok
+
+
+def test_a_document_nested_past_the_limit_is_refused_before_it_is_read() -> None:
+    doc = plan_document(representative_plan())
+    deep: Any = "x"
+    for _ in range(40):
+        deep = [deep]
+    doc["changes"][0]["fields"] = [{"path": "x", "before": None, "after": deep}]
+    with pytest.raises(PlanError, match="nested deeper than 32 levels"):
         plan_from_document(doc)
 
 

@@ -4,12 +4,14 @@ naming the place and the fix, shows no traceback (``run`` checks) and writes not
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 import os
 import re
 import stat
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -328,3 +330,127 @@ def test_an_object_with_only_the_owner_label_is_not_updated_without_adopt(
         "app.kubernetes.io/managed-by": "dispatchctl",
         "dispatchctl.io/owner": OWNER,
     }
+
+
+# --- saved plans that are not what they claim ------------------------------------------------
+
+
+def _saved_plan(run: Run, write_config: Write, cluster_args: list[str], path: Path) -> dict:
+    config = write_config({"team-1": [github()]})
+    assert run("plan", config, *cluster_args, "-o", path).code == 0
+    document: dict = json.loads(path.read_text())
+    return document
+
+
+def _deep(levels: int) -> object:
+    value: object = "x"
+    for _ in range(levels):
+        value = [value]
+    return value
+
+
+@pytest.mark.usefixtures("dispatch_ns")
+def test_a_malformed_plan_file_is_refused_naming_what_is_wrong(
+    run: Run, write_config: Write, cluster_args: list[str], apiserver: ApiServer, tmp_path: Path
+) -> None:
+    plan_file = tmp_path / "ci.plan"
+    good = _saved_plan(run, write_config, cluster_args, plan_file)
+    change = good["changes"][0]
+    cases: list[tuple[str, object, str]] = [
+        ("target", {"server": 1, "context": 2}, "target.server: expected a string, not 1"),
+        ("inputs", "config.yaml", "inputs: expected a list, not 'config.yaml'"),
+        ("inputs", [{"path": "c.yaml", "sha256": 7}], "inputs[0].sha256: expected a string"),
+        ("inputs", [{"path": "c.yaml", "sha256": "abc"}], "inputs[0].sha256: expected 64"),
+        ("changes", [{**change, "kind": 5}], "changes[0].kind: expected one of Secret,"),
+        ("changes", [{**change, "seen": 5}], "changes[0].seen: expected null or an object"),
+        (
+            "changes",
+            [{**change, "seen": {"uid": [], "resourceVersion": "1"}}],
+            "changes[0].seen.uid: expected a string, not a list",
+        ),
+        ("changes", [{**change, "keys": [{"key": "k"}]}], "changes[0].keys[0].status: missing"),
+        ("changes", [{**change, "facts": {"a": 1}}], "changes[0].facts.a: expected a string"),
+        ("summary", {**good["summary"], "unchanged": -1}, "summary.unchanged: expected a count"),
+        ("conflicts", [{"kind": "Secret"}], "conflicts[0].namespace: missing"),
+        (
+            "changes",
+            [{**change, "fields": [{"path": "x", "before": None, "after": _deep(40)}]}],
+            "nested deeper than 32 levels",
+        ),
+        ("changes", [{**change, "facts": "DEEP"}], "nested deeper than 32 levels"),
+    ]
+    for key, value, expected in cases:
+        # json.dumps itself cannot write 100,000 levels
+        deep = "[" * 100_000 + "]" * 100_000
+        plan_file.write_text(json.dumps({**good, key: value}).replace('"DEEP"', deep))
+        for args in (("show", plan_file), ("apply", plan_file, *cluster_args)):
+            result = run(*args)
+            assert result.code == 1, (key, value)
+            first = result.err.splitlines()[0]
+            assert first.startswith(f"Error: {plan_file}: the plan document is malformed: "), first
+            assert expected in first, first
+    plan_file.write_bytes(b"[" * 200_000)
+    result = run("show", plan_file)
+    assert (result.code, result.err.splitlines()[0]) == (
+        1,
+        f"Error: {plan_file}: the plan document is malformed: nested deeper than 32 levels",
+    )
+    assert write_log(apiserver) == []
+
+
+@pytest.mark.usefixtures("dispatch_ns")
+def test_names_in_a_plan_file_cannot_drive_the_terminal(
+    run: Run, write_config: Write, cluster_args: list[str], tmp_path: Path
+) -> None:
+    plan_file = tmp_path / "ci.plan"
+    good = _saved_plan(run, write_config, cluster_args, plan_file)
+    hostile = "team-1\x1b]0;owned\x07\x1b[2J\u202egithub"
+    change = {**good["changes"][0], "name": hostile, "namespace": "dis\x1b[31mpatch"}
+    document = {**good, "owner": "ci\x1b[1m", "changes": [change]}
+    document["conflicts"] = [
+        {
+            "kind": "Secret",
+            "namespace": "ns\r",
+            "name": hostile,
+            "conflict": "unmanaged",
+            "other_owner": None,
+            "message": f"Secret/ns/{hostile} exists",
+        },
+    ]
+    plan_file.write_text(json.dumps(document))
+    for fmt in ("text", "markdown"):
+        result = run("show", plan_file, f"--format={fmt}")
+        shown = result.out + result.err
+        assert not any(c in shown for c in "\x1b\x07\r\u202e"), (fmt, shown)
+        assert "team-1\\x1b]0;owned\\x07\\x1b[2J\\u202egithub" in shown
+    stale = run("apply", plan_file, *cluster_args)
+    assert stale.code == 1
+    assert not any(c in stale.out + stale.err for c in "\x1b\x07\r\u202e"), stale.err
+
+
+@pytest.mark.usefixtures("dispatch_ns")
+def test_a_saved_plan_of_a_plaintext_config_records_no_digest_of_its_secrets(
+    run: Run, make_config: Callable[..., Path], cluster_args: list[str], tmp_path: Path
+) -> None:
+    config = make_config(config_text({"team-1": [github(token="4711")]}), encrypt=False)
+    plan_file = tmp_path / "ci.plan"
+    assert run("plan", "--allow-plaintext", config, *cluster_args, "-o", plan_file).code == 0
+    recorded = json.loads(plan_file.read_text())["inputs"][0]["sha256"]
+    text = config.read_text()
+    # the attack: every 4-digit password, hashed into the file as it is on disk
+    guesses = {
+        hashlib.sha256(text.replace("4711", f"{n:04d}").encode()).hexdigest() for n in range(10_000)
+    }
+    assert recorded not in guesses
+
+    # the digest still covers everything else: the saved plan applies, and is stale once a
+    # value other than a secret changes
+    applied = run("apply", "--allow-plaintext", plan_file, *cluster_args)
+    assert applied.code == 0, applied.err
+    assert run("plan", "--allow-plaintext", config, *cluster_args, "-o", plan_file).code == 0
+    config.write_text(text.replace("octocat", "hubot"))
+    stale = run("apply", "--allow-plaintext", plan_file, *cluster_args)
+    assert stale.code == 1
+    assert stale.err.startswith(
+        f"Error: stale plan: config files changed since the plan was made: {config}"
+    )
