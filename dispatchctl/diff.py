@@ -18,8 +18,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from dispatchctl.objects import (
-    MANAGED_BY_LABEL,
-    MANAGED_BY_VALUE,
     OWNER_LABEL,
     SECRET,
     SERVICE_ACCOUNT,
@@ -27,6 +25,7 @@ from dispatchctl.objects import (
     DesiredState,
     LiveState,
     ObjectRef,
+    owned_by,
     owner_labels,
 )
 from dispatchctl.order import in_order
@@ -70,7 +69,7 @@ def make_plan(
 ) -> Plan:
     """The plan that makes ``live`` match ``desired``; changes come in apply order."""
     owner = desired.owner
-    owned = {ref for ref, obj in live.objects.items() if _owned_by(obj, owner)}
+    owned = {ref for ref, obj in live.objects.items() if owned_by(obj, owner)}
     context = _Context(
         owner=owner,
         adopt=adopt,
@@ -91,7 +90,9 @@ def make_plan(
 
     declared = {obj.ref for obj in desired.objects}
     deletes = [
-        _delete(ref, live.objects[ref], context) for ref in sorted(owned) if ref not in declared
+        _delete(ref, live.objects[ref], context, live.listed_by.get(ref, ()))
+        for ref in sorted(owned)
+        if ref not in declared
     ]
     missing = tuple(ns for ns in desired.namespaces if ns not in live.namespaces)
     return Plan(
@@ -143,7 +144,7 @@ def _diff_object(
     other_owner = _labels(live).get(OWNER_LABEL)
     if other_owner is not None and other_owner != ctx.owner:
         return Conflict(obj.ref, ConflictKind.OTHER_OWNER, other_owner=other_owner)
-    adopting = not _owned_by(live, ctx.owner)
+    adopting = not owned_by(live, ctx.owner)
     if adopting and not ctx.adopt:
         return Conflict(obj.ref, ConflictKind.UNMANAGED)
 
@@ -183,16 +184,25 @@ def _diff_object(
     )
 
 
-def _delete(ref: ObjectRef, live: Mapping[str, Any], ctx: _Context) -> Change:
+def _delete(
+    ref: ObjectRef, live: Mapping[str, Any], ctx: _Context, listed_by: Sequence[str]
+) -> Change:
     keys = ()
     if ref.kind == SECRET:
         keys = tuple(KeyDiff(k, KeyStatus.REMOVED) for k in sorted(live.get("data") or {}))
+    reason = _DELETE_REASON
+    if listed_by:
+        accounts = ", ".join(f"ServiceAccount {name}" for name in listed_by)
+        reason += (
+            f"; warning: {accounts}, not managed by this config, still lists it (older Tekton"
+            " fails every pod of an account that lists a missing Secret)"
+        )
     return Change(
         ref,
         Action.DELETE,
         _seen(live),
         keys=keys,
-        reason=_DELETE_REASON,
+        reason=reason,
         account=ctx.accounts.get(ref),
     )
 
@@ -358,12 +368,6 @@ def _decoded(data: Mapping[str, str] | None) -> dict[str, bytes | None]:
 
 def _labels(obj: Mapping[str, Any]) -> Mapping[str, str]:
     return (obj.get("metadata") or {}).get("labels") or {}
-
-
-def _owned_by(obj: Mapping[str, Any], owner: str) -> bool:
-    """Carries both of this owner's labels: the only objects a plan may delete."""
-    labels = _labels(obj)
-    return labels.get(MANAGED_BY_LABEL) == MANAGED_BY_VALUE and labels.get(OWNER_LABEL) == owner
 
 
 def _with_owner_labels(manifest: Mapping[str, Any], owner: str) -> dict[str, Any]:

@@ -58,7 +58,7 @@ def check_target(path: Path, *, replaceable: Callable[[Path], bool] | None, what
     ``replaceable=None`` accepts any regular file."""
     try:
         mode = os.lstat(path).st_mode
-    except FileNotFoundError:
+    except (FileNotFoundError, NotADirectoryError):  # nothing there; the write says why not
         return
     if stat.S_ISLNK(mode):
         raise UnsafePathError(path, "it is a symbolic link (dispatchctl never writes through one)")

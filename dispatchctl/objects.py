@@ -72,14 +72,23 @@ def owner_selector(owner: str) -> str:
     return f"{MANAGED_BY_LABEL}={MANAGED_BY_VALUE},{OWNER_LABEL}={owner}"
 
 
+def owned_by(obj: Mapping[str, Any], owner: str) -> bool:
+    """Carries both of this owner's labels: the only objects dispatchctl updates or prunes."""
+    labels = (obj.get("metadata") or {}).get("labels") or {}
+    return labels.get(MANAGED_BY_LABEL) == MANAGED_BY_VALUE and labels.get(OWNER_LABEL) == owner
+
+
 @dataclass(frozen=True)
 class LiveState:
     """What the cluster holds that matters to one plan, as decoded JSON objects.
 
     ``objects`` has every object carrying the owner's labels plus every object that shares a
     name with a desired one (owned or not: the diff decides adopt/conflict). ``namespaces``
-    lists which of the desired namespaces exist.
+    lists which of the desired namespaces exist. ``listed_by`` names, for each owned Secret
+    the config no longer declares, the ServiceAccounts this owner does not manage that still
+    list it ("namespace/name"): pruning it leaves them listing a missing Secret.
     """
 
     objects: Mapping[ObjectRef, Mapping[str, Any]]
     namespaces: frozenset[str]
+    listed_by: Mapping[ObjectRef, tuple[str, ...]] = field(default_factory=dict)

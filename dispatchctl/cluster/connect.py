@@ -14,6 +14,7 @@ import os
 from collections.abc import Mapping
 from pathlib import Path
 
+import yaml
 from kubernetes import client as k8s
 from kubernetes.config import ConfigException
 from kubernetes.config.incluster_config import InClusterConfigLoader
@@ -22,6 +23,7 @@ from kubernetes.config.kube_config import KubeConfigMerger, load_kube_config
 from dispatchctl.cluster.client import DEFAULT_TIMEOUT, Cluster
 from dispatchctl.cluster.retry import RetryPolicy
 from dispatchctl.errors import ClusterError
+from dispatchctl.files import kind_of
 from dispatchctl.plan import Target
 
 SERVICE_ACCOUNT_DIR = "/var/run/secrets/kubernetes.io/serviceaccount"
@@ -79,6 +81,12 @@ def _kubeconfig_files(kubeconfig: str | None, env: Mapping[str, str]) -> list[st
     skipped as kubectl skips them, but an explicit ``--kubeconfig`` must exist."""
     if kubeconfig is not None:
         path = Path(kubeconfig).expanduser()
+        if path.exists() and not path.is_file():
+            kind = kind_of(path.stat().st_mode)
+            raise ClusterError(
+                f"kubeconfig {kubeconfig} is {kind}, not a regular file",
+                hint="check the --kubeconfig path",
+            )
         if not path.is_file():
             raise ClusterError(
                 f"kubeconfig {kubeconfig} does not exist", hint="check the --kubeconfig path"
@@ -93,6 +101,30 @@ def _kubeconfig_files(kubeconfig: str | None, env: Mapping[str, str]) -> list[st
 
 
 def _load_kubeconfig(
+    files: list[str], context: str | None, configuration: k8s.Configuration
+) -> Target:
+    """The kubeconfig's server and context. The client's loader meets broken YAML and wrong
+    shapes (a list where a mapping belongs) with the parser's or Python's own exceptions;
+    they become one error naming the file, quoting none of its values."""
+    shown = os.pathsep.join(files)
+    try:
+        return _read_kubeconfig(files, context, configuration)
+    except yaml.MarkedYAMLError as err:
+        mark = err.problem_mark or err.context_mark
+        where = f"{mark.name}, line {mark.line + 1}" if mark is not None else shown
+        raise ClusterError(
+            f"kubeconfig {where}: not valid YAML ({err.problem or err.context or 'syntax'})",
+            hint="fix the file, or pass another --kubeconfig",
+        ) from None
+    except (yaml.YAMLError, TypeError, AttributeError, KeyError, IndexError) as err:
+        raise ClusterError(
+            f"kubeconfig {shown} is not a kubeconfig ({type(err).__name__} while reading it)",
+            hint="a kubeconfig is a mapping with clusters, users and contexts lists "
+            "(kubectl config view shows what kubectl makes of it)",
+        ) from None
+
+
+def _read_kubeconfig(
     files: list[str], context: str | None, configuration: k8s.Configuration
 ) -> Target:
     shown = os.pathsep.join(files)

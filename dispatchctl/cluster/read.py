@@ -42,6 +42,7 @@ from dispatchctl.objects import (
     DesiredState,
     LiveState,
     ObjectRef,
+    owned_by,
     owner_selector,
 )
 
@@ -110,7 +111,49 @@ def read_live(
             if item is not None:
                 objects[ref] = item
         existing = frozenset(ns for ns, future in exists.items() if future.result())
-    return LiveState(objects=objects, namespaces=existing)
+        declared = {obj.ref for obj in desired.objects}
+        prunable = {
+            ref
+            for ref, obj in objects.items()
+            if ref.kind == SECRET and ref not in declared and owned_by(obj, desired.owner)
+        }
+        accounts = {
+            ns: pool.submit(_accounts_in, cluster, ns)
+            for ns in sorted({ref.namespace for ref in prunable})
+        }
+        listed_by = _listed_by(
+            prunable, [a for f in accounts.values() for a in f.result()], desired.owner
+        )
+    return LiveState(objects=objects, namespaces=existing, listed_by=listed_by)
+
+
+def _accounts_in(cluster: Cluster, namespace: str) -> list[dict[str, Any]]:
+    """Every ServiceAccount of a namespace where this owner would prune a Secret (one LIST,
+    only then): another tool's account may still list it."""
+    try:
+        return cluster.list(SERVICE_ACCOUNT, namespace)
+    except (ForbiddenError, NotFoundError):
+        log.warning("cannot list serviceaccounts in %s to see who still lists a Secret", namespace)
+        return []
+
+
+def _listed_by(
+    prunable: set[ObjectRef], accounts: list[dict[str, Any]], owner: str
+) -> dict[ObjectRef, tuple[str, ...]]:
+    """Secret -> the accounts not managed by ``owner`` that list it ("namespace/name")."""
+    found: dict[ObjectRef, list[str]] = {}
+    for account in accounts:
+        if owned_by(account, owner):
+            continue  # the plan updates or deletes those itself
+        meta = account["metadata"]
+        namespace = str(meta.get("namespace") or "")
+        for field in ("secrets", "imagePullSecrets"):
+            for entry in account.get(field) or []:
+                ref = ObjectRef(SECRET, namespace, str(entry.get("name", "")))
+                holder = f"{namespace}/{meta['name']}"
+                if ref in prunable and holder not in found.get(ref, []):
+                    found.setdefault(ref, []).append(holder)
+    return {ref: tuple(sorted(names)) for ref, names in found.items()}
 
 
 def _owned_everywhere(cluster: Cluster, kind: str, selector: str) -> list[dict[str, Any]] | None:

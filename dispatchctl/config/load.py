@@ -270,6 +270,15 @@ def _inspect(f: _File, *, allow_plaintext: bool, decrypt: bool) -> None:
     if meta is not None:
         if isinstance(meta, dict) and "mac" in meta and "version" in meta:
             f.sops = meta
+            if meta.get("mac_only_encrypted") in (True, "true"):
+                f.problem(
+                    ("sops", "mac_only_encrypted"),
+                    "the file's MAC covers only its encrypted values, so anyone can change its"
+                    " clear-text fields (usernames, URLs, hosts, names) unnoticed",
+                    "remove mac_only_encrypted from the .sops.yaml rule and encrypt the file"
+                    " again: sops decrypt FILE | sops encrypt --filename-override FILE"
+                    " > FILE.new && mv FILE.new FILE",
+                )
         else:
             f.problem(("sops",), "malformed sops metadata", "sops writes this section itself")
     else:

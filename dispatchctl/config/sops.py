@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import subprocess
 import tempfile
 from collections.abc import Mapping, Sequence
@@ -25,7 +26,7 @@ SECRET_FIELDS = ("token", "appPassword", "password", "privateKey")
 SECRET_FIELDS_REGEX = "^(" + "|".join(SECRET_FIELDS) + ")$"
 BINARY_ENV = "DISPATCHCTL_SOPS"
 _TIMEOUT_SECONDS = 300
-_TIMED_OUT = -1
+_VERSION_TIMEOUT_SECONDS = 10
 
 
 class SopsNoKeyError(SopsError):
@@ -166,11 +167,35 @@ def _entries(value: Any) -> list[Mapping[str, Any]]:
 
 @dataclass(frozen=True)
 class _Run:
-    """What one sops run gave; ``stdout`` is plaintext (decrypt) and never shown."""
+    """What one sops run gave; ``stdout`` is plaintext (decrypt) and never shown. A negative
+    ``returncode`` is the signal that killed sops; ``timed_out`` says we killed it."""
 
     returncode: int
     stdout: bytes = field(repr=False)
     stderr: str
+    timed_out: bool = False
+
+    def failure(self, name: str, doing: str) -> str | None:
+        """What went wrong, when sops did not exit by itself: a timeout or a signal."""
+        if self.timed_out:
+            return f"{name}: sops did not finish {doing} within {_TIMEOUT_SECONDS} seconds"
+        if self.returncode < 0:
+            try:
+                signame = signal.Signals(-self.returncode).name
+            except ValueError:
+                signame = f"signal {-self.returncode}"
+            return f"{name}: sops was killed by {signame} while {doing}"
+        return None
+
+    def text(self, name: str) -> str:
+        """stdout as text; output that is not UTF-8 is an error that quotes none of it."""
+        try:
+            return self.stdout.decode("utf-8")
+        except UnicodeDecodeError as err:
+            raise SopsCrashError(
+                f"{name}: sops printed output that is not UTF-8 text (byte {err.start})",
+                hint="run `sops decrypt FILE` to see what it prints",
+            ) from None
 
 
 def _run(path: Path | str, exe: str) -> _Run:
@@ -188,8 +213,8 @@ def _sops(
     stdin: bytes | None = None,
     cwd: Path | None = None,
 ) -> _Run:
-    """Run sops once: keys only through its environment, never argv; a timeout is
-    ``_TIMED_OUT``. ``empty_config`` passes an empty --config (before the subcommand, where
+    """Run sops once: keys only through its environment, never argv; a timeout kills it
+    (``timed_out``). ``empty_config`` passes an empty --config (before the subcommand, where
     sops reads it) so no .sops.yaml in a parent folder changes what it does."""
     # GOTRACEBACK=crash (a user's setting) would make a crashing sops dump its memory
     env = {**os.environ, "SOPS_DISABLE_VERSION_CHECK": "1", "GOTRACEBACK": "single"}
@@ -212,6 +237,8 @@ def _sops(
                 check=False,
             )
         except FileNotFoundError:
+            if cwd is not None and not cwd.is_dir():
+                raise SopsError(f"the folder {cwd} does not exist") from None
             raise SopsBinaryError(
                 f"the sops binary {exe} was not found",
                 hint=f"install sops, or set {BINARY_ENV} to its path",
@@ -219,18 +246,17 @@ def _sops(
         except PermissionError:
             raise SopsBinaryError(f"the sops binary {exe} cannot be run") from None
         except subprocess.TimeoutExpired:
-            return _Run(_TIMED_OUT, b"", "")
+            return _Run(-signal.SIGKILL, b"", "", timed_out=True)
     return _Run(proc.returncode, proc.stdout, proc.stderr.decode("utf-8", "replace"))
 
 
 def _outcome(run: _Run, name: str, tried: Sequence[str]) -> str:
     if run.returncode == 0:
-        return run.stdout.decode("utf-8")
-    if run.returncode == _TIMED_OUT:
-        raise SopsCrashError(
-            f"{name}: sops did not finish within {_TIMEOUT_SECONDS} seconds",
-            hint="a key service or KMS may be unreachable",
-        )
+        return run.text(name)
+    failure = run.failure(name, "decrypting")
+    if failure is not None:
+        hint = "a key service or KMS may be unreachable" if run.timed_out else None
+        raise SopsCrashError(failure, hint=hint)
     raise error_for(run.returncode, name, tried, run.stderr)
 
 
@@ -399,13 +425,12 @@ def encrypt(
     run = _sops(
         exe, argv, empty_config=bool(age), stdin=plaintext.encode("utf-8"), cwd=target.parent
     )
-    if run.returncode == _TIMED_OUT:
-        raise SopsEncryptError(
-            f"{filename}: sops did not finish encrypting within {_TIMEOUT_SECONDS} seconds",
-            hint="a key service or KMS may be unreachable",
-        )
+    failure = run.failure(str(filename), "encrypting")
+    if failure is not None:
+        hint = "a key service or KMS may be unreachable" if run.timed_out else None
+        raise SopsEncryptError(failure, hint=hint)
     if run.returncode == 0:
-        return run.stdout.decode("utf-8")
+        return run.text(str(filename))
     stderr = run.stderr
     for needles, text, hint in _ENCRYPT_FAILURES:
         if any(needle in stderr for needle in needles):
@@ -420,7 +445,16 @@ def encrypt(
 def version(binary: str | None = None) -> str:
     """sops's own version line, for debug output."""
     exe = binary or resolve_binary()
-    proc = subprocess.run(
-        [exe, "--disable-version-check", "--version"], capture_output=True, text=True, check=False
-    )
-    return proc.stdout.strip().splitlines()[0] if proc.stdout.strip() else "unknown"
+    try:
+        proc = subprocess.run(
+            [exe, "--disable-version-check", "--version"],
+            capture_output=True,
+            timeout=_VERSION_TIMEOUT_SECONDS,
+            check=False,
+        )
+    except subprocess.TimeoutExpired:
+        return f"unknown (no answer within {_VERSION_TIMEOUT_SECONDS} seconds)"
+    except OSError as err:
+        return f"unknown ({err.strerror or type(err).__name__})"
+    lines = proc.stdout.decode("utf-8", "replace").strip().splitlines()
+    return lines[0] if lines else "unknown"

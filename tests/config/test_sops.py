@@ -308,6 +308,13 @@ def test_pgp_key_from_a_throwaway_gnupghome(pgp_key, tmp_path) -> None:
     )
 
 
+def test_version_gives_up_on_a_sops_that_does_not_answer(tmp_path, monkeypatch) -> None:
+    monkeypatch.setattr(sops, "_VERSION_TIMEOUT_SECONDS", 0.5)
+    assert sops.version(fake_sops(tmp_path, "exec sleep 20")) == (
+        "unknown (no answer within 0.5 seconds)"
+    )
+
+
 # --- every failure, as the user sees it ---------------------------------------------------
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import dataclasses
 from typing import Any
 
 import pytest
@@ -435,6 +436,19 @@ def test_owned_objects_no_longer_declared_are_deleted() -> None:
     assert change.keys == (
         KeyDiff("password", KeyStatus.REMOVED),
         KeyDiff("username", KeyStatus.REMOVED),
+    )
+
+
+def test_pruning_a_secret_others_still_list_warns_naming_them() -> None:
+    live = dataclasses.replace(
+        live_state(served(github_secret()), served(account()), served(docker_secret())),
+        listed_by={ObjectRef(SECRET, NS, "team-1-docker"): (f"{NS}/legacy", f"{NS}/other")},
+    )
+    change = only_change(plan_for(desired_state(github_secret(), account()), live))
+    assert change.reason == (
+        f"no longer declared in the config; warning: ServiceAccount {NS}/legacy, ServiceAccount"
+        f" {NS}/other, not managed by this config, still lists it (older Tekton fails every pod"
+        " of an account that lists a missing Secret)"
     )
 
 

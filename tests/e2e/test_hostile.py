@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from dispatchctl.cluster import Cluster
+from dispatchctl.config.sops import resolve_binary
 from dispatchctl.localcluster import Fault
 from tests.e2e.conftest import (
     DOCKER_PASSWORD,
@@ -30,6 +31,7 @@ from tests.e2e.conftest import (
     docker,
     git_ssh,
     github,
+    gitlab,
     write_log,
 )
 from tests.fixtures.cluster import ApiServer, Kubectl
@@ -294,6 +296,15 @@ def test_import_out_never_follows_a_link(tmp_path: Path) -> None:
     )
     assert victim.read_text() == "keep me\n"
     assert link.is_symlink()
+    # a link into a folder that does not exist: once "the sops binary was not found"
+    into_nowhere = tmp_path / "into-nowhere.yaml"
+    into_nowhere.symlink_to(tmp_path / "missing" / "ci.yaml")
+    result = _cli("import", "-n", "dispatch", "--local", "-o", into_nowhere, cwd=tmp_path)
+    assert result.returncode == 1
+    assert result.stderr.splitlines()[0] == (
+        f"Error: cannot write {into_nowhere}: it is a symbolic link (dispatchctl never writes"
+        " through one)"
+    )
 
 
 # --- ownership --------------------------------------------------------------------------------
@@ -454,3 +465,105 @@ def test_a_saved_plan_of_a_plaintext_config_records_no_digest_of_its_secrets(
     assert stale.err.startswith(
         f"Error: stale plan: config files changed since the plan was made: {config}"
     )
+
+
+# --- other broken input: kubeconfigs, sops's own failures, prune warnings --------------------
+
+
+def test_a_kubeconfig_that_is_no_kubeconfig_is_a_clear_error(
+    run: Run, make_config: Callable[..., Path], tmp_path: Path
+) -> None:
+    config = make_config(config_text({"team-1": [github()]}), encrypt=False)
+    broken = tmp_path / "broken.yaml"
+    broken.write_text("apiVersion: v1\nclusters: [\n")
+    listed = tmp_path / "list.yaml"
+    listed.write_text("- a\n- b\n")
+    shapeless = tmp_path / "shapeless.yaml"
+    shapeless.write_text("clusters: 5\ncontexts: [{name: x, context: 7}]\ncurrent-context: x\n")
+    fifo = tmp_path / "fifo.yaml"
+    os.mkfifo(fifo)
+    expected = {
+        broken: f"Error: kubeconfig {broken}, line 3: not valid YAML (expected the node content,"
+        " but found '<stream end>')",
+        listed: f"Error: kubeconfig {listed} is not a kubeconfig (TypeError while reading it)",
+        shapeless: f"Error: kubeconfig {shapeless} is not a kubeconfig (TypeError while reading"
+        " it)",
+        fifo: f"Error: kubeconfig {fifo} is a FIFO, not a regular file",
+    }
+    for kubeconfig, message in expected.items():
+        result = run("plan", "--allow-plaintext", config, f"--kubeconfig={kubeconfig}")
+        assert (result.code, result.err.splitlines()[0]) == (1, message)
+
+
+def _fake_sops(tmp_path: Path, body: str) -> str:
+    exe = tmp_path / "fake-sops"
+    exe.write_text(f"#!/bin/sh\n{body}\n")
+    exe.chmod(0o755)
+    return str(exe)
+
+
+def test_sops_killed_by_a_signal_or_printing_no_utf8_is_a_clear_error(
+    run: Run, write_config: Write, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = write_config({"team-1": [github()]})
+    for body, message in (
+        ("kill -HUP $$", f"Error: {config}: sops was killed by SIGHUP while decrypting"),
+        (
+            "printf '\\377\\376{}'",
+            f"Error: {config}: sops printed output that is not UTF-8 text (byte 0)",
+        ),
+    ):
+        monkeypatch.setenv("DISPATCHCTL_SOPS", _fake_sops(tmp_path, body))
+        result = run("validate", config)
+        assert (result.code, result.err.splitlines()[0]) == (1, message)
+
+
+def test_a_sops_file_whose_mac_leaves_clear_text_unprotected_is_refused(
+    run: Run, sops_env: AgeKey, tmp_path: Path
+) -> None:
+    config = tmp_path / "config.yaml"
+    config.write_text(config_text({"team-1": [github()]}))
+    rules = tmp_path / "rules.yaml"
+    rules.write_text(
+        "creation_rules:\n"
+        f"  - encrypted_regex: '^(token|appPassword|password|privateKey)$'\n"
+        f"    mac_only_encrypted: true\n    age: {sops_env.public}\n"
+    )
+    argv = [resolve_binary(), "--config", str(rules), "encrypt", "--in-place", str(config)]
+    env = {**os.environ, "SOPS_DISABLE_VERSION_CHECK": "1"}
+    subprocess.run(argv, check=True, capture_output=True, env=env)
+    # what the option allows: a clear-text value changed, and sops does not notice
+    config.write_text(config.read_text().replace("octocat", "mallory"))
+    lines = config.read_text().splitlines()
+    line = next(i for i, text in enumerate(lines, 1) if "mac_only_encrypted" in text)
+    for args in (("validate", config), ("validate", "--no-decrypt", config)):
+        result = run(*args)
+        assert result.code == 1
+        assert result.err.splitlines()[0].startswith(
+            f"Error: {config}:{line}:25: sops.mac_only_encrypted: the file's MAC covers only its"
+            " encrypted values, so anyone can change its clear-text fields"
+        ), result.err
+
+
+@pytest.mark.usefixtures("dispatch_ns")
+def test_pruning_a_secret_another_account_still_lists_warns_in_the_plan(
+    run: Run, write_config: Write, cluster_args: list[str], kubectl: Kubectl
+) -> None:
+    config = write_config({"team-1": [github(), gitlab()]})
+    assert run("apply", config, *cluster_args, "--auto-approve").code == 0
+    account = {
+        "apiVersion": "v1",
+        "kind": "ServiceAccount",
+        "metadata": {"name": "legacy", "namespace": NS},
+        "secrets": [{"name": "team-1-gitlab"}],
+    }
+    kubectl("apply", "-f", "-", input=json.dumps(account))
+    write_config({"team-1": [github()]})
+
+    planned = run("plan", config, *cluster_args)
+    assert planned.code == 0
+    assert (
+        "      # no longer declared in the config; warning: ServiceAccount dispatch/legacy, not"
+        " managed by this config, still lists it (older Tekton fails every pod of an account"
+        " that lists a missing Secret)"
+    ) in planned.out.splitlines()
