@@ -12,8 +12,9 @@ import contextlib
 import errno
 import os
 import stat
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import BinaryIO
 
 
 class UnsafePathError(OSError):
@@ -41,15 +42,27 @@ def kind_of(mode: int) -> str:
 def read_regular(path: Path | str, *, limit: int | None = None) -> bytes:
     """The bytes of a regular file; raises UnsafePathError for anything else (without waiting
     for a FIFO's writer) or for more than ``limit`` bytes, OSError when it cannot be read."""
+    with _open_regular(path) as handle:
+        data = handle.read() if limit is None else handle.read(limit + 1)
+    if limit is not None and len(data) > limit:
+        raise UnsafePathError(path, f"larger than {limit:,} bytes")
+    return data
+
+
+def read_head(path: Path | str, size: int) -> bytes:
+    """The first ``size`` bytes of a regular file, as ``read_regular`` opens it."""
+    with _open_regular(path) as handle:
+        return handle.read(size)
+
+
+@contextlib.contextmanager
+def _open_regular(path: Path | str) -> Iterator[BinaryIO]:
     fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
     with os.fdopen(fd, "rb") as handle:
         mode = os.fstat(fd).st_mode
         if not stat.S_ISREG(mode):
             raise UnsafePathError(path, f"{kind_of(mode)}, not a regular file")
-        data = handle.read() if limit is None else handle.read(limit + 1)
-    if limit is not None and len(data) > limit:
-        raise UnsafePathError(path, f"larger than {limit:,} bytes")
-    return data
+        yield handle
 
 
 def check_target(path: Path, *, replaceable: Callable[[Path], bool] | None, what: str) -> None:

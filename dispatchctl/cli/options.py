@@ -14,6 +14,7 @@ import click
 from click.core import ParameterSource
 
 from dispatchctl.errors import DispatchctlError
+from dispatchctl.files import read_head
 from dispatchctl.plan import Target
 
 if TYPE_CHECKING:
@@ -124,8 +125,7 @@ def _refuse_detached_value(option: str, rest: list[str]) -> None:
         return
     path = Path(following)
     try:
-        with path.open("rb") as handle:
-            is_state = handle.read(len(_SQLITE_MAGIC)) == _SQLITE_MAGIC
+        is_state = read_head(path, len(_SQLITE_MAGIC)) == _SQLITE_MAGIC
     except FileNotFoundError:
         is_state = path.suffix.lower() not in (".yaml", ".yml", ".json")  # a new state file
     except OSError:
