@@ -1,0 +1,272 @@
+"""config/checks.py at its boundaries, one row per case: the last value accepted and the first
+refused, so a check that is off by one, or skipped, fails a row."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+import pytest
+
+from dispatchctl.config import checks
+from dispatchctl.config.models import Config
+from tests.config.helpers import KNOWN_HOSTS, ssh_key
+
+ENC = "ENC[AES256_GCM,data:aGVsbG8=,iv:aXY=,tag:dGFn,type:str]"
+ACCOUNT = ("serviceAccounts", 0)
+CRED = (*ACCOUNT, "credentials", 0)
+
+
+def document(*credentials: dict[str, Any], **account: Any) -> dict[str, Any]:
+    return {
+        "apiVersion": "dispatchctl/v1",
+        "kind": "ServiceAccounts",
+        "metadata": {"name": "ci-credentials"},
+        "namespace": "dispatch",
+        "serviceAccounts": [{"name": "team-1", **account, "credentials": list(credentials)}],
+    }
+
+
+def github(**extra: Any) -> dict[str, Any]:
+    return {"type": "github", "username": "octocat", "token": "t", **extra}
+
+
+def git(host: str = "github.com", **extra: Any) -> dict[str, Any]:
+    """A git credential whose knownHosts names the host as ssh looks it up ([host]:port)."""
+    name, _, port = host.rpartition(":")
+    looked_up = f"[{name.strip('[]')}]:{port}" if name and port.isdigit() else host
+    known = KNOWN_HOSTS.replace("github.com", looked_up, 1)
+    return {
+        "type": "git",
+        "host": host,
+        "privateKey": ssh_key("ed25519"),
+        "knownHosts": known,
+        **extra,
+    }
+
+
+def findings(doc: dict[str, Any]) -> list[tuple[tuple[Any, ...], str]]:
+    config = Config.model_validate(doc)
+    found = checks.check_file(config, "c.yaml")
+    located = [
+        checks.LocatedAccount.whole(account, config.namespace_of(account), "c.yaml", index)
+        for index, account in enumerate(config.serviceAccounts)
+    ]
+    found += checks.check_accounts(located)
+    return [(f.path, f.message) for f in found]
+
+
+def with_top(**top: Any) -> dict[str, Any]:
+    doc = document(github())
+    for key, value in top.items():
+        if key == "owner":
+            doc["metadata"]["name"] = value
+        else:
+            doc[key] = value
+    return doc
+
+
+TOO_LONG_63 = "name is 64 characters long (at most 63)"
+TOO_LONG_253 = "name is 254 characters long (at most 253)"
+NOT_LABEL = "not a DNS-1123 label (lower case a-z, 0-9 and '-')"
+NOT_SUBDOMAIN = "not a DNS-1123 subdomain (lower case a-z, 0-9, '-' and '.')"
+PORT = "the port is not a number between 1 and 65535"
+BAD_VALUE = "label team: value is not a valid label value (at most 63 of A-Z a-z 0-9 - _ .)"
+
+CASES: list[tuple[str, dict[str, Any], list[tuple[tuple[Any, ...], str]]]] = [
+    # owner and default namespace: DNS-1123 labels
+    ("owner of 63", with_top(owner="a" * 63), []),
+    ("owner of 64", with_top(owner="a" * 64), [(("metadata", "name"), TOO_LONG_63)]),
+    ("owner upper case", with_top(owner="CI"), [(("metadata", "name"), NOT_LABEL)]),
+    ("owner encrypted", with_top(owner=ENC), []),
+    ("namespace of 63", with_top(namespace="n" * 63), []),
+    ("namespace of 64", with_top(namespace="n" * 64), [(("namespace",), TOO_LONG_63)]),
+    ("namespace with a dot", with_top(namespace="a.b"), [(("namespace",), NOT_LABEL)]),
+    ("namespace encrypted", with_top(namespace=ENC), []),
+    # account name: DNS-1123 subdomain; per-account namespace: label
+    ("account of 253", document(github(), name="a" * 253), []),
+    ("account of 254", document(github(), name="a" * 254), [((*ACCOUNT, "name"), TOO_LONG_253)]),
+    ("account with a dot", document(github(), name="team.one"), []),
+    ("account ends in -", document(github(), name="team-"), [((*ACCOUNT, "name"), NOT_SUBDOMAIN)]),
+    ("account encrypted", document(github(), name=ENC), []),
+    ("account namespace of 63", document(github(), namespace="n" * 63), []),
+    (
+        "account namespace of 64",
+        document(github(), namespace="n" * 64),
+        [((*ACCOUNT, "namespace"), TOO_LONG_63)],
+    ),
+    (
+        "account namespace upper case",
+        document(github(), namespace="Dispatch"),
+        [((*ACCOUNT, "namespace"), NOT_LABEL)],
+    ),
+    ("account namespace encrypted", document(github(), namespace=ENC), []),
+    # labels: values at most 63, empty allowed; keys with a prefix; ours reserved
+    ("label value of 63", document(github(), labels={"team": "v" * 63}), []),
+    (
+        "label value of 64",
+        document(github(), labels={"team": "v" * 64}),
+        [((*ACCOUNT, "labels", "team"), BAD_VALUE)],
+    ),
+    ("label value empty", document(github(), labels={"team": ""}), []),
+    (
+        "label value ends in -",
+        document(github(), labels={"team": "one-"}),
+        [((*ACCOUNT, "labels", "team"), BAD_VALUE)],
+    ),
+    ("label key with a prefix", document(github(), labels={"example.com/team": "one"}), []),
+    (
+        "label key name of 64",
+        document(github(), labels={"k" * 64: "one"}),
+        [((*ACCOUNT, "labels", "k" * 64), "not a valid label key")],
+    ),
+    (
+        "label key with a bad prefix",
+        document(github(), labels={"Example.com/team": "one"}),
+        [((*ACCOUNT, "labels", "Example.com/team"), "not a valid label key")],
+    ),
+    (
+        "reserved label",
+        document(github(), labels={"dispatchctl.io/owner": "x"}),
+        [
+            (
+                (*ACCOUNT, "labels", "dispatchctl.io/owner"),
+                "label dispatchctl.io/owner is set by dispatchctl itself",
+            )
+        ],
+    ),
+    # secretName: DNS-1123 subdomain
+    ("secretName of 253", document(github(secretName="s" * 253)), []),
+    (
+        "secretName of 254",
+        document(github(secretName="s" * 254)),
+        [((*CRED, "secretName"), TOO_LONG_253)],
+    ),
+    ("secretName encrypted", document(github(secretName=ENC)), []),
+    # git host ports 1..65535
+    ("port 0", document(git(host="git.example.com:0")), [((*CRED, "host"), PORT)]),
+    ("port 1", document(git(host="git.example.com:1")), []),
+    ("port 65535", document(git(host="git.example.com:65535")), []),
+    ("port 65536", document(git(host="git.example.com:65536")), [((*CRED, "host"), PORT)]),
+    ("port not a number", document(git(host="git.example.com:ssh")), [((*CRED, "host"), PORT)]),
+    (
+        "bare IPv6 host (needs brackets)",
+        document(git(host="::1")),
+        [((*CRED, "host"), "not a host name")],
+    ),
+    ("bracketed IPv6 with port", document(git(host="[::1]:2222")), []),
+    (
+        "host with a scheme",
+        document(git(host="ssh://github.com")),
+        [((*CRED, "host"), "host must be host or host:port, without scheme, user or path")],
+    ),
+    ("host name with _", document(git(host="git_hub.com")), [((*CRED, "host"), "not a host name")]),
+    ("host encrypted", document(git(host=ENC)), []),
+    # empty secrets and usernames
+    (
+        "empty username",
+        document(github(username="")),
+        [((*CRED, "username"), "username must not be empty")],
+    ),
+    ("username encrypted", document(github(username=ENC)), []),
+    (
+        "empty privateKey",
+        document(git(privateKey=" \n")),
+        [((*CRED, "privateKey"), "privateKey must not be empty")],
+    ),
+    ("privateKey encrypted", document(git(privateKey=ENC)), []),
+    # URLs: https with a host, nothing else
+    ("plain https URL", document(github(url="https://github.example.com/api")), []),
+    (
+        "URL with only a user",
+        document(github(url="https://octocat@github.example.com")),
+        [((*CRED, "url"), "the URL must not carry a user or password")],
+    ),
+    (
+        "URL with only a password",
+        document(github(url="https://:pw@github.example.com")),
+        [((*CRED, "url"), "the URL must not carry a user or password")],
+    ),
+    (
+        "URL with only a query",
+        document(github(url="https://github.example.com?x")),
+        [((*CRED, "url"), "the URL must not have a query or fragment")],
+    ),
+    (
+        "URL with only a fragment",
+        document(github(url="https://github.example.com#x")),
+        [((*CRED, "url"), "the URL must not have a query or fragment")],
+    ),
+    (
+        "URL without a host",
+        document(github(url="https:///path")),
+        [((*CRED, "url"), "must be an https URL with a host")],
+    ),
+    (
+        "URL of another scheme",
+        document(github(url="ftp://github.example.com")),
+        [((*CRED, "url"), "must be an https URL with a host")],
+    ),
+    (
+        "URL with a bad port",
+        document(github(url="https://github.example.com:99999")),
+        [((*CRED, "url"), "not a valid URL")],
+    ),
+    (
+        "http URL",
+        document(github(url="http://github.example.com")),
+        [((*CRED, "url"), "http URLs are refused (credentials would travel in clear text)")],
+    ),
+    (
+        "http URL allowed",
+        document(github(url="http://github.example.com", insecureSkipTLSVerify=True)),
+        [],
+    ),
+    ("URL encrypted", document(github(url=ENC)), []),
+    (
+        "registry with a query",
+        document(
+            {"type": "docker", "username": "u", "password": "p", "registry": "https://r.io?a"}
+        ),
+        [((*CRED, "registry"), "the registry must not have a query or fragment")],
+    ),
+    (
+        "http registry is never allowed",
+        document({"type": "docker", "username": "u", "password": "p", "registry": "http://r.io"}),
+        [
+            (
+                (*CRED, "registry"),
+                "http registries are refused (credentials would travel in clear text)",
+            )
+        ],
+    ),
+]
+
+
+@pytest.mark.parametrize(("doc", "expected"), [c[1:] for c in CASES], ids=[c[0] for c in CASES])
+def test_boundary(doc: dict[str, Any], expected: list[tuple[tuple[Any, ...], str]]) -> None:
+    assert findings(doc) == expected
+
+
+def test_a_url_problem_says_how_to_fix_it() -> None:
+    config = Config.model_validate(document(github(url="http://github.example.com")))
+    account = config.serviceAccounts[0]
+    (found,) = checks.check_accounts(
+        [checks.LocatedAccount.whole(account, "dispatch", "c.yaml", 0)]
+    )
+    assert found.hint == "use https, or set insecureSkipTLSVerify: true to allow http"
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["Team_1", "hunter2-pasted HERE", "x" * 254],
+    ids=["upper case", "a pasted value", "too long"],
+)
+def test_an_invalid_name_is_never_repeated(name: str) -> None:
+    """A value in the wrong field may be a secret: messages never quote an invalid name."""
+    doc = document(github(), name=name)
+    doc["serviceAccounts"].append(copy.deepcopy(doc["serviceAccounts"][0]))
+    doc["serviceAccounts"][0]["credentials"].append(github(secretName=name))
+    messages = [message for _, message in findings(doc)]
+    assert "service account (this name) is declared twice" in messages
+    assert all(name not in message for message in messages), messages
