@@ -124,3 +124,80 @@ def test_any_plan_applied_in_order_converges(before: DesiredState, after: Desire
             assert obj["metadata"]["labels"][FOREIGN_LABEL[0]] == FOREIGN_LABEL[1]
             if ref.kind == SERVICE_ACCOUNT:
                 assert obj["secrets"][0] == FOREIGN_ENTRY
+
+
+def with_drift(live: LiveState) -> LiveState:
+    """Live-side drift: stale annotations under dispatchctl's and Tekton's prefixes (ours to
+    remove) and fields the config never sets (others' to keep)."""
+    objects = {}
+    for ref, obj in live.objects.items():
+        obj = copy.deepcopy(dict(obj))
+        annotations = obj["metadata"].setdefault("annotations", {})
+        annotations["dispatchctl.io/stale"] = "x"
+        annotations["tekton.dev/git-9"] = "https://stale.example.com"
+        annotations["example.com/note"] = "kept"
+        if ref.kind == SERVICE_ACCOUNT:
+            obj["automountServiceAccountToken"] = False
+        else:
+            obj["immutable"] = False
+        objects[ref] = obj
+    return LiveState(objects, live.namespaces)
+
+
+def _shown_value(manifest: Mapping[str, Any], path: str) -> Any:
+    """What ``manifest`` holds at a FieldDiff path, as the diff reports it."""
+    meta = manifest.get("metadata") or {}
+    for part in ("labels", "annotations"):
+        if path.startswith(f"{part}[") and path.endswith("]"):
+            return (meta.get(part) or {}).get(path[len(part) + 1 : -1])
+    if path in ("secrets", "imagePullSecrets"):
+        return [entry["name"] for entry in manifest.get(path) or []]
+    if path == "type":
+        return manifest.get("type") or "Opaque"
+    return manifest.get(path)
+
+
+@settings(max_examples=150, deadline=None)
+@given(before=desired_states(), after=desired_states(), drift=st.booleans())
+def test_the_plan_leaves_its_inputs_alone_and_shows_what_it_writes(
+    before: DesiredState, after: DesiredState, drift: bool
+) -> None:
+    live = with_foreign_additions(apply_in_order(plan_for(before, live_state()), live_state()))
+    if drift:
+        live = with_drift(live)
+    inputs = (copy.deepcopy(after), copy.deepcopy(dict(live.objects)), live.namespaces)
+
+    plan = plan_for(after, live)
+
+    assert (after, dict(live.objects), live.namespaces) == inputs
+    for change in plan.changes:
+        if change.desired is None:
+            continue
+        for field in change.fields:
+            written = _shown_value(change.desired, field.path)
+            assert written == field.after, field
+        if change.action in (Action.UPDATE, Action.ADOPT):
+            # nothing the write changes among labels and annotations goes unshown
+            old = live.objects[change.ref]["metadata"]
+            new = change.desired["metadata"]
+            shown = {f.path for f in change.fields}
+            for part in ("labels", "annotations"):
+                before_map, after_map = old.get(part) or {}, new.get(part) or {}
+                for key in before_map.keys() | after_map.keys():
+                    if before_map.get(key) != after_map.get(key):
+                        assert f"{part}[{key}]" in shown, (change.ref, part, key)
+
+
+@settings(max_examples=100, deadline=None)
+@given(desired=desired_states())
+def test_applying_over_drift_then_planning_again_gives_no_changes(desired: DesiredState) -> None:
+    live = with_drift(apply_in_order(plan_for(desired, live_state()), live_state()))
+    plan = plan_for(desired, live)
+    converged = apply_in_order(plan, live)
+    assert plan_for(desired, converged).changes == ()
+    for obj in converged.objects.values():
+        annotations = obj["metadata"].get("annotations") or {}
+        assert "dispatchctl.io/stale" not in annotations
+        assert "tekton.dev/git-9" not in annotations
+        assert annotations["example.com/note"] == "kept"
+        assert obj.get("automountServiceAccountToken", obj.get("immutable")) is False
