@@ -5,6 +5,13 @@ from __future__ import annotations
 import os
 
 import pytest
+from hypothesis import settings
+
+# CI runs the property tests derandomized: the same examples on every run, so a red build is
+# reproducible and never a coin toss; locally they explore (HYPOTHESIS_PROFILE=ci to repeat CI).
+settings.register_profile("ci", derandomize=True, print_blob=True)
+if os.environ.get("CI") or os.environ.get("HYPOTHESIS_PROFILE") == "ci":
+    settings.load_profile("ci")
 
 pytest_plugins = [
     "tests.fixtures.cluster",
@@ -14,7 +21,25 @@ pytest_plugins = [
 ]
 
 _CLEARED_PREFIXES = ("SOPS_", "KUBECONFIG", "KUBERNETES_SERVICE", "DISPATCHCTL_")
-_CLEARED = ("NO_COLOR", "GNUPGHOME", "GITHUB_ACTIONS", "GITHUB_RUN_ID", "GITLAB_CI", "CI_JOB_URL")
+# UPDATE_GOLDEN too: golden files are rewritten only by --update-golden, never by a variable
+# left in a shell (a test that rewrites its expectation cannot fail).
+_CLEARED = (
+    "NO_COLOR",
+    "GNUPGHOME",
+    "GITHUB_ACTIONS",
+    "GITHUB_RUN_ID",
+    "GITLAB_CI",
+    "CI_JOB_URL",
+    "UPDATE_GOLDEN",
+)
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--update-golden",
+        action="store_true",
+        help="rewrite the golden files of tests/core/golden (review the diff before committing)",
+    )
 
 
 @pytest.fixture(autouse=True)

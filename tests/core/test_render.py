@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import io
 import json
-import os
 import re
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +27,7 @@ from tests.core.builders import (
     TARGET,
     account,
     desired_state,
+    docker_secret,
     github_secret,
     live_state,
     served,
@@ -35,16 +36,23 @@ from tests.core.scenario import representative_plan
 
 GOLDEN = Path(__file__).parent / "golden"
 SCHEMA = json.loads((Path(__file__).parents[2] / "schemas" / "plan.schema.json").read_text())
-# UPDATE_GOLDEN=1 pytest tests/core rewrites the golden files; review the diff before committing.
-UPDATE = os.environ.get("UPDATE_GOLDEN") == "1"
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
+Golden = Callable[[str, str], None]
 
 
-def check_golden(name: str, actual: str) -> None:
-    path = GOLDEN / name
-    if UPDATE:
-        path.write_text(actual)
-    assert actual == path.read_text(), f"{name} differs; UPDATE_GOLDEN=1 rewrites it"
+@pytest.fixture
+def check_golden(request: pytest.FixtureRequest) -> Golden:
+    """``check_golden(name, actual)``: ``pytest tests/core --update-golden`` rewrites the files;
+    review the diff before committing."""
+    update = bool(request.config.getoption("--update-golden"))
+
+    def check(name: str, actual: str) -> None:
+        path = GOLDEN / name
+        if update:
+            path.write_text(actual)
+        assert actual == path.read_text(), f"{name} differs; --update-golden rewrites it"
+
+    return check
 
 
 def converged_plan() -> Plan:
@@ -67,28 +75,57 @@ def many_accounts_plan(count: int) -> Plan:
 # ---------------------------------------------------------------- golden files
 
 
-def test_text_golden_without_colour() -> None:
+def test_text_golden_without_colour(check_golden: Golden) -> None:
     text = render_text(representative_plan(), color=False)
     assert "\x1b" not in text
     check_golden("plan.txt", text)
 
 
-def test_text_golden_with_colour_is_the_plain_text_painted() -> None:
+def test_text_golden_with_colour_is_the_plain_text_painted(check_golden: Golden) -> None:
     text = render_text(representative_plan(), color=True)
     assert "\x1b[32m+\x1b[0m" in text
     assert ANSI.sub("", text) == render_text(representative_plan(), color=False)
     check_golden("plan.color.txt", text)
 
 
-def test_markdown_golden() -> None:
+def test_markdown_golden(check_golden: Golden) -> None:
     check_golden("plan.md", render_markdown(representative_plan()))
 
 
-def test_json_golden() -> None:
+def test_json_golden(check_golden: Golden) -> None:
     check_golden("plan.json", render_json(representative_plan()))
 
 
-def test_no_changes_golden() -> None:
+def removed_fields_plan() -> Plan:
+    """An update that only takes things away: a stale dispatchctl label and Tekton annotation
+    (a credential that moved hosts), and a Secret no longer listed by its account."""
+    live = served(github_secret())
+    live["metadata"]["labels"]["dispatchctl.io/stale"] = "yes"
+    live["metadata"]["annotations"]["tekton.dev/git-1"] = "https://old.example.com"
+    listed = served(account(secrets=("team-1-github", "team-1-docker")))
+    desired = desired_state(github_secret(), account(secrets=("team-1-github",)))
+    live_objects = live_state(live, listed, served(docker_secret()))
+    return make_plan(desired, live_objects, target=TARGET, inputs=INPUTS)
+
+
+def delete_everything_plan() -> Plan:
+    live = live_state(served(github_secret()), served(account()))
+    return make_plan(desired_state(), live, target=TARGET, inputs=INPUTS)
+
+
+@pytest.mark.parametrize(
+    ("name", "make"),
+    [("removed_fields", removed_fields_plan), ("delete_everything", delete_everything_plan)],
+)
+def test_golden_plans_that_take_away(
+    check_golden: Golden, name: str, make: Callable[[], Plan]
+) -> None:
+    plan = make()
+    check_golden(f"{name}.txt", render_text(plan, color=False))
+    check_golden(f"{name}.md", render_markdown(plan))
+
+
+def test_no_changes_golden(check_golden: Golden) -> None:
     text = render_text(converged_plan(), color=False)
     assert text.endswith(f"\n{NO_CHANGES}\n")
     check_golden("no_changes.txt", text)
