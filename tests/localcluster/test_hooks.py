@@ -3,6 +3,7 @@ client, as the reliability tests use them."""
 
 from __future__ import annotations
 
+import threading
 import time
 from http.client import HTTPConnection
 
@@ -12,6 +13,7 @@ import urllib3
 
 from dispatchctl.localcluster import Fault, LocalCluster
 from tests.localcluster.conftest import request
+from tests.waiting import wait_for
 
 ApiException = kubernetes.client.ApiException
 
@@ -164,11 +166,13 @@ def test_request_log_can_be_switched_off_for_long_running_servers() -> None:
 
 def test_a_client_giving_up_on_a_slow_answer_is_not_a_server_error(local_cluster) -> None:
     local_cluster.faults.add(Fault(verb="list", latency=0.3))
+    threads = threading.active_count()
     conn = HTTPConnection("127.0.0.1", local_cluster.port, timeout=0.05)
     conn.request("GET", "/api/v1/namespaces")
     with pytest.raises(TimeoutError):
         conn.getresponse()
     conn.close()
-    time.sleep(0.4)
+    # the handler has answered into the closed connection once its thread is gone
+    wait_for(lambda: threading.active_count() <= threads, "the slow handler to finish")
     local_cluster.check()
     assert request(local_cluster, "GET", "/api/v1/namespaces")[0] == 200

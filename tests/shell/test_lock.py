@@ -26,6 +26,7 @@ from dispatchctl.localcluster import Fault
 from dispatchctl.objects import owner_labels
 from tests.fixtures.cluster import ApiServer
 from tests.shell.builders import NS, OWNER
+from tests.waiting import wait_for
 
 pytestmark = pytest.mark.usefixtures("namespace")
 
@@ -221,7 +222,7 @@ def test_force_unlock_removes_the_lease_and_the_holder_notices(cluster: Cluster)
         info = force_unlock(cluster, OWNER, NS)
         assert info is not None and info.holder == "stuck-job"
         assert cluster.get("Lease", NS, f"dispatchctl-{OWNER}") is None
-        time.sleep(0.4)  # the next renewal finds the lease gone
+        wait_for(lambda: holder.lost is not None, "the next renewal to find the lease gone")
     assert force_unlock(cluster, OWNER, NS) is None
 
 
