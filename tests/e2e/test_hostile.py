@@ -496,8 +496,9 @@ def test_a_kubeconfig_that_is_no_kubeconfig_is_a_clear_error(
 
 
 def _fake_sops(tmp_path: Path, body: str) -> str:
+    """A stand-in for sops (Python: a shell would keep a SIGHUP that nohup ignored)."""
     exe = tmp_path / "fake-sops"
-    exe.write_text(f"#!/bin/sh\n{body}\n")
+    exe.write_text(f"#!{sys.executable}\nimport os, signal, sys\n{body}\n")
     exe.chmod(0o755)
     return str(exe)
 
@@ -507,9 +508,12 @@ def test_sops_killed_by_a_signal_or_printing_no_utf8_is_a_clear_error(
 ) -> None:
     config = write_config({"team-1": [github()]})
     for body, message in (
-        ("kill -HUP $$", f"Error: {config}: sops was killed by SIGHUP while decrypting"),
         (
-            "printf '\\377\\376{}'",
+            "signal.signal(signal.SIGHUP, signal.SIG_DFL); os.kill(os.getpid(), signal.SIGHUP)",
+            f"Error: {config}: sops was killed by SIGHUP while decrypting",
+        ),
+        (
+            "sys.stdout.buffer.write(b'\\xff\\xfe{}')",
             f"Error: {config}: sops printed output that is not UTF-8 text (byte 0)",
         ),
     ):
