@@ -111,10 +111,15 @@ def ssh_target(host: str) -> str:
     return name if port == SSH_DEFAULT_PORT else f"{name}:{port}"
 
 
-def known_hosts_name(host: str) -> str:
-    """How known_hosts names the host: ``host``, or ``[host]:port`` off port 22."""
+def known_hosts_lookups(host: str) -> tuple[str, ...]:
+    """The names ssh looks the host up by in known_hosts, in its order: ``host`` on port 22;
+    off it ``[host]:port``, then ``host`` alone (OpenSSH: "checking without port identifier",
+    so what ``ssh-keyscan HOST`` prints works too)."""
     name, port = ssh_host_port(host)
-    return name if port == SSH_DEFAULT_PORT else f"[{name.strip('[]')}]:{port}"
+    if port == SSH_DEFAULT_PORT:
+        return (name,)
+    bare = name.strip("[]")
+    return (f"[{bare}]:{port}", bare)
 
 
 def keyscan_command(host: str) -> str:

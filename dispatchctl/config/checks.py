@@ -30,7 +30,7 @@ from dispatchctl.config.ssh import (
     known_hosts_problems,
 )
 from dispatchctl.objects import MANAGED_BY_LABEL, OWNER_LABEL
-from dispatchctl.tekton import keyscan_command, known_hosts_name
+from dispatchctl.tekton import keyscan_command, known_hosts_lookups
 
 _DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 _DNS_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
@@ -290,12 +290,13 @@ def _check_git(file: str, path: DataPath, cred: GitSshCredential) -> Iterator[Fi
             hint,
         )
     elif not problems and host is not None and usable_host and not host_problem:
-        name = known_hosts_name(host)
-        if not known_hosts_names(known, name):
+        names = known_hosts_lookups(host)
+        if not any(known_hosts_names(known, name) for name in names):
             yield Finding(
                 file,
                 (*path, "knownHosts"),
-                f"no known_hosts line is for {name}, the name ssh looks the host up by;"
+                f"no known_hosts line is for {' or '.join(names)}, the"
+                f" name{'s' if len(names) > 1 else ''} ssh looks the host up by;"
                 " git would refuse to connect (Host key verification failed)",
                 hint,
             )

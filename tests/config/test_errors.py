@@ -460,16 +460,16 @@ def test_known_hosts_must_name_the_host_as_ssh_looks_it_up(tmp_path: Path) -> No
     path = write(
         tmp_path,
         account(
-            git("git.example.com:7999", f"git.example.com ssh-ed25519 {GITHUB_HOST_KEY}")
+            git("git.example.com:7999", f"gitlab.example.com ssh-ed25519 {GITHUB_HOST_KEY}")
             + git("github.com", "")
         ),
     )
     found = problems(path)
     assert [p.split(": ", 1)[1] for p in found] == [
         "serviceAccounts[0].credentials[0].knownHosts: no known_hosts line is for"
-        " [git.example.com]:7999, the name ssh looks the host up by; git would refuse to"
-        " connect (Host key verification failed) (get the host's line with: ssh-keyscan -p 7999"
-        " git.example.com (and compare its fingerprint with a trusted one))",
+        " [git.example.com]:7999 or git.example.com, the names ssh looks the host up by; git"
+        " would refuse to connect (Host key verification failed) (get the host's line with:"
+        " ssh-keyscan -p 7999 git.example.com (and compare its fingerprint with a trusted one))",
         "serviceAccounts[0].credentials[1].knownHosts: knownHosts is empty: without the host's"
         " key git refuses to connect (Host key verification failed) (get the host's line with:"
         " ssh-keyscan github.com (and compare its fingerprint with a trusted one))",
@@ -489,13 +489,15 @@ def hashed(name: str, salt: bytes = b"0123456789abcdefghij") -> str:
     [
         ("GitHub.com", f"github.com,140.82.121.4 ssh-ed25519 {GITHUB_HOST_KEY}"),
         ("git.example.com:7999", f"[git.example.com]:7999 ssh-ed25519 {GITHUB_HOST_KEY}"),
+        ("git.example.com:7999", f"git.example.com ssh-ed25519 {GITHUB_HOST_KEY}"),
         ("git.example.com:22", f"git.example.com ssh-ed25519 {GITHUB_HOST_KEY}"),
         ("git.example.com", f"*.example.com ssh-ed25519 {GITHUB_HOST_KEY}"),
         ("git.example.com", f"@cert-authority *.example.com ssh-ed25519 {GITHUB_HOST_KEY}"),
         ("git.example.com", f"{hashed('git.example.com')} ssh-ed25519 {GITHUB_HOST_KEY}"),
         ("git.example.com:7999", f"{hashed('[git.example.com]:7999')} {ED25519}"),
     ],
-    ids=["list", "port", "port-22", "wildcard", "cert-authority", "hashed", "hashed-port"],
+    ids=["list", "port", "port-host-alone", "port-22", "wildcard", "cert-authority", "hashed",
+         "hashed-port"],
 )  # fmt: skip
 def test_known_hosts_lines_that_name_the_host(tmp_path: Path, host: str, line: str) -> None:
     loaded = load_config([write(tmp_path, account(git(host, line)))], allow_plaintext=True)
