@@ -10,6 +10,7 @@ apply order, so running apply again converges. A first Ctrl+C stops the same way
 
 from __future__ import annotations
 
+import threading
 from collections import deque
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
@@ -26,6 +27,7 @@ if TYPE_CHECKING:
     from dispatchctl.cluster import Cluster
 
 NAMESPACE = "Namespace"
+_STOP_POLL_SECONDS = 0.2  # how soon a set ``stop`` is seen while writes are in flight
 
 
 class Progress(Protocol):
@@ -79,8 +81,13 @@ def apply_plan(
     *,
     parallelism: int = 8,
     progress: Progress | None = None,
+    stop: threading.Event | None = None,
 ) -> ApplyResult:
-    """Run ``plan``: namespaces to create first, then ``order.phases`` of its changes."""
+    """Run ``plan``: namespaces to create first, then ``order.phases`` of its changes.
+
+    ``stop``, once set (the CLI sets it on Ctrl+C), stops the run as a hard failure would:
+    an event checked between writes, where a KeyboardInterrupt could strike mid-bookkeeping.
+    """
     if plan.has_errors:
         problems = [c.message for c in plan.conflicts] + [
             f"namespace {ns} does not exist" for ns in plan.missing_namespaces
@@ -98,7 +105,12 @@ def apply_plan(
     with ThreadPoolExecutor(max_workers=parallelism, thread_name_prefix="apply") as pool:
         for index, step in enumerate(steps):
             _run_phase(
-                step, lambda c: pool.submit(execute, cluster, c), parallelism, progress, result
+                step,
+                lambda c: pool.submit(execute, cluster, c),
+                parallelism,
+                progress,
+                result,
+                stop or threading.Event(),
             )
             if result.stopped:
                 for later in steps[index + 1 :]:
@@ -113,10 +125,13 @@ def _run_phase(
     parallelism: int,
     progress: Progress,
     result: ApplyResult,
+    stop: threading.Event,
 ) -> None:
     waiting = deque(changes)
     running: dict[Future[None], Change] = {}
     while waiting or running:
+        if stop.is_set():
+            result.interrupted = True
         while waiting and not result.stopped and len(running) < parallelism:
             change = waiting.popleft()
             progress.started(change)
@@ -127,7 +142,7 @@ def _run_phase(
         if not running:
             break
         try:
-            done, _ = wait(running, return_when=FIRST_COMPLETED)
+            done, _ = wait(running, timeout=_STOP_POLL_SECONDS, return_when=FIRST_COMPLETED)
         except KeyboardInterrupt:
             # First Ctrl+C: stop like a hard failure, letting in-flight writes end (a second
             # one, while they end, interrupts for real).

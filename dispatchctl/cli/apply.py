@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import os
+import signal
 import sys
-from typing import TYPE_CHECKING
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+from types import FrameType
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -17,7 +24,7 @@ from dispatchctl.cli.progress import BarProgress, LineProgress, describe
 from dispatchctl.cluster.lock import Lock, holder_identity
 from dispatchctl.errors import PlanError
 from dispatchctl.plan import Action, Plan
-from dispatchctl.render.text import printable
+from dispatchctl.render.text import NO_CHANGES, printable
 
 if TYPE_CHECKING:
     from dispatchctl.cluster import Cluster
@@ -44,27 +51,52 @@ def confirm() -> None:
         raise PlanError("apply cancelled")
 
 
-def run(plan: Plan, cluster: Cluster, parallelism: int) -> ApplyResult:
+def run(plan: Plan, cluster: Cluster, parallelism: int, *, quiet: bool) -> ApplyResult:
     total = len(plan.changes) + len(plan.create_namespaces)
-    if sys.stdout.isatty():
-        bar = BarProgress(total)
-        try:
-            return apply_plan(plan, cluster, parallelism=parallelism, progress=bar)
-        finally:
-            bar.close()
-    return apply_plan(plan, cluster, parallelism=parallelism, progress=LineProgress())
+    with stop_on_ctrl_c() as stop:
+        if sys.stdout.isatty():
+            bar = BarProgress(total, quiet=quiet)
+            try:
+                return apply_plan(plan, cluster, parallelism=parallelism, progress=bar, stop=stop)
+            finally:
+                bar.close()
+        progress = LineProgress(quiet=quiet)
+        return apply_plan(plan, cluster, parallelism=parallelism, progress=progress, stop=stop)
+
+
+@contextlib.contextmanager
+def stop_on_ctrl_c() -> Iterator[threading.Event]:
+    """A first Ctrl+C (or SIGINT from a CI runner) sets the event: apply lets the writes in
+    flight end and starts no new one. A second one interrupts at once."""
+    stop = threading.Event()
+
+    def on_interrupt(signum: int, frame: FrameType | None) -> None:
+        if stop.is_set():
+            raise KeyboardInterrupt
+        stop.set()
+
+    try:
+        previous = signal.signal(signal.SIGINT, on_interrupt)
+    except ValueError:  # not the main thread: Ctrl+C is not ours to handle
+        yield stop
+        return
+    try:
+        yield stop
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def report(result: ApplyResult) -> int:
     """The closing lines: what was applied, what failed, what was not attempted."""
+    namespaces = sum(1 for c in result.applied if c.ref.kind == NAMESPACE)
     if result.ok:
-        namespaces = sum(1 for c in result.applied if c.ref.kind == NAMESPACE)
         created = f", {namespaces} namespace{'s' * (namespaces != 1)} created" if namespaces else ""
         count = len(result.applied) - namespaces
         click.echo(f"Apply complete: {count} change{'s' * (count != 1)} applied{created}.")
         return 0
+    how = "interrupted" if result.interrupted else "failed"
     click.secho(
-        f"Apply failed: {len(result.applied)} applied, {len(result.failed)} failed, "
+        f"Apply {how}: {len(result.applied)} applied, {len(result.failed)} failed, "
         f"{len(result.not_attempted)} not attempted.",
         fg="red",
         err=True,
@@ -75,8 +107,24 @@ def report(result: ApplyResult) -> int:
         )
     for change in result.not_attempted:
         click.echo(f"  not attempted: {change.action.verb} {describe(change)}", err=True)
-    click.echo("Nothing applied was lost; fix the cause and run apply again to converge.", err=True)
+    cause = "" if result.interrupted else "fix the cause and "
+    click.echo(f"Nothing applied was lost; {cause}run apply again to converge.", err=True)
     return 1
+
+
+@dataclass(frozen=True)
+class ApplyOptions:
+    """What the flags ask of one apply (a saved plan may ask for more: see ``_implied``)."""
+
+    allow_plaintext: bool = False
+    adopt: bool = False
+    create_namespace: bool = False
+    allow_delete_all: bool = False
+    lock_timeout: float = 60.0
+    parallelism: int = 8
+    no_color: bool = False
+    auto_approve: bool = False
+    quiet: bool = False
 
 
 @click.command()
@@ -97,19 +145,19 @@ def report(result: ApplyResult) -> int:
 @options.parallelism
 @options.no_color
 @click.option("--auto-approve", is_flag=True, help="Apply without asking (pipelines).")
+@click.option(
+    "-q",
+    "--quiet",
+    is_flag=True,
+    help="Print only the closing summary (and failures), not a line per change.",
+    **options.from_environment("QUIET"),
+)
 def apply(
     targets: tuple[str, ...],
-    allow_plaintext: bool,
     kubeconfig: str | None,
     context: str | None,
     local: str | None,
-    adopt: bool,
-    create_namespace: bool,
-    allow_delete_all: bool,
-    lock_timeout: float,
-    parallelism: int,
-    no_color: bool,
-    auto_approve: bool,
+    **flags: Any,
 ) -> int:
     """Apply the config files (after showing the plan), or a plan saved with plan -o.
 
@@ -121,55 +169,76 @@ def apply(
       dispatchctl apply plan.out                         # a plan saved by plan -o
       dispatchctl apply --auto-approve ci/credentials.yaml --kubeconfig kubeconfig.yaml
     """
+    return apply_targets(targets, (kubeconfig, context, local), ApplyOptions(**flags))
+
+
+def apply_targets(
+    targets: tuple[str, ...],
+    where: tuple[str | None, str | None, str | None],
+    opts: ApplyOptions,
+) -> int:
+    """Config files: plan, show, confirm (unless --auto-approve), then lock, plan again and
+    apply. A saved plan: check it is still current under the lock, then apply it."""
     saved = planfile.load(targets[0]) if planfile.is_planfile(targets[0]) else None
     if saved is not None:
         if len(targets) > 1:
             raise click.UsageError("a plan file is applied alone, without config files")
         planfile.check_inputs(saved)
-        files: tuple[str, ...] = tuple(i.path for i in saved.inputs)
-        adopt = adopt or any(c.action is Action.ADOPT for c in saved.changes)
-        create_namespace = create_namespace or bool(saved.create_namespaces)
-        # plan -o saves such a plan only under --allow-delete-all: it was reviewed as one
-        allow_delete_all = allow_delete_all or saved.deletes_everything
-    else:
-        files = targets
-    loaded = planner.load(files, allow_plaintext=allow_plaintext)
+        opts = _implied(saved, opts)
+        targets = tuple(i.path for i in saved.inputs)
+    loaded = planner.load(targets, allow_plaintext=opts.allow_plaintext)
     if saved is None:
-        check_confirmable(auto_approve)
-    desired = loaded.desired
-    plan_options = planner.PlanOptions(adopt, create_namespace)
-    with options.open_cluster(kubeconfig, context, local) as cluster:
+        check_confirmable(opts.auto_approve)
+    plan_options = planner.PlanOptions(opts.adopt, opts.create_namespace)
+    with options.open_cluster(*where) as cluster:
         if saved is not None:
             planfile.check_target(saved, cluster.target.server)
-        elif not auto_approve:
+        elif not opts.auto_approve:
             # Show and confirm before anything is written (the lock writes a Lease, and with
             # --create-namespace a namespace); under the lock the plan is made again and must
             # equal the confirmed one, exactly as a saved plan must. With --auto-approve
             # nobody reviews this run's plan: it is made under the lock and applied.
             saved = planner.plan_against(loaded, cluster, plan_options)
-            echo_plan(saved, "text", no_color=no_color)
-            plan_mod.check(saved, allow_delete_all=allow_delete_all)
+            echo_plan(saved, "text", no_color=opts.no_color)
+            plan_mod.check(saved, allow_delete_all=opts.allow_delete_all)
             if not saved.has_changes:
                 return 0
             confirm()
         lock = Lock(
             cluster,
-            owner=desired.owner,
-            namespace=desired.default_namespace,
+            owner=loaded.desired.owner,
+            namespace=loaded.desired.default_namespace,
             identity=holder_identity(os.environ),
-            timeout=lock_timeout,
-            create_namespace=create_namespace,
+            timeout=opts.lock_timeout,
+            create_namespace=opts.create_namespace,
             on_wait=lambda text: click.echo(printable(text), err=True),
         )
         with lock:
             plan = planner.plan_against(loaded, cluster, plan_options)
+            if lock.created_namespace is not None:
+                # The lock's Lease needed its namespace first: that creation is part of this
+                # apply, shown in its plan and counted in its summary (apply_plan's create of
+                # it finds it there, which counts as done).
+                namespaces = (lock.created_namespace, *plan.create_namespaces)
+                plan = dataclasses.replace(plan, create_namespaces=namespaces)
             if saved is None:
-                echo_plan(plan, "text", no_color=no_color)
+                echo_plan(plan, "text", no_color=opts.no_color)
             else:
                 planfile.check_current(saved, plan)
-            plan_mod.check(plan, allow_delete_all=allow_delete_all)
+            plan_mod.check(plan, allow_delete_all=opts.allow_delete_all)
             if not plan.has_changes:
                 if saved is not None:
-                    click.echo("No changes. The cluster matches the configuration.")
+                    click.echo(NO_CHANGES)
                 return 0
-            return report(run(plan, cluster, parallelism))
+            return report(run(plan, cluster, opts.parallelism, quiet=opts.quiet))
+
+
+def _implied(saved: Plan, opts: ApplyOptions) -> ApplyOptions:
+    """A saved plan was reviewed with its flags: applying it needs no repeating of them."""
+    return dataclasses.replace(
+        opts,
+        adopt=opts.adopt or any(c.action is Action.ADOPT for c in saved.changes),
+        create_namespace=opts.create_namespace or bool(saved.create_namespaces),
+        # plan -o saves such a plan only under --allow-delete-all: it was reviewed as one
+        allow_delete_all=opts.allow_delete_all or saved.deletes_everything,
+    )

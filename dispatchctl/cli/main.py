@@ -50,7 +50,7 @@ class LazyGroup(click.Group):
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="dispatchctl")
-@options.verbose_option(from_environment=True)
+@options.verbose_option(environment=True)
 def cli() -> None:
     """Declare Dispatch service accounts and credentials in git; plan and apply them.
 

@@ -26,7 +26,8 @@ if TYPE_CHECKING:
 ENV_PREFIX = "DISPATCHCTL_"
 
 
-def _env(name: str) -> dict[str, Any]:
+def from_environment(name: str) -> dict[str, Any]:
+    """click.option arguments that read the option from DISPATCHCTL_<NAME> too."""
     return {"envvar": ENV_PREFIX + name, "show_envvar": True}
 
 
@@ -58,7 +59,7 @@ _VERBOSE_HELP = (
 )
 
 
-def verbose_option(*, from_environment: bool = False) -> Callable[[Any], Any]:
+def verbose_option(*, environment: bool = False) -> Callable[[Any], Any]:
     """The group's -v reads DISPATCHCTL_VERBOSE (a number); a command's only its flags."""
     return click.option(
         "-v",
@@ -68,7 +69,7 @@ def verbose_option(*, from_environment: bool = False) -> Callable[[Any], Any]:
         is_eager=True,
         callback=_count_verbosity,
         help=_VERBOSE_HELP,
-        **(_env("VERBOSE") if from_environment else {}),
+        **(from_environment("VERBOSE") if environment else {}),
     )
 
 
@@ -158,13 +159,13 @@ kubeconfig = click.option(
     default=None,
     help="Path to the kubeconfig file (default: KUBECONFIG, then ~/.kube/config, then the "
     "pod's service account).",
-    **_env("KUBECONFIG"),
+    **from_environment("KUBECONFIG"),
 )
 context = click.option(
     "--context",
     default=None,
     help="The kubeconfig context to use (default: current-context).",
-    **_env("CONTEXT"),
+    **from_environment("CONTEXT"),
 )
 local = click.option(
     "--local",
@@ -175,7 +176,7 @@ local = click.option(
     metavar="[=STATE]",
     help=f"Use the bundled local cluster, state in STATE (default {DEFAULT_LOCAL_STATE}). "
     "Attach the value: --local=STATE.",
-    **_env("LOCAL"),
+    **from_environment("LOCAL"),
 )
 
 
@@ -191,7 +192,7 @@ lock_timeout = click.option(
     show_default=True,
     metavar="DURATION",
     help="How long to wait for another apply's lock (30s, 5m; 0: fail at once).",
-    **_env("LOCK_TIMEOUT"),
+    **from_environment("LOCK_TIMEOUT"),
 )
 parallelism = click.option(
     "--parallelism",
@@ -199,7 +200,7 @@ parallelism = click.option(
     default=8,
     show_default=True,
     help="Writes in flight at once.",
-    **_env("PARALLELISM"),
+    **from_environment("PARALLELISM"),
 )
 
 
@@ -290,7 +291,7 @@ output_format = click.option(
     default="text",
     show_default=True,
     help="How to print the plan: text for people, json for tools, markdown for a PR comment.",
-    **_env("FORMAT"),
+    **from_environment("FORMAT"),
 )
 no_color = click.option(
     "--no-color", is_flag=True, help="No colour even at a terminal (NO_COLOR works too)."

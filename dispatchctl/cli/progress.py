@@ -24,33 +24,51 @@ def describe(change: Change) -> str:
     return printable(f"{ref.kind} {where}")
 
 
+def done(change: Change) -> str:
+    """``+ Secret dispatch/team-1-github: created``"""
+    return f"{change.action.value} {describe(change)}: {_DONE[change.action]}"
+
+
 class LineProgress:
-    """One line per finished change: greppable CI logs."""
+    """One line per finished change: greppable CI logs (``quiet``: failures only)."""
+
+    def __init__(self, *, quiet: bool = False) -> None:
+        self._quiet = quiet
 
     def started(self, change: Change) -> None:
         pass
 
     def finished(self, change: Change, error: str | None) -> None:
         if error is None:
-            click.echo(f"{change.action.value} {describe(change)}: {_DONE[change.action]}")
+            if not self._quiet:
+                click.echo(done(change))
         else:
             click.secho(f"! {describe(change)}: failed: {printable(error)}", fg="red", err=True)
 
 
 class BarProgress:
-    """A progress bar over all changes; failures are printed above it as they happen."""
+    """A progress bar over all changes; failures are printed above it as they happen, and
+    the line of each change that was made once the bar is done (unless ``quiet``), so what
+    apply did stays on the screen."""
 
-    def __init__(self, total: int) -> None:
+    def __init__(self, total: int, *, quiet: bool = False) -> None:
         self._bar: Any = click.progressbar(length=total, label="Applying", show_pos=True)
         self._bar.__enter__()
+        self._quiet = quiet
+        self._done: list[str] = []
 
     def started(self, change: Change) -> None:
         pass
 
     def finished(self, change: Change, error: str | None) -> None:
-        if error is not None:
+        if error is None:
+            self._done.append(done(change))
+        else:
             click.secho(f"\n! {describe(change)}: failed: {printable(error)}", fg="red", err=True)
         self._bar.update(1)
 
     def close(self) -> None:
         self._bar.__exit__(None, None, None)
+        if not self._quiet:
+            for line in self._done:
+                click.echo(line)

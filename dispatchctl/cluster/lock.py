@@ -169,6 +169,7 @@ class Lock:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self.lost: str | None = None  # why, once the lease was taken from us
+        self.created_namespace: str | None = None  # the namespace it created for its Lease
 
     @property
     def where(self) -> str:
@@ -276,7 +277,8 @@ class Lock:
                     f"cannot take the lock {self.where}: namespace {self.namespace} does not exist",
                     hint="create it, or pass --create-namespace",
                 ) from None
-            self.cluster.create_namespace(self.namespace)
+            if self.cluster.create_namespace(self.namespace):
+                self.created_namespace = self.namespace
             return False
         self._lease = response.body
         return True

@@ -242,7 +242,7 @@ def test_missing_namespace_is_an_error_naming_it_until_create_namespace(
     assert "  + Namespace team-space\n      # --create-namespace; never pruned\n" in created.out
     # The lock's Lease lives in the config's namespace, so the lock creates that one.
     out = apply_ok(run, cluster_args, config, "--create-namespace")
-    assert out.rstrip().endswith("Apply complete: 2 changes applied.")
+    assert out.rstrip().endswith("Apply complete: 2 changes applied, 1 namespace created.")
     assert api.request("GET", "/api/v1/namespaces/team-space").status == 200
     assert get(api, "Secret", "team-1-github", namespace="team-space") is not None
     assert run("plan", config, *cluster_args).out.rstrip().endswith(NO_CHANGES)

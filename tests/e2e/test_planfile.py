@@ -166,7 +166,7 @@ def test_local_state_persists_across_runs_and_takes_its_own_plan_file(
     assert f"Cluster: local:{state.resolve()} (no context)\n" in printed
     applied = run("apply", plan_file, f"--local={state}")
     assert (applied.code, applied.err) == (0, "")
-    assert "Apply complete: 2 changes applied." in applied.out
+    assert "Apply complete: 2 changes applied, 1 namespace created." in applied.out
 
     again = run("plan", config, f"--local={state}", "--detailed-exitcode")
     assert (again.code, again.err) == (0, "")
