@@ -84,3 +84,30 @@ def test_delete_all_and_fail_on_delete_problems_name_the_flag() -> None:
         "the plan deletes Secret/dispatch/team-1-docker (--fail-on-delete)"
     ]
     check(DELETES)  # deleting part of what the owner has needs no flag
+
+
+DELETES_TWO = plan_for(
+    github_secret(),
+    live=(served(github_secret()), served(docker_secret()), served(ssh_secret())),
+)
+
+
+def test_check_raises_exactly_for_what_its_flags_do_not_allow() -> None:
+    """check() itself, flag by flag: each flag lets through only its own problem."""
+    check(DELETES_ALL, allow_delete_all=True)
+    with pytest.raises(PlanError, match=r"\(1 problem\)"):
+        check(DELETES_ALL)
+    with pytest.raises(PlanError) as caught:
+        check(DELETES_ALL, fail_on_delete=False)
+    assert caught.value.lines()[1].endswith("pass --allow-delete-all if that is intended")
+    check(DELETES)
+    assert problems(DELETES) == []  # fail_on_delete is off unless asked for
+    with pytest.raises(PlanError) as caught:
+        check(DELETES_TWO, fail_on_delete=True, allow_delete_all=True)
+    assert caught.value.lines() == [
+        "the plan cannot be applied (1 problem)",
+        "the plan deletes Secret/dispatch/team-1-docker, Secret/dispatch/team-1-git-github-com"
+        " (--fail-on-delete)",
+    ]
+    with pytest.raises(PlanError, match=r"^the plan cannot be applied \(2 problems\)$"):
+        check(DELETES_ALL, fail_on_delete=True)
