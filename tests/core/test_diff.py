@@ -247,6 +247,36 @@ def test_other_top_level_fields_the_config_sets_are_compared() -> None:
     change = only_change(plan_for(desired, live_state(served(sa))))
     assert change.fields == (FieldDiff("automountServiceAccountToken", None, False),)
     assert change.desired["automountServiceAccountToken"] is False
+    live = served(sa)
+    live["automountServiceAccountToken"] = True
+    change = only_change(plan_for(desired, live_state(live)))
+    assert change.fields == (FieldDiff("automountServiceAccountToken", True, False),)
+
+
+def test_annotations_left_empty_are_dropped_not_kept_stale() -> None:
+    live = served(account())
+    live["metadata"]["annotations"] = {"dispatchctl.io/credential": "github"}
+    change = only_change(plan_for(desired_state(account()), live_state(live)))
+    assert change.fields == (FieldDiff("annotations[dispatchctl.io/credential]", "github", None),)
+    assert "annotations" not in change.desired["metadata"]
+
+
+def test_a_change_shares_no_mutable_part_with_the_live_object() -> None:
+    """apply may change what it writes; the live state the plan was made from must not move."""
+    live = served(github_secret())
+    live["metadata"]["annotations"]["example.com/note"] = "kept"
+    live["metadata"]["finalizers"] = ["example.com/hold"]
+    live["x-unknown"] = {"nested": ["kept"]}  # a field of a newer server, kept as it is
+    change = only_change(plan_for(desired_state(github_secret(token="new")), live_state(live)))
+
+    def parts(value: Any) -> list[int]:
+        found = [id(value)] if isinstance(value, dict | list) else []
+        children = (
+            value.values() if isinstance(value, dict) else value if isinstance(value, list) else []
+        )
+        return found + [i for child in children for i in parts(child)]
+
+    assert set(parts(change.desired)) & set(parts(live)) == set()
 
 
 # ---------------------------------------------------------------- ServiceAccount lists
@@ -323,7 +353,8 @@ def test_immutable_secret_with_new_data_is_replaced() -> None:
     live["immutable"] = True
     change = only_change(plan_for(desired_state(github_secret(token="new")), live_state(live)))
     assert change.action is Action.REPLACE
-    assert "immutable" in change.reason
+    assert change.reason == "the Secret is immutable and its data changes"
+    assert change.fields == ()  # the type stays: nothing but the data to show
 
 
 def test_immutable_secret_unchanged_is_left_alone() -> None:
