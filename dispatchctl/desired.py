@@ -8,7 +8,6 @@ per credential type; manifests are the Kubernetes wire form, ``data`` base64-enc
 from __future__ import annotations
 
 import base64
-import contextlib
 import json
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -24,7 +23,6 @@ from dispatchctl.config.models import (
     GitSshCredential,
     ServiceAccount,
 )
-from dispatchctl.config.ssh import KeyProblem, inspect_private_key
 from dispatchctl.objects import (
     CREDENTIAL_ANNOTATION,
     SECRET,
@@ -41,7 +39,6 @@ from dispatchctl.tekton import (
     GIT_ANNOTATION,
     SSH_AUTH,
     registry_url,
-    ssh_host_port,
     ssh_target,
 )
 
@@ -82,7 +79,6 @@ class _AccountBuilder:
         secret_type: str,
         annotations: Mapping[str, str],
         data: Mapping[str, str],
-        facts: dict[str, str],
         source: str | None,
     ) -> DesiredObject:
         manifest: dict[str, Any] = {
@@ -97,7 +93,7 @@ class _AccountBuilder:
             "type": secret_type,
             "data": {key: _b64(value) for key, value in data.items()},
         }
-        return DesiredObject(ObjectRef(SECRET, self.namespace, name), manifest, facts, source)
+        return DesiredObject(ObjectRef(SECRET, self.namespace, name), manifest, source)
 
     def _scm(self, cred: creds.ScmCredential) -> list[DesiredObject]:
         name = creds.secret_name(self.account, cred)
@@ -113,38 +109,30 @@ class _AccountBuilder:
             "scm.provider.skiptlsverify": "true" if cred.insecureSkipTLSVerify else "false",
         }
         annotations = {GIT_ANNOTATION: url, CREDENTIAL_ANNOTATION: cred.type}
-        facts = {"credential": cred.type, "username": cred.username, "url": url}
-        return [self._secret(name, BASIC_AUTH, annotations, data, facts, cred._source)]
+        return [self._secret(name, BASIC_AUTH, annotations, data, cred._source)]
 
     def _git(self, cred: GitSshCredential) -> list[DesiredObject]:
         name = creds.secret_name(self.account, cred)
         self.secrets.append(name)
-        host, port = ssh_host_port(cred.host)
         key = cred.privateKey.get_secret_value()
         data = {
             "ssh-privatekey": key if key.endswith("\n") else key + "\n",
             "known_hosts": cred.knownHosts,
         }
         annotations = {GIT_ANNOTATION: ssh_target(cred.host), CREDENTIAL_ANNOTATION: cred.type}
-        facts = {"credential": cred.type, "host": f"{host}:{port}"}
-        # The loader's checks refuse a bad key; the builder itself never fails on one.
-        with contextlib.suppress(KeyProblem):
-            facts["fingerprint"] = inspect_private_key(key).fingerprint
-        return [self._secret(name, SSH_AUTH, annotations, data, facts, cred._source)]
+        return [self._secret(name, SSH_AUTH, annotations, data, cred._source)]
 
     def _docker(self, cred: DockerCredential) -> list[DesiredObject]:
         name = creds.secret_name(self.account, cred)
         self.secrets.append(name)
         password = cred.password.get_secret_value()
         registry = registry_url(cred.registry)
-        facts = {"credential": cred.type, "username": cred.username, "registry": registry}
         out = [
             self._secret(
                 name,
                 BASIC_AUTH,
                 {DOCKER_ANNOTATION: registry, CREDENTIAL_ANNOTATION: cred.type},
                 {"username": cred.username, "password": password},
-                facts,
                 cred._source,
             )
         ]
@@ -159,7 +147,6 @@ class _AccountBuilder:
                     DOCKER_CONFIG_JSON,
                     {CREDENTIAL_ANNOTATION: cred.type},
                     {".dockerconfigjson": json.dumps({"auths": auths}, separators=(",", ":"))},
-                    {**facts, "imagePullSecret": "true"},
                     cred._source,
                 )
             )
@@ -179,9 +166,8 @@ class _AccountBuilder:
             manifest["secrets"] = [{"name": n} for n in self.secrets]
         if self.pull_secrets:
             manifest["imagePullSecrets"] = [{"name": n} for n in self.pull_secrets]
-        facts = {"credentials": str(len(self.account.credentials))}
         ref = ObjectRef(SERVICE_ACCOUNT, self.namespace, self.account.name)
-        return DesiredObject(ref, manifest, facts, self.account._source)
+        return DesiredObject(ref, manifest, self.account._source)
 
 
 _BUILDERS: dict[type, Callable[[_AccountBuilder, Any], list[DesiredObject]]] = {

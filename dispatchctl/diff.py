@@ -17,6 +17,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from dispatchctl.duplicates import duplicate_urls
+from dispatchctl.facts import secret_facts
 from dispatchctl.objects import (
     OWNER_LABEL,
     SECRET,
@@ -34,6 +36,7 @@ from dispatchctl.plan import (
     Change,
     Conflict,
     ConflictKind,
+    Facts,
     FieldDiff,
     InputFile,
     KeyDiff,
@@ -102,6 +105,7 @@ def make_plan(
         changes=in_order([*changes, *deletes]),
         unchanged=unchanged,
         conflicts=tuple(conflicts),
+        duplicate_urls=duplicate_urls(desired, live, context.managed_secrets),
         missing_namespaces=() if create_namespaces else missing,
         create_namespaces=missing if create_namespaces else (),
         deletes_everything=bool(deletes) and len(deletes) == len(owned),
@@ -123,11 +127,7 @@ def _diff_object(
 ) -> Change | Conflict | None:
     """One declared object: its change, a conflict, or None when it already matches."""
     manifest = _with_owner_labels(obj.manifest, ctx.owner)
-    common: dict[str, Any] = {
-        "facts": obj.facts,
-        "account": ctx.accounts.get(obj.ref),
-        "source": obj.source,
-    }
+    common: dict[str, Any] = {"account": ctx.accounts.get(obj.ref), "source": obj.source}
     if live is None:
         return Change(
             obj.ref,
@@ -135,6 +135,7 @@ def _diff_object(
             None,
             keys=_key_diffs(manifest, None) if obj.ref.kind == SECRET else (),
             fields=_created_fields(manifest),
+            facts=Facts(None, _facts(obj.ref, manifest)),
             desired=manifest,
             **common,
         )
@@ -161,6 +162,7 @@ def _diff_object(
                 seen,
                 keys=keys,
                 fields=_type_field(manifest, live),
+                facts=Facts(_facts(obj.ref, live), _facts(obj.ref, manifest)),
                 reason=replace_reason,
                 desired=manifest,
                 **common,
@@ -178,6 +180,7 @@ def _diff_object(
         seen,
         keys=keys,
         fields=tuple(fields),
+        facts=Facts(_facts(obj.ref, live), _facts(obj.ref, merged)),
         reason=_ADOPT_REASON if adopting else "",
         desired=merged,
         **common,
@@ -187,9 +190,12 @@ def _diff_object(
 def _delete(
     ref: ObjectRef, live: Mapping[str, Any], ctx: _Context, listed_by: Sequence[str]
 ) -> Change:
-    keys = ()
+    """What a delete removes, shown as a create shows what it adds: a Secret's type, keys and
+    facts, an account's reference lists."""
+    keys: tuple[KeyDiff, ...] = ()
     if ref.kind == SECRET:
         keys = tuple(KeyDiff(k, KeyStatus.REMOVED) for k in sorted(live.get("data") or {}))
+    fields = tuple(FieldDiff(f.path, f.after, None) for f in _created_fields(live))
     reason = _DELETE_REASON
     if listed_by:
         accounts = ", ".join(f"ServiceAccount {name}" for name in listed_by)
@@ -202,9 +208,16 @@ def _delete(
         Action.DELETE,
         _seen(live),
         keys=keys,
+        fields=fields,
+        facts=Facts(_facts(ref, live), None),
         reason=reason,
         account=ctx.accounts.get(ref),
     )
+
+
+def _facts(ref: ObjectRef, obj: Mapping[str, Any]) -> dict[str, str]:
+    """Safe facts of a Secret (none for an account: its fields say it all)."""
+    return secret_facts(obj) if ref.kind == SECRET else {}
 
 
 def _merge(

@@ -42,8 +42,6 @@ from dispatchctl.tekton import (
 )
 
 TOKEN_TYPE = "kubernetes.io/service-account-token"
-# scm.provider.name -> config type
-PROVIDERS = {spec.provider: name for name, spec in creds.SCM_TYPES.items()}
 DEFAULT_ACCOUNT = "default"
 _LEGACY_TOKEN = re.compile(r"-token-[a-z0-9]{5}$")
 
@@ -316,11 +314,17 @@ class _Account:
         parse, an http URL, a second credential for one URL)."""
         located = checks.LocatedAccount.whole(config.serviceAccounts[0], self.namespace, "", 0)
         last = len(config.serviceAccounts[0].credentials) - 1
-        return [
-            f"{'.'.join(str(p) for p in f.path[4:]) or 'credential'}: {f.message}"
-            for f in checks.check_accounts([located])
-            if f.path[:4] == ("serviceAccounts", 0, "credentials", last)
-        ]
+        found = []
+        for finding in checks.check_accounts([located]):
+            if finding.path[:4] != ("serviceAccounts", 0, "credentials", last):
+                continue
+            message = finding.message
+            if finding.related is not None:  # another credential: name its Secret instead
+                index = finding.related[1][-1]
+                name = self.credentials[index]["secretName"] if isinstance(index, int) else None
+                message = message.replace(f"credentials[{index}]", f"Secret {name}")
+            found.append(f"{'.'.join(str(p) for p in finding.path[4:]) or 'credential'}: {message}")
+        return found
 
     def _try_add(self, cred: dict[str, Any], secret: Mapping[str, Any]) -> str | None:
         """Add ``cred`` if adopting ``secret`` as it changes only what Tekton and Dispatch
@@ -394,7 +398,7 @@ def _credential(secret: Mapping[str, Any]) -> tuple[dict[str, Any] | None, str]:
             "password": data.get("password", ""),
         }, ""
     if kind == BASIC_AUTH and git and "scm.provider.name" in data:
-        cred_type = PROVIDERS.get(data["scm.provider.name"])
+        cred_type = creds.PROVIDER_TYPES.get(data["scm.provider.name"])
         if cred_type is None:
             return None, "its scm.provider.name is not github, gitlab, bitbucket or stash"
         cred: dict[str, Any] = {"type": cred_type, "secretName": name}

@@ -1,8 +1,8 @@
 """Names shared by every layer: object references, ownership labels, the desired state.
 
 Pure data. A desired object's ``manifest`` is the Kubernetes wire form (Secret ``data``
-base64-encoded) and therefore holds secret values: only the diff (to compare) and apply (to
-write) read it. Everything a plan shows comes from ``facts``, which hold no secret value.
+base64-encoded) and therefore holds secret values: only the diff (to compare, and to read the
+safe facts a plan shows through ``facts.py``) and apply (to write) read it.
 """
 
 from __future__ import annotations
@@ -36,14 +36,12 @@ class ObjectRef:
 class DesiredObject:
     """One object dispatchctl wants in the cluster.
 
-    ``facts`` are safe to display (credential type, username, URL, host, SSH key fingerprint);
     ``source`` is where the config declared it ("file:line"), for display. ``manifest`` holds
     secret values and is never rendered, logged or saved.
     """
 
     ref: ObjectRef
     manifest: Mapping[str, Any] = field(repr=False)
-    facts: Mapping[str, str] = field(default_factory=dict)
     source: str | None = None
 
 
@@ -82,11 +80,12 @@ def owned_by(obj: Mapping[str, Any], owner: str) -> bool:
 class LiveState:
     """What the cluster holds that matters to one plan, as decoded JSON objects.
 
-    ``objects`` has every object carrying the owner's labels plus every object that shares a
-    name with a desired one (owned or not: the diff decides adopt/conflict). ``namespaces``
-    lists which of the desired namespaces exist. ``listed_by`` names, for each owned Secret
-    the config no longer declares, the ServiceAccounts this owner does not manage that still
-    list it ("namespace/name"): pruning it leaves them listing a missing Secret.
+    ``objects`` has every object carrying the owner's labels, every object that shares a name
+    with a desired one (owned or not: the diff decides adopt/conflict), and the Secrets that
+    declared ServiceAccounts list (for Tekton's duplicate-URL rule). ``namespaces`` lists
+    which of the desired namespaces exist. ``listed_by`` names, for each owned Secret the
+    config no longer declares, the ServiceAccounts this owner does not manage that still list
+    it ("namespace/name"): pruning it leaves them listing a missing Secret.
     """
 
     objects: Mapping[ObjectRef, Mapping[str, Any]]

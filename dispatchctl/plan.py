@@ -74,6 +74,16 @@ class FieldDiff:
 
 
 @dataclass(frozen=True)
+class Facts:
+    """Safe facts about an object before and after the change (credential type, username,
+    URLs, registry, host, SSH key and known host fingerprints): never a secret value. ``None``
+    where the object is absent (before a create, after a delete)."""
+
+    before: Mapping[str, str] | None = None
+    after: Mapping[str, str] | None = None
+
+
+@dataclass(frozen=True)
 class Seen:
     """The live object the plan was made against; apply writes only if it is still this one."""
 
@@ -94,7 +104,7 @@ class Change:
     seen: Seen | None
     keys: tuple[KeyDiff, ...] = ()
     fields: tuple[FieldDiff, ...] = ()
-    facts: Mapping[str, str] = field(default_factory=dict)
+    facts: Facts = Facts()
     reason: str = ""
     desired: Mapping[str, Any] | None = field(default=None, repr=False, compare=False)
     # "namespace/name" of the ServiceAccount this object belongs to, for grouping on display
@@ -126,6 +136,47 @@ class Conflict:
 
 
 @dataclass(frozen=True)
+class DuplicateUrl:
+    """A Secret the account already lists, which this owner does not manage, with the same git
+    URL or registry as a declared credential: Tekton fails every TaskRun of the account."""
+
+    account: ObjectRef
+    secret: str  # the foreign Secret
+    annotation: str  # its Tekton annotation with the URL
+    kind: str  # "git" or "registry"
+    url: str  # normalized, as both compare
+    declared: str  # the declared Secret with the same URL
+    source: str | None = None  # file:line of the credential that declares it
+    other_owner: str | None = None  # the config that owns the foreign Secret, if one does
+
+    @property
+    def message(self) -> str:
+        namespace, name = self.account.namespace, self.account.name
+        whose = (
+            f"owned by config {self.other_owner!r}"
+            if self.other_owner
+            else "not managed by dispatchctl"
+        )
+        where = f" ({self.source})" if self.source else ""
+        text = (
+            f"ServiceAccount {namespace}/{name} lists Secret {self.secret} ({whose}), whose "
+            f"{self.annotation} is the same {self.kind} URL {self.url} as Secret "
+            f"{self.declared}{where}; Tekton fails every TaskRun of an account with two "
+            "basic-auth Secrets for one URL. "
+        )
+        remove = (
+            f"remove {self.secret} from the account's secrets "
+            f"(kubectl edit serviceaccount {name} -n {namespace})"
+        )
+        if self.other_owner:
+            return text + f"Keep the credential in one config only, or {remove}"
+        return (
+            text + f"Take it over (secretName: {self.secret} on that credential, then "
+            f"--adopt), or {remove}"
+        )
+
+
+@dataclass(frozen=True)
 class Target:
     """The cluster a plan is for, as the user named it."""
 
@@ -143,7 +194,7 @@ class InputFile:
 
 @dataclass(frozen=True)
 class Plan:
-    """The whole plan: ``changes`` are in apply order; ``conflicts`` and
+    """The whole plan: ``changes`` are in apply order; ``conflicts``, ``duplicate_urls`` and
     ``missing_namespaces`` are errors that stop apply."""
 
     owner: str
@@ -152,6 +203,7 @@ class Plan:
     changes: tuple[Change, ...]
     unchanged: int = 0
     conflicts: tuple[Conflict, ...] = ()
+    duplicate_urls: tuple[DuplicateUrl, ...] = ()
     missing_namespaces: tuple[str, ...] = ()
     create_namespaces: tuple[str, ...] = ()
     # every object the owner has would be deleted: the CLI refuses unless --allow-delete-all
@@ -169,7 +221,7 @@ class Plan:
 
     @property
     def has_errors(self) -> bool:
-        return bool(self.conflicts or self.missing_namespaces)
+        return bool(self.conflicts or self.duplicate_urls or self.missing_namespaces)
 
     def counts(self) -> dict[Action, int]:
         """Changes per action, every action present (the summary line lists all five)."""
@@ -187,6 +239,7 @@ def problems(
     """Every reason this plan must not be applied (or, with ``fail_on_delete``, must fail the
     run), one sentence each; empty when it may go ahead."""
     found = [conflict.message for conflict in plan.conflicts]
+    found += [duplicate.message for duplicate in plan.duplicate_urls]
     found += [missing_namespace_message(ns) for ns in plan.missing_namespaces]
     if plan.deletes_everything and not allow_delete_all:
         found.append(

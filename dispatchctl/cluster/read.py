@@ -15,6 +15,12 @@ Per namespace (the desired ones plus the default namespace):
    made by hand or by another owner): one LIST of that kind in the namespace, asking for
    metadata only (``PartialObjectMetadataList``, the Accept header kubectl uses for
    ``get -o name``), then a GET of each name that collides.
+4. A GET of each Secret that a declared ServiceAccount lists and that steps 1 and 3 did not
+   read (made by hand, by ``dispatch login`` or by another config): Tekton's duplicate-URL rule
+   counts them. Only those names: most accounts list none, and a LIST would read every Secret
+   of the namespace. Where step 3 listed the namespace's Secrets, only listed ones with a
+   Tekton annotation are read (a name missing from the list does not exist; a Secret without
+   such an annotation cannot clash).
 
 Why not a GET per missing name: a first apply of N accounts would cost O(N) requests. Why not a
 ``fieldSelector``: servers accept only one ``metadata.name=`` value per selector. Why metadata
@@ -31,6 +37,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from dispatchctl.cluster.client import collection_path, object_path
@@ -45,6 +52,7 @@ from dispatchctl.objects import (
     owned_by,
     owner_selector,
 )
+from dispatchctl.tekton import tekton_annotations
 
 if TYPE_CHECKING:
     from dispatchctl.cluster.client import Cluster
@@ -96,16 +104,30 @@ def read_live(
             for key, names in wanted.items()
         }
         missing = {key: names for key, names in missing.items() if names}
-        listed = {key: pool.submit(_names_in, cluster, key[1], key[0]) for key in sorted(missing)}
+        listings = {key: pool.submit(_names_in, cluster, key[1], key[0]) for key in sorted(missing)}
         fetches = []
-        for (ns, kind), future in listed.items():
-            present = future.result()
-            for name in sorted(missing[(ns, kind)] & present.keys()):
-                item = present[name]
-                if item is not None:
-                    objects[ObjectRef(kind, ns, name)] = item
+        seen_names: dict[str, _Listing] = {}  # namespace -> its Secrets, where listed
+        for (ns, kind), future in listings.items():
+            listing = future.result()
+            if kind == SECRET:
+                seen_names[ns] = listing
+            for name in sorted(missing[(ns, kind)] & listing.items.keys()):
+                if listing.full:
+                    objects[ObjectRef(kind, ns, name)] = listing.items[name]
                 else:
                     fetches.append(pool.submit(_get, cluster, kind, ns, name))
+        for fetch in fetches:
+            ref, item = fetch.result()
+            if item is not None:
+                objects[ref] = item
+        fetches = []
+        for ref in _listed_elsewhere(desired, objects):
+            listing = seen_names.get(ref.namespace)
+            item = listing.items.get(ref.name) if listing is not None else None
+            if listing is not None and item is not None and listing.full:
+                objects[ref] = item
+            elif listing is None or (item is not None and _may_clash(item)):
+                fetches.append(pool.submit(_get, cluster, SECRET, ref.namespace, ref.name))
         for fetch in fetches:
             ref, item = fetch.result()
             if item is not None:
@@ -156,6 +178,23 @@ def _listed_by(
     return {ref: tuple(sorted(names)) for ref, names in found.items()}
 
 
+def _listed_elsewhere(
+    desired: DesiredState, objects: Mapping[ObjectRef, Mapping[str, Any]]
+) -> list[ObjectRef]:
+    """The Secrets that declared ServiceAccounts list and that are not read yet: made by hand,
+    by ``dispatch login`` or by another config, kept on the account by apply. Tekton's
+    duplicate-URL rule counts them, so the plan must see them."""
+    declared = {obj.ref for obj in desired.objects}
+    refs: set[ObjectRef] = set()
+    for ref in declared:
+        account = objects.get(ref) if ref.kind == SERVICE_ACCOUNT else None
+        for entry in (account or {}).get("secrets") or []:
+            secret = ObjectRef(SECRET, ref.namespace, str(entry.get("name", "")))
+            if secret.name and secret not in objects and secret not in declared:
+                refs.add(secret)
+    return sorted(refs)
+
+
 def _owned_everywhere(cluster: Cluster, kind: str, selector: str) -> list[dict[str, Any]] | None:
     """The owner's objects of ``kind`` in every namespace; None when RBAC forbids that."""
     try:
@@ -188,8 +227,16 @@ def _namespace_exists(cluster: Cluster, name: str) -> bool:
     return True
 
 
-def _names_in(cluster: Cluster, kind: str, namespace: str) -> dict[str, dict[str, Any] | None]:
-    """name -> full object if the server sent one, None if it sent metadata only."""
+@dataclass(frozen=True)
+class _Listing:
+    """A namespace's objects of one kind by name: whole objects if the server sent them
+    (``full``), else their metadata only."""
+
+    items: Mapping[str, dict[str, Any]]
+    full: bool
+
+
+def _names_in(cluster: Cluster, kind: str, namespace: str) -> _Listing:
     try:
         body = cluster.request(
             "GET",
@@ -198,15 +245,21 @@ def _names_in(cluster: Cluster, kind: str, namespace: str) -> dict[str, dict[str
             what=f"list {kind} names in namespace {namespace}",
         ).body
     except NotFoundError:
-        return {}
+        return _Listing({}, full=False)
     full = body.get("kind") == f"{kind}List"
-    out: dict[str, dict[str, Any] | None] = {}
+    items: dict[str, dict[str, Any]] = {}
     for item in body.get("items") or []:
         if full:
             item.setdefault("apiVersion", "v1")
             item.setdefault("kind", kind)
-        out[item["metadata"]["name"]] = item if full else None
-    return out
+        items[item["metadata"]["name"]] = item
+    return _Listing(items, full)
+
+
+def _may_clash(item: Mapping[str, Any]) -> bool:
+    """Whether a Secret's metadata has a Tekton annotation: one without can clash with
+    nothing (its type is not in the metadata, so one with is read whole)."""
+    return bool(tekton_annotations((item.get("metadata") or {}).get("annotations") or {}))
 
 
 def _get(

@@ -51,6 +51,8 @@ SCM_TYPES: dict[str, ScmType] = {
     "bitbucket-cloud": ScmType("https://bitbucket.org", "bitbucket"),
     "bitbucket-server": ScmType(None, "stash"),
 }
+# scm.provider.name -> credential type
+PROVIDER_TYPES = {spec.provider: name for name, spec in SCM_TYPES.items()}
 
 
 def base_url(cred: ScmCredential) -> str:

@@ -3,7 +3,8 @@ the text and markdown views.
 
 This is the single redaction point: it reads every Plan field except ``Change.desired`` (the
 manifests apply writes, with secret values), so nothing built from the document can leak one.
-Bump FORMAT_VERSION on any change a reader of version 1 would misread; adding a field is not one.
+Bump FORMAT_VERSION on any change a reader of the previous version would misread; adding a field
+is not one (version 2: ``facts`` became ``{"before", "after"}``).
 The format is documented in README.md ("JSON plan format") and schemas/plan.schema.json.
 """
 
@@ -21,6 +22,8 @@ from dispatchctl.plan import (
     Change,
     Conflict,
     ConflictKind,
+    DuplicateUrl,
+    Facts,
     FieldDiff,
     InputFile,
     KeyDiff,
@@ -30,7 +33,7 @@ from dispatchctl.plan import (
     Target,
 )
 
-FORMAT_VERSION = "1"
+FORMAT_VERSION = "2"
 _ACTIONS_BY_VERB = {action.verb: action for action in Action}
 
 
@@ -52,6 +55,7 @@ def plan_document(plan: Plan) -> dict[str, Any]:
         "deletes_everything": plan.deletes_everything,
         "changes": [_change_document(c) for c in plan.changes],
         "conflicts": [_conflict_document(c) for c in plan.conflicts],
+        "duplicate_urls": [_duplicate_document(d) for d in plan.duplicate_urls],
         "missing_namespaces": list(plan.missing_namespaces),
         "create_namespaces": list(plan.create_namespaces),
     }
@@ -76,8 +80,29 @@ def _change_document(change: Change) -> dict[str, Any]:
         "seen": seen_doc,
         "keys": [{"key": k.key, "status": k.status.value} for k in change.keys],
         "fields": [{"path": f.path, "before": f.before, "after": f.after} for f in change.fields],
-        "facts": dict(change.facts),
+        "facts": {
+            "before": _facts_document(change.facts.before),
+            "after": _facts_document(change.facts.after),
+        },
         "reason": change.reason,
+    }
+
+
+def _facts_document(facts: Mapping[str, str] | None) -> dict[str, str] | None:
+    return None if facts is None else dict(facts)
+
+
+def _duplicate_document(duplicate: DuplicateUrl) -> dict[str, Any]:
+    return {
+        "account": f"{duplicate.account.namespace}/{duplicate.account.name}",
+        "secret": duplicate.secret,
+        "annotation": duplicate.annotation,
+        "kind": duplicate.kind,
+        "url": duplicate.url,
+        "declared": duplicate.declared,
+        "source": duplicate.source,
+        "other_owner": duplicate.other_owner,
+        "message": duplicate.message,
     }
 
 
@@ -127,6 +152,9 @@ def plan_from_document(doc: Mapping[str, Any]) -> Plan:
         changes=tuple(_change_from(item) for item in root.field("changes").items()),
         unchanged=summary.field("unchanged").count(),
         conflicts=tuple(_conflict_from(item) for item in root.field("conflicts").items()),
+        duplicate_urls=tuple(
+            _duplicate_from(item) for item in root.field("duplicate_urls").items()
+        ),
         missing_namespaces=_strings(root.field("missing_namespaces")),
         create_namespaces=_strings(root.field("create_namespaces")),
         deletes_everything=root.field("deletes_everything").boolean(),
@@ -278,11 +306,47 @@ def _change_from(node: _Node) -> Change:
             )
             for field in node.field("fields").items()
         ),
-        facts={name: fact.string() for name, fact in node.field("facts").entries()},
+        facts=_facts_from(node.field("facts")),
         reason=node.field("reason").string(),
         account=node.field("account").string(nullable=True),
         source=node.field("source").string(nullable=True),
     )
+
+
+def _facts_from(node: _Node) -> Facts:
+    node.closed("before", "after")
+    sides = []
+    for side in (node.field("before"), node.field("after")):
+        if side.value is None:
+            sides.append(None)
+        else:
+            sides.append({name: fact.string() for name, fact in side.entries()})
+    return Facts(*sides)
+
+
+_DUPLICATE_FIELDS = (
+    "account", "secret", "annotation", "kind", "url", "declared", "source", "other_owner",
+    "message",
+)  # fmt: skip
+
+
+def _duplicate_from(node: _Node) -> DuplicateUrl:
+    node.closed(*_DUPLICATE_FIELDS)
+    namespace, slash, name = node.field("account").string().partition("/")
+    if not slash:
+        raise node.field("account")._wrong("namespace/name")
+    duplicate = DuplicateUrl(
+        account=ObjectRef(SERVICE_ACCOUNT, namespace, name),
+        secret=node.field("secret").string(),
+        annotation=node.field("annotation").string(),
+        kind=node.field("kind").choice(("git", "registry")),
+        url=node.field("url").string(),
+        declared=node.field("declared").string(),
+        source=node.field("source").string(nullable=True),
+        other_owner=node.field("other_owner").string(nullable=True),
+    )
+    node.field("message").string()  # shown from the DuplicateUrl itself, but the schema has it
+    return duplicate
 
 
 def _conflict_from(node: _Node) -> Conflict:

@@ -7,6 +7,7 @@ import json
 from collections.abc import Mapping
 from typing import Any, TextIO
 
+from dispatchctl.facts import ORDER
 from dispatchctl.plan import Plan, missing_namespace_message
 from dispatchctl.render.json import plan_document
 
@@ -77,6 +78,7 @@ def summary_line(doc: Mapping[str, Any]) -> str:
 def error_lines(doc: Mapping[str, Any]) -> list[str]:
     """Every reason the plan cannot be applied, one sentence each."""
     lines = [conflict["message"] for conflict in doc["conflicts"]]
+    lines += [duplicate["message"] for duplicate in doc["duplicate_urls"]]
     lines += [missing_namespace_message(ns) for ns in doc["missing_namespaces"]]
     return lines
 
@@ -101,9 +103,9 @@ def change_block(change: Mapping[str, Any], paint: Painter) -> list[str]:
 
 def detail_lines(change: Mapping[str, Any], paint: Painter) -> list[str]:
     """Facts, then field changes, then data keys, each on its own indented line."""
-    facts = change["facts"]
-    width = max((len(name) for name in facts), default=0)
-    lines = [f"      {name + ':':<{width + 1}} {value}" for name, value in facts.items()]
+    facts = fact_lines(change)
+    width = max((len(name) for name, _ in facts), default=0)
+    lines = [f"      {name + ':':<{width + 1}} {value}" for name, value in facts]
     for field in change["fields"]:
         lines += [f"      {line}" for line in _field_lines(field, paint)]
     unchanged = 0
@@ -117,6 +119,33 @@ def detail_lines(change: Mapping[str, Any], paint: Painter) -> list[str]:
         plural = "key" if unchanged == 1 else "keys"
         lines.append(f"      # ({unchanged} unchanged {plural} hidden)")
     return lines
+
+
+def fact_lines(change: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """(name, shown value) per safe fact: the value it keeps, or ``"old" -> "new"``; a deleted
+    Secret also names the account that listed it."""
+    before, after = change["facts"]["before"], change["facts"]["after"]
+    names = sorted({*(after or {}), *(before or {})}, key=_fact_order)
+    out: list[tuple[str, str]] = []
+    for name in names:
+        old = (before or {}).get(name)
+        new = (after or {}).get(name)
+        if before is None or after is None or old == new:
+            shown = str(new if after is not None else old)
+        else:
+            shown = f"{_fact(old)} -> {_fact(new)}"
+        out.append((name, shown))
+    if change["action"] == "delete" and change["kind"] == "Secret" and change["account"]:
+        out.append(("account", change["account"]))
+    return out
+
+
+def _fact_order(name: str) -> tuple[int, str]:
+    return (ORDER.index(name) if name in ORDER else len(ORDER), name)
+
+
+def _fact(value: str | None) -> str:
+    return "(none)" if value is None else json.dumps(value)
 
 
 def _field_lines(field: Mapping[str, Any], paint: Painter) -> list[str]:

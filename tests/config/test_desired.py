@@ -10,6 +10,7 @@ import pytest
 
 from dispatchctl.config.ssh import inspect_private_key
 from dispatchctl.desired import build_desired
+from dispatchctl.facts import secret_facts
 from dispatchctl.objects import ObjectRef
 from tests.config.helpers import (
     GITHUB_HOST_KEY,
@@ -188,10 +189,11 @@ def test_scm_credential_is_one_basic_auth_secret(credential, name, annotations, 
         "annotations": annotations,
     }
     assert decoded(obj.manifest) == data
-    assert obj.facts == {
+    assert secret_facts(obj.manifest) == {
         "credential": annotations["dispatchctl.io/credential"],
         "username": data["username"],
         "url": annotations["tekton.dev/git-0"],
+        "provider_url": data["scm.provider.url"],
     }
 
 
@@ -216,12 +218,14 @@ def test_git_ssh_secret() -> None:
         "dispatchctl.io/credential": "git",
     }
     assert decoded(obj.manifest) == {"ssh-privatekey": key, "known_hosts": known}
-    assert obj.facts == {
+    facts = secret_facts(obj.manifest)
+    assert facts == {
         "credential": "git",
-        "host": "github.com:22",
+        "host": "github.com",
         "fingerprint": inspect_private_key(key).fingerprint,
+        "known_hosts": "github.com ssh-ed25519 SHA256:+DiY3wvvV6TuJJhbpZisF/zLDA0zPMSvHdkr4UvCOqU",
     }
-    assert obj.facts["fingerprint"].startswith("SHA256:")
+    assert facts["fingerprint"].startswith("SHA256:")
 
 
 def test_git_with_port_and_host_in_capitals() -> None:
@@ -234,7 +238,7 @@ def test_git_with_port_and_host_in_capitals() -> None:
     assert obj.ref.name == "team-1-git-git-example-com-2222"
     assert obj.manifest["metadata"]["annotations"]["tekton.dev/git-0"] == "git.example.com:2222"
     assert decoded(obj.manifest) == {"ssh-privatekey": key, "known_hosts": known}
-    assert obj.facts["host"] == "git.example.com:2222"
+    assert secret_facts(obj.manifest)["host"] == "git.example.com:2222"
 
 
 def test_docker_hub_default() -> None:
@@ -246,7 +250,7 @@ def test_docker_hub_default() -> None:
         "dispatchctl.io/credential": "docker",
     }
     assert decoded(obj.manifest) == {"username": "bot", "password": "pw"}
-    assert obj.facts == {
+    assert secret_facts(obj.manifest) == {
         "credential": "docker",
         "username": "bot",
         "registry": "https://index.docker.io/v1/",
@@ -326,7 +330,11 @@ serviceAccounts:
         "secrets": [{"name": "team-1-docker-us-gcr-io"}, {"name": "team-1-github"}],
         "imagePullSecrets": [{"name": "team-1-docker-us-gcr-io-pull"}],
     }
-    assert "password" not in json.dumps([o.facts for o in objects])
+    assert secret_facts(pull.manifest) == {
+        "credential": "docker",
+        "username": "_json_key",
+        "registry": "https://us.gcr.io",
+    }
 
 
 def test_order_namespaces_and_labels_across_accounts() -> None:

@@ -16,6 +16,7 @@ from ruamel.yaml import YAML
 from dispatchctl.config.load import load_config
 from dispatchctl.desired import build_desired
 from dispatchctl.errors import DispatchctlError
+from dispatchctl.facts import secret_facts
 from tests.config.helpers import KNOWN_HOSTS, ssh_key
 from tests.fixtures.sops import encrypt_file
 
@@ -220,7 +221,7 @@ def assert_never_leaks(paths: list[Path], **kwargs: Any) -> None:
             assert secret not in shown
         return
     state = build_desired(loaded.config)
-    shown = repr(state.objects) + repr([o.facts for o in state.objects])
+    shown = repr(state.objects) + repr([secret_facts(o.manifest) for o in state.objects])
     for secret in CANARIES + KEY_LINES:
         assert secret not in shown
 

@@ -27,6 +27,30 @@ TARGET = Target(server="https://127.0.0.1:6443", context="local")
 INPUTS = (InputFile(path="config/ci.yaml", sha256="ab" * 32),)
 
 
+# Two throwaway ed25519 keys made for these tests, fixed so golden files keep their fingerprints.
+SSH_KEY_1 = """\
+-----BEGIN OPENSSH PRIVATE KEY-----
+b3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQAAAAAAAAABAAAAMwAAAAtz
+c2gtZWQyNTUxOQAAACBuvRDtc6O+/NEKDqGbVjNCh0/uj3dD95H5JRVVa/qVsQAA
+AIiWbS1Hlm0tRwAAAAtzc2gtZWQyNTUxOQAAACBuvRDtc6O+/NEKDqGbVjNCh0/u
+j3dD95H5JRVVa/qVsQAAAEBJXelvhewaadRWq7aSUtuoi/JGjqRhS6RECnYo+Bu9
+p269EO1zo7780QoOoZtWM0KHT+6Pd0P3kfklFVVr+pWxAAAAAAECAwQF
+-----END OPENSSH PRIVATE KEY-----
+"""
+SSH_KEY_2 = """\
+-----BEGIN OPENSSH PRIVATE KEY-----
+b3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQAAAAAAAAABAAAAMwAAAAtz
+c2gtZWQyNTUxOQAAACCqO7UkjywnI/14noPHOxWQcfya7ijJPG09NmEF5yzupgAA
+AIjDgDR6w4A0egAAAAtzc2gtZWQyNTUxOQAAACCqO7UkjywnI/14noPHOxWQcfya
+7ijJPG09NmEF5yzupgAAAEAhpAHicrXo7LO9f53cZz43NRPGZ5MSVUpNwcIzFPqx
+AKo7tSSPLCcj/Xieg8c7FZBx/JruKMk8bT02YQXnLO6mAAAAAAECAwQF
+-----END OPENSSH PRIVATE KEY-----
+"""
+KNOWN_HOSTS = (
+    "github.com ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl"
+)
+
+
 def b64(value: str) -> str:
     return base64.b64encode(value.encode()).decode()
 
@@ -60,12 +84,11 @@ def github_secret(
             "scm.provider.skiptlsverify": b64("false"),
         },
     }
-    facts = {"credential": "github", "username": username, "url": "https://github.com"}
-    return DesiredObject(ObjectRef(SECRET, namespace, name), manifest, facts, "config/ci.yaml:9")
+    return DesiredObject(ObjectRef(SECRET, namespace, name), manifest, "config/ci.yaml:9")
 
 
 def ssh_secret(
-    name: str = "team-1-git-github-com", *, key: str = "ssh-key-1", namespace: str = NS
+    name: str = "team-1-git-github-com", *, key: str = SSH_KEY_1, namespace: str = NS
 ) -> DesiredObject:
     manifest = {
         "apiVersion": "v1",
@@ -77,14 +100,9 @@ def ssh_secret(
             "labels": owner_labels(OWNER),
             "annotations": {"tekton.dev/git-0": "github.com", CREDENTIAL_ANNOTATION: "git"},
         },
-        "data": {"ssh-privatekey": b64(key), "known_hosts": b64("github.com ssh-ed25519 AAAA")},
+        "data": {"ssh-privatekey": b64(key), "known_hosts": b64(KNOWN_HOSTS)},
     }
-    facts = {
-        "credential": "git",
-        "host": "github.com",
-        "fingerprint": "SHA256:nThbg6kXUpJWGl7E1IGOCspRomTxdCARLviKw6E5SY8",
-    }
-    return DesiredObject(ObjectRef(SECRET, namespace, name), manifest, facts, "config/ci.yaml:14")
+    return DesiredObject(ObjectRef(SECRET, namespace, name), manifest, "config/ci.yaml:14")
 
 
 def docker_secret(
@@ -105,8 +123,7 @@ def docker_secret(
         },
         "data": {"username": b64("builder"), "password": b64(password)},
     }
-    facts = {"credential": "docker", "username": "builder", "url": "https://index.docker.io/v1/"}
-    return DesiredObject(ObjectRef(SECRET, namespace, name), manifest, facts, "config/ci.yaml:19")
+    return DesiredObject(ObjectRef(SECRET, namespace, name), manifest, "config/ci.yaml:19")
 
 
 def account(
@@ -125,7 +142,7 @@ def account(
     }
     if pull:
         manifest["imagePullSecrets"] = [{"name": s} for s in pull]
-    return DesiredObject(ObjectRef(SERVICE_ACCOUNT, namespace, name), manifest, {}, "ci.yaml:6")
+    return DesiredObject(ObjectRef(SERVICE_ACCOUNT, namespace, name), manifest, "ci.yaml:6")
 
 
 def desired_state(*objects: DesiredObject, owner: str = OWNER) -> DesiredState:

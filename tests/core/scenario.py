@@ -12,6 +12,8 @@ from dispatchctl.plan import Plan
 from tests.core.builders import (
     INPUTS,
     NS,
+    SSH_KEY_1,
+    SSH_KEY_2,
     TARGET,
     account,
     b64,
@@ -30,7 +32,6 @@ PLANTED = tuple(
     for what in (
         "github-new",
         "github-old",
-        "ssh-key",
         "docker",
         "docker-old",
         "adopted",
@@ -39,15 +40,18 @@ PLANTED = tuple(
         "team-2",
         "team-3",
         "team-4",
+        "foreign",
     )
 )
+# the SSH keys before and after rotation: their private parts must not show either
+PLANTED_KEYS = (SSH_KEY_2, SSH_KEY_1)
 
 
 def representative_plan() -> Plan:
     team_1 = ("team-1-github", "team-1-git-github-com", "team-1-docker", "team-1-basic-auth")
     desired = desired_state(
         github_secret(token=f"{CANARY}-github-new"),
-        ssh_secret(key=f"{CANARY}-ssh-key"),
+        ssh_secret(key=SSH_KEY_1),
         docker_secret(password=f"{CANARY}-docker"),
         github_secret("team-1-basic-auth", token=f"{CANARY}-adopted"),
         account(secrets=team_1),
@@ -57,17 +61,27 @@ def representative_plan() -> Plan:
         account("team-4", ("team-4-github",)),
     )
 
-    github = served(github_secret(token=f"{CANARY}-github-old"))
+    github = served(github_secret(token=f"{CANARY}-github-old", username="octocat-old"))
+    ssh = served(ssh_secret(key=SSH_KEY_2))  # the key is rotated
     docker_opaque = served(docker_secret(password=f"{CANARY}-docker-old"))
     docker_opaque["type"] = "Opaque"  # made with the wrong type: must be replaced
     adopted = served(github_secret("team-1-basic-auth", token=f"{CANARY}-adopted-old"))
     adopted["metadata"]["labels"] = {"made-by": "dispatch-login"}
-    team_1_live = served(account(secrets=("team-1-github", "team-1-old", "team-1-docker")))
+    team_1_live = served(
+        account(secrets=("team-1-github", "team-1-old", "team-1-docker", "team-1-git-github-com"))
+    )
     team_1_live["secrets"].insert(0, {"name": "team-1-token-abcde"})
+    # made by hand for github.com and listed on team-4: Tekton would see two entries for it
+    foreign = served(github_secret("by-hand", token=f"{CANARY}-foreign"))
+    foreign["metadata"]["labels"] = {}
+    foreign["metadata"]["annotations"] = {"tekton.dev/git-0": "https://GitHub.com/"}
+    team_4_live = served(account("team-4", ("team-4-github",)))
+    team_4_live["secrets"].append({"name": "by-hand"})
     other = served(github_secret("team-2-github", namespace="ci", token=f"{CANARY}-team-2"))
     other["metadata"]["labels"][OWNER_LABEL] = "platform-team"
     live = live_state(
         github,
+        ssh,
         docker_opaque,
         adopted,
         team_1_live,
@@ -76,7 +90,8 @@ def representative_plan() -> Plan:
         served(github_secret("team-3-github", token=f"{CANARY}-team-3")),
         served(account("team-3", ("team-3-github",))),
         served(github_secret("team-4-github", token=f"{CANARY}-team-4")),
-        served(account("team-4", ("team-4-github",))),
+        team_4_live,
+        foreign,
         namespaces=(NS,),
     )
     return make_plan(
@@ -87,8 +102,10 @@ def representative_plan() -> Plan:
 def forbidden_strings() -> list[str]:
     """What no output may contain: each planted value, its base64 form, its digests."""
     found = [CANARY]
-    for value in PLANTED:
+    for value in (*PLANTED, *PLANTED_KEYS):
         raw = value.encode()
         found += [b64(value), base64.b64encode(raw).decode().rstrip("=")]
         found += [hashlib.sha256(raw).hexdigest(), hashlib.sha256(raw).hexdigest()[:12]]
+    for key in PLANTED_KEYS:
+        found += key.splitlines()[1:-1]  # the base64 body, line by line
     return found

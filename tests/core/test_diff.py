@@ -24,6 +24,7 @@ from dispatchctl.plan import (
     Change,
     Conflict,
     ConflictKind,
+    Facts,
     FieldDiff,
     KeyDiff,
     KeyStatus,
@@ -91,7 +92,15 @@ def test_empty_cluster_creates_everything_with_owner_labels() -> None:
         "username",
     ]
     assert secret.fields == (FieldDiff("type", None, "kubernetes.io/basic-auth"),)
-    assert secret.facts["username"] == "octocat"
+    assert secret.facts == Facts(
+        None,
+        {
+            "credential": "github",
+            "username": "octocat",
+            "url": "https://github.com",
+            "provider_url": "https://api.github.com",
+        },
+    )
     assert secret.account == sa.account == "dispatch/team-1"
     assert sa.fields == (FieldDiff("secrets", None, ["team-1-github"]),)
     assert plan.counts()[Action.CREATE] == 2
@@ -103,7 +112,7 @@ def test_created_manifest_always_carries_owner_labels() -> None:
     obj = github_secret()
     bare = copy.deepcopy(dict(obj.manifest))
     del bare["metadata"]["labels"]
-    desired = desired_state(DesiredObject(obj.ref, bare, obj.facts))
+    desired = desired_state(DesiredObject(obj.ref, bare, obj.source))
     change = only_change(plan_for(desired, live_state()))
     labels = change.desired["metadata"]["labels"]
     assert labels == {MANAGED_BY_LABEL: "dispatchctl", OWNER_LABEL: OWNER}
@@ -164,7 +173,7 @@ def test_server_defaults_are_no_change(make: Any, edit_desired: Any, edit_live: 
     edit_desired(manifest)
     live = served(manifest)
     edit_live(live)
-    desired = desired_state(DesiredObject(obj.ref, manifest, obj.facts))
+    desired = desired_state(DesiredObject(obj.ref, manifest, obj.source))
     plan = plan_for(desired, live_state(live))
     assert plan.changes == ()
     assert plan.unchanged == 1
@@ -226,7 +235,7 @@ def test_managed_labels_and_annotations_converge_foreign_ones_are_ignored() -> N
     live["metadata"]["annotations"].update(
         {"tekton.dev/docker-0": "https://stale.example", "dispatchctl.io/old": "x", "a": "b"}
     )
-    desired = desired_state(DesiredObject(obj.ref, manifest, obj.facts))
+    desired = desired_state(DesiredObject(obj.ref, manifest, obj.source))
     change = only_change(plan_for(desired, live_state(live)))
     assert change.action is Action.UPDATE
     assert change.fields == (

@@ -12,6 +12,8 @@ CORE = [
     "dispatchctl.errors",
     "dispatchctl.objects",
     "dispatchctl.tekton",
+    "dispatchctl.facts",
+    "dispatchctl.duplicates",
     "dispatchctl.config.models",
     "dispatchctl.config.positions",
     "dispatchctl.config.checks",

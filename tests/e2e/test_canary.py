@@ -19,6 +19,7 @@ import pytest
 from dispatchctl.cluster import Cluster
 from dispatchctl.cluster.lock import Lock
 from dispatchctl.localcluster import Fault
+from tests.config.helpers import ssh_key
 from tests.e2e.conftest import (
     APP_PASSWORD,
     DOCKER_PASSWORD,
@@ -41,10 +42,13 @@ from tests.e2e.conftest import (
 from tests.fixtures.cluster import ApiServer, Kubectl
 from tests.fixtures.sops import AgeKey
 
+ROTATED = ssh_key("rsa")  # the SSH key after a rotation
+
 
 def planted() -> list[str]:
     auth = base64.b64encode(f"dispatchbot:{DOCKER_PASSWORD}".encode()).decode()
-    return [*canaries(), auth, "canary-"]
+    rotated = ROTATED.splitlines()[1:-1]
+    return [*canaries(), auth, "canary-", *rotated, base64.b64encode(ROTATED.encode()).decode()]
 
 
 @pytest.mark.usefixtures("dispatch_ns")
@@ -115,6 +119,35 @@ def test_no_output_file_or_log_holds_a_secret_value(
     apiserver.faults.clear()
     cli("apply", changed, *cluster_args, "--auto-approve", code=0)
 
+    # what a reviewer sees: a username and an SSH key changed, a Secret deleted (facts before
+    # and after), in every format; what render shows in clear
+    reviewed = {
+        "team-1": [
+            github(TOKEN_2, username="octocat-2"),
+            git_ssh(privateKey=ROTATED),
+            docker(imagePullSecret=True),
+        ],
+        "team-2": [gitlab(GITLAB_TOKEN + "-2")],
+    }
+    reviewed_config = write_config(reviewed, name="reviewed.yaml")
+    for fmt in ("text", "json", "markdown"):
+        shown = cli("plan", reviewed_config, *cluster_args, f"--format={fmt}", code=0)
+        assert "octocat-2" in shown.out and "team-2-bitbucket-cloud" in shown.out
+    cli("render", reviewed_config, code=0)
+
+    # a Secret made by hand for the same URL, listed on the account: refused, in every format
+    kubectl(
+        "create", "secret", "generic", "by-hand", "-n", NS, "--type=kubernetes.io/basic-auth",
+        "--from-literal=username=someone", f"--from-literal=password={TOKEN_1}-by-hand-2",
+    )  # fmt: skip
+    kubectl("annotate", "secret", "by-hand", "-n", NS, "tekton.dev/git-0=https://GitHub.com")
+    listed = '[{"op": "add", "path": "/secrets/-", "value": {"name": "by-hand"}}]'
+    kubectl("patch", "serviceaccount", "team-1", "-n", NS, "--type=json", "-p", listed)
+    for fmt in ("text", "json", "markdown"):
+        refused = cli("plan", changed, *cluster_args, f"--format={fmt}", code=1)
+        assert "lists Secret by-hand" in refused.out + refused.err
+    kubectl("delete", "secret", "by-hand", "-n", NS)
+
     # conflicts: an object made by hand, another owner's object
     kubectl(
         "create", "secret", "generic", "team-3-github", "-n", NS,
@@ -152,7 +185,7 @@ def test_no_output_file_or_log_holds_a_secret_value(
     monkeypatch.delenv("SOPS_AGE_KEY_FILE")
     assert "Error:" in cli("plan", config, *cluster_args, code=1).err
 
-    assert len(outputs) == 30
+    assert len(outputs) == 37
     shown = {f"run {i} ({r.code})": r.out + r.err for i, r in enumerate(outputs)}
     files = {
         str(path): path.read_text(errors="replace")

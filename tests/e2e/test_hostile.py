@@ -380,7 +380,12 @@ def test_a_malformed_plan_file_is_refused_naming_what_is_wrong(
             "changes[0].seen.uid: expected a string, not a list",
         ),
         ("changes", [{**change, "keys": [{"key": "k"}]}], "changes[0].keys[0].status: missing"),
-        ("changes", [{**change, "facts": {"a": 1}}], "changes[0].facts.a: expected a string"),
+        (
+            "changes",
+            [{**change, "facts": {"before": {"a": 1}, "after": None}}],
+            "changes[0].facts.before.a: expected a string",
+        ),
+        ("changes", [{**change, "facts": {"a": "b"}}], "changes[0].facts.before: missing"),
         ("summary", {**good["summary"], "unchanged": -1}, "summary.unchanged: expected a count"),
         ("conflicts", [{"kind": "Secret"}], "conflicts[0].namespace: missing"),
         (

@@ -419,3 +419,95 @@ def test_a_namespace_with_only_its_default_account_writes_nothing_and_exits_1(
         "(reasons above); no file written",
     ]
     assert sorted(tmp_path.iterdir()) == before
+
+
+@pytest.mark.usefixtures("dispatch_ns")
+def test_what_dispatch_wrote_differently_is_imported_and_adopting_shows_each_change(
+    run: Run, cluster_args: list[str], kubectl: Kubectl, sops_env: AgeKey, tmp_path: Path
+) -> None:
+    """tekton.dev/git-1 with a capital host, a registry without scheme, an SSH key without its
+    final line break, Bitbucket Server's /rest/api/1.0: imported, and the plan of adopting
+    them shows every rewrite (annotations, keys, facts before and after); then it converges."""
+    kubectl("create", "serviceaccount", "team-1", "-n", NS)
+    login(
+        kubectl,
+        "gh",
+        "tekton.dev/git-1=https://GitHub.com/",
+        "kubernetes.io/basic-auth",
+        scm("github", "https://api.github.com", "octocat", TOKEN_1),
+    )
+    login(
+        kubectl,
+        "quay",
+        "tekton.dev/docker-0=quay.io",
+        "kubernetes.io/basic-auth",
+        {"username": "bot", "password": DOCKER_PASSWORD},
+    )
+    login(
+        kubectl,
+        "ssh",
+        "tekton.dev/git-0=github.com",
+        "kubernetes.io/ssh-auth",
+        {"ssh-privatekey": SSH_KEY.rstrip("\n"), "known_hosts": KNOWN_HOSTS},
+    )
+    login(
+        kubectl,
+        "bb",
+        "tekton.dev/git-0=https://bitbucket.example.com",
+        "kubernetes.io/basic-auth",
+        scm("stash", "https://bitbucket.example.com/rest/api/1.0", "octocat", GITLAB_TOKEN),
+    )
+    link(kubectl, "team-1", ["gh", "quay", "ssh", "bb"])
+    out = tmp_path / "imported.yaml"
+
+    imported = run(
+        "import", "-n", NS, "--service-account=team-1", "-o", out, "--age", sops_env.public,
+        *cluster_args,
+    )  # fmt: skip
+    assert imported.code == 0, imported.err
+    assert imported.out.splitlines()[1:6] == [
+        "  team-1: github gh, docker quay, git ssh, bitbucket-server bb",
+        "    note: adopting Secret gh rewrites annotation tekton.dev/git-1: https://GitHub.com/"
+        " as tekton.dev/git-0: https://github.com",
+        "    note: adopting Secret quay rewrites annotation tekton.dev/docker-0: quay.io as"
+        " tekton.dev/docker-0: https://quay.io",
+        "    note: adopting Secret ssh adds the final line break OpenSSH needs to ssh-privatekey",
+        "    note: adopting Secret bb sets scm.provider.url to the base URL"
+        " https://bitbucket.example.com (was https://bitbucket.example.com/rest/api/1.0)",
+    ]
+
+    planned = plan_json(run("plan", out, *cluster_args, "--adopt", "--format=json"))
+    by_name = {c["name"]: c for c in planned["changes"]}
+    changed_fields = {
+        name: {f["path"]: (f["before"], f["after"]) for f in c["fields"]
+               if f["path"].startswith("annotations[tekton")}
+        for name, c in by_name.items()
+    }  # fmt: skip
+    assert changed_fields["gh"] == {
+        "annotations[tekton.dev/git-0]": (None, "https://github.com"),
+        "annotations[tekton.dev/git-1]": ("https://GitHub.com/", None),
+    }
+    assert changed_fields["quay"] == {
+        "annotations[tekton.dev/docker-0]": ("quay.io", "https://quay.io")
+    }
+    changed_keys = {
+        name: [k["key"] for k in c["keys"] if k["status"] != "unchanged"]
+        for name, c in by_name.items()
+    }
+    assert changed_keys == {"gh": [], "quay": [], "ssh": ["ssh-privatekey"],
+                            "bb": ["scm.provider.url"], "team-1": []}  # fmt: skip
+    ssh_facts = by_name["ssh"]["facts"]
+    assert ssh_facts["before"]["fingerprint"] == ssh_facts["after"]["fingerprint"]  # same key
+    assert (by_name["bb"]["facts"]["before"]["provider_url"],
+            by_name["bb"]["facts"]["after"]["provider_url"]) == (
+        "https://bitbucket.example.com/rest/api/1.0", "https://bitbucket.example.com"
+    )  # fmt: skip
+    text = run("plan", out, *cluster_args, "--adopt").out
+    assert (
+        '      provider_url: "https://bitbucket.example.com/rest/api/1.0" ->'
+        ' "https://bitbucket.example.com"\n' in text
+    )
+    assert '      url:          "https://GitHub.com/" -> "https://github.com"\n' in text
+
+    apply_ok(run, cluster_args, out, "--adopt")
+    assert run("plan", out, *cluster_args).out.rstrip().endswith(NO_CHANGES)

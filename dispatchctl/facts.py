@@ -1,0 +1,139 @@
+"""Safe facts about a Secret, read from the object itself: what a plan shows before and after.
+
+The same function reads a desired manifest and a live object, so a plan's "before" and "after"
+are computed alike and differ only where the objects do. A fact is never a secret value, nor
+anything derived from one but an SSH key's public fingerprint: the credential type, username,
+URLs, registry, host, the SSH key's and the known hosts' public fingerprints. Data keys other
+than ``SAFE_KEYS`` are never decoded here.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from dispatchctl.config.credentials import PROVIDER_TYPES
+from dispatchctl.config.ssh import KeyProblem, inspect_private_key
+from dispatchctl.objects import CREDENTIAL_ANNOTATION
+from dispatchctl.tekton import (
+    BASIC_AUTH,
+    DOCKER_CONFIG_JSON,
+    DOCKER_PREFIX,
+    GIT_PREFIX,
+    SSH_AUTH,
+    tekton_annotations,
+)
+
+# Data keys whose values are no secret: shown in clear by ``render`` and used for facts here.
+SAFE_KEYS = (
+    "username",
+    "scm.provider.name",
+    "scm.provider.url",
+    "scm.provider.skiptlsverify",
+    "known_hosts",
+)
+# The order facts are shown in.
+ORDER = (
+    "credential",
+    "username",
+    "url",
+    "provider_url",
+    "registry",
+    "host",
+    "fingerprint",
+    "known_hosts",
+)
+
+
+def secret_facts(secret: Mapping[str, Any]) -> dict[str, str]:
+    """The safe facts of a Secret (wire form: ``data`` base64), in ``ORDER``. Read from any
+    type, so a Secret made with the wrong type (to be replaced) still says what it held."""
+    kind = secret.get("type") or "Opaque"
+    annotations = (secret.get("metadata") or {}).get("annotations") or {}
+    tekton = tekton_annotations(annotations)
+    git = next((v for k, v in sorted(tekton.items()) if k.startswith(GIT_PREFIX)), None)
+    docker = next((v for k, v in sorted(tekton.items()) if k.startswith(DOCKER_PREFIX)), None)
+    data = secret.get("data") or {}
+    safe = {key: _text(data.get(key)) for key in SAFE_KEYS if key in data}
+    facts: dict[str, str | None] = {
+        "username": safe.get("username"),
+        "provider_url": safe.get("scm.provider.url"),
+        "registry": docker,
+        "known_hosts": _known_hosts(safe.get("known_hosts")),
+    }
+    facts["host" if kind == SSH_AUTH else "url"] = git
+    if "ssh-privatekey" in data:
+        facts["fingerprint"] = _key_fingerprint(data["ssh-privatekey"])
+    if ".dockerconfigjson" in data:
+        facts.update(_pull_facts(data[".dockerconfigjson"]))
+    written = annotations.get(CREDENTIAL_ANNOTATION)
+    if isinstance(written, str) and written:
+        facts["credential"] = written
+    elif kind == BASIC_AUTH:
+        provider = PROVIDER_TYPES.get(safe.get("scm.provider.name") or "")
+        facts["credential"] = "docker" if docker is not None else provider
+    elif kind == SSH_AUTH and git is not None:
+        facts["credential"] = "git"
+    elif kind == DOCKER_CONFIG_JSON:
+        facts["credential"] = "docker"
+    return {name: value for name in ORDER if (value := facts.get(name)) is not None}
+
+
+def _text(value: Any) -> str | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        return base64.b64decode(value, validate=True).decode("utf-8")
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        return None
+
+
+def _key_fingerprint(value: Any) -> str | None:
+    """The public key's fingerprint; None for a key that does not parse (never why: the
+    reason could describe the key)."""
+    text = _text(value)
+    if text is None:
+        return None
+    try:
+        return inspect_private_key(text).fingerprint
+    except KeyProblem:
+        return None
+
+
+def _known_hosts(text: str | None) -> str | None:
+    """``hosts keytype SHA256:fp`` per line that parses: which host keys are trusted."""
+    if text is None:
+        return None
+    entries = []
+    for raw in text.splitlines():
+        fields = raw.split()
+        if not fields or fields[0].startswith("#"):
+            continue
+        marker = fields.pop(0) + " " if fields[0].startswith("@") else ""
+        if len(fields) < 3:
+            continue
+        try:
+            blob = base64.b64decode(fields[2], validate=True)
+        except (binascii.Error, ValueError):
+            continue
+        digest = base64.b64encode(hashlib.sha256(blob).digest()).decode().rstrip("=")
+        entries.append(f"{marker}{fields[0]} {fields[1]} SHA256:{digest}")
+    return ", ".join(entries) or None
+
+
+def _pull_facts(value: Any) -> dict[str, str | None]:
+    """Registry and username of a pull Secret: its ``auths`` keys, never the passwords."""
+    text = _text(value)
+    try:
+        auths = json.loads(text or "").get("auths")
+    except (ValueError, AttributeError):
+        return {}
+    if not isinstance(auths, dict) or len(auths) != 1:
+        return {}
+    ((registry, entry),) = auths.items()
+    username = entry.get("username") if isinstance(entry, dict) else None
+    return {"registry": str(registry), "username": username if isinstance(username, str) else None}
