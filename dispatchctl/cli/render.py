@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 import io
 from collections.abc import Mapping
 from typing import Any
@@ -12,22 +14,42 @@ from ruamel.yaml import YAML
 from dispatchctl.cli import options
 from dispatchctl.config.load import load_config
 from dispatchctl.desired import build_desired
+from dispatchctl.facts import SAFE_KEYS
 from dispatchctl.objects import SECRET
 
 REDACTED = "<redacted>"
 
 
 def redact(manifest: Mapping[str, Any]) -> dict[str, Any]:
-    """A copy of a manifest with every Secret data value replaced by the marker."""
+    """A copy of a manifest to read: a Secret's keys that hold no secret (username,
+    ``scm.provider.*``, ``known_hosts``) in clear under ``stringData``, as kubectl would take
+    them; every other value (password, ssh-privatekey, .dockerconfigjson) replaced by the
+    marker."""
     out = dict(manifest)
-    if out.get("kind") == SECRET and isinstance(out.get("data"), Mapping):
-        out["data"] = dict.fromkeys(out["data"], REDACTED)
+    data = out.get("data")
+    if out.get("kind") != SECRET or not isinstance(data, Mapping):
+        return out
+    clear = {key: _decoded(data[key]) for key in SAFE_KEYS if key in data}
+    out["data"] = {key: REDACTED for key in data if clear.get(key) is None}
+    if not out["data"]:
+        del out["data"]
+    shown = {key: value for key, value in clear.items() if value is not None}
+    if shown:
+        out["stringData"] = shown
     return out
+
+
+def _decoded(value: Any) -> str | None:
+    try:
+        return base64.b64decode(str(value), validate=True).decode("utf-8")
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        return None
 
 
 def to_yaml(manifests: list[Mapping[str, Any]]) -> str:
     yaml = YAML(typ="safe", pure=True)
     yaml.default_flow_style = False
+    yaml.width = 4096  # a known_hosts line stays on one line
     yaml.sort_base_mapping_type_on_output = False  # type: ignore[assignment]
     stream = io.StringIO()
     yaml.dump_all(manifests, stream)
@@ -41,10 +63,14 @@ def to_yaml(manifests: list[Mapping[str, Any]]) -> str:
 @click.option(
     "--reveal",
     is_flag=True,
-    help="Print secret values (base64, as written to the cluster). For debugging only.",
+    help="Print every value as written to the cluster (base64), secrets included. For"
+    " debugging only.",
 )
 def render(config_files: tuple[str, ...], allow_plaintext: bool, reveal: bool) -> None:
     """Print the Secrets and ServiceAccounts the config declares, as YAML.
+
+    Usernames, scm.provider.* and known_hosts show in clear (under stringData); passwords,
+    tokens, SSH keys and pull Secrets are redacted unless --reveal.
 
     \b
     Examples:

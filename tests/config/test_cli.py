@@ -43,7 +43,7 @@ def demo_secrets() -> list[str]:
 def test_validate_example_with_demo_key(demo_key, capsys) -> None:
     assert main(["validate", str(EXAMPLE)]) == 0
     out, err = capsys.readouterr()
-    assert out == f"{EXAMPLE}: valid (owner ci-credentials: 3 service accounts, 8 credentials)\n"
+    assert out == f"{EXAMPLE}: valid (owner ci-credentials: 3 service accounts, 9 credentials)\n"
     assert err == ""
 
 
@@ -64,14 +64,14 @@ def test_validate_no_decrypt_needs_no_key(capsys) -> None:
     out, _ = capsys.readouterr()
     assert out == (
         f"{EXAMPLE}: structure valid, secrets not decrypted"
-        " (owner ci-credentials: 3 service accounts, 8 credentials)\n"
+        " (owner ci-credentials: 3 service accounts, 9 credentials)\n"
     )
 
 
 def test_plaintext_twin_needs_the_explicit_opt_out(capsys) -> None:
     assert main(["validate", str(PLAIN)]) == 1
     _, err = capsys.readouterr()
-    assert err.count("is not encrypted in the file") == 8
+    assert err.count("is not encrypted in the file") == 9
     for secret in demo_secrets():
         assert secret not in err
     assert main(["validate", "--allow-plaintext", str(PLAIN)]) == 0
@@ -81,7 +81,7 @@ def test_encrypted_example_and_its_twin_declare_the_same_objects(demo_key) -> No
     encrypted = build_desired(load_config([EXAMPLE]).config)
     plain = build_desired(load_config([PLAIN], allow_plaintext=True).config)
     assert [o.manifest for o in encrypted.objects] == [o.manifest for o in plain.objects]
-    assert len(encrypted.objects) == 12
+    assert len(encrypted.objects) == 13
 
 
 def test_render_redacts_every_value(demo_key, capsys) -> None:
@@ -101,13 +101,36 @@ def test_render_redacts_every_value(demo_key, capsys) -> None:
         ("ServiceAccount", "team-2"),
         ("Secret", "release-bitbucket-server-bitbucket-example-com"),
         ("Secret", "release-basic-auth"),
+        ("Secret", "release-git-bitbucket-example-com-7999"),
         ("ServiceAccount", "release"),
     ]
+    redacted = {tuple(d["data"]) for d in docs if d["kind"] == "Secret"}
+    assert redacted == {("password",), ("ssh-privatekey",), (".dockerconfigjson",)}
     for doc in docs:
         if doc["kind"] == "Secret":
             assert set(doc["data"].values()) == {"<redacted>"}
     for secret in demo_secrets():
         assert secret not in out
+
+
+def test_render_shows_what_is_not_secret_in_clear(demo_key, capsys) -> None:
+    assert main(["render", str(EXAMPLE)]) == 0
+    docs = {d["metadata"]["name"]: d for d in YAML(typ="safe").load_all(capsys.readouterr()[0])}
+    assert docs["team-1-github"]["stringData"] == {
+        "username": "octocat",
+        "scm.provider.name": "github",
+        "scm.provider.url": "https://api.github.com",
+        "scm.provider.skiptlsverify": "false",
+    }
+    assert docs["team-1-git-github-com"]["stringData"] == {
+        "known_hosts": "github.com ssh-ed25519"
+        " AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl"
+    }
+    assert docs["team-1-git-github-com"]["metadata"]["annotations"]["tekton.dev/git-0"] == (
+        "github.com"
+    )
+    assert docs["team-2-docker-us-gcr-io"]["stringData"] == {"username": "_json_key"}
+    assert "stringData" not in docs["team-1-docker-pull"]
 
 
 def test_render_reveal_prints_values_when_asked(demo_key, capsys) -> None:
