@@ -8,6 +8,7 @@ work. Each test runs once per Tekton release (``tekton_build``).
 
 from __future__ import annotations
 
+import json
 import re
 import shlex
 import subprocess
@@ -15,8 +16,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from dispatchctl.cluster import Cluster
+from tests.config.helpers import ssh_key
 from tests.e2e.conftest import (
     DOCKER_PASSWORD,
     NS,
@@ -31,6 +34,7 @@ from tests.e2e.conftest import (
     git_ssh,
     github,
     gitlab,
+    plan_json,
 )
 from tests.e2e.oracle.conftest import (
     BASIC_AUTH,
@@ -445,3 +449,108 @@ def test_an_account_made_by_hand_still_works_after_import_and_adopt(
     listed = after.git("ls-remote", server.url())
     assert listed.returncode == 0, listed.stderr
     assert run("plan", config, *cluster_args, "--detailed-exitcode").code == 0
+
+
+# Secrets the account already lists count in the duplicate-URL rule
+
+
+@pytest.mark.parametrize("listed_url", ["https://github.com", "https://GitHub.com/"])
+def test_a_listed_secret_with_the_same_url_is_refused_and_each_way_out_works(
+    listed_url: str,
+    kubectl: Kubectl,
+    run: Run,
+    write_config: Write,
+    cluster_args: list[str],
+    taskrun: TaskRun,
+) -> None:
+    """Written beside it, the declared credential would fail every TaskRun (the same URL) or
+    never be used (another spelling: git takes the first listed); dispatchctl refuses."""
+    by_hand = basic_auth("team-1-basic-auth", "tekton.dev/git-0", listed_url)
+    hand_made_account(kubectl, "team-1", by_hand)
+
+    refused = run("apply", write_config({"team-1": [github()]}), *cluster_args, "--adopt",
+                  "--auto-approve")  # fmt: skip
+
+    assert refused.code == 1
+    assert "lists Secret team-1-basic-auth (not managed by dispatchctl)" in refused.err
+    assert "secretName: team-1-basic-auth" in refused.err
+    assert taskrun("team-1").report.args == [f"-basic-git=team-1-basic-auth={listed_url}"]
+    # the way out it names: take the Secret over
+    taken = write_config({"team-1": [github(secretName="team-1-basic-auth")]})
+    apply_ok(run, cluster_args, taken, "--adopt")
+    pod = taskrun("team-1")
+    assert pod.report.error is None
+    assert pod.credential("https://github.com/octo-org/app.git")["password"] == TOKEN_1
+
+
+# render shows in clear what is no secret: what Tekton writes from it
+
+
+def test_render_shows_the_urls_usernames_and_known_hosts_tekton_writes(
+    sshd: StartSshd,
+    run: Run,
+    write_config: Write,
+    cluster_args: list[str],
+    taskrun: TaskRun,
+) -> None:
+    server = sshd()
+    config = write_config(
+        {"team-1": [github(), git_ssh(host=server.host, knownHosts=server.known_hosts()), docker()]}
+    )
+    rendered = [doc for doc in yaml.safe_load_all(run("render", config).out) if doc]
+    apply_ok(run, cluster_args, config)
+
+    pod = taskrun("team-1")
+
+    secrets = {doc["metadata"]["name"]: doc for doc in rendered if doc["kind"] == "Secret"}
+    scm = secrets["team-1-github"]
+    url = scm["metadata"]["annotations"]["tekton.dev/git-0"]
+    username = scm["stringData"]["username"]
+    assert f'[credential "{url}"]\n\tusername = {username}\n' in pod.read(".gitconfig")
+    ssh = secrets[f"team-1-git-{server.host.replace('.', '-').replace(':', '-')}"]
+    assert pod.read(".ssh/known_hosts") == ssh["stringData"]["known_hosts"]
+    registry = secrets["team-1-docker"]["metadata"]["annotations"]["tekton.dev/docker-0"]
+    auths = json.loads(pod.read(".docker/config.json"))["auths"]
+    assert list(auths) == [registry]
+    assert auths[registry]["username"] == secrets["team-1-docker"]["stringData"]["username"]
+    shown = yaml.safe_dump(rendered)
+    assert "<redacted>" in shown
+    assert TOKEN_1 not in shown and DOCKER_PASSWORD not in shown
+
+
+# the plan's safe facts are what the TaskRun gets after apply
+
+
+def test_the_plan_shows_before_and_after_what_the_taskrun_then_gets(
+    sshd: StartSshd,
+    run: Run,
+    write_config: Write,
+    cluster_args: list[str],
+    taskrun: TaskRun,
+) -> None:
+    server = sshd()
+    rotated_key = ssh_key("rsa", 3072)
+    server.authorize(rotated_key)  # the server already trusts only the new key
+    ssh = git_ssh(host=server.host, knownHosts=server.known_hosts())
+    apply_ok(run, cluster_args, write_config({"team-1": [ssh, github()]}))
+    assert taskrun("team-1").git("ls-remote", server.url()).returncode != 0
+    config = write_config(
+        {"team-1": [{**ssh, "privateKey": rotated_key}, github(url="https://github.example.com")]}
+    )
+
+    planned = plan_json(run("plan", config, *cluster_args, "--format=json"))
+    apply_ok(run, cluster_args, config)
+    pod = taskrun("team-1")
+
+    facts = {(c["action"], c["name"]): c["facts"] for c in planned["changes"]}
+    key = facts["update", f"team-1-git-{server.host.replace('.', '-').replace(':', '-')}"]
+    assert key["before"]["fingerprint"] != key["after"]["fingerprint"]
+    assert key["after"]["fingerprint"] in pod.fingerprints()
+    assert pod.git("ls-remote", server.url()).returncode == 0
+    assert facts["delete", "team-1-github"]["before"]["url"] == "https://github.com"
+    assert facts["create", "team-1-github-github-example-com"]["after"]["url"] == (
+        "https://github.example.com"
+    )
+    assert pod.credential("https://github.example.com/octo-org/app.git")["password"] == TOKEN_1
+    gone = pod.git("credential", "fill", input="url=https://github.com/octo-org/app.git\n\n")
+    assert gone.returncode != 0
