@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import copy
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -94,8 +93,7 @@ def make_plan(
     declared = {obj.ref for obj in desired.objects}
     deletes = [
         _delete(ref, live.objects[ref], context, live.listed_by.get(ref, ()))
-        for ref in sorted(owned)
-        if ref not in declared
+        for ref in _sorted(owned - declared)
     ]
     missing = tuple(ns for ns in desired.namespaces if ns not in live.namespaces)
     return Plan(
@@ -226,15 +224,14 @@ def _merge(
     """The live object with the managed parts replaced, and what that changes.
 
     The result keeps live metadata (uid and resourceVersion make the write conditional) and
-    drops managedFields, which the server keeps when an update leaves them out.
+    drops managedFields, which the server keeps when an update leaves them out. It is a new
+    mapping whose unchanged parts are the live object's own (shared, never modified): copying
+    every live object was a sixth of a no-change plan.
     """
-    # managedFields is most of a live object: leave it out before copying, not after
     metadata = {
-        key: copy.deepcopy(value)
-        for key, value in (live.get("metadata") or {}).items()
-        if key != "managedFields"
+        key: value for key, value in (live.get("metadata") or {}).items() if key != "managedFields"
     }
-    merged = {key: copy.deepcopy(value) for key, value in live.items() if key != "metadata"}
+    merged = {key: value for key, value in live.items() if key != "metadata"}
     merged["metadata"] = metadata
     fields: list[FieldDiff] = []
     for name, prefixes in (
@@ -252,8 +249,8 @@ def _merge(
 
     for key, value in manifest.items():
         if key not in _SPECIAL_FIELDS and live.get(key) != value:
-            fields.append(FieldDiff(key, live.get(key), copy.deepcopy(value)))
-            merged[key] = copy.deepcopy(value)
+            fields.append(FieldDiff(key, live.get(key), value))
+            merged[key] = value
 
     if manifest.get("kind") == SECRET:
         if manifest.get("data"):
@@ -352,6 +349,8 @@ def _secret_type(obj: Mapping[str, Any]) -> str:
 
 def _key_diffs(manifest: Mapping[str, Any], live: Mapping[str, Any] | None) -> tuple[KeyDiff, ...]:
     """Each data key's status; values are compared decoded and never leave this function."""
+    if live is not None and manifest.get("data") == live.get("data"):  # the same base64
+        return tuple(KeyDiff(key, KeyStatus.UNCHANGED) for key in sorted(live.get("data") or {}))
     wanted = _decoded(manifest.get("data"))
     present = _decoded(live.get("data")) if live is not None else {}
     result = []
@@ -385,11 +384,11 @@ def _labels(obj: Mapping[str, Any]) -> Mapping[str, str]:
 
 def _with_owner_labels(manifest: Mapping[str, Any], owner: str) -> dict[str, Any]:
     """The manifest with the ownership labels guaranteed: without them an object dispatchctl
-    writes could never be found, updated or pruned again."""
-    result = copy.deepcopy(dict(manifest))
-    metadata = result.setdefault("metadata", {})
+    writes could never be found, updated or pruned again. New mappings down to the labels;
+    the rest is shared with the desired object."""
+    metadata = dict(manifest.get("metadata") or {})
     metadata["labels"] = {**(metadata.get("labels") or {}), **owner_labels(owner)}
-    return result
+    return {**manifest, "metadata": metadata}
 
 
 def _seen(live: Mapping[str, Any]) -> Seen:
@@ -408,6 +407,13 @@ def _managed_secret_names(
     return {ns: frozenset(found) for ns, found in names.items()}
 
 
+def _sorted(refs: set[ObjectRef], kind: str | None = None) -> list[ObjectRef]:
+    """``sorted(refs)`` (of one kind), by plain tuples: ObjectRef's own comparisons cost a
+    tenth of a no-change plan of 4,000 objects."""
+    chosen = refs if kind is None else (ref for ref in refs if ref.kind == kind)
+    return sorted(chosen, key=lambda ref: (ref.kind, ref.namespace, ref.name))
+
+
 def _accounts_of(
     desired: DesiredState, live: LiveState, owned: set[ObjectRef]
 ) -> dict[ObjectRef, str]:
@@ -415,7 +421,7 @@ def _accounts_of(
     that lists it for a Secret (declared accounts first, then owned live ones)."""
     accounts: dict[ObjectRef, str] = {}
     sources = [(o.ref, o.manifest) for o in desired.objects]
-    sources += [(ref, live.objects[ref]) for ref in sorted(owned)]
+    sources += [(ref, live.objects[ref]) for ref in _sorted(owned, SERVICE_ACCOUNT)]
     for ref, obj in sources:
         if ref.kind != SERVICE_ACCOUNT:
             continue

@@ -9,7 +9,6 @@ delete that finds nothing left is a success.
 
 from __future__ import annotations
 
-import copy
 import logging
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
@@ -86,8 +85,11 @@ def create_object(cluster: Cluster, manifest: Mapping[str, Any]) -> Mapping[str,
 def update_object(cluster: Cluster, manifest: Mapping[str, Any], seen: Seen) -> Mapping[str, Any]:
     """PUT the object, conditional on the resourceVersion the plan read."""
     ref = ref_of(manifest)
-    body = copy.deepcopy(dict(manifest))
-    body["metadata"]["resourceVersion"] = seen.resource_version
+    # a new top and metadata; the request copies the rest to JSON anyway
+    body = {
+        **manifest,
+        "metadata": {**manifest["metadata"], "resourceVersion": seen.resource_version},
+    }
     try:
         return cluster.request("PUT", ref_path(ref), body=body, what=f"update {ref}").body
     except ConflictError as err:
