@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import hashlib
 import hmac
 import re
@@ -55,8 +56,13 @@ def fingerprint(public_key: object) -> str:
     return f"SHA256:{digest}"
 
 
+@functools.lru_cache(maxsize=1024)
 def inspect_private_key(text: str) -> KeyFacts:
-    """Parse an OpenSSH or PEM private key; raise KeyProblem when a pipeline could not use it."""
+    """Parse an OpenSSH or PEM private key; raise KeyProblem when a pipeline could not use it.
+
+    Cached: the checks and the desired state both ask, and parsing is most of their time for
+    a config of many git credentials. The cache lives in this process's memory, where the
+    decrypted config is anyway."""
     data = text.strip().encode() + b"\n"
     try:
         if b"BEGIN OPENSSH PRIVATE KEY" in data:
