@@ -1,33 +1,44 @@
-"""dispatchctl against kubectl on the same local cluster, in the same run; run by hand:
+"""dispatchctl against kubectl on the same cluster, in the same run; run by hand:
 
-    .venv/bin/python benchmarks/reconcile_bench.py [--accounts 500] [--rounds 1] [--latency-ms 0]
+    .venv/bin/python benchmarks/reconcile_bench.py [--backend local|real|both] [--accounts 500]
+        [--rounds 1] [--latency-ms 0]
 
 The config is config_bench's (500 accounts x 6 credentials; the docker credential also makes
 an image pull Secret: 500 ServiceAccounts + 3,500 Secrets = 4,000 objects), encrypted with
-the real sops. Every command runs as a user runs it, as a subprocess with ``--kubeconfig``,
-against a LocalCluster serving from its own process (the machine has 2 cores; the server's
-CPU is not charged to the client). That process reports its request log over a pipe.
+the real sops. Every command runs as a user runs it, as a subprocess with ``--kubeconfig``.
 
-dispatchctl: apply from empty, a no-change plan, a plan and an apply with 10% of the Secrets
-changed (every secret value of one account in ten). kubectl, on the same server reset to
-empty: ``kubectl apply -f`` of ``dispatchctl render --reveal``, ``kubectl diff -f``, then the
-changed render diffed and applied. Both start from the namespace created by kubectl, which
-also warms kubectl's discovery cache (a user's usually is). The two end states are compared.
-``--latency-ms`` delays every answer of the server (a stand-in for the network to a real API
-server; loopback has none), which is what kubectl's one-request-at-a-time apply pays most for.
+Two backends. ``local``: a LocalCluster serving from its own process (the machine has 2 cores;
+the server's CPU is not charged to the client), which reports its request log over a pipe.
+``real``: kube-apiserver, etcd (with fsync, as a real cluster runs it) and
+kube-controller-manager from ``scripts/control-plane up DIR --fsync``, new for each tool's
+sequence; requests are counted from the apiserver's own ``apiserver_request_total`` metric,
+and kubectl is the one built with it (same version).
 
-Prints a table (wall time, client CPU, peak RSS of the process tree, requests, server CPU,
-ratio to kubectl) and writes it as JSON to benchmarks/results/. Rendered secrets exist only
-in a temporary folder removed at the end (synthetic values anyway).
+dispatchctl: apply from empty, a no-change plan, a no-op apply, a plan and an apply with 10%
+of the Secrets changed (every secret value of one account in ten). kubectl, on the same server
+made empty again: ``kubectl apply -f`` of ``dispatchctl render --reveal``, ``kubectl diff -f``,
+the same apply again (no-op), then the changed render diffed and applied; on the real backend
+also ``kubectl apply --server-side`` (from empty, no-op, changed). Each sequence starts from
+the namespace created by kubectl, which also warms kubectl's discovery cache (a user's usually
+is). The end states are compared. ``--latency-ms`` delays every answer of the local server (a
+stand-in for the network to a real API server; loopback has none).
+
+Prints a table per backend (wall time, client CPU, peak RSS of the process tree, requests,
+server CPU, kubectl's time over dispatchctl's) and writes it as JSON to benchmarks/results/.
+Rendered secrets exist only in a temporary folder removed at the end (synthetic values anyway).
 """
 
 from __future__ import annotations
 
 import argparse
+import base64
 import hashlib
+import http.client
 import json
 import multiprocessing
 import os
+import shutil
+import ssl
 import statistics
 import subprocess
 import sys
@@ -39,6 +50,7 @@ from dataclasses import asdict, dataclass, field
 from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -50,6 +62,7 @@ from tests.fixtures.sops import encrypt_file, generate_age_key  # noqa: E402
 BIN = Path(sys.executable).parent
 DISPATCHCTL = BIN / "dispatchctl"
 KUBECTL = BIN / "kubectl"
+CONTROL_PLANE = ROOT / "scripts" / "control-plane"
 NAMESPACE = "dispatch"
 CHANGED_EVERY = 10  # one account in ten gets new secret values: 10% of the Secrets
 RESULTS = ROOT / "benchmarks" / "results"
@@ -65,7 +78,7 @@ ROTATE = {
 ACCOUNT_START = "\n  - name: team-"
 
 
-# --- the server, in its own process ---------------------------------------------------------
+# --- the local server, in its own process ---------------------------------------------------
 
 
 def serve(conn: Connection, kubeconfig: str, latency: float) -> None:
@@ -92,15 +105,14 @@ def serve(conn: Connection, kubeconfig: str, latency: float) -> None:
                 counts = Counter(f"{r.verb} {r.resource}".strip() for r in cluster.requests)
             conn.send((dict(counts), time.process_time()))
         elif command == "state":
-            conn.send(state_of(cluster))
+            secrets = cluster.store.list("secrets", NAMESPACE)
+            conn.send(state_of(secrets, cluster.store.list("serviceaccounts", NAMESPACE)))
     cluster.stop()
     conn.close()
 
 
-def state_of(cluster: Any) -> dict[str, Any]:
+def state_of(secrets: list[dict[str, Any]], accounts: list[dict[str, Any]]) -> dict[str, Any]:
     """Object counts and a digest of what both tools must agree on (values are only hashed)."""
-    secrets = cluster.store.list("secrets", NAMESPACE)
-    accounts = cluster.store.list("serviceaccounts", NAMESPACE)
     digest = hashlib.sha256()
     for s in sorted(secrets, key=lambda o: o["metadata"]["name"]):
         entry = [s["metadata"]["name"], s.get("type"), sorted((s.get("data") or {}).items())]
@@ -115,11 +127,18 @@ def state_of(cluster: Any) -> dict[str, Any]:
     }
 
 
-class Server:
-    def __init__(self, kubeconfig: Path, latency: float) -> None:
+class LocalServer:
+    name = "local"
+    kubectl = KUBECTL
+    server_side_apply = False  # the local cluster has no server-side apply
+
+    def __init__(self, folder: Path, latency: float) -> None:
+        self.kubeconfig = folder / "kubeconfig"
         ctx = multiprocessing.get_context("spawn")
         self._conn, child = ctx.Pipe()
-        self._proc = ctx.Process(target=serve, args=(child, str(kubeconfig), latency), daemon=True)
+        self._proc = ctx.Process(
+            target=serve, args=(child, str(self.kubeconfig), latency), daemon=True
+        )
         self._proc.start()
         child.close()
         self.url = self._ask(None)
@@ -153,6 +172,111 @@ class Server:
             self._proc.join()
 
 
+# --- the real control plane -----------------------------------------------------------------
+
+# apiserver_request_total's verbs, as the local cluster's request log names them
+_VERBS = {
+    "GET": "get",
+    "LIST": "list",
+    "POST": "create",
+    "PUT": "update",
+    "PATCH": "patch",
+    "DELETE": "delete",
+    "APPLY": "apply",
+}
+# What a run of dispatchctl or kubectl touches; the control plane's own background requests
+# are mostly elsewhere (a renewal of the apiserver's identity Lease may add one).
+_COUNTED = frozenset({"secrets", "serviceaccounts", "namespaces", "leases"})
+
+
+class RealServer:
+    """kube-apiserver + etcd (fsync) + kube-controller-manager; ``reset`` starts a new one."""
+
+    name = "real"
+    server_side_apply = True
+
+    def __init__(self, folder: Path) -> None:
+        self.kubeconfig = folder / "kubeconfig"
+        self._dir = folder / "control-plane"
+        self._state: dict[str, Any] = {}
+        self._up()
+
+    def _up(self) -> None:
+        if self._dir.exists():
+            shutil.rmtree(self._dir)
+        self._dir.mkdir()
+        proc = subprocess.run(
+            [str(CONTROL_PLANE), "up", str(self._dir), "--fsync"],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if proc.returncode != 0:
+            raise RuntimeError(f"scripts/control-plane up failed: {proc.stderr[-2000:]}")
+        self._state = json.loads((self._dir / "control-plane.json").read_text())
+        shutil.copyfile(self._dir / "kubeconfig", self.kubeconfig)
+        self.url = str(self._state["server"])
+        self.kubectl = Path(self._state["bin"]) / "kubectl"
+        config = json.loads(self.kubeconfig.read_text())
+        self._token = str(config["users"][0]["user"]["token"])
+        ca = base64.b64decode(config["clusters"][0]["cluster"]["certificate-authority-data"])
+        self._tls = ssl.create_default_context(cadata=ca.decode())
+
+    def _get(self, path: str) -> bytes:
+        where = urlsplit(self.url)
+        conn = http.client.HTTPSConnection(where.hostname, where.port, context=self._tls)
+        try:
+            conn.request("GET", path, headers={"Authorization": f"Bearer {self._token}"})
+            answer = conn.getresponse()
+            body = answer.read()
+        finally:
+            conn.close()
+        if answer.status != 200:
+            raise RuntimeError(f"GET {path}: {answer.status}")
+        return body
+
+    def reset(self) -> None:
+        self.stop()
+        self._up()
+
+    def network(self) -> None:
+        pass  # a real network stack; --latency-ms is for the local cluster
+
+    def snapshot(self) -> tuple[Counter[str], float]:
+        counts: Counter[str] = Counter()
+        for line in self._get("/metrics").decode().splitlines():
+            if not line.startswith("apiserver_request_total{"):
+                continue
+            labels_text, _, value = line[len("apiserver_request_total{") :].rpartition("} ")
+            labels = dict(part.split("=", 1) for part in labels_text.split(",") if "=" in part)
+            labels = {k: v.strip('"') for k, v in labels.items()}
+            verb, resource = labels.get("verb", ""), labels.get("resource", "")
+            if verb in _VERBS and resource in _COUNTED:
+                counts[f"{_VERBS[verb]} {resource}"] += int(float(value))
+        return counts, self._cpu()
+
+    def _cpu(self) -> float:
+        """User + system seconds of the control plane's processes (etcd, apiserver, kcm)."""
+        ticks = os.sysconf("SC_CLK_TCK")
+        total = 0.0
+        for process in self._state.get("processes") or []:
+            fields = Path(f"/proc/{process['pid']}/stat").read_text().rpartition(")")[2].split()
+            total += (int(fields[11]) + int(fields[12])) / ticks
+        return total
+
+    def state(self) -> dict[str, Any]:
+        secrets = json.loads(self._get(f"/api/v1/namespaces/{NAMESPACE}/secrets"))["items"]
+        accounts = json.loads(self._get(f"/api/v1/namespaces/{NAMESPACE}/serviceaccounts"))
+        ours = [a for a in accounts["items"] if a["metadata"]["name"] != "default"]
+        return state_of(secrets, ours)
+
+    def stop(self) -> None:
+        subprocess.run([str(CONTROL_PLANE), "down", str(self._dir)], capture_output=True)
+
+
+Server = LocalServer | RealServer
+
+
 # --- running a client as a user does --------------------------------------------------------
 
 
@@ -167,7 +291,7 @@ class Step:
     by_kind: dict[str, int]
     server_cpu_s: float
     exit_code: int
-    ratio_to_kubectl: float | None = None
+    ratio_to_dispatchctl: float | None = None
     notes: list[str] = field(default_factory=list)
 
 
@@ -194,12 +318,19 @@ def timed(
 class Bench:
     def __init__(self, folder: Path, server: Server, env: dict[str, str]) -> None:
         self.folder, self.server, self.env = folder, server, env
-        self.kubeconfig = folder / "kubeconfig"
         self.cache = folder / "kube-cache"
         self.n = 0
 
     def kubectl_argv(self, *args: str) -> list[str]:
-        return [str(KUBECTL), f"--kubeconfig={self.kubeconfig}", f"--cache-dir={self.cache}", *args]
+        return [
+            str(self.server.kubectl),
+            f"--kubeconfig={self.server.kubeconfig}",
+            f"--cache-dir={self.cache}",
+            *args,
+        ]
+
+    def dispatchctl_argv(self, *args: str) -> list[str]:
+        return [str(DISPATCHCTL), *args, f"--kubeconfig={self.server.kubeconfig}"]
 
     def run(self, step: str, tool: str, argv: list[str], ok: Sequence[int] = (0,)) -> Step:
         self.n += 1
@@ -231,29 +362,25 @@ class Bench:
         self.server.network()
 
     def dispatchctl(self, config: Path, changed: Path) -> tuple[list[Step], dict[str, Any]]:
-        k = f"--kubeconfig={self.kubeconfig}"
         self.fresh_cluster()
-        steps = [
-            self.run(
-                "apply from empty",
-                "dispatchctl",
-                [str(DISPATCHCTL), "apply", str(config), k, "--auto-approve"],
-            )
-        ]
+        apply, plan = ("apply", str(config), "--auto-approve"), ("plan", str(config))
+        steps = [self.run("apply from empty", "dispatchctl", self.dispatchctl_argv(*apply))]
         expect(self.output(), "Apply complete: ")
         steps.append(
             self.run(
                 "no-change plan",
                 "dispatchctl",
-                [str(DISPATCHCTL), "plan", str(config), k, "--detailed-exitcode"],
+                self.dispatchctl_argv(*plan, "--detailed-exitcode"),
             )
         )
+        expect(self.output(), "No changes.")
+        steps.append(self.run("no-op apply", "dispatchctl", self.dispatchctl_argv(*apply)))
         expect(self.output(), "No changes.")
         steps.append(
             self.run(
                 "plan, 10% changed",
                 "dispatchctl",
-                [str(DISPATCHCTL), "plan", str(changed), k, "--detailed-exitcode"],
+                self.dispatchctl_argv("plan", str(changed), "--detailed-exitcode"),
                 ok=(2,),
             )
         )
@@ -262,7 +389,7 @@ class Bench:
             self.run(
                 "apply, 10% changed",
                 "dispatchctl",
-                [str(DISPATCHCTL), "apply", str(changed), k, "--auto-approve"],
+                self.dispatchctl_argv("apply", str(changed), "--auto-approve"),
             )
         )
         expect(self.output(), "Apply complete: ")
@@ -270,12 +397,12 @@ class Bench:
 
     def kubectl(self, rendered: Path, rendered_changed: Path) -> tuple[list[Step], dict[str, Any]]:
         self.fresh_cluster()
-        steps = [
-            self.run("apply from empty", "kubectl", self.kubectl_argv("apply", "-f", str(rendered)))
-        ]
+        apply, changed = ("apply", "-f", str(rendered)), ("apply", "-f", str(rendered_changed))
+        steps = [self.run("apply from empty", "kubectl", self.kubectl_argv(*apply))]
         steps.append(
             self.run("no-change plan", "kubectl", self.kubectl_argv("diff", "-f", str(rendered)))
         )
+        steps.append(self.run("no-op apply", "kubectl", self.kubectl_argv(*apply)))
         steps.append(
             self.run(
                 "plan, 10% changed",
@@ -284,14 +411,23 @@ class Bench:
                 ok=(1,),
             )
         )
-        steps.append(
-            self.run(
-                "apply, 10% changed",
-                "kubectl",
-                self.kubectl_argv("apply", "-f", str(rendered_changed)),
-            )
-        )
+        steps.append(self.run("apply, 10% changed", "kubectl", self.kubectl_argv(*changed)))
         steps[-1].notes.append(f"{self.output().count(' configured')} configured")
+        return steps, self.server.state()
+
+    def server_side(
+        self, rendered: Path, rendered_changed: Path
+    ) -> tuple[list[Step], dict[str, Any]]:
+        """``kubectl apply --server-side``: one PATCH per object, merged by the server."""
+        self.fresh_cluster()
+        ssa = ("apply", "--server-side", "-f")
+        tool = "kubectl --server-side"
+        steps = [self.run("apply from empty", tool, self.kubectl_argv(*ssa, str(rendered)))]
+        steps.append(self.run("no-op apply", tool, self.kubectl_argv(*ssa, str(rendered))))
+        steps.append(
+            self.run("apply, 10% changed", tool, self.kubectl_argv(*ssa, str(rendered_changed)))
+        )
+        steps[-1].notes.append(f"{self.output().count(' serverside-applied')} applied")
         return steps, self.server.state()
 
 
@@ -360,19 +496,22 @@ def merge(rounds: list[list[Step]]) -> list[Step]:
 
 
 def table(steps: list[Step], sops_s: float) -> str:
-    peers = {s.step: s for s in steps if s.tool == "kubectl"}
+    """One row per step and tool; a peer's row says how many times dispatchctl's wall time
+    it took."""
+    ours = {s.step: s for s in steps if s.tool == "dispatchctl"}
     rows = [
-        f"{'step':<20}{'tool':<13}{'wall s':>8}{'-sops s':>8}{'cpu s':>7}{'RSS MiB':>9}"
-        f"{'requests':>10}{'srv cpu':>9}{'kubectl/x':>10}"
+        f"{'step':<20}{'tool':<23}{'wall s':>8}{'-sops s':>8}{'cpu s':>7}{'RSS MiB':>9}"
+        f"{'requests':>10}{'srv cpu':>9}{'x dctl':>8}"
     ]
-    for s in steps:
-        peer = peers.get(s.step)
-        if s.tool != "kubectl" and peer is not None:
-            s.ratio_to_kubectl = peer.wall_s / s.wall_s
+    order = list(dict.fromkeys(s.step for s in steps))
+    for s in sorted(steps, key=lambda s: (order.index(s.step), s.tool != "dispatchctl")):
+        mine = ours.get(s.step)
+        if s.tool != "dispatchctl" and mine is not None:
+            s.ratio_to_dispatchctl = s.wall_s / mine.wall_s
         beyond = f"{s.wall_s - sops_s:8.2f}" if s.tool == "dispatchctl" else f"{'':>8}"
-        ratio = f"{s.ratio_to_kubectl:9.1f}x" if s.ratio_to_kubectl else f"{'':>10}"
+        ratio = f"{s.ratio_to_dispatchctl:7.1f}x" if s.ratio_to_dispatchctl else f"{'':>8}"
         rows.append(
-            f"{s.step:<20}{s.tool:<13}{s.wall_s:8.2f}{beyond}{s.cpu_s:7.2f}{s.peak_rss_mib:9.0f}"
+            f"{s.step:<20}{s.tool:<23}{s.wall_s:8.2f}{beyond}{s.cpu_s:7.2f}{s.peak_rss_mib:9.0f}"
             f"{s.requests:>10}{s.server_cpu_s:9.2f}{ratio}"
         )
     rows.append("")
@@ -380,19 +519,45 @@ def table(steps: list[Step], sops_s: float) -> str:
     for s in steps:
         kinds = ", ".join(f"{n} {k}" for k, n in s.by_kind.items())
         notes = f"  [{'; '.join(s.notes)}]" if s.notes else ""
-        rows.append(f"  {s.tool:<12}{s.step:<20}{kinds}{notes}")
+        rows.append(f"  {s.tool:<23}{s.step:<20}{kinds}{notes}")
     return "\n".join(rows)
+
+
+def run_backend(
+    server: Server,
+    folder: Path,
+    env: dict[str, str],
+    configs: tuple[Path, Path],
+    renders: tuple[Path, Path],
+    rounds: int,
+) -> tuple[list[Step], list[dict[str, Any]]]:
+    bench = Bench(folder, server, env)
+    all_rounds: list[list[Step]] = []
+    states = []
+    for _ in range(rounds):
+        ours, our_state = bench.dispatchctl(*configs)
+        theirs, their_state = bench.kubectl(*renders)
+        steps, state = ours + theirs, {"dispatchctl": our_state, "kubectl": their_state}
+        if server.server_side_apply:
+            ssa, ssa_state = bench.server_side(*renders)
+            steps += ssa
+            state["kubectl --server-side"] = ssa_state
+        all_rounds.append(steps)
+        states.append(state)
+    return merge(all_rounds), states
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--backend", choices=("local", "real", "both"), default="both")
     parser.add_argument("--accounts", type=int, default=500)
-    parser.add_argument("--rounds", type=int, default=1, help="repeat both sequences; medians")
+    parser.add_argument("--rounds", type=int, default=1, help="repeat the sequences; medians")
     parser.add_argument(
-        "--latency-ms", type=float, default=0.0, help="delay every server answer (a network)"
+        "--latency-ms", type=float, default=0.0, help="delay every local server answer"
     )
     args = parser.parse_args()
-    load_before = os.getloadavg()[0]
+    backends = ("local", "real") if args.backend == "both" else (args.backend,)
+    load_before = os.getloadavg()
 
     with tempfile.TemporaryDirectory(prefix="reconcile-bench-") as scratch:
         folder = Path(scratch)
@@ -405,51 +570,74 @@ def main() -> None:
         for path, text in ((config, original_text), (changed, changed_config)):
             path.write_text(text)
             encrypt_file(path, key.public)
-        sops_s = median_seconds(lambda: sops.decrypt(config))
+        exe = sops.resolve_binary()
+        sops_s = median_seconds(
+            lambda: subprocess.run([exe, "decrypt", str(config)], capture_output=True, env=env)
+        )
+        sops_json_s = median_seconds(lambda: sops.decrypt(config))
         startup_argv = [str(DISPATCHCTL), "plan", "--help"]
         startup_s = median_seconds(lambda: subprocess.run(startup_argv, capture_output=True))
+        python_s = median_seconds(lambda: subprocess.run([sys.executable, "-c", "pass"]))
 
-        server = Server(folder / "kubeconfig", args.latency_ms / 1000)
-        try:
-            bench = Bench(folder, server, env)
-            rendered, rendered_changed = folder / "rendered.yaml", folder / "rendered-changed.yaml"
-            renders = []
-            for source, target in ((config, rendered), (changed, rendered_changed)):
-                wall, _, rss, _ = timed(
-                    [str(DISPATCHCTL), "render", "--reveal", str(source)], env, target
-                )
-                renders.append({"wall_s": wall, "peak_rss_mib": rss})
-            objects = rendered.read_text().count("\nkind: ") + rendered.read_text().startswith(
-                "kind: "
+        rendered, rendered_changed = folder / "rendered.yaml", folder / "rendered-changed.yaml"
+        render_runs = []
+        for source, target in ((config, rendered), (changed, rendered_changed)):
+            wall, _, rss, _ = timed(
+                [str(DISPATCHCTL), "render", "--reveal", str(source)], env, target
             )
-            rounds: list[list[Step]] = []
-            states = []
-            for _ in range(args.rounds):
-                ours, our_state = bench.dispatchctl(config, changed)
-                theirs, their_state = bench.kubectl(rendered, rendered_changed)
-                rounds.append(ours + theirs)
-                states.append((our_state, their_state))
-        finally:
-            server.stop()
+            render_runs.append({"wall_s": wall, "peak_rss_mib": rss})
+        objects = rendered.read_text().count("\nkind: ") + rendered.read_text().startswith("kind: ")
+        results: dict[str, Any] = {}
+        for backend in backends:
+            server: Server = (
+                LocalServer(folder, args.latency_ms / 1000)
+                if backend == "local"
+                else RealServer(folder)
+            )
+            try:
+                steps, states = run_backend(
+                    server,
+                    folder,
+                    env,
+                    (config, changed),
+                    (rendered, rendered_changed),
+                    args.rounds,
+                )
+            finally:
+                server.stop()
+            results[backend] = {"steps": steps, "states": states}
 
-    steps = merge(rounds)
-    load = (load_before, os.getloadavg()[0])
-    same_end_state = all(a == b for a, b in states)
-    header = (
+    load = (load_before, os.getloadavg())
+    print(
         f"{args.accounts} accounts x 6 credentials: {objects} objects "
-        f"(rendered with --reveal in {renders[0]['wall_s']:.2f} s), {args.rounds} round(s), "
-        f"{os.cpu_count()} cores, {args.latency_ms:g} ms added to every answer\n"
-        f"sops decrypt alone (median of 5): {sops_s:.2f} s; '-sops s' = wall minus that\n"
-        f"dispatchctl start-up and imports (plan --help, median of 5): {startup_s:.2f} s\n"
-        f"load average before/after: {load[0]:.2f}/{load[1]:.2f} (other work skews wall times)\n"
-        f"end state, dispatchctl vs kubectl: {states[0][0]} vs {states[0][1]} -> "
-        f"{'identical' if same_end_state else 'DIFFERENT'}\n"
+        f"(rendered with --reveal in {render_runs[0]['wall_s']:.2f} s), {args.rounds} round(s), "
+        f"{os.cpu_count()} cores\n"
+        f"sops decrypt alone (`sops decrypt FILE`, median of 5): {sops_s:.2f} s; '-sops s' ="
+        f" wall minus that; dispatchctl runs sops with JSON output: {sops_json_s:.2f} s\n"
+        f"start-up: `dispatchctl plan --help` {startup_s:.2f} s, `python -c pass` {python_s:.2f} s"
+        " (medians of 5)\n"
+        f"load average (1/5/15 min) before: {'/'.join(f'{x:.2f}' for x in load[0])}, after:"
+        f" {'/'.join(f'{x:.2f}' for x in load[1])} (other work skews wall times)"
     )
-    print(header)
-    print(table(steps, sops_s))
+    failed = False
+    for backend, result in results.items():
+        states = result["states"]
+        same = all(len({json.dumps(v, sort_keys=True) for v in s.values()}) == 1 for s in states)
+        failed |= not same
+        latency = f", {args.latency_ms:g} ms added to every answer" if backend == "local" else ""
+        print(
+            f"\n== {backend} backend{latency}: end states "
+            f"{'identical' if same else 'DIFFERENT'}: {states[0]}\n"
+        )
+        print(table(result["steps"], sops_s))
+        no_change = next(s for s in result["steps"] if s.step == "no-change plan")
+        print(
+            f"\nno-change plan / sops decrypt alone: {no_change.wall_s / sops_s:.2f}x"
+            f" (/ sops decrypt to JSON: {no_change.wall_s / sops_json_s:.2f}x)"
+        )
     RESULTS.mkdir(parents=True, exist_ok=True)
     stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
-    result_file = RESULTS / f"reconcile-{stamp}-{args.latency_ms:g}ms.json"
+    result_file = RESULTS / f"reconcile-{stamp}-{'-'.join(backends)}.json"
     result_file.write_text(
         json.dumps(
             {
@@ -459,19 +647,25 @@ def main() -> None:
                 "cpus": os.cpu_count(),
                 "latency_ms": args.latency_ms,
                 "sops_decrypt_s": sops_s,
+                "sops_decrypt_json_s": sops_json_s,
                 "startup_s": startup_s,
+                "python_startup_s": python_s,
                 "load_average_before_after": load,
-                "render_reveal": renders,
-                "end_states": states,
-                "same_end_state": same_end_state,
-                "steps": [asdict(s) for s in steps],
+                "render_reveal": render_runs,
+                "backends": {
+                    name: {
+                        "end_states": r["states"],
+                        "steps": [asdict(s) for s in r["steps"]],
+                    }
+                    for name, r in results.items()
+                },
             },
             indent=2,
         )
         + "\n"
     )
     print(f"\nwrote {result_file.relative_to(ROOT)}")
-    if not same_end_state:
+    if failed:
         sys.exit(1)
 
 
