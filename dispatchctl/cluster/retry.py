@@ -3,7 +3,7 @@
 Every exception the kubernetes client or urllib3 can raise is looked up in ``FOREIGN_ERRORS`` by
 its exact class (a test checks the table covers both libraries), so a new foreign class is a
 decision, not a silent fallback. HTTP error statuses never become foreign exceptions: the
-client's raw ``call_api`` answers are read by ``Cluster`` and ``status_error`` words them.
+raw answers are read by ``Cluster`` and ``status_error`` words them.
 """
 
 from __future__ import annotations
