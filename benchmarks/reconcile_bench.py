@@ -57,7 +57,7 @@ sys.path.insert(0, str(ROOT))
 
 from benchmarks.config_bench import config_text  # noqa: E402
 from dispatchctl.config import sops  # noqa: E402
-from tests.fixtures.sops import encrypt_file, generate_age_key  # noqa: E402
+from tests.fixtures.sops import AgeKey, encrypt_file, generate_age_key  # noqa: E402
 
 BIN = Path(sys.executable).parent
 DISPATCHCTL = BIN / "dispatchctl"
@@ -461,6 +461,16 @@ def changed_text(accounts: int) -> tuple[str, str]:
     return original, ACCOUNT_START.join([head, *changed])
 
 
+def user_env(folder: Path) -> tuple[AgeKey, dict[str, str]]:
+    """A new age key in ``folder`` and the environment commands run with: that key for sops,
+    no colour, no KUBECONFIG of the user's. The key is also set in this process (for sops)."""
+    key = generate_age_key(folder)
+    env = {**os.environ, "SOPS_AGE_KEY_FILE": str(key.key_file), "NO_COLOR": "1"}
+    env.pop("KUBECONFIG", None)
+    os.environ["SOPS_AGE_KEY_FILE"] = str(key.key_file)
+    return key, env
+
+
 def median_seconds(fn: Any, runs: int = 5) -> float:
     times = []
     for _ in range(runs):
@@ -561,10 +571,7 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory(prefix="reconcile-bench-") as scratch:
         folder = Path(scratch)
-        key = generate_age_key(folder)
-        env = {**os.environ, "SOPS_AGE_KEY_FILE": str(key.key_file), "NO_COLOR": "1"}
-        env.pop("KUBECONFIG", None)
-        os.environ["SOPS_AGE_KEY_FILE"] = str(key.key_file)
+        key, env = user_env(folder)
         config, changed = folder / "config.yaml", folder / "changed.yaml"
         original_text, changed_config = changed_text(args.accounts)
         for path, text in ((config, original_text), (changed, changed_config)):

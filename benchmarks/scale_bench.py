@@ -35,9 +35,10 @@ from benchmarks.reconcile_bench import (  # noqa: E402
     Server,
     median_seconds,
     timed,
+    user_env,
 )
 from dispatchctl.config import sops  # noqa: E402
-from tests.fixtures.sops import encrypt_file, generate_age_key  # noqa: E402
+from tests.fixtures.sops import encrypt_file  # noqa: E402
 
 OBJECTS_PER_ACCOUNT = 8
 
@@ -96,10 +97,7 @@ def main() -> None:
     results = []
     with tempfile.TemporaryDirectory(prefix="scale-bench-") as scratch:
         folder = Path(scratch)
-        key = generate_age_key(folder)
-        env = {**os.environ, "SOPS_AGE_KEY_FILE": str(key.key_file), "NO_COLOR": "1"}
-        env.pop("KUBECONFIG", None)
-        os.environ["SOPS_AGE_KEY_FILE"] = str(key.key_file)
+        key, env = user_env(folder)
         exe = sops.resolve_binary()
         for size in sizes:
             accounts = size // OBJECTS_PER_ACCOUNT
