@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import copy
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -180,7 +181,9 @@ def _diff_object(
         fields=tuple(fields),
         facts=Facts(_facts(obj.ref, live), _facts(obj.ref, merged)),
         reason=_ADOPT_REASON if adopting else "",
-        desired=merged,
+        # copied only here, for a change: apply may alter what it writes, and a no-change
+        # plan (every object unchanged) then copies nothing
+        desired=copy.deepcopy(merged),
         **common,
     )
 
@@ -224,9 +227,9 @@ def _merge(
     """The live object with the managed parts replaced, and what that changes.
 
     The result keeps live metadata (uid and resourceVersion make the write conditional) and
-    drops managedFields, which the server keeps when an update leaves them out. It is a new
-    mapping whose unchanged parts are the live object's own (shared, never modified): copying
-    every live object was a sixth of a no-change plan.
+    drops managedFields, which the server keeps when an update leaves them out. Unchanged parts
+    are the live object's own here; the caller copies the result only when it is a change
+    (copying every live object was a sixth of a no-change plan).
     """
     metadata = {
         key: value for key, value in (live.get("metadata") or {}).items() if key != "managedFields"
