@@ -17,8 +17,23 @@ from datetime import UTC, datetime
 from typing import Any
 
 from dispatchctl.localcluster import managedfields, strategies, table
-from dispatchctl.localcluster.decode import decode_body, read_json
-from dispatchctl.localcluster.patch import json_patch, merge_patch, strategic_merge_patch
+from dispatchctl.localcluster.decode import decode_body
+from dispatchctl.localcluster.options import (
+    DeleteOptions,
+    create_options,
+    delete_options,
+    list_options,
+    parse_resource_version,
+    patch_options,
+    update_options,
+)
+from dispatchctl.localcluster.patch import (
+    decode_merge_patch,
+    json_patch,
+    merge_patch,
+    read_patch,
+    strategic_merge_patch,
+)
 from dispatchctl.localcluster.resources import (
     BY_GROUP_VERSION,
     IMMORTAL_NAMESPACES,
@@ -29,7 +44,6 @@ from dispatchctl.localcluster.resources import (
 from dispatchctl.localcluster.selectors import field_selector, label_selector
 from dispatchctl.localcluster.status import (
     ApiError,
-    GoLiteral,
     already_exists,
     bad_request,
     conflict,
@@ -40,8 +54,9 @@ from dispatchctl.localcluster.status import (
     method_not_supported,
     not_found,
     path_not_found,
+    precondition_failed,
+    route_unsupported_media_type,
     status_body,
-    unsupported_media_type,
 )
 from dispatchctl.localcluster.store import Store
 
@@ -145,18 +160,20 @@ class Api:
 
     # reads
     def _get(self, r: Route, req: Request) -> Response:
+        parse_resource_version(req.query.get("resourceVersion", ""))
         obj = self.store.get(r.resource.plural, r.namespace, r.name)
         if obj is None:
             raise not_found(r.resource.plural, r.resource.group, r.name)
         return Response(200, obj)
 
     def _list(self, r: Route, req: Request) -> Response:
+        options = list_options(req)
         selected = self._select(r, req)
         with self.store.lock:
             rv = self.store.resource_version
         meta: dict[str, Any] = {"resourceVersion": str(rv)}
-        limit = _limit(req.query.get("limit") or "0")
-        token = req.query.get("continue")
+        limit = options.limit
+        token = options.continue_token
         if token:
             start = _decode_continue(token)
             selected = [(raw, obj) for raw, obj in selected if _key(obj) > start]
@@ -187,12 +204,16 @@ class Api:
 
     # writes
     def _create(self, r: Route, req: Request) -> Response:
+        options = create_options(req)
         obj, unknown = decode_body(req, r.resource)
         _check_namespace(r, obj)
-        dry_run = _dry_run(req)
         with self.store.lock:
-            created = self._insert(r.resource, obj, _manager(req), dry_run=dry_run, check_ns=True)
-        return Response(201, created, _warnings(unknown))
+            created = self._insert(
+                r.resource, obj, _manager(req), dry_run=options.dry_run, check_ns=True
+            )
+        return Response(
+            201, created, _warnings(_unknown(unknown) + strategies.warnings(r.resource, obj))
+        )
 
     def _insert(
         self,
@@ -224,11 +245,9 @@ class Api:
         if errors:
             raise invalid_error(res.kind, res.group, meta.get("name") or "", errors)
         if meta.get("resourceVersion"):
-            # storage/etcd3/store.go Create: errResourceVersionSetOnCreate, an internal error
-            causes = {"causes": [{"message": _RV_ON_CREATE}]}
-            raise ApiError(
-                500, "InternalError", f"Internal error occurred: {_RV_ON_CREATE}", causes
-            )
+            # storage/etcd3/store.go Create: errResourceVersionSetOnCreate, a plain error that
+            # ErrorToAPIStatus answers as a 500 with no reason
+            raise ApiError(500, "", _RV_ON_CREATE)
         name = meta["name"]
         if self.store.get(res.plural, namespace, name) is not None:
             raise already_exists(res.plural, res.group, name)
@@ -239,10 +258,10 @@ class Api:
         return self.store.put(res.plural, namespace, name, obj)
 
     def _update(self, r: Route, req: Request) -> Response:
+        dry_run = update_options(req).dry_run
         obj, unknown = decode_body(req, r.resource)
         _check_namespace(r, obj)
         _check_name(r, obj)
-        dry_run = _dry_run(req)
         with self.store.lock:
             old = self.store.get(r.resource.plural, r.namespace, r.name)
             uid = obj["metadata"].get("uid")
@@ -258,9 +277,11 @@ class Api:
                 created = self._insert(
                     r.resource, obj, _manager(req), dry_run=dry_run, check_ns=True
                 )
-                return Response(201, created, _warnings(unknown))
+                return Response(201, created, _warnings(_unknown(unknown)))
             result = self._replace(r, obj, old, _manager(req), dry_run)
-        return Response(200, result, _warnings(unknown))
+        return Response(
+            200, result, _warnings(_unknown(unknown) + strategies.warnings(r.resource, obj, old))
+        )
 
     def _replace(
         self, r: Route, obj: dict[str, Any], old: dict[str, Any], manager: str, dry_run: bool
@@ -269,11 +290,9 @@ class Api:
         res = r.resource
         wanted = obj["metadata"].get("resourceVersion")
         if not wanted and not res.unconditional_update:
-            # registry/generic/registry/store.go Update: the kind is the resource here, and the
-            # value a uint64 printed with %#v
-            why = invalid(
-                "metadata.resourceVersion", GoLiteral("0x0"), "must be specified for an update"
-            )
+            # registry/generic/registry/store.go Update: the kind is the resource here; the
+            # value, a uint64, is printed as its JSON (field.Error.ErrorBody)
+            why = invalid("metadata.resourceVersion", 0, "must be specified for an update")
             raise invalid_error(res.plural, res.group, r.name, [why])
         if wanted and wanted != old["metadata"]["resourceVersion"]:
             raise conflict(res.plural, res.group, r.name)
@@ -295,18 +314,20 @@ class Api:
         return self.store.put(res.plural, r.namespace, r.name, obj)
 
     def _patch(self, r: Route, req: Request) -> Response:
+        """handlers/patch.go PatchResource: media type (go-restful's route check), options,
+        a well-formed patch, the object, then the patch, decoding and the update."""
         content_type = req.headers.get("content-type", "").split(";")[0].strip()
         if content_type not in PATCH_TYPES:
-            raise unsupported_media_type(", ".join(PATCH_TYPES))
-        patch = read_json(req.body)
-        dry_run = _dry_run(req)
+            raise route_unsupported_media_type()
+        options = patch_options(req, apply=False)
+        patch = read_patch(req.body)
         with self.store.lock:
             old = self.store.get(r.resource.plural, r.namespace, r.name)
             if old is None:
                 raise not_found(r.resource.plural, r.resource.group, r.name)
             current = copy.deepcopy(old)
             if content_type == "application/merge-patch+json":
-                patched = merge_patch(current, patch)
+                patched = merge_patch(current, decode_merge_patch(patch))
             elif content_type == "application/json-patch+json":
                 patched = json_patch(current, patch)
             else:
@@ -315,31 +336,27 @@ class Api:
             obj, unknown = decode_body(patched_req, r.resource)
             _check_namespace(r, obj)
             _check_name(r, obj)
-            result = self._replace(r, obj, old, _manager(req), dry_run)
-        return Response(200, result, _warnings(unknown))
+            result = self._replace(r, obj, old, _manager(req), options.dry_run)
+        return Response(
+            200, result, _warnings(_unknown(unknown) + strategies.warnings(r.resource, obj, old))
+        )
 
     def _delete(self, r: Route, req: Request) -> Response:
-        options = read_json(req.body) if req.body.strip() else {}
-        dry_run = _dry_run(req) or "All" in (options.get("dryRun") or [])
+        """handlers/delete.go: options (body or query) are validated before the object is
+        read; then registry/generic/registry/store.go Delete."""
+        options = delete_options(req)
         res = r.resource
         with self.store.lock:
             old = self.store.get(res.plural, r.namespace, r.name)
             if old is None:
                 raise not_found(res.plural, res.group, r.name)
-            _check_preconditions(res, r.namespace, r.name, old, options.get("preconditions") or {})
-            if res is NAMESPACES and r.name in IMMORTAL_NAMESPACES:
-                raise forbidden_error("namespaces", "", r.name, "this namespace may not be deleted")
-            if res is not NAMESPACES and old["metadata"].get("finalizers"):
-                return Response(200, self._mark_deleted(r, old, dry_run))
-            if not dry_run:
-                if res is NAMESPACES:
-                    self.store.delete_namespace(r.name)
-                else:
-                    self.store.delete(res.plural, r.namespace, r.name)
-        if res is NAMESPACES:
-            # namespaces are deleted gracefully: the answer is the object, Terminating
-            old["metadata"]["deletionTimestamp"] = now()
-            old["status"] = {"phase": "Terminating"}
+            if res is NAMESPACES:
+                return self._delete_namespace(r, old, options)
+            _before_delete(res, r.name, old, options)
+            answer = self._delete_one(r, old, options)
+        if answer is not None:
+            return Response(200, answer)
+        if res.returns_deleted_object:
             return Response(200, old)
         details = {
             "name": r.name,
@@ -347,31 +364,64 @@ class Api:
             "kind": res.plural,
             "uid": old["metadata"]["uid"],
         }
-        return Response(200, status_body(200, "", "", details))
+        # store.go finalizeDelete: a Success with no code
+        return Response(200, status_body(0, "", "", details))
 
-    def _mark_deleted(self, r: Route, old: dict[str, Any], dry_run: bool) -> dict[str, Any]:
-        """An object with finalizers is only marked for deletion (store.go
-        updateForGracefulDeletionAndFinalizers); it goes when an update removes the last one."""
+    def _delete_namespace(self, r: Route, old: dict[str, Any], options: DeleteOptions) -> Response:
+        """pkg/registry/core/namespace/storage/storage.go Delete: its own preconditions, the
+        immortal namespaces; the answer is the namespace, Terminating. No controller runs
+        here, so its content goes at once."""
+        _check_preconditions(NAMESPACES, "", r.name, old, options.preconditions)
+        if r.name in IMMORTAL_NAMESPACES:
+            raise forbidden_error("namespaces", "", r.name, "this namespace may not be deleted")
+        if not options.dry_run:
+            self.store.delete_namespace(r.name)
+        old["metadata"]["deletionTimestamp"] = now()
+        old["status"] = {"phase": "Terminating"}
+        return Response(200, old)
+
+    def _delete_one(
+        self, r: Route, old: dict[str, Any], options: DeleteOptions
+    ) -> dict[str, Any] | None:
+        """store.go Delete: an object with finalizers (its own, or the garbage collector's for
+        a Foreground or Orphan propagation) is only marked, and answered as marked; else it
+        goes (None). The garbage collector's finalizer is removed at once, as the collector
+        does for an object nothing depends on (no collector runs here)."""
         meta = old["metadata"]
-        if meta.get("deletionTimestamp"):
-            return old
-        meta["deletionTimestamp"] = now()
-        meta["deletionGracePeriodSeconds"] = 0
-        if dry_run:
-            return old
-        return self.store.put(r.resource.plural, r.namespace, r.name, old)
+        finalizers = _finalizers_after_delete(meta.get("finalizers") or [], options)
+        kept = [f for f in finalizers if f not in _GC_FINALIZERS]
+        if not finalizers and not meta.get("deletionTimestamp"):
+            if not options.dry_run:
+                self.store.delete(r.resource.plural, r.namespace, r.name)
+            return None
+        marked = copy.deepcopy(old)
+        if not marked["metadata"].get("deletionTimestamp"):
+            marked["metadata"]["deletionTimestamp"] = now()
+            marked["metadata"]["deletionGracePeriodSeconds"] = 0
+        _set_finalizers(marked, finalizers)
+        if options.dry_run or marked == old:
+            return marked
+        if not kept:
+            self.store.delete(r.resource.plural, r.namespace, r.name)
+            return marked
+        stored = copy.deepcopy(marked)
+        _set_finalizers(stored, kept)
+        self.store.put(r.resource.plural, r.namespace, r.name, stored)
+        marked["metadata"]["resourceVersion"] = stored["metadata"]["resourceVersion"]
+        return marked
 
     def _deletecollection(self, r: Route, req: Request) -> Response:
-        dry_run = _dry_run(req)
+        options = delete_options(req)
+        list_options(req)
         with self.store.lock:
             items = [obj for _, obj in self._select(r, req)]
             for item in items:
                 meta = item["metadata"]
                 one = Route("delete", r.resource, meta.get("namespace", ""), meta["name"])
-                if meta.get("finalizers"):
-                    self._mark_deleted(one, item, dry_run)
-                elif not dry_run:
-                    self.store.delete(r.resource.plural, one.namespace, one.name)
+                marked = self._delete_one(one, item, options)
+                if marked is not None:
+                    item.clear()
+                    item.update(marked)
         body = {
             "kind": f"{r.resource.kind}List",
             "apiVersion": r.resource.api_version,
@@ -379,6 +429,55 @@ class Api:
             "items": [_without_type(item) for item in items],
         }
         return Response(200, body)
+
+
+_GC_FINALIZERS = ("orphan", "foregroundDeletion")
+
+
+def _finalizers_after_delete(finalizers: list[str], options: DeleteOptions) -> list[str]:
+    """store.go deletionFinalizersForGarbageCollection (these kinds' default policy deletes
+    dependents in the background)."""
+    first = next((f for f in finalizers if f in _GC_FINALIZERS), None)
+    if options.orphan_dependents is not None:
+        orphan, foreground = options.orphan_dependents, False
+    elif options.propagation is not None:
+        orphan = options.propagation == "Orphan"
+        foreground = options.propagation == "Foreground"
+    else:
+        orphan, foreground = first == "orphan", first == "foregroundDeletion"
+    result = [f for f in finalizers if f not in _GC_FINALIZERS]
+    if orphan:
+        result.append("orphan")
+    if foreground:
+        result.append("foregroundDeletion")
+    return finalizers if set(result) == set(finalizers) else result
+
+
+def _set_finalizers(obj: dict[str, Any], finalizers: list[str]) -> None:
+    if finalizers:
+        obj["metadata"]["finalizers"] = finalizers
+    else:
+        obj["metadata"].pop("finalizers", None)
+
+
+def _before_delete(res: Resource, name: str, old: dict[str, Any], options: DeleteOptions) -> None:
+    """registry/rest/delete.go BeforeDelete: preconditions, on GroupResource{group, Kind}."""
+    meta = old["metadata"]
+    uid = options.preconditions.get("uid")
+    version = options.preconditions.get("resourceVersion")
+    if uid and uid != meta["uid"]:
+        why = (
+            f"the UID in the precondition ({uid}) does not match the UID in record "
+            f"({meta['uid']}). The object might have been deleted and then recreated"
+        )
+        raise precondition_failed(res.kind, res.group, name, why)
+    if version and version != meta["resourceVersion"]:
+        why = (
+            f"the ResourceVersion in the precondition ({version}) does not match the "
+            f"ResourceVersion in record ({meta['resourceVersion']}). The object might have "
+            "been modified"
+        )
+        raise precondition_failed(res.kind, res.group, name, why)
 
 
 def _manager(req: Request) -> str:
@@ -445,20 +544,16 @@ def _check_preconditions(
     raise conflict(res.plural, res.group, name, why)
 
 
-def _dry_run(req: Request) -> bool:
-    value = req.query.get("dryRun")
-    if value is None:
-        return False
-    if value != "All":
-        raise bad_request(f"Invalid dry run value: {value}")  # handlers/rest.go dryRun check
-    return True
+def _unknown(paths: list[str]) -> list[str]:
+    return [f'unknown field "{path}"' for path in paths]
 
 
-def _warnings(unknown: list[str]) -> dict[str, str]:
-    """fieldValidation=Warn (the default): one Warning header value per unknown field."""
-    if not unknown:
+def _warnings(messages: list[str]) -> dict[str, str]:
+    """Warning headers: an unknown field (fieldValidation=Warn, the default) as "unknown
+    field", then the strategy's own warnings (warning.AddWarning: code 299, agent "-")."""
+    if not messages:
         return {}
-    return {"Warning": ", ".join(f'299 - "unknown field \\"{f}\\""' for f in unknown)}
+    return {"Warning": ", ".join(f"299 - {json.dumps(m)}" for m in messages)}
 
 
 _ORDER = ("apiVersion", "kind", "metadata", "spec", "secrets", "imagePullSecrets", "data", "type")

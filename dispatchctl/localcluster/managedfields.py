@@ -3,7 +3,8 @@
 Follows staging/src/k8s.io/apiserver/pkg/endpoints/handlers/fieldmanager (managerOrUserAgent:
 the fieldManager parameter, else the User-Agent up to its first "/") and
 sigs.k8s.io/structured-merge-diff (FieldsV1 encoding: "f:<field>", "k:<merge key JSON>" for
-associative list items, "v:<value>" for set items, "." for a map, list or item itself). On an
+associative list items, "v:<value>" for set items, "." for a map, list or item itself; items of
+an atomic struct type, as ObjectReference and OwnerReference are, are one field). On an
 Update the writer takes ownership of the fields it set or changed; a removed field is owned by
 nobody; an entry left owning nothing disappears. Not recorded, as in stripMetaManager and the
 namespace strategy's reset fields: apiVersion, kind, server-set metadata, Namespace status.
@@ -37,6 +38,11 @@ _SETS = {"finalizers"}
 Path = tuple[str, ...]
 
 
+class _MissingKey(Exception):
+    """An associative list item without its key: structured-merge-diff cannot type the object,
+    and FieldManager.UpdateNoErrors stores it with no managedFields at all."""
+
+
 def manager_of(field_manager: str | None, user_agent: str) -> str:
     """managerOrUserAgent: the explicit manager, else the User-Agent's first segment."""
     if field_manager:
@@ -47,11 +53,10 @@ def manager_of(field_manager: str | None, user_agent: str) -> str:
 def _leaves(value: Any, schema: Schema, path: Path, out: dict[Path, Any]) -> None:
     """Every owned path of value, mapped to its value (containers map to None)."""
     if isinstance(schema, tuple) and isinstance(value, dict) and schema[0] == "object":
+        # an empty struct is what the zero object has too: never a change (typed Compare)
         for key, item in value.items():
             if key in schema[1]:
                 _leaves(item, schema[1][key], (*path, f"f:{key}"), out)
-        if not value:
-            out[path] = {}
         return
     if isinstance(schema, tuple) and isinstance(value, dict) and schema[0] == "map":
         out[(*path, ".")] = None
@@ -60,13 +65,14 @@ def _leaves(value: Any, schema: Schema, path: Path, out: dict[Path, Any]) -> Non
         return
     field = path[-1][2:] if path else ""
     if isinstance(value, list) and field in _LIST_KEYS:
+        # the items (ObjectReference, OwnerReference) are +structType=atomic: an item is one
+        # field, its content its value
         out[(*path, ".")] = None
         key = _LIST_KEYS[field]
         for item in value:
-            if isinstance(item, dict) and key in item:
-                member = (*path, "k:" + json.dumps({key: item[key]}, separators=(",", ":")))
-                out[(*member, ".")] = None
-                _leaves(item, schema[1], member, out)
+            if not isinstance(item, dict) or key not in item:
+                raise _MissingKey()
+            out[(*path, "k:" + json.dumps({key: item[key]}, separators=(",", ":")))] = item
         return
     if isinstance(value, list) and field in _SETS:
         out[(*path, ".")] = None
@@ -131,8 +137,11 @@ def record(
     if requested and all(not entry for entry in requested):
         return None  # [{}] strips them (an empty list does not: it means "keep")
     base = requested or ((old or {}).get("metadata") or {}).get("managedFields") or []
-    before = owned_paths(old) if old else {}
-    after = owned_paths(new)
+    try:
+        before = owned_paths(old) if old else {}
+        after = owned_paths(new)
+    except _MissingKey:
+        return None
     changed = {p for p, v in after.items() if p not in before or before[p] != v}
     removed = set(before) - set(after)
     entries = []

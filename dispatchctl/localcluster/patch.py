@@ -15,6 +15,7 @@
 from __future__ import annotations
 
 import copy
+import json
 from typing import Any
 
 from dispatchctl.localcluster.status import ApiError, bad_request, generic
@@ -24,6 +25,34 @@ MERGE_KEYS: dict[tuple[str, ...], str] = {
     ("metadata", "ownerReferences"): "uid",
 }
 PRIMITIVE_MERGE: set[tuple[str, ...]] = {("metadata", "finalizers")}
+
+
+def read_patch(body: bytes) -> Any:
+    """validateAndTranscodePatch: a patch that is not JSON at all is a 400."""
+    try:
+        return json.loads(body)
+    except (ValueError, UnicodeDecodeError):
+        raise bad_request("invalid JSON patch") from None
+
+
+def decode_merge_patch(patch: Any) -> Any:
+    """jsonPatcher.applyJSPatch decodes a merge patch into a map[string]any first."""
+    if patch is not None and not isinstance(patch, dict):
+        raise bad_request(
+            f"error decoding patch: json: cannot unmarshal {_json_kind(patch)} into Go value of "
+            "type map[string]interface {}"
+        )
+    return patch
+
+
+def _json_kind(value: Any) -> str:
+    if isinstance(value, bool):
+        return "bool"
+    if isinstance(value, list):
+        return "array"
+    if isinstance(value, str):
+        return "string"
+    return "number"
 
 
 def merge_patch(target: Any, patch: Any) -> Any:
@@ -43,7 +72,7 @@ def _pointer(path: str) -> list[str]:
     if path == "":
         return []
     if not path.startswith("/"):
-        raise bad_request(f"JSON pointer {path!r} does not start with '/'")
+        raise _apply_failed()
     return [p.replace("~1", "/").replace("~0", "~") for p in path[1:].split("/")]
 
 
@@ -56,11 +85,15 @@ def _apply_failed() -> ApiError:
 def json_patch(doc: Any, ops: Any) -> Any:
     """RFC 6902 add/remove/replace/move/copy/test on a deep copy of doc."""
     if not isinstance(ops, list):
-        raise bad_request("json: cannot unmarshal object into Go value of type jsonpatch.Patch")
+        kind = _json_kind(ops) if isinstance(ops, list | str | int | float) else "object"
+        raise bad_request(
+            f"error decoding patch: json: cannot unmarshal {kind} into Go value of type "
+            "[]handlers.jsonPatchOp"
+        )
     doc = copy.deepcopy(doc)
     for op in ops:
         if not isinstance(op, dict) or "op" not in op:
-            raise bad_request("Unexpected kind: unknown")
+            raise _apply_failed()
         kind = op["op"]
         path = op.get("path")
         if not isinstance(path, str):
@@ -86,7 +119,7 @@ def json_patch(doc: Any, ops: Any) -> Any:
             if current != op.get("value"):
                 raise _apply_failed()
         else:
-            raise bad_request(f"Unexpected kind: {kind}")
+            raise _apply_failed()  # "Unexpected kind: ...", answered generically
     return doc
 
 

@@ -32,6 +32,8 @@ class Resource:
     # AllowUnconditionalUpdate (an update without resourceVersion)
     create_on_update: bool
     unconditional_update: bool = True
+    # its storage's ReturnDeletedObject: a delete answers the object, not a Status
+    returns_deleted_object: bool = False
 
     @property
     def api_version(self) -> str:
@@ -50,8 +52,17 @@ NAMESPACES = Resource(
     "namespaces", "namespace", "Namespace", "", "v1", False, ("ns",), create_on_update=False
 )
 SECRETS = Resource("secrets", "secret", "Secret", "", "v1", True, (), create_on_update=False)
+# pkg/registry/core/serviceaccount/storage/storage.go: ReturnDeletedObject true
 SERVICEACCOUNTS = Resource(
-    "serviceaccounts", "serviceaccount", "ServiceAccount", "", "v1", True, ("sa",), False
+    "serviceaccounts",
+    "serviceaccount",
+    "ServiceAccount",
+    "",
+    "v1",
+    True,
+    ("sa",),
+    False,
+    returns_deleted_object=True,
 )
 # pkg/registry/coordination/lease/strategy.go: AllowCreateOnUpdate true,
 # AllowUnconditionalUpdate false

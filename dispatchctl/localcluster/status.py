@@ -88,8 +88,15 @@ def forbidden(path: str, detail: str) -> FieldError:
 
 
 def too_long(path: str, max_bytes: int) -> FieldError:
-    """field.TooLong: "must have at most N bytes"."""
-    return FieldError("FieldValueTooLong", path, "", f"must have at most {max_bytes} bytes")
+    """field.TooLong: "may not be more than N bytes" (apimachinery 0.37)."""
+    unit = "byte" if max_bytes == 1 else "bytes"
+    return FieldError("FieldValueTooLong", path, "", f"may not be more than {max_bytes} {unit}")
+
+
+def not_supported(path: str, value: Any, supported: list[str]) -> FieldError:
+    """field.NotSupported: "supported values: " and the quoted list."""
+    detail = "supported values: " + ", ".join(json.dumps(v) for v in supported)
+    return FieldError("FieldValueNotSupported", path, value, detail)
 
 
 def immutable(path: str, value: Any) -> FieldError:
@@ -120,12 +127,13 @@ class ApiError(Exception):
 def status_body(
     code: int, reason: str, message: str, details: dict[str, Any] | None = None
 ) -> dict[str, Any]:
-    """The one place a metav1.Status is built (empty fields omitted, as Go's omitempty does)."""
+    """The one place a metav1.Status is built (empty fields omitted, as Go's omitempty does;
+    a code of 0, as in the Success a delete answers, is left out too)."""
     body: dict[str, Any] = {
         "kind": "Status",
         "apiVersion": "v1",
         "metadata": {},
-        "status": "Success" if 200 <= code < 300 else "Failure",
+        "status": "Success" if code == 0 or 200 <= code < 300 else "Failure",
     }
     if message:
         body["message"] = message
@@ -133,7 +141,8 @@ def status_body(
         body["reason"] = reason
     if details is not None:
         body["details"] = {k: v for k, v in details.items() if v not in ("", None, [], 0)}
-    body["code"] = code
+    if code:
+        body["code"] = code
     return body
 
 
@@ -197,6 +206,18 @@ def method_not_supported(resource: str, group: str, action: str) -> ApiError:
 def path_not_found() -> ApiError:
     """What the API server answers for a path it does not serve."""
     return ApiError(404, "NotFound", "the server could not find the requested resource", {})
+
+
+def route_unsupported_media_type() -> ApiError:
+    """A PATCH whose Content-Type its route does not consume: go-restful answers before the
+    handler runs (a ServiceError the API server writes as a Status)."""
+    return ApiError(415, "UnsupportedMediaType", "415: Unsupported Media Type", {})
+
+
+def precondition_failed(kind: str, group: str, name: str, why: str) -> ApiError:
+    """registry/rest/delete.go BeforeDelete: a Conflict on GroupResource{group, Kind}."""
+    msg = f"Operation cannot be fulfilled on {qualified(kind, group)} {json.dumps(name)}: {why}"
+    return ApiError(409, "Conflict", msg, _details(group, kind, name))
 
 
 def unsupported_media_type(content_type: str) -> ApiError:

@@ -15,7 +15,13 @@ import copy
 from typing import Any
 
 from dispatchctl.localcluster import validation
-from dispatchctl.localcluster.resources import LEASES, NAMESPACES, SECRETS, Resource
+from dispatchctl.localcluster.resources import (
+    LEASES,
+    NAMESPACES,
+    SECRETS,
+    SERVICEACCOUNTS,
+    Resource,
+)
 from dispatchctl.localcluster.status import FieldError
 
 # kube-apiserver labels every namespace with its name (pkg/registry/core/namespace/strategy.go)
@@ -63,6 +69,8 @@ def normalize(resource: Resource, obj: dict[str, Any]) -> None:
 
 
 def prepare_create(resource: Resource, obj: dict[str, Any]) -> None:
+    if resource is SERVICEACCOUNTS:
+        _clean_secret_references(obj)
     if resource is NAMESPACES:
         obj.setdefault("spec", {})["finalizers"] = ["kubernetes"]
         obj["status"] = {"phase": "Active"}
@@ -75,15 +83,49 @@ def prepare_update(resource: Resource, new: dict[str, Any], old: dict[str, Any])
     if not meta.get("uid"):
         meta["uid"] = old_meta["uid"]
     meta["creationTimestamp"] = old_meta["creationTimestamp"]
+    meta.pop("selfLink", None)  # never stored (registry/rest/update.go BeforeUpdate)
     for key in ("deletionTimestamp", "deletionGracePeriodSeconds", "generation"):
         if key in old_meta:
             meta[key] = old_meta[key]
         else:
             meta.pop(key, None)
+    if resource is SERVICEACCOUNTS:
+        _clean_secret_references(new)
     if resource is NAMESPACES:
         new["spec"] = copy.deepcopy(old.get("spec") or {})
         new["status"] = copy.deepcopy(old.get("status") or {})
         _label_namespace(new)
+
+
+def _clean_secret_references(account: dict[str, Any]) -> None:
+    """serviceaccount/strategy.go cleanSecretReferences: a listed Secret keeps its name only."""
+    if account.get("secrets"):
+        account["secrets"] = [
+            {"name": ref["name"]} if ref.get("name") else {} for ref in account["secrets"]
+        ]
+
+
+ENFORCE_MOUNTABLE_SECRETS = "kubernetes.io/enforce-mountable-secrets"
+
+
+def warnings(
+    resource: Resource, obj: dict[str, Any], old: dict[str, Any] | None = None
+) -> list[str]:
+    """WarningsOnCreate / WarningsOnUpdate of the strategies."""
+    if resource is SERVICEACCOUNTS:
+        # serviceaccount/strategy.go warnIfHasEnforceMountableSecretsAnnotation
+        if old is not None and ENFORCE_MOUNTABLE_SECRETS in _annotations(old):
+            return []
+        if ENFORCE_MOUNTABLE_SECRETS in _annotations(obj):
+            return [
+                f"metadata.annotations[{ENFORCE_MOUNTABLE_SECRETS}]: deprecated in v1.32+; "
+                "prefer separate namespaces to isolate access to mounted secrets"
+            ]
+    return []
+
+
+def _annotations(obj: dict[str, Any]) -> dict[str, str]:
+    return (obj.get("metadata") or {}).get("annotations") or {}
 
 
 def _label_namespace(obj: dict[str, Any]) -> None:

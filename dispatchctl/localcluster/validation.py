@@ -81,6 +81,11 @@ def max_len_error(n: int) -> str:
     return f"must be no more than {n} characters"
 
 
+def content_max_len_error(n: int) -> str:
+    """api/validate/content MaxLenError: label keys and values count bytes."""
+    return f"must be no more than {n} bytes"
+
+
 def dns1123_label(value: str) -> list[str]:
     errs = []
     if len(value) > 63:
@@ -93,17 +98,19 @@ def dns1123_label(value: str) -> list[str]:
     return errs
 
 
-def dns1123_subdomain(value: str) -> list[str]:
+def dns1123_subdomain(value: str, content: bool = False) -> list[str]:
+    """IsDNS1123Subdomain (util/validation, or api/validate/content for label key prefixes)."""
     errs = []
-    if len(value) > 253:
-        errs.append(max_len_error(253))
+    if len(value.encode()) > 253:
+        errs.append(content_max_len_error(253) if content else max_len_error(253))
     if not _SUBDOMAIN_RE.match(value):
         errs.append(regex_error(_DNS1123_SUBDOMAIN_MSG, DNS1123_SUBDOMAIN_FMT, "example.com"))
     return errs
 
 
 def qualified_name(value: str) -> list[str]:
-    """IsQualifiedName: an optional DNS subdomain prefix, "/", and a name part."""
+    """api/validate/content IsLabelKey (util/validation IsQualifiedName is it now): an optional
+    DNS subdomain prefix, "/", and a name part."""
     parts = value.split("/")
     errs: list[str] = []
     if len(parts) == 1:
@@ -113,20 +120,20 @@ def qualified_name(value: str) -> list[str]:
         if not prefix:
             errs.append("prefix part must be non-empty")
         else:
-            errs.extend("prefix part " + m for m in dns1123_subdomain(prefix))
+            errs.extend("prefix part " + m for m in dns1123_subdomain(prefix, content=True))
     else:
         example = regex_error(
             _QUALIFIED_NAME_MSG, _QUALIFIED_NAME_FMT, "MyName", "my.name", "123-abc"
         )
         return [
-            "a qualified name "
+            "a valid label key "
             + example
             + " with an optional DNS subdomain prefix and '/' (e.g. 'example.com/MyName')"
         ]
     if not name:
         errs.append("name part must be non-empty")
-    elif len(name) > 63:
-        errs.append("name part " + max_len_error(63))
+    elif len(name.encode()) > 63:
+        errs.append("name part " + content_max_len_error(63))
     if name and not _QUALIFIED_RE.match(name):
         errs.append(
             "name part "
@@ -136,9 +143,10 @@ def qualified_name(value: str) -> list[str]:
 
 
 def label_value(value: str) -> list[str]:
+    """api/validate/content IsLabelValue."""
     errs = []
-    if len(value) > 63:
-        errs.append(max_len_error(63))
+    if len(value.encode()) > 63:
+        errs.append(content_max_len_error(63))
     if not _LABEL_VALUE_RE.match(value):
         errs.append(regex_error(_LABEL_VALUE_MSG, _LABEL_VALUE_FMT, "MyValue", "my_value", "12345"))
     return errs
@@ -206,7 +214,43 @@ def validate_object_meta(meta: dict[str, Any], namespaced: bool, name_fn: Any) -
         errs.append(forbidden("metadata.namespace", "not allowed on this type"))
     errs.extend(_validate_labels(meta.get("labels") or {}, "metadata.labels"))
     errs.extend(_validate_annotations(meta.get("annotations") or {}, "metadata.annotations"))
+    errs.extend(_validate_owner_references(meta.get("ownerReferences") or []))
     errs.extend(_validate_finalizers(meta.get("finalizers") or []))
+    return errs
+
+
+# metav1.OwnerReference in struct order: a complex bad value is printed as its JSON
+_OWNER_REFERENCE_FIELDS = ("apiVersion", "kind", "name", "uid", "controller", "blockOwnerDeletion")
+
+
+def _validate_owner_references(refs: list[dict[str, Any]]) -> list[FieldError]:
+    """objectmeta.go ValidateOwnerReferences / validateOwnerReference."""
+    errs: list[FieldError] = []
+    first_controller = ""
+    for i, ref in enumerate(refs):
+        path = f"metadata.ownerReferences[{i}]"
+        api_version = ref.get("apiVersion") or ""
+        version = api_version.rsplit("/", 1)[-1] if api_version.count("/") <= 1 else ""
+        if not api_version:
+            errs.append(required(f"{path}.apiVersion", "must not be empty"))
+        elif not version:
+            errs.append(
+                invalid(f"{path}.apiVersion", api_version, "must be <group>/<version> or <version>")
+            )
+        for key in ("kind", "name", "uid"):
+            if not ref.get(key):
+                errs.append(required(f"{path}.{key}", "must not be empty"))
+        if ref.get("controller"):
+            name = f"{ref.get('kind') or ''}/{ref.get('name') or ''}"
+            if first_controller:
+                detail = (
+                    'Only one reference can have Controller set to true. Found "true" in '
+                    f"references for {first_controller} and {name}"
+                )
+                value = [{k: r[k] for k in _OWNER_REFERENCE_FIELDS if k in r} for r in refs]
+                errs.append(invalid("metadata.ownerReferences", value, detail))
+            else:
+                first_controller = name
     return errs
 
 

@@ -159,7 +159,7 @@ def test_labels_and_annotations_are_validated(core) -> None:
         core.create_namespaced_secret("default", body)
     causes = status_of(err.value)["details"]["causes"]
     assert [(c["field"], c["message"]) for c in causes] == [
-        ("metadata.labels", f'Invalid value: "{"x" * 64}": must be no more than 63 characters'),
+        ("metadata.labels", f'Invalid value: "{"x" * 64}": must be no more than 63 bytes'),
         (
             "metadata.labels",
             'Invalid value: "bad key!": name part must consist of alphanumeric characters, '
@@ -179,7 +179,7 @@ def test_total_annotation_size_is_limited(core) -> None:
     assert status_of(err.value)["details"]["causes"] == [
         {
             "reason": "FieldValueTooLong",
-            "message": "Too long: must have at most 262144 bytes",
+            "message": "Too long: may not be more than 262144 bytes",
             "field": "metadata.annotations",
         }
     ]
@@ -205,10 +205,9 @@ def test_delete_with_wrong_uid_precondition_is_409(core) -> None:
     assert status_of(err.value) == _failure(
         409,
         "Conflict",
-        'Operation cannot be fulfilled on secrets "s": StorageError: invalid object, Code: 4, '
-        "Key: /registry/secrets/default/s, ResourceVersion: 0, AdditionalErrorMsg: "
-        f"Precondition failed: UID in precondition: 0000, UID in object meta: {uid}",
-        {"name": "s", "kind": "secrets"},
+        'Operation cannot be fulfilled on Secret "s": the UID in the precondition (0000) does not '
+        f"match the UID in record ({uid}). The object might have been deleted and then recreated",
+        {"name": "s", "kind": "Secret"},
     )
 
 
@@ -219,7 +218,10 @@ def test_delete_with_stale_resource_version_precondition_is_409(core) -> None:
     with pytest.raises(ApiException) as err:
         core.delete_namespaced_secret("s", "default", body=options)
     assert err.value.status == 409
-    assert "Precondition failed: ResourceVersion in precondition" in status_of(err.value)["message"]
+    assert status_of(err.value)["message"].startswith(
+        'Operation cannot be fulfilled on Secret "s": the ResourceVersion in the precondition '
+        f"({created.metadata.resource_version}) does not match the ResourceVersion in record ("
+    )
     assert core.read_namespaced_secret("s", "default").metadata.name == "s"
 
 
@@ -289,9 +291,14 @@ def test_resource_version_on_create_is_refused(core) -> None:
     with pytest.raises(ApiException) as err:
         core.create_namespaced_secret("default", body)
     assert err.value.status == 500
-    assert status_of(err.value)["message"] == (
-        "Internal error occurred: resourceVersion should not be set on objects to be created"
-    )
+    assert status_of(err.value) == {
+        "kind": "Status",
+        "apiVersion": "v1",
+        "metadata": {},
+        "status": "Failure",
+        "message": "resourceVersion should not be set on objects to be created",
+        "code": 500,
+    }
 
 
 def test_unknown_path_and_method(http) -> None:

@@ -161,7 +161,7 @@ def test_total_data_is_limited_to_one_mebibyte(core) -> None:
     assert create(core, "fits", stringData={"a": exactly})
     with pytest.raises(ApiException) as err:
         create(core, "s", stringData={"a": exactly, "b": "x"})
-    assert causes(err.value) == [("data", "Too long: must have at most 1048576 bytes")]
+    assert causes(err.value) == [("data", "Too long: may not be more than 1048576 bytes")]
 
 
 def test_data_must_be_base64(http) -> None:
