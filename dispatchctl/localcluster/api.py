@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from dispatchctl.localcluster import managedfields, strategies, table
+from dispatchctl.localcluster import gojson, managedfields, strategies, table
 from dispatchctl.localcluster.decode import decode_body
 from dispatchctl.localcluster.options import (
     DeleteOptions,
@@ -496,6 +496,11 @@ def _set_managed_fields(obj: dict[str, Any], entries: list[dict[str, Any]] | Non
 def _check_name(r: Route, obj: dict[str, Any]) -> None:
     """handlers/rest.go checkName, for updates and patches."""
     name = obj["metadata"].get("name") or ""
+    if not name:  # the namer's ObjectName fails first (errEmptyName)
+        raise bad_request(
+            f"the name of the object ({r.name} based on URL) was undeterminable: "
+            "name must be provided"
+        )
     if name != r.name:
         raise bad_request(
             f"the name of the object ({name}) does not match the name on the URL ({r.name})"
@@ -598,10 +603,31 @@ def _encode_continue(start: str, rv: int) -> str:
 
 
 def _decode_continue(token: str) -> str:
-    try:
+    """storage/continue.go DecodeContinue (RawURLEncoding, then JSON), answered as
+    storage.ValidateListOptions does: 400 "invalid continue token: ..."."""
+    alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+    bad = next((i for i, c in enumerate(token) if c not in alphabet), None)
+    if bad is None and len(token) % 4 == 1:
+        bad = len(token) - 1
+    if bad is not None:
+        why = f"illegal base64 data at input byte {bad}"
+    else:
         raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
-        return str(json.loads(raw)["start"])
-    except (ValueError, KeyError, TypeError):
-        raise bad_request(
-            "continue key is not valid: illegal base64 data at input byte 0"
-        ) from None
+        why = gojson.syntax_error(raw) or ""
+        if not why:
+            value = json.loads(raw.decode("utf-8", "replace"))
+            if not isinstance(value, dict):
+                why = (
+                    f"json: cannot unmarshal {gojson.kind(value)} into Go value of type "
+                    "storage.continueToken"
+                )
+            elif value.get("v") != "meta.k8s.io/v1":
+                raise bad_request(
+                    "invalid continue token: continue key is not valid: server does not "
+                    f"recognize this encoded version {json.dumps(value.get('v') or '')}"
+                )
+            elif isinstance(value.get("start"), str) and value["start"]:
+                return value["start"]
+            else:
+                why = "encoded start key empty (version meta.k8s.io/v1)"
+    raise bad_request(f"invalid continue token: continue key is not valid: {why}")

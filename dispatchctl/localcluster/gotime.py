@@ -72,3 +72,145 @@ def from_timestamp(seconds: int, nanos: int, micro: bool) -> str | None:
     if seconds == ZERO_UNIX and nanos == 0:
         return None
     return format_rfc3339(seconds, nanos, micro)
+
+
+# --- time.Parse of metav1.Time (RFC3339) and metav1.MicroTime (RFC3339Micro) JSON -------------
+
+RFC3339 = "2006-01-02T15:04:05Z07:00"
+RFC3339_MICRO = "2006-01-02T15:04:05.000000Z07:00"
+# the layout's chunks as format.go nextStdChunk cuts them: (literal prefix, std element)
+_CHUNKS = {
+    False: [
+        ("", "2006"),
+        ("-", "01"),
+        ("-", "02"),
+        ("T", "15"),
+        (":", "04"),
+        (":", "05"),
+        ("", "Z07:00"),
+    ],
+    True: [
+        ("", "2006"),
+        ("-", "01"),
+        ("-", "02"),
+        ("T", "15"),
+        (":", "04"),
+        (":", "05"),
+        ("", ".000000"),
+        ("", "Z07:00"),
+    ],
+}
+
+
+class ParseError(Exception):
+    """time.ParseError, with its Error() text."""
+
+
+def _quote(text: str) -> str:
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def parse_rfc3339(value: str, micro: bool) -> str:
+    """time.Parse(RFC3339 or RFC3339Micro, value), printed back as MarshalJSON does."""
+    layout = RFC3339_MICRO if micro else RFC3339
+    rest = value
+    fields = {"2006": 0, "01": 0, "02": 0, "15": 0, "04": 0, "05": 0}
+    nanos, offset = 0, 0  # metav1.Time keeps whole seconds; only MicroTime reads a fraction
+
+    def fail(elem: str, at: str, message: str = "") -> ParseError:
+        if message:
+            return ParseError(f"parsing time {_quote(value)}{message}")
+        return ParseError(
+            f"parsing time {_quote(value)} as {_quote(layout)}: cannot parse {_quote(at)} as "
+            f"{_quote(elem)}"
+        )
+
+    for prefix, elem in _CHUNKS[micro]:
+        if not rest.startswith(prefix):
+            raise fail(prefix, rest)
+        rest = rest[len(prefix) :]
+        hold = rest
+        bad = False
+        out_of_range = ""
+        if elem == "2006":
+            bad = len(rest) < 4 or not rest[0].isdigit() or not rest[:4].isdigit()
+            if not bad:
+                fields[elem], rest = int(rest[:4]), rest[4:]
+        elif elem in ("01", "02", "15", "04", "05"):
+            number = _getnum(rest, fixed=elem != "15")
+            if number is None:
+                bad = True
+            else:
+                fields[elem], rest = number
+                limit = {"01": (1, 12), "15": (0, 23), "04": (0, 59), "05": (0, 59)}.get(elem)
+                names = {"01": "month", "15": "hour", "04": "minute", "05": "second"}
+                if limit and not limit[0] <= fields[elem] <= limit[1]:
+                    out_of_range = names[elem]
+                elif elem == "05" and not micro and rest[:1] in (".", ",") and rest[1:2].isdigit():
+                    digits = 2  # a fraction the layout does not have: read and dropped
+                    while digits < len(rest) and rest[digits].isdigit():
+                        digits += 1
+                    rest = rest[digits:]
+        elif elem == ".000000":
+            if len(rest) < 7 or rest[0] not in ".," or not rest[1:7].isdigit():
+                bad = True
+            else:
+                nanos, rest = int(rest[1:7]) * 1000, rest[7:]
+        elif rest[:1] == "Z":
+            rest = rest[1:]
+        elif len(rest) < 6 or rest[3] != ":" or rest[0] not in "+-":
+            bad = True
+        else:
+            hours, minutes = _getnum(rest[1:3], True), _getnum(rest[4:6], True)
+            if hours is None or minutes is None:
+                bad = True
+            else:
+                if hours[0] > 24:
+                    out_of_range = "time zone offset hour"
+                elif minutes[0] > 60:
+                    out_of_range = "time zone offset minute"
+                offset = (hours[0] * 60 + minutes[0]) * 60 * (-1 if rest[0] == "-" else 1)
+                rest = rest[6:]
+        if out_of_range:
+            raise fail("", "", f": {out_of_range} out of range")
+        if bad:
+            raise fail(elem, hold)
+    if rest:
+        raise fail("", "", f": extra text: {_quote(rest)}")
+    year, month, day = fields["2006"], fields["01"], fields["02"]
+    if not 1 <= day <= _days_in(month, year):
+        raise fail("", "", ": day out of range")
+    seconds = (
+        _days_from_civil(year, month, day) * _DAY
+        + fields["15"] * 3600
+        + fields["04"] * 60
+        + fields["05"]
+        - offset
+    )
+    return format_rfc3339(seconds, nanos if micro else 0, micro)
+
+
+def _getnum(text: str, fixed: bool) -> tuple[int, str] | None:
+    """format.go getnum: one or two digits (two when fixed)."""
+    if not text[:1].isdigit():
+        return None
+    if not text[1:2].isdigit():
+        return None if fixed else (int(text[0]), text[1:])
+    return int(text[:2]), text[2:]
+
+
+def _days_in(month: int, year: int) -> int:
+    if month == 2:
+        leap = year % 4 == 0 and (year % 100 != 0 or year % 400 == 0)
+        return 29 if leap else 28
+    return 30 if month in (4, 6, 9, 11) else 31
+
+
+def _days_from_civil(year: int, month: int, day: int) -> int:
+    """Days since 1970-01-01 of a proleptic Gregorian date (any year, 0 included)."""
+    year -= month <= 2
+    era = year // 400
+    yoe = year - era * 400
+    doy = (153 * (month + (-3 if month > 2 else 9)) + 2) // 5 + day - 1
+    doe = yoe * 365 + yoe // 4 - yoe // 100 + doy
+    return era * 146097 + doe - 719468

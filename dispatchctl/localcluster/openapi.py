@@ -43,6 +43,7 @@ _PATCH_TAGS: dict[tuple[str, str], tuple[str | None, str]] = {
 _SCALARS: dict[str, dict[str, Any]] = {
     "string": {"type": "string"},
     "integer": {"type": "integer", "format": "int32"},
+    "int64": {"type": "integer", "format": "int64"},
     "boolean": {"type": "boolean"},
     "byte": {"type": "string", "format": "byte"},
     "date-time": {"$ref": f"#/components/schemas/{META}Time"},

@@ -18,6 +18,7 @@ import copy
 import json
 from typing import Any
 
+from dispatchctl.localcluster import gojson
 from dispatchctl.localcluster.status import ApiError, bad_request, generic
 
 MERGE_KEYS: dict[tuple[str, ...], str] = {
@@ -39,20 +40,10 @@ def decode_merge_patch(patch: Any) -> Any:
     """jsonPatcher.applyJSPatch decodes a merge patch into a map[string]any first."""
     if patch is not None and not isinstance(patch, dict):
         raise bad_request(
-            f"error decoding patch: json: cannot unmarshal {_json_kind(patch)} into Go value of "
+            f"error decoding patch: json: cannot unmarshal {gojson.kind(patch)} into Go value of "
             "type map[string]interface {}"
         )
     return patch
-
-
-def _json_kind(value: Any) -> str:
-    if isinstance(value, bool):
-        return "bool"
-    if isinstance(value, list):
-        return "array"
-    if isinstance(value, str):
-        return "string"
-    return "number"
 
 
 def merge_patch(target: Any, patch: Any) -> Any:
@@ -85,7 +76,7 @@ def _apply_failed() -> ApiError:
 def json_patch(doc: Any, ops: Any) -> Any:
     """RFC 6902 add/remove/replace/move/copy/test on a deep copy of doc."""
     if not isinstance(ops, list):
-        kind = _json_kind(ops) if isinstance(ops, list | str | int | float) else "object"
+        kind = gojson.kind(ops) if isinstance(ops, list | str | int | float) else "object"
         raise bad_request(
             f"error decoding patch: json: cannot unmarshal {kind} into Go value of type "
             "[]handlers.jsonPatchOp"

@@ -4,8 +4,9 @@ apimachinery meta/v1/types.go)."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
+
+from dispatchctl.localcluster import gojson, gotime
 
 # A schema is a type name ("string", "integer", "boolean", "byte", "date-time", "any") or a
 # tuple: ("object", {field: schema}), ("map", schema), ("list", schema).
@@ -24,7 +25,7 @@ def listof(schema: Schema) -> Schema:
     return ("list", schema)
 
 
-S, INT, B = "string", "integer", "boolean"
+S, INT, INT64, B = "string", "integer", "int64", "boolean"
 OWNER_REFERENCE = obj(apiVersion=S, kind=S, name=S, uid=S, controller=B, blockOwnerDeletion=B)
 OBJECT_META = obj(
     name=S,
@@ -33,10 +34,10 @@ OBJECT_META = obj(
     selfLink=S,
     uid=S,
     resourceVersion=S,
-    generation=INT,
+    generation=INT64,
     creationTimestamp="date-time",
     deletionTimestamp="date-time",
-    deletionGracePeriodSeconds=INT,
+    deletionGracePeriodSeconds=INT64,
     labels=mapof(S),
     annotations=mapof(S),
     ownerReferences=listof(OWNER_REFERENCE),
@@ -47,6 +48,13 @@ OBJECT_REFERENCE = obj(
     kind=S, namespace=S, name=S, uid=S, apiVersion=S, resourceVersion=S, fieldPath=S
 )
 LOCAL_OBJECT_REFERENCE = obj(name=S)
+# the Go names of the shared structs (k8s.io/api core/v1, apimachinery meta/v1)
+STRUCTS = [
+    (OBJECT_META, "ObjectMeta"),
+    (OWNER_REFERENCE, "OwnerReference"),
+    (OBJECT_REFERENCE, "ObjectReference"),
+    (LOCAL_OBJECT_REFERENCE, "LocalObjectReference"),
+]
 
 KINDS: dict[str, Schema] = {
     "Namespace": obj(
@@ -92,6 +100,7 @@ KINDS: dict[str, Schema] = {
 _GO_TYPES = {
     "string": "string",
     "integer": "int32",
+    "int64": "int64",
     "boolean": "bool",
     "byte": "[]uint8",
     "date-time": "v1.Time",
@@ -100,18 +109,12 @@ _GO_TYPES = {
 
 
 def canonical_time(text: str, micro: bool = False) -> str:
-    """An RFC 3339 time as the server writes it back (metav1.Time: seconds, UTC, "Z";
-    metav1.MicroTime: microseconds)."""
+    """An RFC 3339 time as the server writes it back: metav1.Time (seconds) parses with
+    time.RFC3339, metav1.MicroTime with RFC3339Micro, exactly six fraction digits."""
     try:
-        moment = datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
-    except ValueError:
-        raise DecodeError(
-            f'parsing time "{text}" as "2006-01-02T15:04:05Z07:00": cannot parse "{text}"'
-        ) from None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    moment = moment.astimezone(UTC)
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ" if micro else "%Y-%m-%dT%H:%M:%SZ")
+        return gotime.parse_rfc3339(text, micro)
+    except gotime.ParseError as err:
+        raise DecodeError(str(err)) from None
 
 
 class TypedTime(str):
@@ -123,28 +126,14 @@ class DecodeError(Exception):
     """A value of the wrong JSON type (the server answers 400, like Go's json.Unmarshal)."""
 
 
-def _json_type(value: Any) -> str:
-    if isinstance(value, bool):
-        return "bool"
-    if isinstance(value, dict):
-        return "object"
-    if isinstance(value, list):
-        return "array"
-    if isinstance(value, str):
-        return "string"
-    if isinstance(value, int | float):
-        return "number"
-    return "null"
-
-
-def _go_type(schema: Schema) -> str:
+def _go_type(schema: Schema, struct: str = "struct") -> str:
     if isinstance(schema, str):
         return _GO_TYPES.get(schema, "interface {}")
     if schema[0] == "map":
         return f"map[string]{_go_type(schema[1])}"
     if schema[0] == "list":
-        return f"[]{_go_type(schema[1])}"
-    return "struct"
+        return f"[]{_go_type(schema[1], struct)}"
+    return f"v1.{struct}"
 
 
 def _omitted(value: Any, schema: Schema) -> bool:
@@ -161,10 +150,14 @@ def _zero(schema: Schema) -> Any:
     return "" if schema in ("string", "byte") else None
 
 
-def check(value: Any, schema: Schema, kind: str, path: str, unknown: list[str]) -> Any:
+def check(
+    value: Any, schema: Schema, kind: str, path: str, unknown: list[str], struct: str = ""
+) -> Any:
     """Return value without unknown fields (their paths appended to unknown); raise DecodeError
-    for a value of the wrong type. null is accepted anywhere (Go leaves the zero value; in a
-    map it stores it)."""
+    for a value of the wrong type, naming the innermost Go struct as encoding/json does
+    ("Go struct field ObjectMeta.metadata.name"). null is accepted anywhere (Go leaves the
+    zero value; in a map it stores it)."""
+    struct = struct or kind
     if value is None or schema == "any":
         return value
     if schema in ("date-time", "micro-time") and isinstance(value, str):
@@ -178,46 +171,58 @@ def check(value: Any, schema: Schema, kind: str, path: str, unknown: list[str]) 
             "date-time": isinstance(value, str),
             "micro-time": isinstance(value, str),
             "integer": isinstance(value, int) and not isinstance(value, bool),
+            "int64": isinstance(value, int) and not isinstance(value, bool),
             "boolean": isinstance(value, bool),
         }[schema]
         if not ok:
             raise DecodeError(
-                f"json: cannot unmarshal {_json_type(value)} into Go struct field "
-                f"{kind}.{path} of type {_go_type(schema)}"
+                f"json: cannot unmarshal {gojson.kind(value)} into Go struct field "
+                f"{struct}.{path} of type {_go_type(schema)}"
             )
         return value
     shape, inner = schema
     if shape == "object":
         if not isinstance(value, dict):
             raise DecodeError(
-                f"json: cannot unmarshal {_json_type(value)} into Go struct field "
-                f"{kind}.{path} of type {kind if not path else 'struct'}"
+                f"json: cannot unmarshal {gojson.kind(value)} into Go struct field "
+                f"{struct}.{path} of type {_go_type(schema, _struct_name(schema, struct, path))}"
             )
+        name = _struct_name(schema, struct, path) if path else kind
         result = {}
         for key, item in value.items():
             child = f"{path}.{key}" if path else key
             if key not in inner:
                 unknown.append(child)
                 continue
-            checked = check(item, inner[key], kind, child, unknown)
+            checked = check(item, inner[key], kind, child, unknown, name)
             if not _omitted(checked, inner[key]):
                 result[key] = checked
         return result
     if shape == "map":
         if not isinstance(value, dict):
             raise DecodeError(
-                f"json: cannot unmarshal {_json_type(value)} into Go struct field "
-                f"{kind}.{path} of type {_go_type(schema)}"
+                f"json: cannot unmarshal {gojson.kind(value)} into Go struct field "
+                f"{struct}.{path} of type {_go_type(schema)}"
             )
         # a null value is the zero value of the map's type: "" in map[string]string and
         # map[string][]byte (Go's json decoding of null into a map element)
         return {
-            k: _zero(inner) if v is None else check(v, inner, kind, path, unknown)
+            k: _zero(inner) if v is None else check(v, inner, kind, path, unknown, struct)
             for k, v in value.items()
         }
     if not isinstance(value, list):
         raise DecodeError(
-            f"json: cannot unmarshal {_json_type(value)} into Go struct field "
-            f"{kind}.{path} of type {_go_type(schema)}"
+            f"json: cannot unmarshal {gojson.kind(value)} into Go struct field "
+            f"{struct}.{path} of type {_go_type(schema, _struct_name(inner, struct, path))}"
         )
-    return [check(v, inner, kind, path, unknown) for v in value]
+    return [check(v, inner, kind, path, unknown, struct) for v in value]
+
+
+def _struct_name(schema: Schema, parent: str, path: str) -> str:
+    """The Go type of a nested struct: a named one (ObjectMeta, ...), else its owner's name
+    and the field's (NamespaceSpec, LeaseSpec)."""
+    for named, name in STRUCTS:
+        if schema is named:
+            return name
+    field = path.rsplit(".", 1)[-1]
+    return parent + field[:1].upper() + field[1:]

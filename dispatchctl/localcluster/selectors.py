@@ -4,6 +4,7 @@ pkg/apis/core/v1/conversion.go (AddFieldLabelConversionFunc)."""
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable
 from typing import Any
@@ -13,51 +14,245 @@ from dispatchctl.localcluster.validation import label_value, qualified_name
 
 Predicate = Callable[[dict[str, Any]], bool]
 
-_SET_RE = re.compile(r"^\s*(!?)\s*([^\s!=<>(),]+)\s*(?:(in|notin)\s*\((.*)\)\s*)?$")
-_OP_RE = re.compile(r"^\s*([^\s!=<>(),]+)\s*(==|=|!=|>|<)\s*([^\s,]*)\s*$")
+# field labels as each kind's conversion func accepts them (pkg/apis/core/v1/conversion.go
+# AddFieldLabelConversionsForSecret/Namespace); kinds without one get
+# runtime.DefaultMetaV1FieldSelectorConversion (name and namespace, another message)
+_FIELD_LABELS = {
+    "secrets": ("type", "metadata.namespace", "metadata.name"),
+    "namespaces": ("status.phase", "metadata.name"),
+}
 
-# field labels each kind accepts besides metadata.name / metadata.namespace
-_EXTRA_FIELDS = {"secrets": ("type",), "namespaces": ("status.phase",)}
+# --- labels.Parse: the lexer and parser of apimachinery/pkg/labels/selector.go ---------------
+
+_SPECIAL = "=!(),><"
+_WHITESPACE = " \t\r\n"
+_TOKENS = {
+    ")": "close",
+    ",": "comma",
+    "!": "not",
+    "==": "==",
+    "=": "=",
+    ">": ">",
+    "in": "in",
+    "<": "<",
+    "!=": "!=",
+    "notin": "notin",
+    "(": "open",
+}
+_BINARY = "in, notin, =, ==, !=, gt, lt"  # strings.Join(binaryOperators, ", ")
 
 
-def _split(text: str) -> list[str]:
-    """Split on commas outside parentheses."""
-    parts, depth, start = [], 0, 0
-    for i, ch in enumerate(text):
-        if ch == "(":
-            depth += 1
-        elif ch == ")":
-            depth -= 1
-        elif ch == "," and depth == 0:
-            parts.append(text[start:i])
-            start = i + 1
-    parts.append(text[start:])
-    return parts
+def _lex(text: str) -> list[tuple[str, str]]:
+    """Lexer.Lex until the end: (token, literal); "id" for identifiers, "end", "error"."""
+    items: list[tuple[str, str]] = []
+    pos = 0
+    while True:
+        while pos < len(text) and text[pos] in _WHITESPACE:
+            pos += 1
+        if pos >= len(text):
+            items.append(("end", ""))
+            return items
+        if text[pos] in _SPECIAL:
+            buffer, last = "", None
+            while pos < len(text) and text[pos] in _SPECIAL:
+                buffer += text[pos]
+                if buffer in _TOKENS:
+                    last = (_TOKENS[buffer], buffer)
+                    pos += 1
+                elif last is not None:
+                    break
+                else:
+                    pos += 1
+            if last is None:
+                items.append(("error", f"error expected: keyword found '{buffer}'"))
+            else:
+                items.append(last)
+            continue
+        start = pos
+        while pos < len(text) and text[pos] not in _SPECIAL and text[pos] not in _WHITESPACE:
+            pos += 1
+        word = text[start:pos]
+        items.append((_TOKENS.get(word, "id") if word in ("in", "notin") else "id", word))
+
+
+class _Parser:
+    def __init__(self, text: str) -> None:
+        self.items = _lex(text)
+        self.position = 0
+
+    def lookahead(self, values: bool) -> tuple[str, str]:
+        token, literal = self.items[self.position]
+        return ("id" if values and token in ("in", "notin") else token), literal
+
+    def consume(self, values: bool) -> tuple[str, str]:
+        found = self.lookahead(values)
+        self.position += 1
+        return found
+
+    def parse(self) -> list[Predicate]:
+        requirements: list[Predicate] = []
+        while True:
+            token, literal = self.lookahead(True)
+            if token in ("id", "not"):
+                try:
+                    requirements.append(self.requirement())
+                except _Invalid as err:
+                    raise bad_request(f"unable to parse requirement: {err}") from None
+                token, literal = self.consume(True)
+                if token == "end":
+                    return requirements
+                if token == "comma":
+                    after, after_literal = self.lookahead(True)
+                    if after not in ("id", "not"):
+                        raise bad_request(
+                            f"found '{after_literal}', expected: identifier after ','"
+                        )
+                    continue
+                raise bad_request(f"found '{literal}', expected: ',' or 'end of string'")
+            if token == "end":
+                return requirements
+            raise bad_request(f"found '{literal}', expected: !, identifier, or 'end of string'")
+
+    def requirement(self) -> Predicate:
+        key, operator = self.key_and_operator()
+        if operator in ("exists", "!"):
+            return _requirement(key, operator, [])
+        operator = self.operator()
+        values = self.values() if operator in ("in", "notin") else self.exact_value()
+        return _requirement(key, operator, values)
+
+    def key_and_operator(self) -> tuple[str, str]:
+        operator = ""
+        token, literal = self.consume(True)
+        if token == "not":
+            operator = "!"
+            token, literal = self.consume(True)
+        if token != "id":
+            raise _Invalid(f"found '{literal}', expected: identifier")
+        _check_key(literal)
+        if self.lookahead(True)[0] in ("end", "comma") and operator != "!":
+            operator = "exists"
+        return literal, operator
+
+    def operator(self) -> str:
+        token, literal = self.consume(False)
+        if token in ("in", "notin", "=", "==", "!=", ">", "<"):
+            return token
+        raise _Invalid(f"found '{literal}', expected: {_BINARY}")
+
+    def values(self) -> list[str]:
+        token, literal = self.consume(True)
+        if token != "open":
+            raise _Invalid(f"found '{literal}' expected: '('")
+        token, literal = self.lookahead(True)
+        if token in ("id", "comma"):
+            found = self.identifiers()
+            if self.consume(True)[0] != "close":
+                raise _Invalid(f"found '{literal}', expected: ')'")
+            return found
+        if token == "close":
+            self.consume(True)
+            return [""]
+        raise _Invalid(f"found '{literal}', expected: ',', ')' or identifier")
+
+    def identifiers(self) -> list[str]:
+        found: set[str] = set()
+        while True:
+            token, literal = self.consume(True)
+            if token == "id":
+                found.add(literal)
+                after, after_literal = self.lookahead(True)
+                if after == "comma":
+                    continue
+                if after == "close":
+                    return sorted(found)
+                raise _Invalid(f"found '{after_literal}', expected: ',' or ')'")
+            if token == "comma":
+                if not found:
+                    found.add("")
+                after = self.lookahead(True)[0]
+                if after == "close":
+                    found.add("")
+                    return sorted(found)
+                if after == "comma":
+                    found.add("")
+                continue
+            raise _Invalid(f"found '{literal}', expected: ',', or identifier")
+
+    def exact_value(self) -> list[str]:
+        token = self.lookahead(True)[0]
+        if token in ("end", "comma"):
+            return [""]
+        token, literal = self.consume(True)
+        if token == "id":
+            return [literal]
+        raise _Invalid(f"found '{literal}', expected: identifier")
+
+
+class _Invalid(Exception):
+    """A requirement that does not parse (wrapped in "unable to parse requirement: ...")."""
 
 
 def _check_key(key: str) -> None:
+    """validateLabelKey: field.Invalid on the parser's nil path, which Go prints "<nil>"."""
     problems = qualified_name(key)
     if problems:
-        raise bad_request(f"unable to parse requirement: invalid label key {key!r}: {problems[0]}")
+        raise _Invalid(f"<nil>: Invalid value: {json.dumps(key)}: {'; '.join(problems)}")
 
 
-def _check_value(value: str) -> None:
-    problems = label_value(value)
-    if problems:
-        raise bad_request(
-            f"unable to parse requirement: invalid label value: {value!r}: {problems[0]}"
+def _requirement(key: str, operator: str, values: list[str]) -> Predicate:
+    """NewRequirement's checks (values.Key(key) paths), then Requirement.Matches."""
+    errors = []
+    if operator in ("=", "==", "!=") and len(values) != 1:
+        errors.append(
+            f"values: Invalid value: {_go_list(values)}: exact-match compatibility requires "
+            "one single value"
         )
+    if operator in (">", "<"):
+        for i, value in enumerate(values):
+            if not re.fullmatch(r"[+-]?[0-9]+", value) or not -(1 << 63) <= int(value) < 1 << 63:
+                errors.append(
+                    f"values[{i}]: Invalid value: {json.dumps(value)}: for 'Gt', 'Lt' "
+                    "operators, the value must be an integer"
+                )
+    for i, value in enumerate(values):
+        problems = label_value(value)
+        if problems:
+            errors.append(
+                f"values[{i}][{key}]: Invalid value: {json.dumps(value)}: {'; '.join(problems)}"
+            )
+    if errors:
+        raise _Invalid(errors[0] if len(errors) == 1 else "[" + ", ".join(errors) + "]")
+    wanted = set(values)
+
+    def matches(labels: dict[str, str]) -> bool:
+        present = key in labels
+        if operator in ("in", "=", "=="):
+            return present and labels[key] in wanted
+        if operator in ("notin", "!="):
+            return not present or labels[key] not in wanted
+        if operator == "exists":
+            return present
+        if operator == "!":
+            return not present
+        if not present or not re.fullmatch(r"[+-]?[0-9]+", labels[key]):
+            return False
+        return (
+            int(labels[key]) > int(values[0])
+            if operator == ">"
+            else int(labels[key]) < int(values[0])
+        )
+
+    return matches
+
+
+def _go_list(values: list[str]) -> str:
+    return json.dumps(values, separators=(",", ":"))
 
 
 def label_selector(text: str) -> Predicate:
     """A predicate over an object's metadata.labels; an empty selector matches everything."""
-    checks: list[Predicate] = []
-    for raw in _split(text):
-        if not raw.strip():
-            if text.strip():
-                raise bad_request(f"found '', expected: identifier after ',' in {text!r}")
-            continue
-        checks.append(_requirement(raw))
+    checks = _Parser(text).parse()
 
     def matches(obj: dict[str, Any]) -> bool:
         labels = (obj.get("metadata") or {}).get("labels") or {}
@@ -66,65 +261,74 @@ def label_selector(text: str) -> Predicate:
     return matches
 
 
-def _requirement(raw: str) -> Predicate:
-    op = _OP_RE.match(raw)
-    if op:
-        key, operator, value = op.groups()
-        _check_key(key)
-        if operator in ("<", ">"):
-            if not value.lstrip("-").isdigit():
-                raise bad_request(
-                    "unable to parse requirement: "
-                    "for 'Gt', 'Lt' operators, the value must be an integer"
-                )
-            bound = int(value)
-            if operator == ">":
-                return lambda labels: (
-                    key in labels and labels[key].lstrip("-").isdigit() and int(labels[key]) > bound
-                )
-            return lambda labels: (
-                key in labels and labels[key].lstrip("-").isdigit() and int(labels[key]) < bound
-            )
-        _check_value(value)
-        if operator == "!=":
-            return lambda labels: labels.get(key) != value
-        return lambda labels: labels.get(key) == value
-    match = _SET_RE.match(raw)
-    if not match:
-        raise bad_request(f"unable to parse requirement: found unexpected token in {raw.strip()!r}")
-    negated, key, set_op, values_text = match.groups()
-    _check_key(key)
-    if set_op is None:
-        if negated:
-            return lambda labels: key not in labels
-        return lambda labels: key in labels
-    if negated:
-        raise bad_request(
-            f"unable to parse requirement: found '{set_op}', expected: ',' or 'end of string'"
-        )
-    values = {v.strip() for v in values_text.split(",")}
-    for value in values:
-        _check_value(value)
-    if set_op == "in":
-        return lambda labels: labels.get(key) in values
-    return lambda labels: labels.get(key) not in values
-
-
 def field_selector(text: str, resource: str) -> Predicate:
-    """A predicate over the fields a kind supports; an unknown field is a 400 as upstream."""
-    allowed = ("metadata.name", "metadata.namespace", *_EXTRA_FIELDS.get(resource, ()))
-    checks: list[Predicate] = []
-    for raw in _split(text):
-        if not raw.strip():
+    """fields.ParseSelector (terms split on unescaped commas and sorted; the first "!=",
+    "==" or "=" splits a term; values unescaped), then the kind's field label conversion."""
+    terms: list[tuple[str, str, str]] = []
+    for part in sorted(_split_terms(text)):
+        if not part:
             continue
-        match = re.match(r"^\s*([^=!]+?)\s*(==|=|!=)\s*(.*?)\s*$", raw)
-        if not match:
-            raise bad_request(f"invalid selector: '{text}'; can't understand '{raw}'")
-        name, operator, value = match.groups()
+        split = _split_term(part)
+        if split is None:
+            raise bad_request(f"invalid selector: '{text}'; can't understand '{part}'")
+        terms.append(split)
+    allowed = _FIELD_LABELS.get(resource, ("metadata.name", "metadata.namespace"))
+    checks: list[Predicate] = []
+    for name, operator, value in terms:
         if name not in allowed:
-            raise bad_request(f"field label not supported: {name}")
+            if resource in _FIELD_LABELS:
+                raise bad_request(f"field label not supported: {name}")
+            raise bad_request(
+                f'"{name}" is not a known field selector: only "metadata.name", '
+                '"metadata.namespace"'
+            )
         checks.append(_field_check(name, operator, value))
     return lambda obj: all(check(obj) for check in checks)
+
+
+def _split_terms(text: str) -> list[str]:
+    if not text:
+        return []
+    terms, start, escaped = [], 0, False
+    for i, char in enumerate(text):
+        if escaped:
+            escaped = False
+        elif char == "\\":
+            escaped = True
+        elif char == ",":
+            terms.append(text[start:i])
+            start = i + 1
+    terms.append(text[start:])
+    return terms
+
+
+def _split_term(term: str) -> tuple[str, str, str] | None:
+    for i in range(len(term)):
+        for operator in ("!=", "==", "="):
+            if term.startswith(operator, i):
+                return term[:i], operator, _unescape(term[i + len(operator) :])
+    return None
+
+
+def _unescape(value: str) -> str:
+    """fields.UnescapeValue."""
+    out, escaped = [], False
+    for char in value:
+        if escaped:
+            if char not in "\\,=":
+                raise bad_request(f"invalid field selector: invalid escape sequence: \\{char}")
+            out.append(char)
+            escaped = False
+        elif char == "\\":
+            escaped = True
+        elif char in ",=":
+            # UnescapedRune prints the rune with %v: its number
+            raise bad_request(f"invalid field selector: unescaped character in value: {ord(char)}")
+        else:
+            out.append(char)
+    if escaped:
+        raise bad_request("invalid field selector: invalid escape sequence: \\")
+    return "".join(out)
 
 
 def _field_check(name: str, operator: str, value: str) -> Predicate:

@@ -14,7 +14,7 @@ import binascii
 import copy
 from typing import Any
 
-from dispatchctl.localcluster import validation
+from dispatchctl.localcluster import keypair, validation
 from dispatchctl.localcluster.resources import (
     LEASES,
     NAMESPACES,
@@ -112,6 +112,11 @@ def warnings(
     resource: Resource, obj: dict[str, Any], old: dict[str, Any] | None = None
 ) -> list[str]:
     """WarningsOnCreate / WarningsOnUpdate of the strategies."""
+    if resource is SECRETS and obj.get("type") == "kubernetes.io/tls":
+        # secret/strategy.go warningsForSecret: tls.X509KeyPair's error
+        data = decode_data(obj.get("data"))
+        problem = keypair.key_pair_problem(data.get("tls.crt", b""), data.get("tls.key", b""))
+        return [problem] if problem else []
     if resource is SERVICEACCOUNTS:
         # serviceaccount/strategy.go warnIfHasEnforceMountableSecretsAnnotation
         if old is not None and ENFORCE_MOUNTABLE_SECRETS in _annotations(old):

@@ -17,6 +17,7 @@ import json
 import re
 from typing import Any
 
+from dispatchctl.localcluster import gojson
 from dispatchctl.localcluster.status import (
     FieldError,
     GoLiteral,
@@ -334,26 +335,14 @@ def validate_secret(secret: dict[str, Any], data: dict[str, bytes]) -> list[Fiel
 
 def _json_object_problem(raw: bytes) -> str | None:
     """The json.Unmarshal error into map[string]interface{}, or None (the value stays unshown)."""
-    try:
-        value = json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
-        return "invalid character in JSON input"
-    if not isinstance(value, dict):
+    problem = gojson.syntax_error(raw)
+    if problem is not None:
+        return problem
+    value = json.loads(raw.decode("utf-8", "replace"))
+    if value is not None and not isinstance(value, dict):
         go_type = "map[string]interface {}"
-        return f"json: cannot unmarshal {_json_type(value)} into Go value of type {go_type}"
+        return f"json: cannot unmarshal {gojson.kind(value)} into Go value of type {go_type}"
     return None
-
-
-def _json_type(value: Any) -> str:
-    if isinstance(value, list):
-        return "array"
-    if isinstance(value, str):
-        return "string"
-    if isinstance(value, bool):
-        return "bool"
-    if isinstance(value, int | float):
-        return "number"
-    return "null"
 
 
 def validate_secret_update(

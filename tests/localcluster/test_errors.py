@@ -315,14 +315,19 @@ def test_wrong_api_version_is_400(http) -> None:
     status, answer, _ = http("POST", "/api/v1/namespaces/default/secrets", body)
     assert status == 400
     assert answer["message"] == (
-        "the API version in the data (v2) does not match the expected API version (v1)"
+        'Secret in version "v2" cannot be handled as a Secret: no kind "Secret" is registered '
+        'for version "v2" in scheme "pkg/runtime/scheme.go:111"'
     )
 
 
 def test_malformed_json_is_400(http) -> None:
     status, answer, _ = http("POST", "/api/v1/namespaces/default/secrets", b"{not json")
     assert (status, answer["reason"]) == (400, "BadRequest")
-    assert answer["message"].startswith("couldn't get version/kind; json parse error: ")
+    assert answer["message"] == (
+        "the object provided is unrecognized (must be of type Secret): couldn't get "
+        "version/kind; json parse error: invalid character 'n' looking for beginning of object "
+        "key string ({not json)"
+    )
 
 
 def test_wrong_field_type_is_400(http) -> None:

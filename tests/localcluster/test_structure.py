@@ -1,8 +1,9 @@
 """dispatchctl.localcluster stands alone: the standard library and itself, nothing else.
 
-One exception: tls.py makes the certificates of ``local-cluster serve`` with ``cryptography``
-(already a dependency of dispatchctl); X.509 and ECDSA written by hand would be worse. Only a
-server started with ``tls=True`` imports it."""
+Two exceptions, both ``cryptography`` (already a dependency of dispatchctl; X.509 and ECDSA
+written by hand would be worse): tls.py makes the certificates of ``local-cluster serve`` (only a
+server started with ``tls=True`` imports it), and keypair.py parses a kubernetes.io/tls Secret's
+certificate and key (only when both are PEM) for the warning the API server gives."""
 
 from __future__ import annotations
 
@@ -27,7 +28,7 @@ def imported(path: Path) -> set[str]:
     return names
 
 
-ALLOWED = {"tls.py": {"cryptography"}}
+ALLOWED = {"tls.py": {"cryptography"}, "keypair.py": {"cryptography"}}
 
 
 @pytest.mark.parametrize("path", sorted(PACKAGE.glob("*.py")), ids=lambda p: p.name)
