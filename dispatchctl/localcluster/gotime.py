@@ -79,26 +79,10 @@ def from_timestamp(seconds: int, nanos: int, micro: bool) -> str | None:
 RFC3339 = "2006-01-02T15:04:05Z07:00"
 RFC3339_MICRO = "2006-01-02T15:04:05.000000Z07:00"
 # the layout's chunks as format.go nextStdChunk cuts them: (literal prefix, std element)
+_DATE_TIME = [("", "2006"), ("-", "01"), ("-", "02"), ("T", "15"), (":", "04"), (":", "05")]
 _CHUNKS = {
-    False: [
-        ("", "2006"),
-        ("-", "01"),
-        ("-", "02"),
-        ("T", "15"),
-        (":", "04"),
-        (":", "05"),
-        ("", "Z07:00"),
-    ],
-    True: [
-        ("", "2006"),
-        ("-", "01"),
-        ("-", "02"),
-        ("T", "15"),
-        (":", "04"),
-        (":", "05"),
-        ("", ".000000"),
-        ("", "Z07:00"),
-    ],
+    False: [*_DATE_TIME, ("", "Z07:00")],
+    True: [*_DATE_TIME, ("", ".000000"), ("", "Z07:00")],
 }
 
 
