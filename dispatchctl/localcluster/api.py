@@ -29,6 +29,7 @@ from dispatchctl.localcluster.options import (
 )
 from dispatchctl.localcluster.patch import (
     decode_merge_patch,
+    go_format,
     json_patch,
     merge_patch,
     read_patch,
@@ -41,6 +42,7 @@ from dispatchctl.localcluster.resources import (
     SYSTEM_NAMESPACES,
     Resource,
 )
+from dispatchctl.localcluster.schema import KINDS, unstructured_problem
 from dispatchctl.localcluster.selectors import field_selector, label_selector
 from dispatchctl.localcluster.status import (
     ApiError,
@@ -332,6 +334,11 @@ class Api:
                 patched = json_patch(current, patch)
             else:
                 patched = strategic_merge_patch(current, patch)
+                # applyPatchToObject: FromUnstructured's error is a 422 on the patch
+                problem = unstructured_problem(patched, KINDS[r.resource.kind])
+                if problem:
+                    why = invalid("patch", go_format(patch), problem)
+                    raise invalid_error("", "", "", [why])
             patched_req = Request(req.method, req.path, req.query, {}, json.dumps(patched).encode())
             obj, unknown = decode_body(patched_req, r.resource)
             _check_namespace(r, obj)

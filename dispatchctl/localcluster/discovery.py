@@ -4,6 +4,8 @@ version.go; aggregated forms in discovery/aggregated, apidiscovery.k8s.io/v2).""
 
 from __future__ import annotations
 
+import base64
+import hashlib
 from typing import Any
 
 from dispatchctl.localcluster.resources import ALL, BY_GROUP_VERSION, Resource
@@ -22,6 +24,12 @@ VERSION = {
 AGGREGATED_MEDIA = "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList"
 
 
+def storage_version_hash(r: Resource) -> str:
+    """discovery.StorageVersionHash: the first 8 bytes of sha256("group/version/kind")."""
+    digest = hashlib.sha256(f"{r.group}/{r.version}/{r.kind}".encode()).digest()
+    return base64.b64encode(digest[:8]).decode()
+
+
 def _api_resource(r: Resource) -> dict[str, Any]:
     body: dict[str, Any] = {
         "name": r.plural,
@@ -32,6 +40,7 @@ def _api_resource(r: Resource) -> dict[str, Any]:
     }
     if r.short_names:
         body["shortNames"] = list(r.short_names)
+    body["storageVersionHash"] = storage_version_hash(r)
     return body
 
 
@@ -39,12 +48,15 @@ def resource_list(group_version: str) -> dict[str, Any] | None:
     served = BY_GROUP_VERSION.get(group_version)
     if served is None:
         return None
-    return {
+    body = {
         "kind": "APIResourceList",
         "apiVersion": "v1",
         "groupVersion": group_version,
         "resources": [_api_resource(r) for r in served.values()],
     }
+    if group_version == "v1":
+        del body["apiVersion"]  # the legacy /api/v1 list is written without it
+    return body
 
 
 def core_versions(server_address: str) -> dict[str, Any]:
@@ -85,7 +97,8 @@ def aggregated(core: bool) -> dict[str, Any]:
         resources = [
             {
                 "resource": r.plural,
-                "responseKind": {"group": r.group, "version": r.version, "kind": r.kind},
+                # group and version empty: those of the resource itself
+                "responseKind": {"group": "", "version": "", "kind": r.kind},
                 "scope": "Namespaced" if r.namespaced else "Cluster",
                 "singularResource": r.singular,
                 "verbs": list(r.verbs),
@@ -95,7 +108,7 @@ def aggregated(core: bool) -> dict[str, Any]:
         ]
         items.append(
             {
-                "metadata": {"name": name, "creationTimestamp": None},
+                "metadata": {"name": name} if name else {},
                 "versions": [{"version": "v1", "resources": resources, "freshness": "Current"}],
             }
         )

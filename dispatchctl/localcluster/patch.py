@@ -156,99 +156,194 @@ def _remove(doc: Any, parts: list[str]) -> tuple[Any, Any]:
 
 
 def strategic_merge_patch(original: dict[str, Any], patch: Any) -> dict[str, Any]:
-    """StrategicMergePatch for the types served here."""
+    """StrategicMergePatch for the types served here (strategicpatch/patch.go mergeMap,
+    mergeSlice, normalizeElementOrder). Its own errors are plain errors, a 500 with the text
+    (handlers/patch.go interpretStrategicMergePatchError's default)."""
     if not isinstance(patch, dict):
-        raise bad_request("unable to decode the strategic merge patch: it is not a JSON object")
-    return _merge_map(copy.deepcopy(original), patch, ())
+        raise bad_request(
+            f"json: cannot unmarshal {gojson.kind(patch)} into Go value of type "
+            "map[string]interface {}"
+        )
+    return _merge_map(copy.deepcopy(original), copy.deepcopy(patch), ())
+
+
+def _smp_error(text: str) -> ApiError:
+    return ApiError(500, "", text)
+
+
+def go_format(value: Any) -> str:
+    """Go's %v of a decoded JSON value (map[...] with sorted keys, [a b], <nil>)."""
+    if value is None:
+        return "<nil>"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, dict):
+        return "map[" + " ".join(f"{k}:{go_format(value[k])}" for k in sorted(value)) + "]"
+    if isinstance(value, list):
+        return "[" + " ".join(go_format(v) for v in value) + "]"
+    if isinstance(value, float) and value.is_integer() and abs(value) < 1e21:
+        return str(int(value))
+    return str(value)
 
 
 def _merge_map(original: dict[str, Any], patch: dict[str, Any], path: tuple[str, ...]) -> Any:
-    directive = patch.get("$patch")
-    if directive == "replace":
-        return _strip({k: v for k, v in patch.items() if k != "$patch"})
-    if directive == "delete":
-        return {}
+    if "$patch" in patch:  # handleDirectiveInMergeMap
+        directive = patch["$patch"]
+        if directive == "replace":
+            return _strip({k: v for k, v in patch.items() if k != "$patch"})
+        if directive == "delete":
+            return {}
+        raise _smp_error(f"unknown patch type: {go_format(directive)} in map: {go_format(patch)}")
     result = dict(original)
-    orders: dict[str, list[Any]] = {}
+    for key in [k for k in patch if k.startswith("$setElementOrder/")]:
+        _set_element_order(result, patch, key, path)
     for key, value in patch.items():
-        if key in ("$patch", "$retainKeys"):
-            continue
-        if key.startswith("$setElementOrder/"):
-            orders[key.split("/", 1)[1]] = value
+        if key in ("$retainKeys",):
             continue
         if key.startswith("$deleteFromPrimitiveList/"):
             field = key.split("/", 1)[1]
-            if isinstance(result.get(field), list):
+            if isinstance(result.get(field), list) and isinstance(value, list):
                 result[field] = [v for v in result[field] if v not in value]
             continue
         sub = (*path, key)
         current = result.get(key)
         if value is None:
             result.pop(key, None)
+        elif key not in result or type(current) is not type(value):
+            result[key] = _strip(value)
         elif isinstance(value, dict):
-            result[key] = _merge_map(current if isinstance(current, dict) else {}, value, sub)
-        elif isinstance(value, list) and sub in MERGE_KEYS:
-            result[key] = _merge_list(current if isinstance(current, list) else [], value, sub)
-        elif isinstance(value, list) and sub in PRIMITIVE_MERGE:
-            merged = list(current) if isinstance(current, list) else []
-            merged.extend(v for v in value if v not in merged)
-            result[key] = merged
+            result[key] = _merge_map(current, value, sub)
+        elif isinstance(value, list) and (sub in MERGE_KEYS or sub in PRIMITIVE_MERGE):
+            result[key] = _merge_slice(current, value, sub)
         else:
             result[key] = _strip(value)
-    for field, order in orders.items():
-        if isinstance(result.get(field), list):
-            result[field] = _apply_order(result[field], order, MERGE_KEYS.get((*path, field)))
     if "$retainKeys" in patch:
         keep = set(patch["$retainKeys"] or [])
         result = {k: v for k, v in result.items() if k in keep}
     return result
 
 
-def _merge_list(original: list[Any], patch: list[Any], path: tuple[str, ...]) -> list[Any]:
-    key = MERGE_KEYS[path]
-    if any(isinstance(i, dict) and i.get("$patch") == "replace" for i in patch):
-        return [_strip(i) for i in patch if not (isinstance(i, dict) and "$patch" in i)]
-    result = list(original)
+def _set_element_order(
+    result: dict[str, Any], patch: dict[str, Any], key: str, path: tuple[str, ...]
+) -> None:
+    """mergePatchIntoOriginal: merge the list now, then order it as the directive lists."""
+    order = patch.pop(key)
+    field = key.split("/", 1)[1]
+    sub = (*path, field)
+    merge_key = MERGE_KEYS.get(sub)
+    original = result.get(field) if isinstance(result.get(field), list) else None
+    listed = patch.pop(field, None)
+    if original is not None and listed is None:
+        merged = original
+    elif original is None and isinstance(listed, list):
+        merged = _strip(listed)
+    elif original is not None and isinstance(listed, list):
+        merged = _merge_slice(original, listed, sub)
+    else:
+        return
+    in_order, others = _partition(merged, order if isinstance(order, list) else [], merge_key)
+    result[field] = _normalize_order(in_order, others, order, original or [], merge_key)
+
+
+def _merge_slice(original: list[Any], patch: list[Any], path: tuple[str, ...]) -> list[Any]:
+    """mergeSlice: merge-key lists merge by key, primitive lists as sets; then
+    normalizeElementOrder puts the patch's items and the server's in one order."""
+    if not original and not patch:
+        return original
+    key = MERGE_KEYS.get(path)
+    if key is None:
+        merged = list(dict.fromkeys([*original, *patch]))  # deduplicateScalars
+    else:
+        original, patch = _special_elements(list(original), patch, key)
+        merged = copy.deepcopy(original)
+        for item in patch:
+            index = next((i for i, o in enumerate(merged) if o.get(key) == item[key]), None)
+            if index is None:
+                merged.append(_strip(item))
+            else:
+                merged[index] = _merge_map(merged[index], item, path)
+    in_patch, server_only = _partition(merged, patch, key)
+    return _normalize_order(in_patch, server_only, patch, original, key)
+
+
+def _special_elements(
+    original: list[Any], patch: list[Any], key: str
+) -> tuple[list[Any], list[Any]]:
+    """mergeSliceWithSpecialElements: $patch delete and replace items."""
+    plain, replace = [], False
     for item in patch:
-        if not isinstance(item, dict) or key not in item:
-            raise bad_request(f"map: {item} does not contain declared merge key: {key}")
-        index = next(
-            (i for i, o in enumerate(result) if isinstance(o, dict) and o.get(key) == item[key]),
-            None,
-        )
-        if item.get("$patch") == "delete":
-            if index is not None:
-                result.pop(index)
-        elif index is None:
-            result.append(_merge_map({}, item, path))
+        if not isinstance(item, dict):
+            raise _smp_error(f"map: {go_format(item)} does not contain declared merge key: {key}")
+        if "$patch" not in item:
+            if key not in item:
+                raise _smp_error(
+                    f"map: {go_format(item)} does not contain declared merge key: {key}"
+                )
+            plain.append(item)
+        elif item["$patch"] == "delete":
+            if key not in item:
+                raise _smp_error(
+                    f"map: {go_format(item)} does not contain declared merge key: {key}"
+                )
+            original = [o for o in original if o.get(key) != item[key]]
+        elif item["$patch"] == "replace":
+            replace = True
+        elif item["$patch"] == "merge":
+            raise _smp_error("merging lists cannot yet be specified in the patch")
         else:
-            result[index] = _merge_map(result[index], item, path)
-    return result
+            raise _smp_error(
+                f"unknown patch type: {go_format(item['$patch'])} in map: {go_format(item)}"
+            )
+    if replace:
+        return [_strip(i) for i in plain], []
+    return original, plain
 
 
-def _apply_order(items: list[Any], order: list[Any], key: str | None) -> list[Any]:
-    """$setElementOrder: listed items in the given order; others keep their place after the
-    item that preceded them (strategicpatch normalizeElementOrder)."""
+def _ident(item: Any, key: str | None) -> Any:
+    return item.get(key) if key is not None and isinstance(item, dict) else item
 
-    def ident(item: Any) -> Any:
-        return item.get(key) if key and isinstance(item, dict) else item
 
-    wanted = [ident(o) for o in order]
-    listed = sorted((i for i in items if ident(i) in wanted), key=lambda i: wanted.index(ident(i)))
-    result = list(listed)
-    previous: Any = None
-    for item in items:
-        if ident(item) in wanted:
-            previous = item
-            continue
-        position = 0 if previous is None else result.index(previous) + 1
-        result.insert(position, item)
-        previous = item
-    return result
+def _partition(items: list[Any], by: list[Any], key: str | None) -> tuple[list[Any], list[Any]]:
+    """partitionMapsByPresentInList / partitionPrimitivesByPresentInList."""
+    wanted = [_ident(i, key) for i in by]
+    inside = [i for i in items if _ident(i, key) in wanted]
+    return inside, [i for i in items if _ident(i, key) not in wanted]
+
+
+def _normalize_order(
+    patch_items: list[Any],
+    server_only: list[Any],
+    patch_order: list[Any],
+    server_order: list[Any],
+    key: str | None,
+) -> list[Any]:
+    """normalizeElementOrder: each part sorted by its own order, then mergeSortedSlice: a
+    server item goes first only while both are found in the server's order and it comes
+    earlier there."""
+
+    def index(order: list[Any], item: Any) -> int:
+        ident = _ident(item, key)
+        return next((i for i, o in enumerate(order) if _ident(o, key) == ident), -1)
+
+    def by(order: list[Any]) -> Any:
+        return lambda item: (index(order, item) < 0, index(order, item))
+
+    left = sorted(server_only, key=by(server_order))
+    right = sorted(patch_items, key=by(patch_order))
+    out: list[Any] = []
+    while left or right:
+        if not right:
+            out.append(left.pop(0))
+        elif not left:
+            out.append(right.pop(0))
+        else:
+            li, ri = index(server_order, left[0]), index(server_order, right[0])
+            out.append(left.pop(0) if li >= 0 and ri >= 0 and li < ri else right.pop(0))
+    return out
 
 
 def _strip(value: Any) -> Any:
-    """Drop patch directives from a value that replaces wholesale."""
+    """Drop patch directives from a value that replaces wholesale (removeDirectives)."""
     if isinstance(value, dict):
         return {k: _strip(v) for k, v in value.items() if not k.startswith("$")}
     if isinstance(value, list):

@@ -226,3 +226,54 @@ def _struct_name(schema: Schema, parent: str, path: str) -> str:
             return name
     field = path.rsplit(".", 1)[-1]
     return parent + field[:1].upper() + field[1:]
+
+
+def unstructured_problem(value: Any, schema: Schema) -> str | None:
+    """runtime.DefaultUnstructuredConverter.FromUnstructured's error for a decoded JSON value
+    that does not fit the type (a strategic merge patch result): "cannot restore slice from
+    string", "cannot convert string to bool", ...; None when it fits."""
+    if value is None or schema == "any":
+        return None
+    source = _reflect_kind(value)
+    if isinstance(schema, str):
+        target = _GO_TYPES.get(schema, "string")
+        if schema in ("date-time", "micro-time"):
+            return None if isinstance(value, str) else f"error decoding from json: {source}"
+        if schema == "byte":
+            return None if isinstance(value, str) else f"cannot restore slice from {source}"
+        fits = {
+            "string": isinstance(value, str),
+            "boolean": isinstance(value, bool),
+            "integer": isinstance(value, int | float) and not isinstance(value, bool),
+            "int64": isinstance(value, int | float) and not isinstance(value, bool),
+        }[schema]
+        return None if fits else f"cannot convert {source} to {target}"
+    shape, inner = schema
+    if shape == "object":
+        if not isinstance(value, dict):
+            return f"cannot restore struct from: {source}"
+        for key, sub in inner.items():
+            problem = unstructured_problem(value.get(key), sub)
+            if problem:
+                return problem
+        return None
+    if shape == "map":
+        if not isinstance(value, dict):
+            return f"cannot restore map from {source}"
+        return next((p for v in value.values() if (p := unstructured_problem(v, inner))), None)
+    if not isinstance(value, list):
+        return f"cannot restore slice from {source}"
+    return next((p for v in value if (p := unstructured_problem(v, inner))), None)
+
+
+def _reflect_kind(value: Any) -> str:
+    """reflect.Kind of a value decoded by UnmarshalCaseSensitivePreserveInts."""
+    if isinstance(value, bool):
+        return "bool"
+    if isinstance(value, dict):
+        return "map"
+    if isinstance(value, list):
+        return "slice"
+    if isinstance(value, str):
+        return "string"
+    return "int64" if isinstance(value, int) else "float64"

@@ -323,7 +323,10 @@ class LocalCluster:
             found = openapi.serve(path, req.query)
             if found is not None:
                 return found
-        raise path_not_found()
+        if path in ("/api", "/apis") or path.startswith(("/api/", "/apis/")):
+            raise path_not_found()
+        # outside the API groups, the non-go-restful mux answers: Go's http.NotFound
+        raise ApiError(404, "", "404 page not found", plain=True)
 
 
 def _apply(fault: Fault) -> None:
