@@ -16,10 +16,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from dispatchctl.localcluster import gojson, managedfields, strategies, table
+from dispatchctl.localcluster import gojson, managedfields, serverside, strategies, table
 from dispatchctl.localcluster.decode import decode_body
 from dispatchctl.localcluster.options import (
     DeleteOptions,
+    WriteOptions,
     create_options,
     delete_options,
     list_options,
@@ -32,17 +33,19 @@ from dispatchctl.localcluster.patch import (
     go_format,
     json_patch,
     merge_patch,
+    read_apply_config,
     read_patch,
     strategic_merge_patch,
 )
 from dispatchctl.localcluster.resources import (
     BY_GROUP_VERSION,
     IMMORTAL_NAMESPACES,
+    LEASES,
     NAMESPACES,
     SYSTEM_NAMESPACES,
     Resource,
 )
-from dispatchctl.localcluster.schema import KINDS, unstructured_problem
+from dispatchctl.localcluster.schema import KINDS, check, unstructured_problem
 from dispatchctl.localcluster.selectors import field_selector, label_selector
 from dispatchctl.localcluster.status import (
     ApiError,
@@ -66,7 +69,16 @@ PATCH_TYPES = (
     "application/json-patch+json",
     "application/merge-patch+json",
     "application/strategic-merge-patch+json",
+    "application/apply-patch+yaml",
 )
+APPLY_PATCH = "application/apply-patch+yaml"
+
+
+class Unset:
+    """No managedFields given: the write records them as an Update."""
+
+
+UNSET = Unset()
 # apiserver/pkg/registry/generic/registry/store.go: names are generateName + 5 random chars
 _NAME_CHARS = "bcdfghjklmnpqrstvwxz2456789"
 _RV_ON_CREATE = "resourceVersion should not be set on objects to be created"
@@ -224,6 +236,7 @@ class Api:
         manager: str,
         dry_run: bool = False,
         check_ns: bool = False,
+        applied: list[dict[str, Any]] | Unset | None = UNSET,
     ) -> dict[str, Any]:
         """Create as handlers/create.go orders it: admission (NamespaceLifecycle: the namespace
         must exist), then rest.BeforeCreate (server-set fields, strategy, validation), then
@@ -253,7 +266,9 @@ class Api:
         name = meta["name"]
         if self.store.get(res.plural, namespace, name) is not None:
             raise already_exists(res.plural, res.group, name)
-        _set_managed_fields(obj, managedfields.record(None, obj, manager))
+        if isinstance(applied, Unset):
+            applied = managedfields.record(None, obj, manager)
+        _set_managed_fields(obj, applied)
         obj = _ordered(obj)
         if dry_run:
             return obj
@@ -286,7 +301,13 @@ class Api:
         )
 
     def _replace(
-        self, r: Route, obj: dict[str, Any], old: dict[str, Any], manager: str, dry_run: bool
+        self,
+        r: Route,
+        obj: dict[str, Any],
+        old: dict[str, Any],
+        manager: str,
+        dry_run: bool,
+        applied: list[dict[str, Any]] | Unset | None = UNSET,
     ) -> dict[str, Any]:
         """The update itself: precondition, strategy, validation, no-op detection, write."""
         res = r.resource
@@ -304,7 +325,9 @@ class Api:
         if errors:
             raise invalid_error(res.kind, res.group, r.name, errors)
         obj["metadata"]["resourceVersion"] = old["metadata"]["resourceVersion"]
-        _set_managed_fields(obj, managedfields.record(old, obj, manager))
+        if isinstance(applied, Unset):
+            applied = managedfields.record(old, obj, manager)
+        _set_managed_fields(obj, applied)
         obj = _ordered(obj)
         if obj == old or dry_run:
             # an update that changes nothing is not written (store.go GuaranteedUpdate)
@@ -321,7 +344,9 @@ class Api:
         content_type = req.headers.get("content-type", "").split(";")[0].strip()
         if content_type not in PATCH_TYPES:
             raise route_unsupported_media_type()
-        options = patch_options(req, apply=False)
+        options = patch_options(req, apply=content_type == APPLY_PATCH)
+        if content_type == APPLY_PATCH:
+            return self._apply(r, req, options)
         patch = read_patch(req.body)
         with self.store.lock:
             old = self.store.get(r.resource.plural, r.namespace, r.name)
@@ -347,6 +372,54 @@ class Api:
         return Response(
             200, result, _warnings(_unknown(unknown) + strategies.warnings(r.resource, obj, old))
         )
+
+    def _apply(self, r: Route, req: Request, options: WriteOptions) -> Response:
+        """Server-side apply (serverside.py), then the create or update it amounts to
+        (handlers/patch.go applyPatcher: a missing object is created from the config)."""
+        res = r.resource
+        config = read_apply_config(req.body)
+        api_version = config.get("apiVersion") or ""
+        kind = config.get("kind") or ""
+        if api_version != res.api_version or kind != res.kind:
+            group, _, version = api_version.rpartition("/")
+            raise bad_request(f"invalid object type: {group}/{version}, Kind={kind}")
+        meta = config.get("metadata") if isinstance(config.get("metadata"), dict) else {}
+        if meta.get("managedFields") is not None:
+            raise bad_request("metadata.managedFields must be nil")
+        unknown: list[str] = []
+        check(config, KINDS[res.kind], res.kind, "", unknown)
+        if unknown:
+            where = f"{meta.get('namespace') or ''}/{meta.get('name') or ''}"
+            raise ApiError(
+                500,
+                "",
+                f"failed to create typed patch object ({where}; /{res.version}, Kind={res.kind}): "
+                f".{unknown[0]}: field not declared in schema",
+            )
+        with self.store.lock:
+            old = self.store.get(res.plural, r.namespace, r.name)
+            live = old if old is not None else _zero(res)
+            merged, entries = serverside.apply(
+                live,
+                config,
+                KINDS[res.kind],
+                options.field_manager,
+                options.force,
+                now(),
+                exists=old is not None,
+            )
+            body = json.dumps(merged).encode()
+            obj, _ = decode_body(Request(req.method, req.path, {}, {}, body), res)
+            _check_namespace(r, obj)
+            _check_name(r, obj)
+            if old is None:
+                obj["metadata"].pop("resourceVersion", None)
+                created = self._insert(
+                    res, obj, "", dry_run=options.dry_run, check_ns=True, applied=entries
+                )
+                return Response(201, created, _warnings(strategies.warnings(res, obj)))
+            result = self._replace(r, obj, old, "", options.dry_run, applied=entries)
+        return Response(200, result, _warnings(strategies.warnings(res, obj, old)))
 
     def _delete(self, r: Route, req: Request) -> Response:
         """handlers/delete.go: options (body or query) are validated before the object is
@@ -638,3 +711,11 @@ def _decode_continue(token: str) -> str:
             else:
                 why = "encoded start key empty (version meta.k8s.io/v1)"
     raise bad_request(f"invalid continue token: continue key is not valid: {why}")
+
+
+def _zero(res: Resource) -> dict[str, Any]:
+    """The empty object an apply creates from (what a new Go object of the kind encodes)."""
+    obj: dict[str, Any] = {"apiVersion": res.api_version, "kind": res.kind, "metadata": {}}
+    if res is LEASES:
+        obj["spec"] = {}
+    return obj

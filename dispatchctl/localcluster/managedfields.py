@@ -8,7 +8,8 @@ an atomic struct type, as ObjectReference and OwnerReference are, are one field)
 Update the writer takes ownership of the fields it set or changed; a removed field is owned by
 nobody; an entry left owning nothing disappears. Not recorded, as in stripMetaManager and the
 namespace strategy's reset fields: apiVersion, kind, server-set metadata, Namespace status.
-Server-side apply (operation Apply) is not served.
+Entries are sorted as managedfields.go sortEncodedManagedFields sorts them (operation, time,
+manager). Server-side apply (operation Apply) is serverside.py.
 """
 
 from __future__ import annotations
@@ -171,6 +172,7 @@ def record(
         entries.remove(mine)
     else:
         mine["fieldsV1"] = _tree(mine["fieldsV1"])
+    entries.sort(key=lambda e: (e.get("operation", ""), e.get("time") or "", e.get("manager", "")))
     return [_ordered(e) for e in entries] or None
 
 

@@ -36,6 +36,23 @@ def read_patch(body: bytes) -> Any:
         raise bad_request("invalid JSON patch") from None
 
 
+def read_apply_config(body: bytes) -> dict[str, Any]:
+    """An apply configuration: YAML, of which only its JSON form is read here (allowlist)."""
+    try:
+        value = json.loads(body)
+    except (ValueError, UnicodeDecodeError):
+        raise bad_request(
+            "error decoding patch: error converting YAML to JSON: the configuration is not "
+            "JSON, the only YAML the local cluster reads"
+        ) from None
+    if not isinstance(value, dict):
+        raise bad_request(
+            "error decoding patch: json: cannot unmarshal "
+            f"{gojson.kind(value)} into Go value of type map[string]interface {{}}"
+        )
+    return value
+
+
 def decode_merge_patch(patch: Any) -> Any:
     """jsonPatcher.applyJSPatch decodes a merge patch into a map[string]any first."""
     if patch is not None and not isinstance(patch, dict):

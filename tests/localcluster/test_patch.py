@@ -131,16 +131,6 @@ def test_patch_of_missing_object_is_404(core) -> None:
     assert status_of(err.value)["message"] == 'secrets "nope" not found'
 
 
-def test_server_side_apply_is_not_served(http, account) -> None:
-    status, body, _ = http(
-        "PATCH",
-        SA_PATH + "?fieldManager=x",
-        b"{}",
-        {"Content-Type": "application/apply-patch+yaml"},
-    )
-    assert (status, body["reason"]) == (415, "UnsupportedMediaType")
-
-
 def test_patched_object_is_validated(core, account) -> None:
     with pytest.raises(ApiException) as err:
         core.patch_namespaced_service_account(
