@@ -174,7 +174,7 @@ class Api:
 
     # reads
     def _get(self, r: Route, req: Request) -> Response:
-        parse_resource_version(req.query.get("resourceVersion", ""))
+        parse_resource_version(req.query.get("resourceVersion", ""), listing=False)
         obj = self.store.get(r.resource.plural, r.namespace, r.name)
         if obj is None:
             raise not_found(r.resource.plural, r.resource.group, r.name)

@@ -13,6 +13,11 @@ from dispatchctl.localcluster.resources import ALL, BY_GROUP_VERSION, Resource
 VERSION = {
     "major": "1",
     "minor": "37",
+    # component-base/version: emulation and the oldest version it is compatible with
+    "emulationMajor": "1",
+    "emulationMinor": "37",
+    "minCompatibilityMajor": "1",
+    "minCompatibilityMinor": "36",
     "gitVersion": "v1.37.0-dispatchctl-local",
     "gitCommit": "0000000000000000000000000000000000000000",
     "gitTreeState": "clean",

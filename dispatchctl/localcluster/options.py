@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from dispatchctl.localcluster.status import (
+    ApiError,
     FieldError,
     bad_request,
     forbidden,
@@ -220,8 +221,10 @@ def list_options(req: Request) -> ListOptions:
     return options
 
 
-def parse_resource_version(text: str) -> int:
-    """APIObjectVersioner.ParseResourceVersion, answered as storage answers it (400)."""
+def parse_resource_version(text: str, listing: bool = True) -> int:
+    """APIObjectVersioner.ParseResourceVersion. A list answers its InvalidError as a 400
+    (storage ValidateListOptions: "invalid resource version: ..."); a get lets it through
+    as a plain error, a 500 (etcd3 store.go Get)."""
     if text in ("", "0"):
         return 0
     problem = ""
@@ -231,5 +234,7 @@ def parse_resource_version(text: str) -> int:
         problem = f"strconv.ParseUint: parsing {json.dumps(text)}: value out of range"
     if problem:
         why = invalid("resourceVersion", text, problem)
-        raise bad_request(f"invalid resource version: {why}")
+        if listing:
+            raise bad_request(f"invalid resource version: {why}")
+        raise ApiError(500, "", str(why))
     return int(text)
