@@ -36,7 +36,7 @@ def alive(pid: int) -> bool:
         state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
     except FileNotFoundError:
         return False
-    return state != "Z"
+    return state not in ("Z", "X")
 
 
 def test_up_gives_a_working_cluster_and_down_leaves_no_process(tmp_path: Path) -> None:

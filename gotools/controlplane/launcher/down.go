@@ -30,8 +30,8 @@ func down(dir string) error {
 }
 
 // stop ends the processes newest first (controller-manager, apiserver, etcd): SIGTERM, then
-// SIGKILL after stopWait. Only a pid that still runs the recorded binary is signalled, so a pid
-// the kernel gave to another program since is left alone.
+// SIGKILL after stopWait, and waits until each has exited. Only a pid that still runs the
+// recorded binary is signalled, so a pid the kernel gave to another program since is left alone.
 func stop(procs []process) {
 	for i := len(procs) - 1; i >= 0; i-- {
 		p := procs[i]
@@ -40,12 +40,12 @@ func stop(procs []process) {
 		}
 		_ = syscall.Kill(p.Pid, syscall.SIGTERM)
 		deadline := time.Now().Add(stopWait)
-		for isRunning(p) && time.Now().Before(deadline) {
+		for exists(p.Pid) && time.Now().Before(deadline) {
 			time.Sleep(50 * time.Millisecond)
 		}
-		if isRunning(p) {
+		if exists(p.Pid) {
 			_ = syscall.Kill(p.Pid, syscall.SIGKILL)
-			for isRunning(p) {
+			for exists(p.Pid) {
 				time.Sleep(50 * time.Millisecond)
 			}
 		}
@@ -70,15 +70,9 @@ func describe(procs []process) string {
 	return strings.Join(parts, ", ")
 }
 
-// isRunning: the pid exists, is not a zombie waiting for a parent that never reaps (a
-// container's pid 1 may not), and runs the binary we started.
+// isRunning: the pid exists and runs the binary we started.
 func isRunning(p process) bool {
-	stat, err := os.ReadFile("/proc/" + strconv.Itoa(p.Pid) + "/stat")
-	if err != nil {
-		return false
-	}
-	// "pid (comm) S ...": the state follows the last ')'.
-	if i := bytes.LastIndexByte(stat, ')'); i >= 0 && i+2 < len(stat) && stat[i+2] == 'Z' {
+	if !exists(p.Pid) {
 		return false
 	}
 	exe, err := os.Readlink("/proc/" + strconv.Itoa(p.Pid) + "/exe")
@@ -86,4 +80,17 @@ func isRunning(p process) bool {
 		return false
 	}
 	return strings.TrimSuffix(exe, " (deleted)") == p.Exe
+}
+
+// exists: the process has not finished exiting. A zombie has (it only waits for a parent that
+// may never reap it: a container's pid 1 may not); one still tearing down has not, though its
+// exe link is already gone.
+func exists(pid int) bool {
+	stat, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return false
+	}
+	// "pid (comm) S ...": the state follows the last ')'.
+	i := bytes.LastIndexByte(stat, ')')
+	return i < 0 || i+2 >= len(stat) || (stat[i+2] != 'Z' && stat[i+2] != 'X')
 }
