@@ -8,8 +8,10 @@ uid/resourceVersion of every object the plan saw, all checked again before a sin
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
+import os
 import re
 from pathlib import Path
 from typing import Any
@@ -28,8 +30,17 @@ _KIND_AT_START = re.compile(rb'^\{\s*"kind"\s*:\s*"' + PLANFILE_KIND.encode() + 
 
 
 def save(plan: Plan, path: str | Path) -> None:
-    """Write the plan readable by its owner only (mode 0600), replacing only an earlier plan."""
+    """Write the plan readable by its owner only (mode 0600), replacing only an earlier plan.
+
+    Input paths are recorded relative to the plan file's folder, so ``apply PLANFILE`` finds
+    them from any working directory (and in a checkout moved elsewhere, plan file included).
+    """
     document = {"kind": PLANFILE_KIND, "dispatchctl_version": __version__, **plan_document(plan)}
+    folder = os.path.dirname(os.path.abspath(path))
+    document["inputs"] = [
+        {**item, "path": Path(os.path.relpath(os.path.abspath(item["path"]), folder)).as_posix()}
+        for item in document["inputs"]
+    ]
     data = json.dumps(document, indent=2).encode() + b"\n"  # key order is display order
     try:
         write_private(
@@ -89,9 +100,23 @@ def load(path: str | Path) -> Plan:
             hint="create one with: dispatchctl plan FILE... -o PLANFILE",
         )
     try:
-        return plan_from_document(document)
+        plan = plan_from_document(document)
     except PlanError as err:
         raise PlanError(f"{path}: {err.message}", hint=err.hint) from None
+    folder = os.path.dirname(os.path.abspath(path))
+    inputs = tuple(
+        dataclasses.replace(item, path=_shown(os.path.join(folder, item.path)))
+        for item in plan.inputs
+    )
+    return dataclasses.replace(plan, inputs=inputs)
+
+
+def _shown(path: str) -> str:
+    """A path as short as it is unambiguous: relative to the working directory when below
+    it, else absolute."""
+    absolute = os.path.normpath(path)
+    relative = os.path.relpath(absolute)
+    return absolute if relative.startswith("..") else relative
 
 
 def check_inputs(saved: Plan) -> None:

@@ -261,3 +261,41 @@ def test_plan_file_of_another_format_version_names_the_file(
             f"Error: {saved}: unsupported plan format version '99' (this dispatchctl reads '2')\n"
         )
         assert "hint: make the plan again with this version of dispatchctl" in result.err
+
+
+@pytest.mark.usefixtures("dispatch_ns")
+def test_a_saved_plan_applies_from_any_folder_and_from_a_moved_checkout(
+    run: Run,
+    write_config: Write,
+    cluster_args: list[str],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Input paths are kept relative to the plan file, not to where plan ran."""
+    write_config({"team-1": [github()]}, name="repo/ci/config.yaml")
+    (tmp_path / "repo" / "plans").mkdir()
+    monkeypatch.chdir(tmp_path / "repo")
+    save_plan(run, Path("ci/config.yaml"), Path("plans/ci.plan"), *cluster_args)
+    document = json.loads((tmp_path / "repo" / "plans" / "ci.plan").read_text())
+    assert [i["path"] for i in document["inputs"]] == ["../ci/config.yaml"]
+
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    shown = run("show", tmp_path / "repo" / "plans" / "ci.plan")
+    assert f"Input:   {tmp_path / 'repo' / 'ci' / 'config.yaml'} (sha256 " in shown.out
+    moved = tmp_path / "moved"
+    (tmp_path / "repo").rename(moved)  # the checkout, plan file included, somewhere else
+    applied = run("apply", moved / "plans" / "ci.plan", *cluster_args)
+    assert (applied.code, applied.err) == (0, "")
+    assert applied.out.rstrip().endswith("Apply complete: 2 changes applied.")
+
+    monkeypatch.chdir(moved / "plans")
+    save_plan(run, Path("../ci/config.yaml"), Path("again.plan"), *cluster_args)
+    (moved / "ci" / "config.yaml").write_text("changed\n")
+    monkeypatch.chdir(tmp_path)
+    refused = run("apply", moved / "plans" / "again.plan", *cluster_args)
+    assert refused.err == (
+        "Error: stale plan: config files changed since the plan was made: "
+        "moved/ci/config.yaml\n  hint: run dispatchctl plan again and review the new plan\n"
+    )
