@@ -209,6 +209,8 @@ class Plan:
     # every object the owner has would be deleted: the CLI refuses unless --allow-delete-all
     deletes_everything: bool = False
     tool_version: str = __version__
+    # --service-account: "namespace/name" of the accounts a partial plan covers; () for all
+    scope: tuple[str, ...] = ()
 
     @property
     def deletes(self) -> bool:

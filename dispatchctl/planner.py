@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from dispatchctl import scope
 from dispatchctl.config.load import load_config
 from dispatchctl.desired import build_desired
 from dispatchctl.diff import make_plan
@@ -31,6 +32,8 @@ class Loaded:
 class PlanOptions:
     adopt: bool = False
     create_namespaces: bool = False
+    # --service-account: a partial plan of these accounts (NAME or NAMESPACE/NAME)
+    service_accounts: tuple[str, ...] = ()
 
 
 def load(files: Sequence[str | Path], *, allow_plaintext: bool = False) -> Loaded:
@@ -40,13 +43,21 @@ def load(files: Sequence[str | Path], *, allow_plaintext: bool = False) -> Loade
 
 
 def plan_against(loaded: Loaded, cluster: Cluster, options: PlanOptions) -> Plan:
-    """Read what the cluster holds for this owner and diff it against the config."""
-    live = cluster.read_live(loaded.desired)
-    return make_plan(
-        loaded.desired,
+    """Read what the cluster holds for this owner and diff it against the config (only the
+    named accounts' part of both, for a partial plan)."""
+    desired = loaded.desired
+    live = cluster.read_live(desired)
+    narrowed = (
+        scope.narrow(desired, live, options.service_accounts) if options.service_accounts else None
+    )
+    if narrowed is not None:
+        desired, live = narrowed.desired, narrowed.live
+    plan = make_plan(
+        desired,
         live,
         target=cluster.target,
         inputs=loaded.inputs,
         adopt=options.adopt,
         create_namespaces=options.create_namespaces,
     )
+    return plan if narrowed is None else scope.mark(plan, narrowed)

@@ -125,6 +125,7 @@ class ApplyOptions:
     no_color: bool = False
     auto_approve: bool = False
     quiet: bool = False
+    service_accounts: tuple[str, ...] = ()
 
 
 @click.command()
@@ -140,6 +141,7 @@ class ApplyOptions:
 @options.cluster_options
 @options.adopt
 @options.create_namespace
+@options.service_accounts
 @options.allow_delete_all
 @options.lock_timeout
 @options.parallelism
@@ -183,13 +185,18 @@ def apply_targets(
     if saved is not None:
         if len(targets) > 1:
             raise click.UsageError("a plan file is applied alone, without config files")
+        if opts.service_accounts:
+            raise click.UsageError(
+                "a plan file keeps the --service-account scope it was made with; "
+                "apply it without --service-account"
+            )
         planfile.check_inputs(saved)
         opts = _implied(saved, opts)
         targets = tuple(i.path for i in saved.inputs)
     loaded = planner.load(targets, allow_plaintext=opts.allow_plaintext)
     if saved is None:
         check_confirmable(opts.auto_approve)
-    plan_options = planner.PlanOptions(opts.adopt, opts.create_namespace)
+    plan_options = planner.PlanOptions(opts.adopt, opts.create_namespace, opts.service_accounts)
     with options.open_cluster(*where) as cluster:
         if saved is not None:
             planfile.check_target(saved, cluster.target.server)
@@ -241,4 +248,5 @@ def _implied(saved: Plan, opts: ApplyOptions) -> ApplyOptions:
         create_namespace=opts.create_namespace or bool(saved.create_namespaces),
         # plan -o saves such a plan only under --allow-delete-all: it was reviewed as one
         allow_delete_all=opts.allow_delete_all or saved.deletes_everything,
+        service_accounts=saved.scope,
     )

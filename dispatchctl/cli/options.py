@@ -269,6 +269,15 @@ def _one_cluster(
 
 # --- plan and apply -------------------------------------------------------------------------
 
+service_accounts = click.option(
+    "--service-account",
+    "service_accounts",
+    multiple=True,
+    metavar="NAME",
+    help="Plan only this service account (NAME or NAMESPACE/NAME; repeatable) and the Secrets "
+    "it lists, like terraform -target: other accounts are neither compared nor pruned.",
+)
+
 adopt = click.option(
     "--adopt",
     is_flag=True,

@@ -19,6 +19,7 @@ from dispatchctl.cli.output import echo_plan
 @options.cluster_options
 @options.adopt
 @options.create_namespace
+@options.service_accounts
 @options.allow_delete_all
 @options.output_format
 @options.no_color
@@ -39,6 +40,7 @@ def plan(
     local: str | None,
     adopt: bool,
     create_namespace: bool,
+    service_accounts: tuple[str, ...],
     allow_delete_all: bool,
     output_format: str,
     no_color: bool,
@@ -61,7 +63,7 @@ def plan(
         result = planner.plan_against(
             loaded,
             cluster,
-            planner.PlanOptions(adopt=adopt, create_namespaces=create_namespace),
+            planner.PlanOptions(adopt, create_namespace, service_accounts),
         )
     echo_plan(result, output_format, no_color=no_color)
     plan_mod.check(result, allow_delete_all=allow_delete_all, fail_on_delete=fail_on_delete)

@@ -58,6 +58,7 @@ def plan_document(plan: Plan) -> dict[str, Any]:
         "duplicate_urls": [_duplicate_document(d) for d in plan.duplicate_urls],
         "missing_namespaces": list(plan.missing_namespaces),
         "create_namespaces": list(plan.create_namespaces),
+        "scope": list(plan.scope),
     }
 
 
@@ -159,6 +160,7 @@ def plan_from_document(doc: Mapping[str, Any]) -> Plan:
         create_namespaces=_strings(root.field("create_namespaces")),
         deletes_everything=root.field("deletes_everything").boolean(),
         tool_version=root.field("dispatchctl_version").string(),
+        scope=_strings(root.field("scope")) if "scope" in doc else (),
     )
 
 

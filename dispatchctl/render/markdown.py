@@ -18,6 +18,7 @@ from dispatchctl.render.text import (
     change_block,
     delete_all_warning,
     error_lines,
+    partial_note,
     printable_document,
     summary_line,
 )
@@ -69,6 +70,8 @@ def _head(doc: Mapping[str, Any]) -> list[str]:
         f"Cluster: `{doc['target']['server']}`" + (f" (context `{context}`)" if context else ""),
         "",
     ]
+    if doc.get("scope"):
+        lines += ["> [!NOTE]", f"> Partial plan: {partial_note(doc)}.", ""]
     errors = error_lines(doc)
     if errors:
         lines += ["> [!CAUTION]", "> **The plan cannot be applied:**"]

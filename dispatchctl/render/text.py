@@ -49,6 +49,7 @@ def render_document_text(doc: Mapping[str, Any], *, color: bool) -> str:
         f"Owner:   {doc['owner']}",
         f"Cluster: {_cluster(doc['target'])}",
         *(f"Input:   {f['path']} (sha256 {f['sha256'][:12]})" for f in doc["inputs"]),
+        *([f"Scope:   {partial_note(doc)}"] if doc.get("scope") else []),
         "",
     ]
     blocks = [_namespace_block(ns, paint) for ns in doc["create_namespaces"]]
@@ -73,6 +74,14 @@ def summary_line(doc: Mapping[str, Any]) -> str:
         return NO_CHANGES
     counts = ", ".join(f"{doc['summary'][verb]} to {verb}" for verb in _ORDER)
     return f"Plan: {counts}."
+
+
+def partial_note(doc: Mapping[str, Any]) -> str:
+    """What a --service-account plan leaves out."""
+    return (
+        f"{', '.join(doc['scope'])} only (--service-account): a partial plan; other accounts "
+        "and their Secrets are neither compared nor pruned"
+    )
 
 
 def error_lines(doc: Mapping[str, Any]) -> list[str]:
