@@ -13,9 +13,9 @@ import click
 
 from dispatchctl import __version__
 from dispatchctl.cli import options
+from dispatchctl.cli.output import echo_error
 from dispatchctl.cli.process import forbid_core_dumps
 from dispatchctl.errors import DispatchctlError
-from dispatchctl.render.text import printable
 
 EXIT_OK = 0
 EXIT_ERROR = 1
@@ -65,15 +65,6 @@ def cli() -> None:
     """
 
 
-def report_error(err: DispatchctlError) -> None:
-    """Print an error's lines to stderr, prefixed once; names in them (from a saved plan, a
-    config, the cluster) cannot drive the terminal."""
-    lines = [printable(line) for line in err.lines()]
-    click.secho(f"Error: {lines[0]}", err=True, fg="red")
-    for line in lines[1:]:
-        click.echo(f"  {line}", err=True)
-
-
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI and return its exit code (never raises for expected errors)."""
     try:
@@ -85,7 +76,7 @@ def main(argv: list[str] | None = None) -> int:
         err.show()
         return EXIT_ERROR
     except DispatchctlError as err:
-        report_error(err)
+        echo_error(err)
         return EXIT_ERROR
     except KeyboardInterrupt:
         click.echo("Interrupted.", err=True)

@@ -1,0 +1,47 @@
+"""``validate --each-file``: the files of several configs, one by one, other YAML passed over
+(what a pre-commit hook hands over: every staged YAML file)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from dispatchctl.cli.main import main
+from tests.config.helpers import HEADER
+
+
+def config(owner: str, token: str) -> str:
+    return HEADER.replace("ci-credentials", owner) + (
+        "serviceAccounts:\n  - name: team-1\n    credentials:\n      - type: github\n"
+        f"        username: bot\n        token: {token}\n"
+    )
+
+
+def test_each_config_alone_other_yaml_passed_over(make_config, tmp_path: Path, capsys) -> None:
+    one = make_config(config("one", "canary-each-1"), name="one.yaml")
+    two = make_config(config("two", "canary-each-2"), name="two.yaml")  # another owner
+    clear = make_config(config("three", "canary-each-3"), name="clear.yaml", encrypt=False)
+    other = tmp_path / "workflow.yml"
+    other.write_text("on: push\njobs: {}\n")
+
+    assert main(["validate", "--no-decrypt", "--each-file", str(one), str(other), str(two)]) == 0
+    out, err = capsys.readouterr()
+    assert out.splitlines() == [
+        f"{one}: structure valid, secrets not decrypted (owner one: 1 service account, "
+        "1 credential)",
+        f"{two}: structure valid, secrets not decrypted (owner two: 1 service account, "
+        "1 credential)",
+    ]
+    assert err == ""
+
+    assert main(["validate", "--no-decrypt", "--each-file", str(clear), str(one)]) == 1
+    out, err = capsys.readouterr()
+    assert out.startswith(f"{one}: structure valid")
+    assert err.startswith(
+        f"Error: {clear}:11:16: serviceAccounts[0].credentials[0].token: token is not "
+        "encrypted in the file"
+    )
+    assert "canary" not in out + err
+
+    # without --each-file the files form one config, which two owners cannot
+    assert main(["validate", "--no-decrypt", str(one), str(two)]) == 1
+    assert "owner differs" in capsys.readouterr().err
