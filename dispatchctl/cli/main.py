@@ -33,6 +33,7 @@ COMMANDS: dict[str, str] = {
     "force-unlock": "dispatchctl.cli.force_unlock:force_unlock",
     "import": "dispatchctl.cli.import_:import_",
     "local-cluster": "dispatchctl.cli.local_cluster:local_cluster",
+    "completion": "dispatchctl.cli.completion:completion",
 }
 
 
