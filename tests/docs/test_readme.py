@@ -20,6 +20,6 @@ def test_github_example_comments_the_plan_even_when_plan_fails() -> None:
     """A plan that fails (conflicts, exit 1) is the one reviewers most need to see."""
     (workflow,) = [yaml.safe_load(b) for b in code_blocks("GitHub Actions", "yaml")]
     steps = workflow["jobs"]["plan"]["steps"]
-    plan = next(i for i, step in enumerate(steps) if "dispatchctl plan" in str(step))
+    plan = next(i for i, step in enumerate(steps) if step.get("id") == "plan")
     comment = next(step for step in steps[plan + 1 :] if "comment" in step.get("uses", ""))
     assert comment["if"].startswith("always()")
