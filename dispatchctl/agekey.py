@@ -18,7 +18,7 @@ from pathlib import Path
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
-from dispatchctl.errors import DispatchctlError
+from dispatchctl.errors import AgeKeyError
 
 RECIPIENT_PREFIX = "age"
 IDENTITY_PREFIX = "AGE-SECRET-KEY-"
@@ -27,10 +27,6 @@ SOPS_KEYS = Path("sops") / "age" / "keys.txt"
 
 _CHARSET = "qpzry9x8gf2tvdw0s3jn54khce6mua7l"
 _GENERATOR = (0x3B6A57B2, 0x26508E6D, 0x1EA119FA, 0x3D4233DD, 0x2A1462B3)
-
-
-class AgeKeyError(DispatchctlError):
-    """A key file that is no age identity file, or no place to put one."""
 
 
 @dataclass(frozen=True)

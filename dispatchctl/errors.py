@@ -79,3 +79,21 @@ class PlanError(DispatchctlError):
 
 class StalePlanError(PlanError):
     """A saved plan no longer matches its input files or the cluster."""
+
+
+class NamespaceImportError(DispatchctlError):
+    """``import`` cannot do what it was asked: an owner that is no label or already manages
+    objects, an account the namespace lacks, nothing to import, an unwritable target."""
+
+
+class InitError(DispatchctlError):
+    """init cannot write what it would: a file exists, a name is invalid, a key is unusable."""
+
+
+class AgeKeyError(DispatchctlError):
+    """A key file that is no age identity file, or no place to put one."""
+
+
+class LocalClusterError(DispatchctlError):
+    """The bundled local cluster cannot serve as asked: its state file, port, token or the
+    kubeconfig to write for it."""

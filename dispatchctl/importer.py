@@ -26,7 +26,7 @@ from dispatchctl.config import checks
 from dispatchctl.config import credentials as creds
 from dispatchctl.config.models import API_VERSION, KIND, Config
 from dispatchctl.desired import build_desired
-from dispatchctl.errors import DispatchctlError
+from dispatchctl.errors import NamespaceImportError
 from dispatchctl.objects import MANAGED_BY_LABEL, OWNER_LABEL, SECRET
 from dispatchctl.tekton import (
     BASIC_AUTH,
@@ -88,18 +88,18 @@ def import_namespace(
     """The config that adopts ``namespace``'s accounts (``only`` those, if given).
 
     ``secrets`` maps name -> Secret for (at least) every name the accounts list; a listed name
-    missing from it does not exist. Raises DispatchctlError for an owner that is no label value
+    missing from it does not exist. Raises NamespaceImportError for an owner that is no label value
     or an ``only`` name the namespace lacks.
     """
     problem = checks.dns_label_problem(owner)
     if problem:
-        raise DispatchctlError(
+        raise NamespaceImportError(
             f"owner {owner!r}: {problem}", hint="pass --owner with a DNS-1123 label"
         )
     names = {_name(sa) for sa in service_accounts}
     missing = sorted(set(only) - names)
     if missing:
-        raise DispatchctlError(
+        raise NamespaceImportError(
             f"namespace {namespace} has no service account {', '.join(missing)}",
             hint=f"list them with: kubectl get serviceaccounts -n {namespace}",
         )

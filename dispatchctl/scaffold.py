@@ -17,7 +17,7 @@ from dispatchctl import agekey
 from dispatchctl.config import sops
 from dispatchctl.config.checks import dns_label_problem
 from dispatchctl.config.models import json_schema_text
-from dispatchctl.errors import DispatchctlError
+from dispatchctl.errors import AgeKeyError, InitError
 from dispatchctl.files import write_private
 
 SOPS_CONFIG = ".sops.yaml"
@@ -25,10 +25,6 @@ CONFIG_NAME = "credentials.yaml"
 SCHEMA_NAME = "dispatchctl.schema.json"
 SCHEMAS_FOLDER_FILE = Path("schemas") / SCHEMA_NAME
 DEFAULT_NAMESPACE = "dispatch"
-
-
-class InitError(DispatchctlError):
-    """init cannot write what it would: a file exists, a name is invalid, a key is unusable."""
 
 
 @dataclass(frozen=True)
@@ -171,7 +167,7 @@ def _existing_key(path: Path) -> agekey.Identity:
         raise InitError(f"cannot read the key file {path}: {reason}") from None
     try:
         identity = agekey.read_identity(text)
-    except agekey.AgeKeyError as err:
+    except AgeKeyError as err:
         raise InitError(
             f"{path}: {err.message}", hint="pass --key-file with another path"
         ) from None

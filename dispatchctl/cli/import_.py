@@ -19,7 +19,7 @@ from dispatchctl import files
 from dispatchctl.cli import options
 from dispatchctl.cluster.read import owned_refs, read_namespace
 from dispatchctl.config import sops
-from dispatchctl.errors import DispatchctlError
+from dispatchctl.errors import NamespaceImportError
 from dispatchctl.importer import ImportResult, import_namespace, to_yaml
 
 if TYPE_CHECKING:
@@ -101,15 +101,15 @@ def check_target(target: Path, *, force: bool) -> None:
     try:
         files.check_target(target, replaceable=None, what="a file")
     except files.UnsafePathError as err:
-        raise DispatchctlError(
+        raise NamespaceImportError(
             f"cannot write {target}: {err.strerror}", hint="name a regular file with -o"
         ) from None
     if target.exists() and not force:
-        raise DispatchctlError(
+        raise NamespaceImportError(
             f"{target} already exists", hint="pass --force to overwrite it, or another -o FILE"
         )
     if not target.parent.resolve().is_dir():
-        raise DispatchctlError(f"the folder of {target} does not exist", hint="create it first")
+        raise NamespaceImportError(f"the folder of {target} does not exist", hint="create it first")
 
 
 def check_found(result: ImportResult, namespace: str) -> None:
@@ -120,7 +120,7 @@ def check_found(result: ImportResult, namespace: str) -> None:
     why = "it has no service accounts"
     if result.skipped:
         why = "every service account was skipped (reasons above)"
-    raise DispatchctlError(
+    raise NamespaceImportError(
         f"nothing to import from namespace {namespace}: {why}; no file written",
         hint="check -n and the cluster (--kubeconfig, --context); "
         "`dispatchctl init` starts a config from scratch",
@@ -137,7 +137,7 @@ def check_owner_unused(cluster: Cluster, owner: str, namespace: str) -> None:
     owned = [str(ref) for ref in owned_refs(cluster, owner, namespace)]
     if owned:
         shown = ", ".join(owned[:3]) + (f" and {len(owned) - 3} more" if len(owned) > 3 else "")
-        raise DispatchctlError(
+        raise NamespaceImportError(
             f"owner {owner} already manages {len(owned)} object"
             f"{'s' if len(owned) != 1 else ''} ({shown}); applying the import would prune them",
             hint="pass --owner NAME with a name no config uses yet",
@@ -158,11 +158,11 @@ def write_file(target: Path, text: str, *, force: bool) -> None:
     try:
         files.write_private(target, text.encode("utf-8"), overwrite=force)
     except FileExistsError:
-        raise DispatchctlError(
+        raise NamespaceImportError(
             f"{target} already exists", hint="pass --force to overwrite it, or another -o FILE"
         ) from None
     except OSError as err:
-        raise DispatchctlError(f"cannot write {target}: {err.strerror}") from None
+        raise NamespaceImportError(f"cannot write {target}: {err.strerror}") from None
 
 
 def summary(

@@ -9,6 +9,7 @@ import click
 
 from dispatchctl import agekey
 from dispatchctl.cli import options
+from dispatchctl.errors import AgeKeyError
 from dispatchctl.scaffold import (
     CONFIG_NAME,
     DEFAULT_NAMESPACE,
@@ -81,5 +82,5 @@ def report(done: Initialized) -> str:
 def _is_default(key_file: Path) -> bool:
     try:
         return key_file.resolve() == agekey.default_key_file().resolve()
-    except agekey.AgeKeyError:
+    except AgeKeyError:
         return False

@@ -14,7 +14,7 @@ from types import FrameType
 import click
 
 from dispatchctl.cli import options
-from dispatchctl.errors import DispatchctlError
+from dispatchctl.errors import LocalClusterError
 from dispatchctl.files import write_private
 from dispatchctl.localcluster import LocalCluster, StateFileError
 
@@ -111,21 +111,21 @@ def _read_token_file(path: Path) -> str:
     try:
         info = path.stat()
         if not stat.S_ISREG(info.st_mode):
-            raise DispatchctlError(
+            raise LocalClusterError(
                 f"token file {path} is not a regular file", hint="pass a file holding the token"
             )
         if info.st_size > _TOKEN_FILE_LIMIT:
-            raise DispatchctlError(
+            raise LocalClusterError(
                 f"token file {path} has {info.st_size} bytes; a token file has one line",
                 hint="pass a file holding the token",
             )
         text = path.read_bytes()[:_TOKEN_FILE_LIMIT].decode("utf-8")
     except OSError as err:
-        raise DispatchctlError(
+        raise LocalClusterError(
             f"cannot read token file {path}: {err.strerror}", hint="check the --token-file path"
         ) from None
     except UnicodeDecodeError:
-        raise DispatchctlError(
+        raise LocalClusterError(
             f"token file {path} is not UTF-8 text", hint="pass a file holding the token"
         ) from None
     lines = text.splitlines()
@@ -135,9 +135,9 @@ def _read_token_file(path: Path) -> str:
 def _checked(token: str, where: str) -> str:
     token = token.strip()
     if not token:
-        raise DispatchctlError(f"{where} is empty", hint="a token is one line of text")
+        raise LocalClusterError(f"{where} is empty", hint="a token is one line of text")
     if not token.isprintable() or not token.isascii() or " " in token:
-        raise DispatchctlError(
+        raise LocalClusterError(
             f"{where} holds characters a bearer token cannot have (spaces, control, non-ASCII)",
             hint="use letters, digits and -._~+/= (for example: openssl rand -hex 32)",
         )
@@ -155,14 +155,14 @@ def run_server(port: int, state: Path | None, kubeconfig: Path | None, token: st
             tls=True,
         )
     except StateFileError as err:
-        raise DispatchctlError(
+        raise LocalClusterError(
             str(err), hint="pass another --state path, or move the file away to start afresh"
         ) from None
     try:
         cluster.start()
     except OSError as err:
         cluster.stop()
-        raise DispatchctlError(
+        raise LocalClusterError(
             f"cannot listen on 127.0.0.1:{port}: {err.strerror}", hint="choose another --port"
         ) from None
     stopping = threading.Event()
@@ -203,9 +203,9 @@ def _write_kubeconfig(path: Path, text: str) -> None:
     except FileNotFoundError:
         existing = None
     except OSError as err:
-        raise DispatchctlError(f"cannot write kubeconfig {path}: {err.strerror}") from None
+        raise LocalClusterError(f"cannot write kubeconfig {path}: {err.strerror}") from None
     if existing is not None and not stat.S_ISREG(existing.st_mode):
-        raise DispatchctlError(
+        raise LocalClusterError(
             f"cannot write kubeconfig {path}: it is not a regular file (a symlink, device or FIFO)",
             hint="pass --write-kubeconfig a new path or a regular file",
         )
@@ -213,7 +213,7 @@ def _write_kubeconfig(path: Path, text: str) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         write_private(path, text.encode(), overwrite=True)
     except OSError as err:
-        raise DispatchctlError(
+        raise LocalClusterError(
             f"cannot write kubeconfig {path}: {err.strerror}",
             hint="pass --write-kubeconfig a path in a writable folder",
         ) from None

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 import click
 from click.core import ParameterSource
 
-from dispatchctl.errors import DispatchctlError
+from dispatchctl.errors import LocalClusterError
 from dispatchctl.files import read_head
 from dispatchctl.plan import Target
 
@@ -225,11 +225,11 @@ def open_cluster(
     try:
         server = LocalCluster(state_path=state, token=token)
     except StateFolderError as err:
-        raise DispatchctlError(
+        raise LocalClusterError(
             str(err), hint="pass --local=STATE with a path in a writable folder"
         ) from None
     except StateFileError as err:
-        raise DispatchctlError(
+        raise LocalClusterError(
             str(err), hint="pass another --local=STATE, or move the file away to start afresh"
         ) from None
     server.start()

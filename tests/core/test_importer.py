@@ -14,7 +14,7 @@ import yaml
 
 from dispatchctl.config.models import Config
 from dispatchctl.desired import build_desired
-from dispatchctl.errors import DispatchctlError
+from dispatchctl.errors import NamespaceImportError
 from dispatchctl.importer import ImportResult, import_namespace, to_yaml
 from dispatchctl.objects import CREDENTIAL_ANNOTATION, MANAGED_BY_LABEL, OWNER_LABEL
 from tests.config.helpers import GITHUB_HOST_KEY, KNOWN_HOSTS, PASSPHRASE_OPENSSH_KEY, ssh_key
@@ -489,12 +489,14 @@ def test_the_default_account_is_imported_only_with_credentials_or_when_named() -
 def test_only_limits_the_accounts_and_names_an_unknown_one() -> None:
     accounts = [account("team-1", []), account("team-2", [])]
     assert [a.name for a in run(accounts, only=("team-2",)).accounts] == ["team-2"]
-    with pytest.raises(DispatchctlError, match="namespace dispatch has no service account team-3"):
+    with pytest.raises(
+        NamespaceImportError, match="namespace dispatch has no service account team-3"
+    ):
         run(accounts, only=("team-2", "team-3"))
 
 
 def test_an_owner_that_is_no_label_value_is_refused() -> None:
-    with pytest.raises(DispatchctlError, match="owner 'Not Valid': not a DNS-1123 label"):
+    with pytest.raises(NamespaceImportError, match="owner 'Not Valid': not a DNS-1123 label"):
         import_namespace(NS, "Not Valid", [], {})
 
 

@@ -72,3 +72,22 @@ def test_every_module_imports_on_its_own() -> None:
             [sys.executable, "-c", probe, module], capture_output=True, text=True
         )
         assert result.returncode == 0, f"{module}: {result.stderr}"
+
+
+def test_no_module_raises_the_base_error_itself() -> None:
+    """Each layer raises its own subclass of DispatchctlError (dispatchctl/errors.py), so a
+    caller can tell the layers apart; the base is only caught."""
+    import ast
+    from pathlib import Path
+
+    import dispatchctl
+
+    raised = []
+    for path in sorted(Path(dispatchctl.__file__).parent.rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Raise) and isinstance(node.exc, ast.Call):
+                func = node.exc.func
+                name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
+                if name == "DispatchctlError":
+                    raised.append(f"{path.name}:{node.lineno}")
+    assert raised == []
