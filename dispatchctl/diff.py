@@ -25,8 +25,10 @@ from dispatchctl.objects import (
     SERVICE_ACCOUNT,
     DesiredObject,
     DesiredState,
+    InputFile,
     LiveState,
     ObjectRef,
+    Target,
     owned_by,
     owner_labels,
 )
@@ -38,12 +40,10 @@ from dispatchctl.plan import (
     ConflictKind,
     Facts,
     FieldDiff,
-    InputFile,
     KeyDiff,
     KeyStatus,
     Plan,
     Seen,
-    Target,
 )
 
 # Keys with these prefixes are dispatchctl's even when the config no longer sets them, so a

@@ -1,4 +1,5 @@
-"""Names shared by every layer: object references, ownership labels, the desired state.
+"""Names shared by every layer: object references, ownership labels, the desired state, and
+what a plan is made from (the config files and the cluster it targets).
 
 Pure data. A desired object's ``manifest`` is the Kubernetes wire form (Secret ``data``
 base64-encoded) and therefore holds secret values: only the diff (to compare, and to read the
@@ -91,3 +92,19 @@ class LiveState:
     objects: Mapping[ObjectRef, Mapping[str, Any]]
     namespaces: frozenset[str]
     listed_by: Mapping[ObjectRef, tuple[str, ...]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Target:
+    """The cluster a plan is for, as the user named it."""
+
+    server: str
+    context: str | None = None
+
+
+@dataclass(frozen=True)
+class InputFile:
+    """A config file as it was on disk when planned."""
+
+    path: str
+    sha256: str

@@ -14,7 +14,7 @@ from typing import Any
 
 from dispatchctl import __version__
 from dispatchctl.errors import PlanError
-from dispatchctl.objects import SECRET, ObjectRef
+from dispatchctl.objects import SECRET, InputFile, ObjectRef, Target
 
 
 class Action(StrEnum):
@@ -174,22 +174,6 @@ class DuplicateUrl:
             text + f"Take it over (secretName: {self.secret} on that credential, then "
             f"--adopt), or {remove}"
         )
-
-
-@dataclass(frozen=True)
-class Target:
-    """The cluster a plan is for, as the user named it."""
-
-    server: str
-    context: str | None = None
-
-
-@dataclass(frozen=True)
-class InputFile:
-    """A config file as it was on disk when planned."""
-
-    path: str
-    sha256: str
 
 
 @dataclass(frozen=True)

@@ -15,8 +15,8 @@ from dispatchctl import scope
 from dispatchctl.config.load import load_config
 from dispatchctl.desired import build_desired
 from dispatchctl.diff import make_plan
-from dispatchctl.objects import DesiredState
-from dispatchctl.plan import InputFile, Plan
+from dispatchctl.objects import DesiredState, InputFile
+from dispatchctl.plan import Plan
 
 if TYPE_CHECKING:
     from dispatchctl.cluster import Cluster

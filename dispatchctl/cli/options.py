@@ -15,7 +15,7 @@ from click.core import ParameterSource
 
 from dispatchctl.errors import LocalClusterError
 from dispatchctl.files import read_head
-from dispatchctl.plan import Target
+from dispatchctl.objects import Target
 
 if TYPE_CHECKING:
     from dispatchctl.cluster import Cluster

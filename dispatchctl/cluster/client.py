@@ -27,8 +27,7 @@ from dispatchctl.cluster import scrub
 from dispatchctl.cluster.errors import NotFoundError, TransientError
 from dispatchctl.cluster.retry import RetryPolicy, status_error, translate
 from dispatchctl.errors import ClusterError
-from dispatchctl.objects import DesiredState, LiveState, ObjectRef
-from dispatchctl.plan import Target
+from dispatchctl.objects import DesiredState, LiveState, ObjectRef, Target
 
 log = logging.getLogger("dispatchctl.cluster")
 

@@ -24,7 +24,7 @@ from dispatchctl.cluster.client import DEFAULT_TIMEOUT, Cluster
 from dispatchctl.cluster.retry import RetryPolicy
 from dispatchctl.errors import ClusterError
 from dispatchctl.files import kind_of
-from dispatchctl.plan import Target
+from dispatchctl.objects import Target
 
 SERVICE_ACCOUNT_DIR = "/var/run/secrets/kubernetes.io/serviceaccount"
 _HINT = "pass --kubeconfig, set KUBECONFIG, or use --local for the bundled local cluster"

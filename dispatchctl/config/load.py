@@ -47,7 +47,7 @@ from dispatchctl.config.sops import (
 )
 from dispatchctl.errors import ConfigError, Problem, SopsError
 from dispatchctl.files import read_regular
-from dispatchctl.plan import InputFile
+from dispatchctl.objects import InputFile
 
 _ENC_TYPE = re.compile(r",type:(\w+)\]$")
 _OPAQUE = {"bool": False, "int": 0, "float": 0.0}

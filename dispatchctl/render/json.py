@@ -16,7 +16,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from dispatchctl.errors import PlanError
-from dispatchctl.objects import SECRET, SERVICE_ACCOUNT, ObjectRef
+from dispatchctl.objects import SECRET, SERVICE_ACCOUNT, InputFile, ObjectRef, Target
 from dispatchctl.plan import (
     Action,
     Change,
@@ -25,12 +25,10 @@ from dispatchctl.plan import (
     DuplicateUrl,
     Facts,
     FieldDiff,
-    InputFile,
     KeyDiff,
     KeyStatus,
     Plan,
     Seen,
-    Target,
 )
 
 FORMAT_VERSION = "2"

@@ -15,11 +15,12 @@ from dispatchctl.objects import (
     SERVICE_ACCOUNT,
     DesiredObject,
     DesiredState,
+    InputFile,
     LiveState,
     ObjectRef,
+    Target,
     owner_labels,
 )
-from dispatchctl.plan import InputFile, Target
 
 OWNER = "ci-credentials"
 NS = "dispatch"

@@ -3,10 +3,15 @@ subprocess or local cluster, and each module imports on its own."""
 
 from __future__ import annotations
 
+import ast
 import subprocess
 import sys
+from collections.abc import Iterable
+from pathlib import Path
 
 import pytest
+
+import dispatchctl
 
 CORE = [
     "dispatchctl.errors",
@@ -54,8 +59,6 @@ def test_core_module_imports_alone_and_pulls_in_no_shell(module: str) -> None:
 def _all_modules() -> list[str]:
     import pkgutil
 
-    import dispatchctl
-
     return sorted(
         info.name
         for info in pkgutil.walk_packages(dispatchctl.__path__, "dispatchctl.")
@@ -74,20 +77,78 @@ def test_every_module_imports_on_its_own() -> None:
         assert result.returncode == 0, f"{module}: {result.stderr}"
 
 
+def _sources() -> dict[str, ast.Module]:
+    """Every module of the package (the local cluster, which imports nothing of ours, aside),
+    parsed."""
+    root = Path(dispatchctl.__file__).parent
+    out = {}
+    for path in sorted(root.rglob("*.py")):
+        parts = path.relative_to(root.parent).with_suffix("").parts
+        if "localcluster" in parts:
+            continue
+        name = ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+        out[name] = ast.parse(path.read_text(encoding="utf-8"))
+    return out
+
+
+def _imports(tree: ast.Module, modules: Iterable[str]) -> set[str]:
+    """Our modules this one imports, under TYPE_CHECKING too (``from dispatchctl.config
+    import sops`` names dispatchctl.config.sops)."""
+    known = set(modules)
+    found = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found |= {alias.name for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            for alias in node.names:
+                sub = f"{node.module}.{alias.name}"
+                found.add(sub if sub in known else node.module)
+    return {name for name in found if name in known}
+
+
+# Data flows one way: a module imports nothing of a later stage. Foundations (errors, objects,
+# tekton, files) import no stage at all; the shell around the stages (cluster, cli, planner,
+# importer, scaffold) may import any.
+STAGES = (
+    ("dispatchctl.errors", "dispatchctl.objects", "dispatchctl.tekton", "dispatchctl.files"),
+    ("dispatchctl.config",),
+    ("dispatchctl.desired", "dispatchctl.facts"),
+    ("dispatchctl.diff", "dispatchctl.order", "dispatchctl.duplicates", "dispatchctl.plan"),
+    ("dispatchctl.render",),
+    ("dispatchctl.planfile", "dispatchctl.apply"),
+)
+
+
+def _stage(module: str) -> int | None:
+    for index, prefixes in enumerate(STAGES):
+        if any(module == p or module.startswith(f"{p}.") for p in prefixes):
+            return index
+    return None
+
+
+def test_no_module_imports_from_a_later_stage() -> None:
+    sources = _sources()
+    backwards = []
+    for module, tree in sources.items():
+        stage = _stage(module)
+        if stage is None:
+            continue
+        for imported in sorted(_imports(tree, sources)):
+            later = _stage(imported)
+            if later is not None and later > stage:
+                backwards.append(f"{module} imports {imported}")
+    assert backwards == []
+
+
 def test_no_module_raises_the_base_error_itself() -> None:
     """Each layer raises its own subclass of DispatchctlError (dispatchctl/errors.py), so a
     caller can tell the layers apart; the base is only caught."""
-    import ast
-    from pathlib import Path
-
-    import dispatchctl
-
     raised = []
-    for path in sorted(Path(dispatchctl.__file__).parent.rglob("*.py")):
-        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+    for module, tree in _sources().items():
+        for node in ast.walk(tree):
             if isinstance(node, ast.Raise) and isinstance(node.exc, ast.Call):
                 func = node.exc.func
                 name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
                 if name == "DispatchctlError":
-                    raised.append(f"{path.name}:{node.lineno}")
+                    raised.append(f"{module}:{node.lineno}")
     assert raised == []

@@ -22,7 +22,7 @@ from dispatchctl.cluster import Cluster, RetryPolicy, connect
 from dispatchctl.cluster.errors import ConnectionFailedError
 from dispatchctl.cluster.lock import Lock, read_lock
 from dispatchctl.localcluster import Fault
-from dispatchctl.plan import Target
+from dispatchctl.objects import Target
 from tests.e2e.conftest import (
     NO_CHANGES,
     NS,

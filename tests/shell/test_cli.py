@@ -14,7 +14,7 @@ from dispatchctl.cli import options
 from dispatchctl.cli.main import main
 from dispatchctl.cluster import Cluster
 from dispatchctl.cluster.lock import Lock, read_lock
-from dispatchctl.plan import Target
+from dispatchctl.objects import Target
 from tests.shell.builders import NS, OWNER
 
 CONFIG = f"""\
