@@ -12,6 +12,8 @@ import json
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from pydantic import SecretStr
+
 from dispatchctl.config import credentials as creds
 from dispatchctl.config.models import (
     BitbucketCloudCredential,
@@ -99,8 +101,7 @@ class _AccountBuilder:
         name = creds.secret_name(self.account, cred)
         self.secrets.append(name)
         url = creds.git_url(cred)
-        secret = getattr(cred, "token", None) or getattr(cred, "appPassword", None)
-        assert secret is not None
+        secret: SecretStr = getattr(cred, creds.SECRET_FIELD[cred.type])
         data = {
             "username": cred.username,
             "password": secret.get_secret_value(),

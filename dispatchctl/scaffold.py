@@ -16,7 +16,7 @@ from pathlib import Path
 from dispatchctl import agekey
 from dispatchctl.config import sops
 from dispatchctl.config.checks import dns_label_problem
-from dispatchctl.config.models import json_schema_text
+from dispatchctl.config.models import SECRET_FIELDS, json_schema_text
 from dispatchctl.errors import AgeKeyError, InitError
 from dispatchctl.files import write_private
 
@@ -74,7 +74,7 @@ def starter_text(owner: str, namespace: str, schema: str, config_name: str) -> s
 # Service accounts of your pipelines and their credentials. Edit it with
 #   sops edit {config_name}
 # which decrypts it in a private temporary file and encrypts it again on save. Secret fields
-# (token, appPassword, password, privateKey) are encrypted; the rest stays readable.
+# ({", ".join(SECRET_FIELDS)}) are encrypted; the rest stays readable.
 # Credential types: github, gitlab, bitbucket-cloud, bitbucket-server, git (SSH, with
 # knownHosts) and docker; `dispatchctl schema` describes every field.
 apiVersion: dispatchctl/v1

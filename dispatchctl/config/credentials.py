@@ -11,6 +11,8 @@ from dataclasses import dataclass
 
 from dispatchctl import tekton
 from dispatchctl.config.models import (
+    CREDENTIAL_TYPES,
+    SECRET_FIELDS,
     BitbucketCloudCredential,
     BitbucketServerCredential,
     DockerCredential,
@@ -25,15 +27,10 @@ ScmCredential = (
 )
 AnyCredential = ScmCredential | GitSshCredential | DockerCredential
 
-
-# credential type -> the field holding its secret value
-SECRET_FIELD = {
-    "github": "token",
-    "gitlab": "token",
-    "bitbucket-cloud": "appPassword",
-    "bitbucket-server": "token",
-    "git": "privateKey",
-    "docker": "password",
+# credential type -> the one field holding its secret value
+SECRET_FIELD: dict[str, str] = {
+    kind: next(name for name in SECRET_FIELDS if name in model.model_fields)
+    for kind, model in CREDENTIAL_TYPES.items()
 }
 
 

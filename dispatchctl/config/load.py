@@ -25,6 +25,7 @@ from dispatchctl.config import checks
 from dispatchctl.config.credentials import AnyCredential
 from dispatchctl.config.models import (
     CREDENTIAL_TYPES,
+    SECRET_FIELDS,
     Config,
     Credential,
     Metadata,
@@ -39,7 +40,7 @@ from dispatchctl.config.positions import (
     parse,
 )
 from dispatchctl.config.sops import (
-    SECRET_FIELDS,
+    SECRET_FIELDS_REGEX,
     Decryption,
     DecryptJob,
     SopsErrors,
@@ -294,7 +295,7 @@ def _inspect(f: _File, *, allow_plaintext: bool, decrypt: bool) -> None:
             f"encrypt it: sops encrypt --in-place {f.display}"
             if f.sops is None
             else "the file's encrypted_regex leaves it in clear text; use"
-            f" ^({'|'.join(SECRET_FIELDS)})$ and re-encrypt the file"
+            f" {SECRET_FIELDS_REGEX} and re-encrypt the file"
         )
         for path in _plaintext_secrets(data):
             f.problem(path, f"{path[-1]} is not encrypted in the file", hint)
@@ -304,7 +305,7 @@ def _inspect(f: _File, *, allow_plaintext: bool, decrypt: bool) -> None:
         f.problem(
             (),
             "values other than secret fields are encrypted; --no-decrypt cannot check this file",
-            "encrypt with encrypted_regex: ^(token|appPassword|password|privateKey)$",
+            f"encrypt with encrypted_regex: {SECRET_FIELDS_REGEX}",
         )
 
 

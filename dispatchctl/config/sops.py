@@ -20,9 +20,9 @@ from pathlib import Path
 from typing import Any
 
 from dispatchctl.config import keyerrors
+from dispatchctl.config.models import SECRET_FIELDS
 from dispatchctl.errors import SopsError
 
-SECRET_FIELDS = ("token", "appPassword", "password", "privateKey")
 SECRET_FIELDS_REGEX = "^(" + "|".join(SECRET_FIELDS) + ")$"
 BINARY_ENV = "DISPATCHCTL_SOPS"
 _TIMEOUT_SECONDS = 300

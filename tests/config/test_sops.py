@@ -8,10 +8,13 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from pydantic import SecretStr
 
 from dispatchctl.cli.main import main
 from dispatchctl.config import sops
+from dispatchctl.config.credentials import SECRET_FIELD
 from dispatchctl.config.load import load_config
+from dispatchctl.config.models import CREDENTIAL_TYPES, SECRET_FIELDS
 from dispatchctl.errors import ConfigError, SopsError
 from tests.config.helpers import HEADER, KNOWN_HOSTS, PASSPHRASE_OPENSSH_KEY, block, ssh_key
 from tests.fixtures.sops import encrypt_file, generate_age_key
@@ -205,6 +208,27 @@ def test_plaintext_guard(make_config, sops_env, age_key, tmp_path) -> None:
             " use ^(token|appPassword|password|privateKey)$ and re-encrypt the file",
         )
     ]
+
+
+def test_sops_encrypts_exactly_the_secret_fields_of_the_models() -> None:
+    """A SecretStr field left out of SECRET_FIELDS would stay in clear text under the
+    encrypted_regex that init, import and the hints write."""
+    secret = {
+        name
+        for model in CREDENTIAL_TYPES.values()
+        for name, info in model.model_fields.items()
+        if info.annotation is SecretStr
+    }
+    assert set(SECRET_FIELDS) == secret
+    assert sops.SECRET_FIELDS_REGEX == "^(token|appPassword|password|privateKey)$"
+    assert SECRET_FIELD == {
+        "github": "token",
+        "gitlab": "token",
+        "bitbucket-cloud": "appPassword",
+        "bitbucket-server": "token",
+        "git": "privateKey",
+        "docker": "password",
+    }
 
 
 def test_a_misspelt_secret_field_says_its_value_is_in_clear_text(make_config, sops_env) -> None:
