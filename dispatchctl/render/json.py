@@ -32,7 +32,9 @@ from dispatchctl.plan import (
 )
 
 FORMAT_VERSION = "2"
-_ACTIONS_BY_VERB = {action.verb: action for action in Action}
+# the document's action names, in Action's order: the order every view lists them in
+VERBS = tuple(action.verb for action in Action)
+_ACTIONS_BY_VERB = dict(zip(VERBS, Action, strict=True))
 
 
 def plan_document(plan: Plan) -> dict[str, Any]:
@@ -137,8 +139,8 @@ def plan_from_document(doc: Mapping[str, Any]) -> Plan:
         raise malformed(f"nested deeper than {MAX_DEPTH} levels")
     root = _Node(doc, "")
     target = root.field("target").closed("server", "context")
-    summary = root.field("summary").closed(*(a.verb for a in Action), "unchanged")
-    for verb in (*(a.verb for a in Action), "unchanged"):
+    summary = root.field("summary").closed(*VERBS, "unchanged")
+    for verb in (*VERBS, "unchanged"):
         summary.field(verb).count()
     for flag in ("has_changes", "has_errors"):
         root.field(flag).boolean()

@@ -11,13 +11,14 @@ from collections.abc import Mapping
 from typing import Any
 
 from dispatchctl.plan import Plan
-from dispatchctl.render.json import plan_document
+from dispatchctl.render.json import VERBS, plan_document
 from dispatchctl.render.text import (
     NO_CHANGES,
     Painter,
     change_block,
     delete_all_warning,
     error_lines,
+    no_changes,
     partial_note,
     printable_document,
     summary_line,
@@ -25,7 +26,6 @@ from dispatchctl.render.text import (
 
 MAX_CHARS = 60_000
 OTHER_OBJECTS = "objects of no service account"
-_VERBS = ("create", "update", "replace", "delete", "adopt")
 # plan symbol -> the column-0 mark GitHub's diff highlighting understands
 _DIFF_MARKS = {"+": "+", "-": "-", "~": "!", "-/+": "!", "<=": "!"}
 _PLAIN = Painter(color=False)
@@ -39,7 +39,7 @@ def render_document_markdown(doc: Mapping[str, Any]) -> str:
     """The comment; never longer than MAX_CHARS plus the truncation note."""
     doc = printable_document(doc)
     head = _head(doc)
-    if not doc["has_changes"] and not doc["has_errors"]:
+    if no_changes(doc):
         return "\n".join(head)  # the head says "No changes" once; no table, no summary line
     sections = [_section(account, changes) for account, changes in _by_account(doc)]
     tail = f"\n**{summary_line(doc)}**\n"
@@ -79,10 +79,10 @@ def _head(doc: Mapping[str, Any]) -> list[str]:
         lines.append("")
     if doc["deletes_everything"]:
         lines += ["> [!WARNING]", f"> {delete_all_warning(doc)}", ""]
-    if not doc["has_changes"] and not errors:
+    if no_changes(doc):
         return [*lines, NO_CHANGES, ""]
     lines += ["| Action | Count |", "| --- | ---: |"]
-    lines += [f"| {verb} | {doc['summary'][verb]} |" for verb in _VERBS]
+    lines += [f"| {verb} | {doc['summary'][verb]} |" for verb in VERBS]
     lines.append(f"| unchanged | {doc['summary']['unchanged']} |")
     if doc["create_namespaces"]:
         names = ", ".join(f"`{ns}`" for ns in doc["create_namespaces"])
@@ -104,7 +104,7 @@ def _by_account(doc: Mapping[str, Any]) -> list[tuple[str, list[Mapping[str, Any
 
 
 def _section(account: str, changes: list[Mapping[str, Any]]) -> str:
-    counts = {verb: sum(c["action"] == verb for c in changes) for verb in _VERBS}
+    counts = {verb: sum(c["action"] == verb for c in changes) for verb in VERBS}
     summary = ", ".join(f"{n} to {verb}" for verb, n in counts.items() if n)
     lines = [f"<details><summary><code>{account}</code>: {summary}</summary>", "", "```diff"]
     for index, change in enumerate(changes):

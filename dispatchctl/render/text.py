@@ -9,7 +9,7 @@ from typing import Any, TextIO
 
 from dispatchctl.facts import ORDER
 from dispatchctl.plan import Plan, missing_namespace_message
-from dispatchctl.render.json import plan_document
+from dispatchctl.render.json import VERBS, plan_document
 
 NO_CHANGES = "No changes. The cluster matches the configuration."
 ANSI_RESET = "\x1b[0m"
@@ -25,7 +25,6 @@ SYMBOL_COLORS = {
 }
 # key status -> the symbol its line starts with
 KEY_SYMBOLS = {"added": "+", "removed": "-", "changed": "~"}
-_ORDER = ("create", "update", "replace", "delete", "adopt")
 
 
 def should_color(stream: TextIO, env: Mapping[str, str]) -> bool:
@@ -69,10 +68,15 @@ def render_document_text(doc: Mapping[str, Any], *, color: bool) -> str:
     return "\n".join(lines) + "\n"
 
 
+def no_changes(doc: Mapping[str, Any]) -> bool:
+    """Nothing to apply and nothing in the way: every view then says NO_CHANGES alone."""
+    return not doc["has_changes"] and not doc["has_errors"]
+
+
 def summary_line(doc: Mapping[str, Any]) -> str:
-    if not doc["has_changes"] and not doc["has_errors"]:
+    if no_changes(doc):
         return NO_CHANGES
-    counts = ", ".join(f"{doc['summary'][verb]} to {verb}" for verb in _ORDER)
+    counts = ", ".join(f"{doc['summary'][verb]} to {verb}" for verb in VERBS)
     return f"Plan: {counts}."
 
 
