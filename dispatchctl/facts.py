@@ -11,13 +11,12 @@ from __future__ import annotations
 
 import base64
 import binascii
-import hashlib
 import json
 from collections.abc import Mapping
 from typing import Any
 
 from dispatchctl.config.credentials import PROVIDER_TYPES
-from dispatchctl.config.ssh import KeyProblem, inspect_private_key
+from dispatchctl.config.ssh import KeyProblem, blob_fingerprint, inspect_private_key
 from dispatchctl.objects import CREDENTIAL_ANNOTATION
 from dispatchctl.tekton import (
     BASIC_AUTH,
@@ -120,8 +119,7 @@ def _known_hosts(text: str | None) -> str | None:
             blob = base64.b64decode(fields[2], validate=True)
         except (binascii.Error, ValueError):
             continue
-        digest = base64.b64encode(hashlib.sha256(blob).digest()).decode().rstrip("=")
-        entries.append(f"{marker}{fields[0]} {fields[1]} SHA256:{digest}")
+        entries.append(f"{marker}{fields[0]} {fields[1]} {blob_fingerprint(blob)}")
     return ", ".join(entries) or None
 
 

@@ -51,7 +51,12 @@ def fingerprint(public_key: object) -> str:
     line = public_key.public_bytes(  # type: ignore[attr-defined]
         serialization.Encoding.OpenSSH, serialization.PublicFormat.OpenSSH
     )
-    blob = base64.b64decode(line.split()[1])
+    return blob_fingerprint(base64.b64decode(line.split()[1]))
+
+
+def blob_fingerprint(blob: bytes) -> str:
+    """``SHA256:...`` of a public key blob (the base64 field of an OpenSSH public key line),
+    as ``ssh-keygen -l`` prints it."""
     digest = base64.b64encode(hashlib.sha256(blob).digest()).decode().rstrip("=")
     return f"SHA256:{digest}"
 
