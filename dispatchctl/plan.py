@@ -31,10 +31,6 @@ class Action(StrEnum):
         return _VERBS[self]
 
     @property
-    def is_replace(self) -> bool:
-        return self is Action.REPLACE
-
-    @property
     def deletes(self) -> bool:
         return self in (Action.DELETE, Action.REPLACE)
 

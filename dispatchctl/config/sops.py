@@ -370,12 +370,6 @@ class Decryption:
         self.close()
 
 
-def decrypt_all(jobs: Sequence[DecryptJob]) -> list[str]:
-    """Decrypt several files concurrently; raises one error naming every failure."""
-    with Decryption() as decryption:
-        return decryption.results(jobs)
-
-
 # sops encrypt's stderr (never quoted: it might echo input) -> what went wrong, how to fix it
 _ENCRYPT_FAILURES: tuple[tuple[tuple[str, ...], str, str], ...] = (
     (
