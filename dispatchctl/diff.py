@@ -21,6 +21,7 @@ from dispatchctl.duplicates import duplicate_urls
 from dispatchctl.facts import secret_facts
 from dispatchctl.objects import (
     OWNER_LABEL,
+    REFERENCE_LISTS,
     SECRET,
     SERVICE_ACCOUNT,
     DesiredObject,
@@ -50,7 +51,6 @@ from dispatchctl.plan import (
 # credential that changes kind (git -> docker) leaves no stale Tekton annotation behind.
 MANAGED_LABEL_PREFIXES = ("dispatchctl.io/",)
 MANAGED_ANNOTATION_PREFIXES = ("dispatchctl.io/", "tekton.dev/git-", "tekton.dev/docker-")
-REFERENCE_LISTS = ("secrets", "imagePullSecrets")
 DEFAULT_SECRET_TYPE = "Opaque"
 # Top-level fields compared by their own rules, never as plain fields whose values a plan
 # shows (``stringData`` holds secret values, should a manifest ever carry it).

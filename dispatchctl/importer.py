@@ -27,7 +27,7 @@ from dispatchctl.config import credentials as creds
 from dispatchctl.config.models import API_VERSION, KIND, Config
 from dispatchctl.desired import build_desired
 from dispatchctl.errors import NamespaceImportError
-from dispatchctl.objects import MANAGED_BY_LABEL, OWNER_LABEL, SECRET
+from dispatchctl.objects import MANAGED_BY_LABEL, OWNER_LABEL, SECRET, listed_secrets
 from dispatchctl.tekton import (
     BASIC_AUTH,
     DOCKER_CONFIG_JSON,
@@ -207,7 +207,7 @@ def _listers(service_accounts: Sequence[Mapping[str, Any]]) -> dict[str, list[st
     """Secret name -> the accounts listing it (in ``secrets`` or ``imagePullSecrets``)."""
     out: dict[str, list[str]] = {}
     for sa in service_accounts:
-        for name in dict.fromkeys(_refs(sa, "secrets") + _refs(sa, "imagePullSecrets")):
+        for name in listed_secrets(sa):
             out.setdefault(name, []).append(_name(sa))
     return out
 

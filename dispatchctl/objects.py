@@ -19,6 +19,9 @@ CREDENTIAL_ANNOTATION = "dispatchctl.io/credential"
 
 SECRET = "Secret"
 SERVICE_ACCOUNT = "ServiceAccount"
+# The ServiceAccount fields that name Secrets: Tekton reads ``secrets``, the kubelet
+# ``imagePullSecrets``.
+REFERENCE_LISTS = ("secrets", "imagePullSecrets")
 
 
 @dataclass(frozen=True, order=True)
@@ -75,6 +78,12 @@ def owned_by(obj: Mapping[str, Any], owner: str) -> bool:
     """Carries both of this owner's labels: the only objects dispatchctl updates or prunes."""
     labels = (obj.get("metadata") or {}).get("labels") or {}
     return labels.get(MANAGED_BY_LABEL) == MANAGED_BY_VALUE and labels.get(OWNER_LABEL) == owner
+
+
+def listed_secrets(account: Mapping[str, Any]) -> list[str]:
+    """The Secret names a ServiceAccount lists, ``secrets`` first, each once."""
+    entries = [entry for field in REFERENCE_LISTS for entry in account.get(field) or []]
+    return list(dict.fromkeys(str(e["name"]) for e in entries if e.get("name")))
 
 
 @dataclass(frozen=True)

@@ -49,6 +49,7 @@ from dispatchctl.objects import (
     DesiredState,
     LiveState,
     ObjectRef,
+    listed_secrets,
     owned_by,
     owner_selector,
 )
@@ -169,12 +170,10 @@ def _listed_by(
             continue  # the plan updates or deletes those itself
         meta = account["metadata"]
         namespace = str(meta.get("namespace") or "")
-        for field in ("secrets", "imagePullSecrets"):
-            for entry in account.get(field) or []:
-                ref = ObjectRef(SECRET, namespace, str(entry.get("name", "")))
-                holder = f"{namespace}/{meta['name']}"
-                if ref in prunable and holder not in found.get(ref, []):
-                    found.setdefault(ref, []).append(holder)
+        for name in listed_secrets(account):
+            ref = ObjectRef(SECRET, namespace, name)
+            if ref in prunable:
+                found.setdefault(ref, []).append(f"{namespace}/{meta['name']}")
     return {ref: tuple(sorted(names)) for ref, names in found.items()}
 
 
@@ -279,15 +278,7 @@ def read_namespace(
             hint="check -n and the cluster (--kubeconfig, --context)",
         )
     accounts = cluster.list(SERVICE_ACCOUNT, namespace)
-    names = sorted(
-        {
-            str(entry["name"])
-            for account in accounts
-            for field in ("secrets", "imagePullSecrets")
-            for entry in account.get(field) or []
-            if entry.get("name")
-        }
-    )
+    names = sorted({name for account in accounts for name in listed_secrets(account)})
     with ThreadPoolExecutor(max_workers=MAX_CONCURRENT_READS) as pool:
         found = pool.map(lambda name: cluster.get(SECRET, namespace, name), names)
         secrets = {name: obj for name, obj in zip(names, found, strict=True) if obj is not None}

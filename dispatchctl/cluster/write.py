@@ -19,7 +19,7 @@ from dispatchctl.cluster.errors import (
     ConflictError,
     NotFoundError,
 )
-from dispatchctl.objects import ObjectRef
+from dispatchctl.objects import REFERENCE_LISTS, ObjectRef
 from dispatchctl.plan import Seen
 
 if TYPE_CHECKING:
@@ -27,7 +27,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("dispatchctl.cluster")
 
-_REFERENCE_LISTS = ("secrets", "imagePullSecrets")
 _RERUN = "nothing was overwritten; run plan again to review the change"
 
 
@@ -138,7 +137,7 @@ def holds(live: Mapping[str, Any], manifest: Mapping[str, Any]) -> bool:
                 theirs = have.get(part) or {}
                 if any(theirs.get(k) != v for k, v in mine.items()):
                     return False
-        elif key in _REFERENCE_LISTS:
+        elif key in REFERENCE_LISTS:
             # servers before 1.24 append a token Secret to an account's list
             have = live.get(key) or []
             if any(entry not in have for entry in value or []):
