@@ -17,6 +17,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from dispatchctl import tekton
 from dispatchctl.duplicates import duplicate_urls
 from dispatchctl.facts import secret_facts
 from dispatchctl.objects import (
@@ -30,6 +31,7 @@ from dispatchctl.objects import (
     LiveState,
     ObjectRef,
     Target,
+    labels_of,
     owned_by,
     owner_labels,
 )
@@ -50,7 +52,7 @@ from dispatchctl.plan import (
 # Keys with these prefixes are dispatchctl's even when the config no longer sets them, so a
 # credential that changes kind (git -> docker) leaves no stale Tekton annotation behind.
 MANAGED_LABEL_PREFIXES = ("dispatchctl.io/",)
-MANAGED_ANNOTATION_PREFIXES = ("dispatchctl.io/", "tekton.dev/git-", "tekton.dev/docker-")
+MANAGED_ANNOTATION_PREFIXES = ("dispatchctl.io/", *tekton.PREFIXES)
 DEFAULT_SECRET_TYPE = "Opaque"
 # Top-level fields compared by their own rules, never as plain fields whose values a plan
 # shows (``stringData`` holds secret values, should a manifest ever carry it).
@@ -141,7 +143,7 @@ def _diff_object(
 
     # Owned means both labels. An owner label of another config is never ours to adopt; an
     # object with only one of our labels is unmanaged (a half-labelled object someone made).
-    other_owner = _labels(live).get(OWNER_LABEL)
+    other_owner = labels_of(live).get(OWNER_LABEL)
     if other_owner is not None and other_owner != ctx.owner:
         return Conflict(obj.ref, ConflictKind.OTHER_OWNER, other_owner=other_owner)
     adopting = not owned_by(live, ctx.owner)
@@ -379,10 +381,6 @@ def _decoded(data: Mapping[str, str] | None) -> dict[str, bytes | None]:
         except (binascii.Error, TypeError, ValueError):
             out[key] = None
     return out
-
-
-def _labels(obj: Mapping[str, Any]) -> Mapping[str, str]:
-    return (obj.get("metadata") or {}).get("labels") or {}
 
 
 def _with_owner_labels(manifest: Mapping[str, Any], owner: str) -> dict[str, Any]:

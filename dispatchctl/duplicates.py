@@ -20,6 +20,7 @@ from dispatchctl.objects import (
     DesiredState,
     LiveState,
     ObjectRef,
+    labels_of,
 )
 from dispatchctl.plan import DuplicateUrl
 from dispatchctl.tekton import basic_auth_urls
@@ -60,7 +61,7 @@ def _of_account(
         foreign = live.objects.get(ObjectRef(SECRET, namespace, name))
         if foreign is None:
             continue
-        owner = ((foreign.get("metadata") or {}).get("labels") or {}).get(OWNER_LABEL)
+        owner = labels_of(foreign).get(OWNER_LABEL)
         for annotation, kind, url in basic_auth_urls(foreign):
             mine = ours.get((kind, url))
             if mine is not None:

@@ -17,7 +17,7 @@ from typing import Any
 
 from dispatchctl.config.credentials import PROVIDER_TYPES
 from dispatchctl.config.ssh import KeyProblem, blob_fingerprint, inspect_private_key
-from dispatchctl.objects import CREDENTIAL_ANNOTATION
+from dispatchctl.objects import CREDENTIAL_ANNOTATION, annotations_of
 from dispatchctl.tekton import (
     BASIC_AUTH,
     DOCKER_CONFIG_JSON,
@@ -52,7 +52,7 @@ def secret_facts(secret: Mapping[str, Any]) -> dict[str, str]:
     """The safe facts of a Secret (wire form: ``data`` base64), in ``ORDER``. Read from any
     type, so a Secret made with the wrong type (to be replaced) still says what it held."""
     kind = secret.get("type") or "Opaque"
-    annotations = (secret.get("metadata") or {}).get("annotations") or {}
+    annotations = annotations_of(secret)
     tekton = tekton_annotations(annotations)
     git = next((v for k, v in sorted(tekton.items()) if k.startswith(GIT_PREFIX)), None)
     docker = next((v for k, v in sorted(tekton.items()) if k.startswith(DOCKER_PREFIX)), None)

@@ -27,7 +27,14 @@ from dispatchctl.config import credentials as creds
 from dispatchctl.config.models import API_VERSION, KIND, Config
 from dispatchctl.desired import build_desired
 from dispatchctl.errors import NamespaceImportError
-from dispatchctl.objects import MANAGED_BY_LABEL, OWNER_LABEL, SECRET, listed_secrets
+from dispatchctl.objects import (
+    MANAGED_BY_LABEL,
+    OWNER_LABEL,
+    SECRET,
+    annotations_of,
+    labels_of,
+    listed_secrets,
+)
 from dispatchctl.tekton import (
     BASIC_AUTH,
     DOCKER_CONFIG_JSON,
@@ -181,21 +188,13 @@ def _name(obj: Mapping[str, Any]) -> str:
     return str((obj.get("metadata") or {}).get("name", ""))
 
 
-def _labels(obj: Mapping[str, Any]) -> Mapping[str, str]:
-    return (obj.get("metadata") or {}).get("labels") or {}
-
-
-def _annotations(obj: Mapping[str, Any]) -> Mapping[str, str]:
-    return (obj.get("metadata") or {}).get("annotations") or {}
-
-
 def _managed(obj: Mapping[str, Any]) -> bool:
-    labels = _labels(obj)
+    labels = labels_of(obj)
     return MANAGED_BY_LABEL in labels or OWNER_LABEL in labels
 
 
 def _managed_reason(obj: Mapping[str, Any]) -> str:
-    owner = _labels(obj).get(OWNER_LABEL)
+    owner = labels_of(obj).get(OWNER_LABEL)
     return f"already managed by dispatchctl (owner {owner})" if owner else "already labelled"
 
 
@@ -381,7 +380,7 @@ def _credential(secret: Mapping[str, Any]) -> tuple[dict[str, Any] | None, str]:
     data = _decoded(secret)
     if data is None:
         return None, "a data value is not UTF-8 text"
-    annotations = tekton_annotations(_annotations(secret))
+    annotations = tekton_annotations(annotations_of(secret))
     git = [v for k, v in sorted(annotations.items()) if k.startswith(GIT_PREFIX)]
     docker = [v for k, v in sorted(annotations.items()) if k.startswith(DOCKER_PREFIX)]
     if len(annotations) > 1:
@@ -472,8 +471,8 @@ def _compare(wanted: Mapping[str, Any], live: Mapping[str, Any]) -> tuple[str, l
     if (live.get("type") or "Opaque") != wanted["type"]:
         return f"its type would change to {wanted['type']}", []
     changes: list[str] = []
-    want_t = tekton_annotations(wanted["metadata"].get("annotations") or {})
-    have_t = tekton_annotations(_annotations(live))
+    want_t = tekton_annotations(annotations_of(wanted))
+    have_t = tekton_annotations(annotations_of(live))
     if want_t != have_t:
         change = _annotation_change(wanted["type"], want_t, have_t)
         if change is None:

@@ -74,9 +74,18 @@ def owner_selector(owner: str) -> str:
     return f"{MANAGED_BY_LABEL}={MANAGED_BY_VALUE},{OWNER_LABEL}={owner}"
 
 
+def labels_of(obj: Mapping[str, Any]) -> Mapping[str, str]:
+    """An object's labels ({} for none), whatever it is: desired, live or half-written."""
+    return (obj.get("metadata") or {}).get("labels") or {}
+
+
+def annotations_of(obj: Mapping[str, Any]) -> Mapping[str, str]:
+    return (obj.get("metadata") or {}).get("annotations") or {}
+
+
 def owned_by(obj: Mapping[str, Any], owner: str) -> bool:
     """Carries both of this owner's labels: the only objects dispatchctl updates or prunes."""
-    labels = (obj.get("metadata") or {}).get("labels") or {}
+    labels = labels_of(obj)
     return labels.get(MANAGED_BY_LABEL) == MANAGED_BY_VALUE and labels.get(OWNER_LABEL) == owner
 
 

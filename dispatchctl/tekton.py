@@ -21,6 +21,8 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 from urllib.parse import SplitResult, urlsplit
 
+from dispatchctl.objects import annotations_of
+
 GIT_PREFIX = "tekton.dev/git-"
 DOCKER_PREFIX = "tekton.dev/docker-"
 PREFIXES = (GIT_PREFIX, DOCKER_PREFIX)
@@ -147,8 +149,7 @@ def basic_auth_urls(secret: Mapping[str, Any]) -> Iterator[tuple[str, str, str]]
     Any other Secret type gives none (ssh keys may share a host; pull Secrets are merged)."""
     if (secret.get("type") or "Opaque") != BASIC_AUTH:
         return
-    annotations = (secret.get("metadata") or {}).get("annotations") or {}
-    for key, value in sorted(tekton_annotations(annotations).items()):
+    for key, value in sorted(tekton_annotations(annotations_of(secret)).items()):
         yield (
             key,
             GIT if key.startswith(GIT_PREFIX) else REGISTRY,

@@ -49,6 +49,7 @@ from dispatchctl.objects import (
     DesiredState,
     LiveState,
     ObjectRef,
+    annotations_of,
     listed_secrets,
     owned_by,
     owner_selector,
@@ -258,7 +259,7 @@ def _names_in(cluster: Cluster, kind: str, namespace: str) -> _Listing:
 def _may_clash(item: Mapping[str, Any]) -> bool:
     """Whether a Secret's metadata has a Tekton annotation: one without can clash with
     nothing (its type is not in the metadata, so one with is read whole)."""
-    return bool(tekton_annotations((item.get("metadata") or {}).get("annotations") or {}))
+    return bool(tekton_annotations(annotations_of(item)))
 
 
 def _get(
