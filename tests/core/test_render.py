@@ -226,6 +226,36 @@ def test_the_reader_accepts_exactly_what_the_schema_accepts(data: st.DataObject)
         assert schema_ok
 
 
+@pytest.mark.parametrize(
+    ("path", "open_"),
+    [
+        ((), True),
+        (("changes", 0), True),
+        (("conflicts", 0), True),
+        (("duplicate_urls", 0), False),
+        (("target",), False),
+        (("summary",), False),
+        (("changes", 0, "facts"), False),
+    ],
+)
+def test_a_new_field_is_taken_where_the_schema_leaves_the_object_open(
+    path: tuple[str | int, ...], open_: bool
+) -> None:
+    """The reader and the schema agree on each object, one by one (the property test above
+    finds a disagreement only when it happens to draw that object)."""
+    doc = plan_document(representative_plan())
+    node = doc
+    for part in path:
+        node = node[part]
+    node["extra"] = 1
+    assert jsonschema.Draft202012Validator(SCHEMA).is_valid(doc) is open_
+    if open_:
+        plan_from_document(doc)
+    else:
+        with pytest.raises(PlanError, match="unexpected field 'extra'"):
+            plan_from_document(doc)
+
+
 def test_a_document_nested_past_the_limit_is_refused_before_it_is_read() -> None:
     doc = plan_document(representative_plan())
     deep: Any = "x"
