@@ -89,9 +89,9 @@ def apply_plan(
     an event checked between writes, where a KeyboardInterrupt could strike mid-bookkeeping.
     """
     if plan.has_errors:
-        problems = [c.message for c in plan.conflicts] + [
-            f"namespace {ns} does not exist" for ns in plan.missing_namespaces
-        ]
+        problems = [c.message for c in plan.conflicts]
+        problems += [d.message for d in plan.duplicate_urls]
+        problems += [f"namespace {ns} does not exist" for ns in plan.missing_namespaces]
         raise PlanError("the plan has errors and cannot be applied: " + "; ".join(problems))
     if parallelism < 1:
         raise PlanError(f"parallelism must be at least 1, not {parallelism}")

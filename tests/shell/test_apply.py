@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import _thread
+import dataclasses
 import threading
 
 import pytest
@@ -11,8 +12,8 @@ from dispatchctl.apply import ApplyResult, apply_plan
 from dispatchctl.cluster import Cluster
 from dispatchctl.errors import PlanError
 from dispatchctl.localcluster import Fault
-from dispatchctl.objects import SECRET, SERVICE_ACCOUNT
-from dispatchctl.plan import Action, Change
+from dispatchctl.objects import SECRET, SERVICE_ACCOUNT, ObjectRef
+from dispatchctl.plan import Action, Change, DuplicateUrl
 from tests.fixtures.cluster import ApiServer
 from tests.shell.builders import NS, account, accounts, b64, plan_for, secret, state
 
@@ -271,6 +272,23 @@ def test_a_plan_with_errors_is_not_applied(cluster: Cluster) -> None:
     plan = plan_for(cluster, state(secret("a", namespace="nowhere")))
     with pytest.raises(PlanError, match="namespace nowhere does not exist"):
         apply_plan(plan, cluster)
+
+
+def test_a_plan_with_a_duplicate_url_is_not_applied_and_says_why(cluster: Cluster) -> None:
+    plan = plan_for(cluster, accounts(1))
+    duplicate = DuplicateUrl(
+        ObjectRef(SERVICE_ACCOUNT, NS, "team-0"),
+        "by-hand",
+        "tekton.dev/git-0",
+        "git",
+        "https://github.com",
+        "team-0-github",
+    )
+    with pytest.raises(
+        PlanError, match=r"lists Secret by-hand .* same git URL https://github\.com"
+    ):
+        apply_plan(dataclasses.replace(plan, duplicate_urls=(duplicate,)), cluster)
+    assert cluster.get(SERVICE_ACCOUNT, NS, "team-0") is None
 
 
 def test_a_plan_without_manifests_is_refused_per_change(cluster: Cluster) -> None:
