@@ -19,14 +19,13 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from dispatchctl.cluster.write import create_object, delete_object, update_object
 from dispatchctl.errors import DispatchctlError, PlanError
-from dispatchctl.objects import ObjectRef
+from dispatchctl.objects import NAMESPACE, ObjectRef
 from dispatchctl.order import phases
 from dispatchctl.plan import Action, Change, Plan, Seen
 
 if TYPE_CHECKING:
     from dispatchctl.cluster import Cluster
 
-NAMESPACE = "Namespace"
 _STOP_POLL_SECONDS = 0.2  # how soon a set ``stop`` is seen while writes are in flight
 
 

@@ -19,6 +19,7 @@ CREDENTIAL_ANNOTATION = "dispatchctl.io/credential"
 
 SECRET = "Secret"
 SERVICE_ACCOUNT = "ServiceAccount"
+NAMESPACE = "Namespace"
 # The ServiceAccount fields that name Secrets: Tekton reads ``secrets``, the kubelet
 # ``imagePullSecrets``.
 REFERENCE_LISTS = ("secrets", "imagePullSecrets")

@@ -27,29 +27,34 @@ from dispatchctl.cluster import scrub
 from dispatchctl.cluster.errors import NotFoundError, TransientError
 from dispatchctl.cluster.retry import RetryPolicy, status_error, translate
 from dispatchctl.errors import ClusterError
-from dispatchctl.objects import DesiredState, LiveState, ObjectRef, Target
+from dispatchctl.objects import (
+    NAMESPACE,
+    SECRET,
+    SERVICE_ACCOUNT,
+    DesiredState,
+    LiveState,
+    ObjectRef,
+    Target,
+)
 
 log = logging.getLogger("dispatchctl.cluster")
 
 DEFAULT_TIMEOUT = (10.0, 30.0)  # (connect, read) seconds per attempt
 
-# kind -> (API path prefix, resource); namespaced unless the prefix says otherwise.
+# kind -> (apiVersion, resource)
 RESOURCES: dict[str, tuple[str, str]] = {
-    "Secret": ("/api/v1", "secrets"),
-    "ServiceAccount": ("/api/v1", "serviceaccounts"),
-    "Lease": ("/apis/coordination.k8s.io/v1", "leases"),
-    "Namespace": ("/api/v1", "namespaces"),
-}
-API_VERSIONS = {
-    "Secret": "v1",
-    "ServiceAccount": "v1",
-    "Namespace": "v1",
-    "Lease": "coordination.k8s.io/v1",
+    SECRET: ("v1", "secrets"),
+    SERVICE_ACCOUNT: ("v1", "serviceaccounts"),
+    "Lease": ("coordination.k8s.io/v1", "leases"),
+    NAMESPACE: ("v1", "namespaces"),
 }
 
 
 def collection_path(kind: str, namespace: str | None) -> str:
-    prefix, resource = RESOURCES[kind]
+    """``namespace`` None: across all namespaces, or a cluster-scoped kind's collection."""
+    api_version, resource = RESOURCES[kind]
+    # the core group is served under /api, every named group under /apis
+    prefix = f"/apis/{api_version}" if "/" in api_version else f"/api/{api_version}"
     if namespace is None:
         return f"{prefix}/{resource}"
     return f"{prefix}/namespaces/{quote(namespace, safe='')}/{resource}"
@@ -248,7 +253,7 @@ class Cluster:
 
 def _with_kind(obj: dict[str, Any], kind: str) -> dict[str, Any]:
     """LIST items come without kind/apiVersion; the diff compares whole objects."""
-    obj.setdefault("apiVersion", API_VERSIONS[kind])
+    obj.setdefault("apiVersion", RESOURCES[kind][0])
     obj.setdefault("kind", kind)
     return obj
 

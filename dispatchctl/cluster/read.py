@@ -44,6 +44,7 @@ from dispatchctl.cluster.client import collection_path, object_path
 from dispatchctl.cluster.errors import ForbiddenError, NotFoundError
 from dispatchctl.errors import ClusterError
 from dispatchctl.objects import (
+    NAMESPACE,
     SECRET,
     SERVICE_ACCOUNT,
     DesiredState,
@@ -219,7 +220,7 @@ def _namespace_exists(cluster: Cluster, name: str) -> bool:
     """404 means missing. 403 (no permission to read namespaces) is taken as existing: the
     writes will then say precisely what is wrong, while a false "missing" would block apply."""
     try:
-        cluster.request("GET", object_path("Namespace", None, name), what=f"read namespace {name}")
+        cluster.request("GET", object_path(NAMESPACE, None, name), what=f"read namespace {name}")
     except NotFoundError:
         return False
     except ForbiddenError:

@@ -19,7 +19,7 @@ from dispatchctl.cluster.errors import (
     ConflictError,
     NotFoundError,
 )
-from dispatchctl.objects import REFERENCE_LISTS, ObjectRef
+from dispatchctl.objects import NAMESPACE, REFERENCE_LISTS, ObjectRef
 from dispatchctl.plan import Seen
 
 if TYPE_CHECKING:
@@ -37,10 +37,10 @@ def ref_of(manifest: Mapping[str, Any]) -> ObjectRef:
 
 def create_namespace(cluster: Cluster, name: str) -> bool:
     """Create a namespace; False if it already exists (made meanwhile by someone else)."""
-    body = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}}
+    body = {"apiVersion": "v1", "kind": NAMESPACE, "metadata": {"name": name}}
     try:
         cluster.request(
-            "POST", collection_path("Namespace", None), body=body, what=f"create namespace {name}"
+            "POST", collection_path(NAMESPACE, None), body=body, what=f"create namespace {name}"
         )
     except AlreadyExistsError:
         return False
