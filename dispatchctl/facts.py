@@ -57,7 +57,7 @@ def secret_facts(secret: Mapping[str, Any]) -> dict[str, str]:
     git = next((v for k, v in sorted(tekton.items()) if k.startswith(GIT_PREFIX)), None)
     docker = next((v for k, v in sorted(tekton.items()) if k.startswith(DOCKER_PREFIX)), None)
     data = secret.get("data") or {}
-    safe = {key: _text(data.get(key)) for key in SAFE_KEYS if key in data}
+    safe = safe_values(data)
     facts: dict[str, str | None] = {
         "username": safe.get("username"),
         "provider_url": safe.get("scm.provider.url"),
@@ -80,6 +80,12 @@ def secret_facts(secret: Mapping[str, Any]) -> dict[str, str]:
     elif kind == DOCKER_CONFIG_JSON:
         facts["credential"] = "docker"
     return {name: value for name in ORDER if (value := facts.get(name)) is not None}
+
+
+def safe_values(data: Mapping[str, Any]) -> dict[str, str | None]:
+    """The ``SAFE_KEYS`` a Secret's ``data`` has, decoded; None for one that is not base64 of
+    UTF-8 text."""
+    return {key: _text(data[key]) for key in SAFE_KEYS if key in data}
 
 
 def _text(value: Any) -> str | None:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
 import io
 from collections.abc import Mapping
 from typing import Any
@@ -14,7 +12,7 @@ from ruamel.yaml import YAML
 from dispatchctl.cli import options
 from dispatchctl.config.load import load_config
 from dispatchctl.desired import build_desired
-from dispatchctl.facts import SAFE_KEYS
+from dispatchctl.facts import safe_values
 from dispatchctl.objects import SECRET
 
 REDACTED = "<redacted>"
@@ -29,7 +27,7 @@ def redact(manifest: Mapping[str, Any]) -> dict[str, Any]:
     data = out.get("data")
     if out.get("kind") != SECRET or not isinstance(data, Mapping):
         return out
-    clear = {key: _decoded(data[key]) for key in SAFE_KEYS if key in data}
+    clear = safe_values(data)
     out["data"] = {key: REDACTED for key in data if clear.get(key) is None}
     if not out["data"]:
         del out["data"]
@@ -37,13 +35,6 @@ def redact(manifest: Mapping[str, Any]) -> dict[str, Any]:
     if shown:
         out["stringData"] = shown
     return out
-
-
-def _decoded(value: Any) -> str | None:
-    try:
-        return base64.b64decode(str(value), validate=True).decode("utf-8")
-    except (binascii.Error, UnicodeDecodeError, ValueError):
-        return None
 
 
 def to_yaml(manifests: list[Mapping[str, Any]]) -> str:
