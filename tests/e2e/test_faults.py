@@ -41,6 +41,7 @@ from tests.e2e.conftest import (
 )
 from tests.fixtures.cluster import ApiServer
 from tests.fixtures.sops import AgeKey
+from tests.waiting import wait_for
 
 pytestmark = pytest.mark.usefixtures("dispatch_ns")
 
@@ -224,7 +225,22 @@ def test_second_apply_fails_naming_the_holder_or_waits_for_it(
     assert write_log(apiserver) == []
     assert get(api, "Secret", "team-1-github") is None
 
-    release = threading.Timer(0.3, holder.release)
+    # Released once the second apply has read the Lease as held (it then says it waits), not
+    # after a guessed time: loading the config can take longer than any guess on a busy host.
+    apiserver.requests.clear()
+
+    def release_once_read() -> None:
+        wait_for(
+            lambda: any(
+                (r.verb, r.resource, r.status) == ("get", "leases", 200)
+                for r in list(apiserver.requests)
+            ),
+            "the second apply to read the held Lease",
+            timeout=60,
+        )
+        holder.release()
+
+    release = threading.Thread(target=release_once_read)
     release.start()
     try:
         waited = run("apply", config, *cluster_args, "--auto-approve", "--lock-timeout=30s")
