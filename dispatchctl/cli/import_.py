@@ -8,14 +8,13 @@ existing file unless ``--force``.
 
 from __future__ import annotations
 
-import os
 import shlex
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
 
-from dispatchctl import files
+from dispatchctl import files, scaffold
 from dispatchctl.cli import options
 from dispatchctl.cluster.read import owned_refs, read_namespace
 from dispatchctl.config import sops
@@ -24,8 +23,6 @@ from dispatchctl.importer import ImportResult, import_namespace, to_yaml
 
 if TYPE_CHECKING:
     from dispatchctl.cluster import Cluster
-
-SCHEMA_FILE = Path("schemas") / "dispatchctl.schema.json"
 
 
 @click.command("import")
@@ -89,7 +86,9 @@ def import_(
         result = import_namespace(namespace, owner, accounts, secrets, only=service_accounts)
         check_owner_unused(cluster, owner, namespace)
         check_found(result, namespace)
-    text = to_yaml(result.document, schema=schema_reference(target))
+    # the nearest schemas/dispatchctl.schema.json, else a sibling one, as init writes it
+    schema = scaffold.schema_reference(target.parent) or scaffold.SCHEMA_NAME
+    text = to_yaml(result.document, schema=schema)
     write_file(target, sops.encrypt(text, filename=target, age=age), force=force)
     echo_skipped(result)
     click.echo(summary(result, namespace, out, kubeconfig, context, local))
@@ -142,16 +141,6 @@ def check_owner_unused(cluster: Cluster, owner: str, namespace: str) -> None:
             f"{'s' if len(owned) != 1 else ''} ({shown}); applying the import would prune them",
             hint="pass --owner NAME with a name no config uses yet",
         )
-
-
-def schema_reference(target: Path) -> str:
-    """The nearest schemas/dispatchctl.schema.json above the file, relative to it; else a
-    sibling dispatchctl.schema.json (`dispatchctl schema > dispatchctl.schema.json`)."""
-    folder = target.parent.resolve()
-    for candidate in (folder, *folder.parents):
-        if (candidate / SCHEMA_FILE).is_file():
-            return Path(os.path.relpath(candidate / SCHEMA_FILE, folder)).as_posix()
-    return SCHEMA_FILE.name
 
 
 def write_file(target: Path, text: str, *, force: bool) -> None:
