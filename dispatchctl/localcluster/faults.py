@@ -17,7 +17,10 @@ class Fault:
     the write happens but its answer is lost, the case a client's retry must survive. With
     ``plain=True`` the answer is text, as the max-in-flight and priority-and-fairness filters
     answer a 429, instead of a Status. ``message``, ``reason`` and ``details`` replace the
-    Status's own, as an admission webhook's denial sets them (which may quote the object)."""
+    Status's own, as an admission webhook's denial sets them (which may quote the object).
+    ``hold`` keeps the request waiting until the test sets that event (after any ``latency``):
+    a request held while the test makes something else happen, instead of a guessed delay.
+    ``Faults.clear`` sets it, so no request is held past its test."""
 
     method: str | None = None  # HTTP method: GET, POST, PUT, PATCH, DELETE
     verb: str | None = None  # get, list, create, update, patch, delete, deletecollection
@@ -35,6 +38,7 @@ class Fault:
     message: str | None = None
     reason: str | None = None
     details: dict[str, Any] | None = None
+    hold: threading.Event | None = None
     seen: int = field(default=0, init=False)
     fired: int = field(default=0, init=False)
 
@@ -78,6 +82,9 @@ class Faults:
 
     def clear(self) -> None:
         with self._lock:
+            for fault in self._faults:
+                if fault.hold is not None:
+                    fault.hold.set()
             self._faults.clear()
 
     def pick(

@@ -332,6 +332,8 @@ class LocalCluster:
 def _apply(fault: Fault) -> None:
     if fault.latency:
         time.sleep(fault.latency)
+    if fault.hold is not None:
+        fault.hold.wait()
     if fault.drop:
         raise _Dropped()
     if fault.status is not None:

@@ -88,6 +88,40 @@ def test_latency_delays_the_answer(local_cluster) -> None:
     assert time.monotonic() - started >= 0.3
 
 
+def in_thread(local_cluster: LocalCluster, method: str, path: str, body: object = None):
+    """Send one request from a thread; returns the thread and the list its status lands in."""
+    answers: list[int] = []
+    thread = threading.Thread(
+        target=lambda: answers.append(request(local_cluster, method, path, body)[0])
+    )
+    thread.start()
+    return thread, answers
+
+
+def test_hold_keeps_the_request_until_the_test_lets_it_go(local_cluster) -> None:
+    hold = threading.Event()
+    held = local_cluster.faults.add(Fault(verb="create", resource="secrets", hold=hold))
+    writer, answers = in_thread(
+        local_cluster, "POST", "/api/v1/namespaces/default/secrets", {"metadata": {"name": "a"}}
+    )
+    wait_for(lambda: held.fired, "the create to reach the server")
+    # held: not written, not answered, while other requests are served
+    assert request(local_cluster, "GET", "/api/v1/namespaces/default/secrets/a")[0] == 404
+    assert answers == []
+    hold.set()
+    writer.join(20)
+    assert answers == [201]
+
+
+def test_clearing_the_faults_lets_held_requests_go(local_cluster) -> None:
+    held = local_cluster.faults.add(Fault(verb="list", hold=threading.Event()))
+    reader, answers = in_thread(local_cluster, "GET", "/api/v1/namespaces")
+    wait_for(lambda: held.fired, "the list to reach the server")
+    local_cluster.faults.clear()
+    reader.join(20)
+    assert answers == [200]
+
+
 def test_dropped_connection(core, api_client, local_cluster) -> None:
     no_retries(api_client)
     local_cluster.faults.add(Fault(verb="get", resource="secrets", drop=True))
