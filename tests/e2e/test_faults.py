@@ -39,7 +39,7 @@ from tests.e2e.conftest import (
     secrets_of,
     write_log,
 )
-from tests.fixtures.cluster import ApiServer
+from tests.fixtures.cluster import ApiServer, lease_found_taken
 from tests.fixtures.sops import AgeKey
 from tests.waiting import wait_for
 
@@ -217,7 +217,7 @@ def test_second_apply_fails_naming_the_holder_or_waits_for_it(
     assert refused.code == 1
     assert re.fullmatch(
         f"Error: Lease {NS}/dispatchctl-{OWNER} is held by https://ci.example/jobs/7, renewed"
-        r" \d s ago, expires in 30 s; gave up after waiting 0s\n"
+        r" \d+ s ago, expires in 30 s; gave up after waiting 0s\n"
         r"  hint: wait for that apply to finish \(--lock-timeout waits longer\); if it died, "
         r"the lock expires by itself, or run `dispatchctl force-unlock`\n",
         refused.err,
@@ -225,22 +225,14 @@ def test_second_apply_fails_naming_the_holder_or_waits_for_it(
     assert write_log(apiserver) == []
     assert get(api, "Secret", "team-1-github") is None
 
-    # Released once the second apply has read the Lease as held (it then says it waits), not
-    # after a guessed time: loading the config can take longer than any guess on a busy host.
+    # released once the waiting apply has read the Lease (the holder never GETs it)
     apiserver.requests.clear()
 
-    def release_once_read() -> None:
-        wait_for(
-            lambda: any(
-                (r.verb, r.resource, r.status) == ("get", "leases", 200)
-                for r in list(apiserver.requests)
-            ),
-            "the second apply to read the held Lease",
-            timeout=60,
-        )
+    def release_once_a_waiter_read_it() -> None:
+        wait_for(lambda: lease_found_taken(apiserver), "the waiting apply to read the Lease")
         holder.release()
 
-    release = threading.Thread(target=release_once_read)
+    release = threading.Thread(target=release_once_a_waiter_read_it)
     release.start()
     try:
         waited = run("apply", config, *cluster_args, "--auto-approve", "--lock-timeout=30s")
@@ -249,7 +241,7 @@ def test_second_apply_fails_naming_the_holder_or_waits_for_it(
     assert waited.code == 0
     assert re.fullmatch(
         f"Waiting for the lock Lease {NS}/dispatchctl-{OWNER}: held by https://ci.example/jobs/7,"
-        r" renewed \d s ago, expires in 30 s \(--lock-timeout 30s\)\n",
+        r" renewed \d+ s ago, expires in 30 s \(--lock-timeout 30s\)\n",
         waited.err,
     ), waited.err
     assert waited.out.rstrip().endswith("Apply complete: 2 changes applied.")
@@ -283,8 +275,10 @@ def test_two_applies_at_once_take_turns(
     """Two real dispatchctl processes, as two CI jobs: one holds the Lease while the other
     waits, so their writes never interleave; the second finds nothing left to do."""
     config = write_config({"team-1": [github(), gitlab()], "team-2": [docker()]})
-    # hold the first apply inside its lock a moment, so the second surely finds it taken
-    apiserver.faults.add(Fault(verb="create", resource="secrets", latency=1.0))
+    # the first job's first write is held, inside its lock, until the other job has found
+    # the Lease taken
+    hold = threading.Event()
+    apiserver.faults.add(Fault(verb="create", resource="secrets", hold=hold))
     argv = [sys.executable, "-m", "dispatchctl", "apply", str(config), "--auto-approve"]
     argv += [f"--kubeconfig={kubeconfig}", "--lock-timeout=60s"]
     env = {k: v for k, v in os.environ.items() if not k.startswith(("SOPS_", "KUBE"))}
@@ -299,6 +293,10 @@ def test_two_applies_at_once_take_turns(
         )
         for n in (1, 2)
     ]
+    try:
+        wait_for(lambda: lease_found_taken(apiserver), "one job to find the other's Lease")
+    finally:
+        hold.set()
     results = [(job.wait(timeout=60), *job.communicate()) for job in jobs]
 
     assert [code for code, _, _ in results] == [0, 0]

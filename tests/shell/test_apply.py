@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import _thread
+import contextlib
 import dataclasses
+import signal
 import threading
+from collections.abc import Iterator
+from types import FrameType
 
 import pytest
 
@@ -16,6 +20,7 @@ from dispatchctl.objects import SECRET, SERVICE_ACCOUNT, ObjectRef
 from dispatchctl.plan import Action, Change, DuplicateUrl
 from tests.fixtures.cluster import ApiServer
 from tests.shell.builders import NS, account, accounts, b64, plan_for, secret, state
+from tests.waiting import wait_for
 
 pytestmark = pytest.mark.usefixtures("namespace")
 
@@ -302,17 +307,49 @@ def test_a_plan_without_manifests_is_refused_per_change(cluster: Cluster) -> Non
     ]
 
 
+@contextlib.contextmanager
+def ctrl_c_raises(delivered: threading.Event) -> Iterator[None]:
+    """SIGINT raises KeyboardInterrupt, as at a terminal, and ``delivered`` says it struck.
+
+    A suite started in the background by a non-interactive shell (``scripts/test &``, nohup,
+    a CI step) inherits SIGINT ignored, and ``_thread.interrupt_main`` does nothing then.
+    """
+
+    def on_sigint(signum: int, frame: FrameType | None) -> None:
+        delivered.set()
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGINT, on_sigint)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
 def test_ctrl_c_stops_like_a_hard_failure(cluster: Cluster, apiserver: ApiServer) -> None:
     desired = accounts(3)
     plan = plan_for(cluster, desired)
-    apiserver.faults.add(Fault(verb="create", resource="secrets", latency=1.0, count=None))
-    timer = threading.Timer(0.3, _thread.interrupt_main)  # while the first create is in flight
-    timer.start()
-    try:
-        result = apply_plan(plan, cluster, parallelism=1)
-    finally:
-        timer.cancel()
+    # the first create is held in the server until Ctrl+C has struck, so it is in flight then
+    hold, delivered = threading.Event(), threading.Event()
+    held = apiserver.faults.add(Fault(verb="create", resource="secrets", hold=hold))
 
+    def press_ctrl_c() -> None:
+        wait_for(lambda: held.fired, "the first create to reach the server")
+        _thread.interrupt_main()
+        delivered.wait(20)
+        hold.set()
+
+    presser = threading.Thread(target=press_ctrl_c)
+    with ctrl_c_raises(delivered):
+        presser.start()
+        try:
+            result = apply_plan(plan, cluster, parallelism=1)
+        except KeyboardInterrupt:
+            pytest.fail("Ctrl+C escaped apply_plan instead of stopping it")
+        finally:
+            presser.join()
+
+    assert delivered.is_set()
     assert result.interrupted and not result.ok and result.failed == []
     assert names(result.applied) == ["team-0-github"]  # in flight when interrupted: finished
     assert names(result.not_attempted) == [

@@ -7,14 +7,15 @@ import os
 import re
 import subprocess
 import sys
-import time
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from dispatchctl.localcluster import Fault
-from tests.fixtures.cluster import ApiServer
+from tests.fixtures.cluster import ApiServer, lease_found_taken
+from tests.waiting import wait_for
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "config.plain.yaml"
 
@@ -42,25 +43,19 @@ def start_apply(
     return process
 
 
-def wait_for_lock(apiserver: ApiServer) -> None:
-    deadline = time.monotonic() + 20
-    while not any(
-        (r.verb, r.resource, r.status) == ("create", "leases", 201) for r in apiserver.requests
-    ):
-        assert time.monotonic() < deadline, "the first apply never took the lock"
-        time.sleep(0.05)
-
-
 def test_second_apply_fails_naming_the_holder(
     apiserver: ApiServer, kubeconfig: Path, started: list[subprocess.Popen[str]]
 ) -> None:
-    # slow Secret creates keep the first apply holding the lock for a while
-    apiserver.faults.add(Fault(verb="create", resource="secrets", latency=0.5, count=None))
+    # the first apply's first Secret create is held, inside its lock, until the second is done
+    hold = threading.Event()
+    held = apiserver.faults.add(Fault(verb="create", resource="secrets", hold=hold))
     first = start_apply(started, kubeconfig, "--parallelism=1")
-    wait_for_lock(apiserver)
-
-    second = start_apply(started, kubeconfig, "--lock-timeout=0")
-    out2, err2 = second.communicate(timeout=60)
+    try:
+        wait_for(lambda: held.fired, "the first apply to write under its lock")
+        second = start_apply(started, kubeconfig, "--lock-timeout=0")
+        out2, err2 = second.communicate(timeout=60)
+    finally:
+        hold.set()
     out1, err1 = first.communicate(timeout=60)
 
     assert first.returncode == 0, err1
@@ -78,15 +73,25 @@ def test_second_apply_fails_naming_the_holder(
 def test_second_apply_waits_for_the_first(
     apiserver: ApiServer, kubeconfig: Path, started: list[subprocess.Popen[str]]
 ) -> None:
-    apiserver.faults.add(Fault(verb="create", resource="secrets", latency=0.2, count=None))
+    # the first apply is held inside its lock until the second has found the Lease taken
+    hold = threading.Event()
+    held = apiserver.faults.add(Fault(verb="create", resource="secrets", hold=hold))
     first = start_apply(started, kubeconfig)
-    wait_for_lock(apiserver)
-
-    second = start_apply(started, kubeconfig, "--lock-timeout=60s")
+    try:
+        wait_for(lambda: held.fired, "the first apply to write under its lock")
+        second = start_apply(started, kubeconfig, "--lock-timeout=60s")
+        wait_for(lambda: lease_found_taken(apiserver), "the second apply to find the Lease")
+    finally:
+        hold.set()
     out1, err1 = first.communicate(timeout=60)
     out2, err2 = second.communicate(timeout=60)
 
     assert first.returncode == 0, err1
     assert second.returncode == 0, err2
     assert "Apply complete" in out1
+    assert re.fullmatch(
+        r"Waiting for the lock Lease dispatch/dispatchctl-ci-credentials: held by [^ ]+:\d+, "
+        r"renewed \d+ s ago, expires in \d+ s \(--lock-timeout 60s\)\n",
+        err2,
+    ), err2
     assert "No changes" in out2
