@@ -17,6 +17,7 @@ normalize through here, so what one accepts the others agree with.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator, Mapping
 from typing import Any
 from urllib.parse import SplitResult, urlsplit
@@ -41,6 +42,9 @@ DEFAULT_PORTS = {"https": 443, "http": 80}
 GIT = "git"
 REGISTRY = "registry"
 
+# Every account of a config names the same few hosts: each spelling is worked out once per run.
+_memo = functools.lru_cache(maxsize=4096)
+
 
 def _split(url: str) -> SplitResult | None:
     """The URL's parts, or None when it does not parse (a bad port, a broken IPv6 host)."""
@@ -57,6 +61,7 @@ def _host_port(host: str, port: int | None, default: int | None) -> str:
     return shown if port is None or port == default else f"{shown}:{port}"
 
 
+@_memo
 def git_origin(url: str) -> str:
     """``scheme://host[:port]`` of an SCM base URL: the ``tekton.dev/git-N`` value.
 
@@ -69,6 +74,7 @@ def git_origin(url: str) -> str:
     return f"{scheme}://{_host_port(parts.hostname, parts.port, DEFAULT_PORTS.get(scheme))}"
 
 
+@_memo
 def git_base_url(url: str) -> str:
     """The base URL with its origin normalized and its path kept, without a final slash: what
     Dispatch's SCM client is given (``scm.provider.url``, GitLab under ``/gitlab``)."""
@@ -78,6 +84,7 @@ def git_base_url(url: str) -> str:
     return git_origin(url) + parts.path.rstrip("/")
 
 
+@_memo
 def registry_url(registry: str) -> str:
     """A registry as ``docker login`` takes it (``ghcr.io``, ``registry.example.com:5000``,
     ``https://quay.io``, a Docker Hub alias) -> the ``tekton.dev/docker-N`` value."""
@@ -99,6 +106,7 @@ def registry_host(registry: str) -> str:
     return url.removeprefix("https://") if url.startswith("https://") else ""
 
 
+@_memo
 def ssh_host_port(host: str) -> tuple[str, int]:
     """(host, port) of a git-over-ssh ``host`` or ``host:port``; lower case, port 22 default."""
     name, sep, port = host.strip().rpartition(":")

@@ -14,7 +14,7 @@ import click
 from dispatchctl import __version__
 from dispatchctl.cli import options
 from dispatchctl.cli.output import echo_error
-from dispatchctl.cli.process import forbid_core_dumps
+from dispatchctl.cli.process import collect_rarely, forbid_core_dumps
 from dispatchctl.errors import DispatchctlError
 
 EXIT_OK = 0
@@ -90,4 +90,5 @@ def main(argv: list[str] | None = None) -> int:
 def entrypoint() -> None:  # pragma: no cover - console script shim
     """The program: made non-dumpable first (in-process callers such as tests keep theirs)."""
     forbid_core_dumps()
+    collect_rarely()
     sys.exit(main())

@@ -549,3 +549,13 @@ def test_several_failing_files_are_all_reported(make_config, sops_env) -> None:
     assert lines[0] == "2 files could not be decrypted"
     assert any(str(first) in line for line in lines)
     assert any(str(second) in line for line in lines)
+
+
+def test_sops_collects_near_a_memory_limit_scaled_to_the_file() -> None:
+    assert sops.go_gc_settings(5_000_000, {}) == {"GOGC": "off", "GOMEMLIMIT": str(200_000_000)}
+    assert sops.go_gc_settings(10, {}) == {"GOGC": "off", "GOMEMLIMIT": str(64 << 20)}
+
+
+@pytest.mark.parametrize("variable", ["GOGC", "GOMEMLIMIT"])
+def test_a_users_go_collector_settings_are_kept(variable: str) -> None:
+    assert sops.go_gc_settings(1_000_000, {variable: "200"}) == {}
