@@ -183,7 +183,7 @@ def _basic_auth_urls(cred: creds.AnyCredential) -> list[tuple[str, str]]:
         if is_encrypted(cred.registry):
             return []
         return [(tekton.REGISTRY, tekton.registry_url(cred.registry))]
-    if isinstance(cred, GitSshCredential) or is_encrypted(getattr(cred, "url", None) or ""):
+    if isinstance(cred, GitSshCredential) or is_encrypted(getattr(cred, "url", None)):
         return []
     return [(tekton.GIT, creds.git_url(cred))]
 
@@ -218,9 +218,7 @@ def _present(cred: creds.AnyCredential, name: str) -> str | None:
     """A field's text, None when it is absent: a credential that failed the schema is checked
     with the fields that passed it (``model_construct``), the others unset."""
     value = getattr(cred, name, None)
-    if isinstance(value, SecretStr):
-        return value.get_secret_value()
-    return value if isinstance(value, str) else None
+    return value.get_secret_value() if isinstance(value, SecretStr) else value
 
 
 def _check_values(file: str, path: DataPath, cred: creds.AnyCredential) -> Iterator[Finding]:
@@ -254,9 +252,7 @@ def _url_field_problem(
     url = getattr(cred, "url", None)
     if isinstance(cred, GitSshCredential) or url is None:
         return None
-    insecure = cred.insecureSkipTLSVerify
-    opt_in = None if insecure else "insecureSkipTLSVerify: true"
-    problem = _url_problem(url, http_opt_in=opt_in, http_allowed=insecure)
+    problem = _url_problem(url, http_allowed=cred.insecureSkipTLSVerify)
     return None if problem is None else ("url", problem)
 
 
@@ -310,13 +306,11 @@ def known_hosts_hint(host: str | None) -> str:
 
 
 def _host_problem(host: str) -> tuple[str, str | None] | None:
-    if "://" in host or "/" in host or "@" in host:
+    if "/" in host or "@" in host:  # a scheme's "://" included
         return "host must be host or host:port, without scheme, user or path", "e.g. github.com"
     name, sep, port = host.rpartition(":")
-    if sep and not name.endswith("]") and ":" in name:
-        name, port, sep = host, "", ""  # a bare IPv6 address
-    if not sep:
-        name = host
+    if not sep or (not name.endswith("]") and ":" in name):
+        name = host  # no port, or a bare IPv6 address
     elif not port.isdigit() or not 0 < int(port) < 65536:
         return "the port is not a number between 1 and 65535", None
     if not _HOST.match(name):
@@ -324,13 +318,11 @@ def _host_problem(host: str) -> tuple[str, str | None] | None:
     return None
 
 
-def _url_problem(
-    url: str, *, http_opt_in: str | None, http_allowed: bool = False
-) -> tuple[str, str | None] | None:
+def _url_problem(url: str, *, http_allowed: bool) -> tuple[str, str | None] | None:
     """A URL must parse, name a host and use https (http only when explicitly allowed)."""
     if is_encrypted(url):
         return None
-    if url != url.strip() or any(c.isspace() for c in url):
+    if any(c.isspace() for c in url):
         return "the URL contains whitespace", "e.g. https://git.example.com"
     try:
         parts = urlsplit(url)
@@ -340,8 +332,10 @@ def _url_problem(
     if parts.username is not None or parts.password is not None:
         return "the URL must not carry a user or password", "put them in username/token"
     if parts.scheme == "http" and not http_allowed:
-        hint = "use https" + (f", or set {http_opt_in} to allow http" if http_opt_in else "")
-        return "http URLs are refused (credentials would travel in clear text)", hint
+        return (
+            "http URLs are refused (credentials would travel in clear text)",
+            "use https, or set insecureSkipTLSVerify: true to allow http",
+        )
     if parts.scheme not in ("https", "http") or not parts.hostname:
         return "must be an https URL with a host", "e.g. https://git.example.com"
     if parts.query or parts.fragment:
