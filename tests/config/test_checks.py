@@ -45,7 +45,8 @@ def git(host: str = "github.com", **extra: Any) -> dict[str, Any]:
     }
 
 
-def findings(doc: dict[str, Any]) -> list[tuple[tuple[Any, ...], str]]:
+def checked(doc: dict[str, Any]) -> list[checks.Finding]:
+    """Every finding of the document, each naming the file it is in (the error's place)."""
     config = Config.model_validate(doc)
     found = checks.check_file(config, "c.yaml")
     located = [
@@ -53,7 +54,16 @@ def findings(doc: dict[str, Any]) -> list[tuple[tuple[Any, ...], str]]:
         for index, account in enumerate(config.serviceAccounts)
     ]
     found += checks.check_accounts(located)
-    return [(f.path, f.message) for f in found]
+    assert [f.file for f in found] == ["c.yaml"] * len(found)
+    return found
+
+
+def findings(doc: dict[str, Any]) -> list[tuple[tuple[Any, ...], str]]:
+    return [(f.path, f.message) for f in checked(doc)]
+
+
+def docker(registry: str, **extra: Any) -> dict[str, Any]:
+    return {"type": "docker", "username": "u", "password": "p", "registry": registry, **extra}
 
 
 def with_top(**top: Any) -> dict[str, Any]:
@@ -71,6 +81,7 @@ TOO_LONG_253 = "name is 254 characters long (at most 253)"
 NOT_LABEL = "not a DNS-1123 label (lower case a-z, 0-9 and '-')"
 NOT_SUBDOMAIN = "not a DNS-1123 subdomain (lower case a-z, 0-9, '-' and '.')"
 PORT = "the port is not a number between 1 and 65535"
+HOST_SHAPE = "host must be host or host:port, without scheme, user or path"
 BAD_VALUE = "label team: value is not a valid label value (at most 63 of A-Z a-z 0-9 - _ .)"
 
 CASES: list[tuple[str, dict[str, Any], list[tuple[tuple[Any, ...], str]]]] = [
@@ -120,6 +131,7 @@ CASES: list[tuple[str, dict[str, Any], list[tuple[tuple[Any, ...], str]]]] = [
         document(github(), labels={"k" * 64: "one"}),
         [((*ACCOUNT, "labels", "k" * 64), "not a valid label key")],
     ),
+    ("label key name of 63", document(github(), labels={"k" * 63: "one"}), []),
     (
         "label key with a bad prefix",
         document(github(), labels={"Example.com/team": "one"}),
@@ -158,7 +170,14 @@ CASES: list[tuple[str, dict[str, Any], list[tuple[tuple[Any, ...], str]]]] = [
     (
         "host with a scheme",
         document(git(host="ssh://github.com")),
-        [((*CRED, "host"), "host must be host or host:port, without scheme, user or path")],
+        [((*CRED, "host"), HOST_SHAPE)],
+    ),
+    ("host with a user", document(git(host="git@github.com")), [((*CRED, "host"), HOST_SHAPE)]),
+    ("host with a path", document(git(host="github.com/org")), [((*CRED, "host"), HOST_SHAPE)]),
+    (
+        "bare IPv6 host ending in letters (not a port)",
+        document(git(host="fe80::ab")),
+        [((*CRED, "host"), "not a host name")],
     ),
     ("host name with _", document(git(host="git_hub.com")), [((*CRED, "host"), "not a host name")]),
     ("host encrypted", document(git(host=ENC)), []),
@@ -175,6 +194,24 @@ CASES: list[tuple[str, dict[str, Any], list[tuple[tuple[Any, ...], str]]]] = [
         [((*CRED, "privateKey"), "privateKey must not be empty")],
     ),
     ("privateKey encrypted", document(git(privateKey=ENC)), []),
+    (
+        "encrypted username, empty token",
+        document(github(username=ENC, token="")),
+        [((*CRED, "token"), "token must not be empty")],
+    ),
+    # knownHosts: lines for the host as ssh looks it up
+    ("knownHosts encrypted", document(git(knownHosts=ENC)), []),
+    (
+        "knownHosts for another host",
+        document(git(knownHosts=KNOWN_HOSTS.replace("github.com", "gitlab.com"))),
+        [
+            (
+                (*CRED, "knownHosts"),
+                "no known_hosts line is for github.com, the name ssh looks the host up by;"
+                " git would refuse to connect (Host key verification failed)",
+            )
+        ],
+    ),
     # URLs: https with a host, nothing else
     ("plain https URL", document(github(url="https://github.example.com/api")), []),
     (
@@ -208,6 +245,11 @@ CASES: list[tuple[str, dict[str, Any], list[tuple[tuple[Any, ...], str]]]] = [
         [((*CRED, "url"), "must be an https URL with a host")],
     ),
     (
+        "URL with a space",
+        document(github(url="https://github.example.com/a b")),
+        [((*CRED, "url"), "the URL contains whitespace")],
+    ),
+    (
         "URL with a bad port",
         document(github(url="https://github.example.com:99999")),
         [((*CRED, "url"), "not a valid URL")],
@@ -223,6 +265,18 @@ CASES: list[tuple[str, dict[str, Any], list[tuple[tuple[Any, ...], str]]]] = [
         [],
     ),
     ("URL encrypted", document(github(url=ENC)), []),
+    ("registry encrypted", document(docker(ENC)), []),
+    ("registry IPv6 with a port", document(docker("[::1]:5000")), []),
+    (
+        "registry with only a user",
+        document(docker("bot@r.io")),
+        [((*CRED, "registry"), "the registry must not carry a user or password")],
+    ),
+    (
+        "registry with a second scheme after the host",
+        document(docker("https://r.io://x")),
+        [((*CRED, "registry"), "not a registry host")],
+    ),
     (
         "registry with a query",
         document(
@@ -240,6 +294,46 @@ CASES: list[tuple[str, dict[str, Any], list[tuple[tuple[Any, ...], str]]]] = [
             )
         ],
     ),
+    # clashes: encrypted values are opaque, never compared
+    (
+        "one encrypted git URL twice",
+        document(github(url=ENC, secretName="a"), github(url=ENC, secretName="b")),
+        [],
+    ),
+    (
+        "one encrypted registry twice",
+        document(docker(ENC, secretName="a"), docker(ENC, secretName="b")),
+        [],
+    ),
+    (
+        "one encrypted secretName twice",
+        document(
+            github(url="https://a.example.com", secretName=ENC),
+            github(url="https://b.example.com", secretName=ENC),
+        ),
+        [],
+    ),
+    (
+        "a clash after an encrypted secretName",
+        document(
+            github(url="https://a.example.com", secretName=ENC),
+            github(url="https://b.example.com", secretName="x"),
+            github(url="https://c.example.com", secretName="x"),
+        ),
+        [((*ACCOUNT, "credentials", 2), "Secret dispatch/x would be written twice")],
+    ),
+    (
+        "a clash after a refused URL",
+        document(
+            github(url="http://a.example.com"),
+            github(url="https://b.example.com", secretName="x"),
+            github(url="https://c.example.com", secretName="x"),
+        ),
+        [
+            ((*CRED, "url"), "http URLs are refused (credentials would travel in clear text)"),
+            ((*ACCOUNT, "credentials", 2), "Secret dispatch/x would be written twice"),
+        ],
+    ),
 ]
 
 
@@ -248,13 +342,54 @@ def test_boundary(doc: dict[str, Any], expected: list[tuple[tuple[Any, ...], str
     assert findings(doc) == expected
 
 
-def test_a_url_problem_says_how_to_fix_it() -> None:
-    config = Config.model_validate(document(github(url="http://github.example.com")))
-    account = config.serviceAccounts[0]
-    (found,) = checks.check_accounts(
-        [checks.LocatedAccount.whole(account, "dispatch", "c.yaml", 0)]
+KEYSCAN = "get the host's line with: {} (and compare its fingerprint with a trusted one)"
+PLAIN_SCALAR = (
+    "remove it; a YAML | block ends with a line break: write the value as a plain scalar or use |-"
+)
+
+HINTS: list[tuple[str, dict[str, Any], list[str | None]]] = [
+    ("http URL", document(github(url="http://github.example.com")), [
+        "use https, or set insecureSkipTLSVerify: true to allow http"
+    ]),
+    ("URL with a space", document(github(url="https://github.example.com/a b")), [
+        "e.g. https://git.example.com"
+    ]),
+    ("URL with a bad port", document(github(url="https://github.example.com:99999")), [
+        "e.g. https://git.example.com"
+    ]),
+    ("host name with _", document(git(host="git_hub.com")), [
+        "e.g. github.com or git.example.com:2222"
+    ]),
+    ("empty knownHosts of a bad host", document(git(host="git_hub.com", knownHosts="")), [
+        "e.g. github.com or git.example.com:2222", KEYSCAN.format("ssh-keyscan HOST")
+    ]),
+    ("knownHosts for another host", document(
+        git(knownHosts=KNOWN_HOSTS.replace("github.com", "gitlab.com"))
+    ), [KEYSCAN.format("ssh-keyscan github.com")]),
+    ("username ending in a line break", document(github(username="octocat\n")), [PLAIN_SCALAR]),
+    ("token ending in a line break", document(github(token="t\n")), [
+        PLAIN_SCALAR + " (sops edit FILE)"
+    ]),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("doc", "expected"), [c[1:] for c in HINTS], ids=[c[0] for c in HINTS])
+def test_a_problem_says_how_to_fix_it(doc: dict[str, Any], expected: list[str | None]) -> None:
+    assert [f.hint for f in checked(doc)] == expected
+
+
+def test_a_clash_names_the_first_place() -> None:
+    doc = document(
+        github(url="https://a.example.com", secretName="x"),
+        github(url="https://a.example.com", secretName="x"),
     )
-    assert found.hint == "use https, or set insecureSkipTLSVerify: true to allow http"
+    doc["serviceAccounts"].append(copy.deepcopy(doc["serviceAccounts"][0]))
+    doc["serviceAccounts"][1]["credentials"] = []
+    assert [(f.path, f.related) for f in checked(doc)] == [
+        ((*ACCOUNT, "credentials", 1), ("c.yaml", CRED)),  # the same URL
+        (("serviceAccounts", 1, "name"), ("c.yaml", (*ACCOUNT, "name"))),
+        ((*ACCOUNT, "credentials", 1), ("c.yaml", CRED)),  # the same Secret
+    ]
 
 
 @pytest.mark.parametrize(
