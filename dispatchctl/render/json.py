@@ -210,7 +210,7 @@ class _Node:
             shown = "a list"
         else:
             shown = repr(value) if len(repr(value)) <= 40 else repr(value)[:37] + "..."
-        return malformed(f"{self.where or 'the document'}: expected {expected}, not {shown}")
+        return malformed(f"{self.where}: expected {expected}, not {shown}")
 
     def field(self, key: str) -> _Node:
         if not isinstance(self.value, Mapping):
