@@ -3,6 +3,7 @@ the round trip through the JSON document."""
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import json
 import re
@@ -17,8 +18,19 @@ from hypothesis import strategies as st
 
 from dispatchctl.diff import make_plan
 from dispatchctl.errors import PlanError
-from dispatchctl.objects import SECRET, SERVICE_ACCOUNT, ObjectRef
-from dispatchctl.plan import Action, Change, KeyDiff, KeyStatus, Plan
+from dispatchctl.objects import SECRET, SERVICE_ACCOUNT, ObjectRef, Target
+from dispatchctl.plan import (
+    Action,
+    Change,
+    Conflict,
+    ConflictKind,
+    DuplicateUrl,
+    Facts,
+    KeyDiff,
+    KeyStatus,
+    Plan,
+    Seen,
+)
 from dispatchctl.render.json import plan_document, plan_from_document, render_json
 from dispatchctl.render.markdown import MAX_CHARS, render_markdown
 from dispatchctl.render.text import NO_CHANGES, render_text, should_color
@@ -163,18 +175,104 @@ def test_document_round_trips_to_the_same_plan_without_manifests() -> None:
     assert render_text(again, color=False) == render_text(plan, color=False)
 
 
+def nulls_plan() -> Plan:
+    """Every field a document may leave null, null; every optional part present; no counts."""
+    loose = ObjectRef(SECRET, "dispatch", "loose")
+    account_ref = ObjectRef(SERVICE_ACCOUNT, "dispatch", "team-1")
+    return Plan(
+        "ci-credentials",
+        Target("https://k.example:6443", None),
+        INPUTS,
+        (Change(loose, Action.DELETE, Seen("u1", "7"), account=None, source=None),),
+        conflicts=(
+            Conflict(ObjectRef(SECRET, "dispatch", "mine"), ConflictKind.UNMANAGED),
+            Conflict(account_ref, ConflictKind.OTHER_OWNER, other_owner="other-config"),
+        ),
+        duplicate_urls=(
+            DuplicateUrl(account_ref, "old", "tekton.dev/docker-0", "registry",
+                         "https://ghcr.io", "team-1-docker", None, "other-config"),
+            DuplicateUrl(account_ref, "old-git", "tekton.dev/git-0", "git",
+                         "https://github.com", "team-1-github", "ci.yaml:9", None),
+        ),
+        missing_namespaces=("ci",),
+        tool_version="0.0.1+other",
+        scope=("dispatch/team-1",),
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize("plan", [nulls_plan(), converged_plan()], ids=["nulls", "converged"])
+def test_document_round_trips_with_nulls_and_zero_counts(plan: Plan) -> None:
+    assert plan_from_document(json.loads(render_json(plan))) == plan
+
+
 def test_document_of_another_version_is_refused() -> None:
     doc = plan_document(converged_plan())
     doc["format_version"] = "0"
-    with pytest.raises(PlanError, match="unsupported plan format version '0'"):
+    with pytest.raises(PlanError) as caught:
         plan_from_document(doc)
+    assert caught.value.message == (
+        "unsupported plan format version '0' (this dispatchctl reads '2')"
+    )
+    assert caught.value.hint == "make the plan again with this version of dispatchctl"
+    with pytest.raises(PlanError, match="unsupported plan format version None"):
+        plan_from_document([])  # type: ignore[arg-type]
 
 
-def test_malformed_document_is_a_plan_error() -> None:
-    doc = plan_document(representative_plan())
-    del doc["changes"][0]["seen"]
-    with pytest.raises(PlanError, match=r"malformed: changes\[0\]\.seen: missing$"):
+def _set(path: tuple[Any, ...], value: Any) -> Callable[[dict[str, Any]], None]:
+    def edit(doc: dict[str, Any]) -> None:
+        for part in path[:-1]:
+            doc = doc[part]
+        doc[path[-1]] = value
+
+    return edit
+
+
+MALFORMED: list[tuple[str, Callable[[dict[str, Any]], None], str]] = [
+    ("a field missing", lambda doc: doc["changes"][0].pop("seen"), "changes[0].seen: missing"),
+    ("an object for a string", _set(("owner",), {"a": 1}),
+     "owner: expected a string, not an object"),
+    ("a list for an object", _set(("target",), []), "target: expected an object, not a list"),
+    ("a string for a list", _set(("changes",), "x"), "changes: expected a list, not 'x'"),
+    ("a value for a closed object", _set(("target",), 1), "target: expected an object, not 1"),
+    ("a number for a fact", _set(("changes", 0, "facts", "after", "username"), 1),
+     "changes[0].facts.after.username: expected a string, not 1"),
+    ("a list for facts", _set(("changes", 0, "facts", "after"), ["x"]),
+     "changes[0].facts.after: expected an object, not a list"),
+    ("a number for a nullable string", _set(("changes", 0, "account"), 2),
+     "changes[0].account: expected a string or null, not 2"),
+    ("a string for a flag", _set(("has_changes",), "yes"),
+     "has_changes: expected true or false, not 'yes'"),
+    ("a negative count", _set(("summary", "create"), -1),
+     "summary.create: expected a count (an integer >= 0), not -1"),
+    ("an unknown action", _set(("changes", 0, "action"), "make"),
+     "changes[0].action: expected one of create, update, replace, delete, adopt, not 'make'"),
+    ("a short digest", _set(("inputs", 0, "sha256"), "abc"),
+     "inputs[0].sha256: expected 64 lowercase hex digits, not 'abc'"),
+    ("a string for seen", _set(("changes", 0, "seen"), "x"),
+     "changes[0].seen: expected null or an object, not 'x'"),
+    ("an account without a namespace", _set(("duplicate_urls", 0, "account"), "team-1"),
+     "duplicate_urls[0].account: expected namespace/name, not 'team-1'"),
+    # a value is quoted up to 40 characters, then cut to 37 and "..."
+    ("a value of 40 characters", _set(("has_errors",), "x" * 38),
+     f"has_errors: expected true or false, not '{'x' * 38}'"),
+    ("a value of 41 characters", _set(("has_errors",), "x" * 39),
+     f"has_errors: expected true or false, not '{'x' * 36}..."),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("edit", "message"), [m[1:] for m in MALFORMED], ids=[m[0] for m in MALFORMED]
+)
+def test_malformed_document_says_where_and_what(
+    edit: Callable[[dict[str, Any]], None], message: str
+) -> None:
+    doc = json.loads(render_json(nulls_plan()))
+    doc["changes"][0]["facts"]["after"] = {"username": "bot"}
+    edit(doc)
+    with pytest.raises(PlanError) as caught:
         plan_from_document(doc)
+    assert caught.value.message == f"the plan document is malformed: {message}"
+    assert caught.value.hint == "make the plan again with `dispatchctl plan -o FILE`"
 
 
 JSON_VALUES = st.recursive(
@@ -256,6 +354,22 @@ def test_a_new_field_is_taken_where_the_schema_leaves_the_object_open(
             plan_from_document(doc)
 
 
+@pytest.mark.parametrize(("lists", "refused"), [(27, False), (28, True)])
+def test_a_document_nested_32_deep_is_read_33_is_refused(lists: int, refused: bool) -> None:
+    """The document is 5 deep down to a field's value (document, changes, change, fields,
+    field); the value's lists add the rest."""
+    doc = plan_document(representative_plan())
+    deep: Any = "x"
+    for _ in range(lists):
+        deep = [deep]
+    doc["changes"][0]["fields"] = [{"path": "x", "before": None, "after": deep}]
+    if refused:
+        with pytest.raises(PlanError, match="nested deeper than 32 levels"):
+            plan_from_document(doc)
+    else:
+        assert plan_from_document(doc).changes[0].fields[0].after == deep
+
+
 def test_a_document_nested_past_the_limit_is_refused_before_it_is_read() -> None:
     doc = plan_document(representative_plan())
     deep: Any = "x"
@@ -274,6 +388,59 @@ def test_header_names_owner_cluster_and_context() -> None:
     assert text.startswith(
         "Owner:   ci-credentials\nCluster: https://127.0.0.1:6443 (context: local)\n"
     )
+
+
+def test_header_without_a_context_says_so() -> None:
+    plan = dataclasses.replace(converged_plan(), target=Target("https://k.example:6443", None))
+    assert render_text(plan, color=False).splitlines()[1] == (
+        "Cluster: https://k.example:6443 (no context)"
+    )
+    assert render_markdown(plan).splitlines()[2] == "Cluster: `https://k.example:6443`"
+
+
+def test_a_partial_plan_says_what_it_leaves_out() -> None:
+    plan = dataclasses.replace(converged_plan(), scope=("dispatch/team-1", "ci/team-2"))
+    note = (
+        "dispatch/team-1, ci/team-2 only (--service-account): a partial plan; other accounts"
+        " and their Secrets are neither compared nor pruned"
+    )
+    assert render_text(plan, color=False).splitlines()[:5] == [
+        "Owner:   ci-credentials",
+        "Cluster: https://127.0.0.1:6443 (context: local)",
+        "Input:   config/ci.yaml (sha256 abababababab)",
+        f"Scope:   {note}",
+        "",
+    ]
+    assert render_markdown(plan).splitlines()[:8] == [
+        "### dispatchctl plan for `ci-credentials`",
+        "",
+        "Cluster: `https://127.0.0.1:6443` (context `local`)",
+        "",
+        "> [!NOTE]",
+        f"> Partial plan: {note}.",
+        "",
+        NO_CHANGES,
+    ]
+    assert "Scope" not in render_text(converged_plan(), color=False)
+    assert "[!NOTE]" not in render_markdown(converged_plan())
+
+
+def test_facts_an_update_adds_and_facts_of_a_newer_version() -> None:
+    """A fact the object gains shows as (none) -> value; a fact this version does not know
+    (a plan saved by a newer one) comes last, by name."""
+    facts = Facts(
+        {"username": "a", "zeta": "1", "beta": "x"},
+        {"username": "a", "url": "https://x.example", "zeta": "2", "beta": "x"},
+    )
+    change = Change(ObjectRef(SECRET, "dispatch", "s"), Action.UPDATE, None, facts=facts)
+    text = render_text(Plan("o", TARGET, INPUTS, (change,)), color=False)
+    assert text.split("\n\n")[2].splitlines() == [
+        "  ~ Secret dispatch/s",
+        "      username: a",
+        '      url:      (none) -> "https://x.example"',
+        "      beta:     x",
+        '      zeta:     "1" -> "2"',
+    ]
 
 
 def test_missing_namespace_and_delete_all_are_shown_as_errors() -> None:
@@ -304,6 +471,10 @@ def test_should_color(tty: bool, env: dict[str, str], expected: bool) -> None:
             return tty
 
     assert should_color(Stream(), env) is expected
+
+
+def test_a_stream_that_cannot_say_is_no_terminal() -> None:
+    assert should_color(object(), {}) is False  # type: ignore[arg-type]
 
 
 # ---------------------------------------------------------------- markdown
@@ -338,6 +509,19 @@ def test_long_markdown_is_cut_at_a_section_boundary_with_a_note() -> None:
     )
 
 
+def test_markdown_lists_namespaces_to_create_and_objects_of_no_account_last() -> None:
+    ref = ObjectRef(SECRET, "dispatch", "loose")
+    plan = dataclasses.replace(
+        many_accounts_plan(1),
+        changes=(*many_accounts_plan(1).changes, Change(ref, Action.DELETE, None)),
+        create_namespaces=("ci", "qa"),
+    )
+    markdown = render_markdown(plan)
+    assert "\nNamespaces to create: `ci`, `qa`\n" in markdown
+    summaries = re.findall(r"<summary><code>([^<]+)</code>", markdown)
+    assert summaries == ["dispatch/team-0000", "objects of no service account"]
+
+
 def test_short_markdown_is_not_cut() -> None:
     assert "left out" not in render_markdown(many_accounts_plan(10))
 
@@ -353,3 +537,13 @@ def test_control_characters_in_facts_are_escaped() -> None:
     markdown = render_markdown(plan)
     fences = [line for line in markdown.splitlines() if line.lstrip().startswith("```")]
     assert fences == ["```diff", "```"]  # opened and closed by the renderer only
+
+
+def test_a_name_with_a_control_character_keeps_its_backslashes() -> None:
+    plan = make_plan(
+        desired_state(github_secret(username="corp\\bot\a")),
+        live_state(),
+        target=TARGET,
+        inputs=INPUTS,
+    )
+    assert "      username:     corp\\bot\\x07\n" in render_text(plan, color=False)
