@@ -61,7 +61,6 @@ def _b64(text: str) -> str:
 
 class _AccountBuilder:
     def __init__(self, owner: str, namespace: str, account: ServiceAccount) -> None:
-        self.owner = owner
         self.namespace = namespace
         self.account = account
         self.labels = {**account.labels, **owner_labels(owner)}
