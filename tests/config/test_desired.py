@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import base64
 import json
+from pathlib import Path
 from typing import Any
 
 import pytest
 
+from dispatchctl.config.load import load_config
 from dispatchctl.config.ssh import inspect_private_key
 from dispatchctl.desired import build_desired
 from dispatchctl.facts import secret_facts
@@ -19,6 +21,7 @@ from tests.config.helpers import (
     block,
     config_from,
     ssh_key,
+    write,
 )
 
 OWNER_LABELS = {
@@ -335,6 +338,49 @@ serviceAccounts:
         "username": "_json_key",
         "registry": "https://us.gcr.io",
     }
+
+
+def test_pull_secret_json_is_compact_as_kubectl_writes_it() -> None:
+    """kubectl create secret docker-registry writes no spaces: the same bytes here mean a
+    Secret made by hand and adopted is not rewritten for its whitespace."""
+    secret = build_desired(
+        config_from(
+            HEADER + "serviceAccounts:\n  - name: a\n    credentials:\n"
+            "      - {type: docker, registry: ghcr.io, username: u, password: p,"
+            " imagePullSecret: true}\n"
+        )
+    ).objects[1]
+    auth = base64.b64encode(b"u:p").decode()
+    assert decoded(secret.manifest)[".dockerconfigjson"] == (
+        f'{{"auths":{{"https://ghcr.io":{{"username":"u","password":"p","auth":"{auth}"}}}}}}'
+    )
+
+
+def test_every_object_names_the_line_that_declares_it(tmp_path: Path) -> None:
+    """A plan says where each object comes from: its credential's line, or its account's."""
+    path = write(
+        tmp_path,
+        HEADER
+        + """\
+serviceAccounts:
+  - name: team-1
+    credentials:
+      - {type: github, username: u, token: t}
+      - type: git
+        host: github.com
+        privateKey: KEY
+        knownHosts: KNOWN
+      - {type: docker, username: u, password: p, imagePullSecret: true}
+""".replace("KEY", json.dumps(ssh_key("ed25519"))).replace("KNOWN", KNOWN_HOSTS),
+    )
+    loaded = load_config([path], allow_plaintext=True)
+    assert [(o.ref.name, o.source) for o in build_desired(loaded.config).objects] == [
+        ("team-1-github", f"{path}:9"),
+        ("team-1-git-github-com", f"{path}:10"),
+        ("team-1-docker", f"{path}:14"),
+        ("team-1-docker-pull", f"{path}:14"),
+        ("team-1", f"{path}:7"),
+    ]
 
 
 def test_order_namespaces_and_labels_across_accounts() -> None:
