@@ -236,8 +236,7 @@ def _merge(
     metadata = {
         key: value for key, value in (live.get("metadata") or {}).items() if key != "managedFields"
     }
-    merged = {key: value for key, value in live.items() if key != "metadata"}
-    merged["metadata"] = metadata
+    merged = {**live, "metadata": metadata}
     fields: list[FieldDiff] = []
     for name, prefixes in (
         ("labels", MANAGED_LABEL_PREFIXES),
@@ -377,7 +376,7 @@ def _decoded(data: Mapping[str, str] | None) -> dict[str, bytes | None]:
     out: dict[str, bytes | None] = {}
     for key, value in (data or {}).items():
         try:
-            out[key] = base64.b64decode(value or "", validate=True)
+            out[key] = base64.b64decode(value, validate=True)
         except (binascii.Error, TypeError, ValueError):
             out[key] = None
     return out
