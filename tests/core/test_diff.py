@@ -236,6 +236,34 @@ def test_undecodable_live_value_counts_as_changed(stored: Any) -> None:
     assert KeyDiff("password", KeyStatus.CHANGED) in change.keys
 
 
+def test_a_live_secret_without_data_gets_every_key() -> None:
+    live = served(github_secret())
+    del live["data"]
+    change = only_change(plan_for(desired_state(github_secret()), live_state(live)))
+    assert {k.status for k in change.keys} == {KeyStatus.ADDED}
+    assert change.desired["data"] == github_secret().manifest["data"]
+
+
+def test_a_secret_declared_without_data_loses_every_key() -> None:
+    """A Secret's data is dispatchctl's entirely: what the config lacks is removed."""
+    desired = github_secret()
+    del desired.manifest["data"]
+    live = served(github_secret())
+    change = only_change(plan_for(desired_state(desired), live_state(live)))
+    assert change.keys == tuple(KeyDiff(k, KeyStatus.REMOVED) for k in sorted(live["data"]))
+    assert "data" not in change.desired
+
+
+def test_a_value_that_does_not_decode_never_equals_another() -> None:
+    """Two values that are not base64 compare as changed, even to each other."""
+    desired = github_secret()
+    desired.manifest["data"]["password"] = "not base64!"
+    live = served(github_secret())
+    live["data"]["password"] = "nor this!"
+    change = only_change(plan_for(desired_state(desired), live_state(live)))
+    assert KeyDiff("password", KeyStatus.CHANGED) in change.keys
+
+
 def test_managed_labels_and_annotations_converge_foreign_ones_are_ignored() -> None:
     obj = github_secret()
     manifest = copy.deepcopy(dict(obj.manifest))
@@ -345,6 +373,27 @@ def test_account_lists_keep_foreign_entries_in_place_and_append_in_config_order(
     delete = next(c for c in plan.changes if c.action is Action.DELETE)
     assert delete.ref == ObjectRef(SECRET, NS, "team-1-old")
     assert delete.account == "dispatch/team-1"  # the live account still lists it
+
+
+def test_an_account_list_entry_without_a_name_stays_shown_as_an_empty_name() -> None:
+    live_sa = served(account(secrets=()))
+    live_sa["secrets"] = [{"namespace": NS}]
+    desired = desired_state(github_secret(), account())
+    change = only_change(plan_for(desired, live_state(live_sa, served(github_secret()))))
+    assert change.fields == (FieldDiff("secrets", [""], ["", "team-1-github"]),)
+    assert change.desired["secrets"] == [{"namespace": NS}, {"name": "team-1-github"}]
+
+
+def test_an_account_has_no_facts_even_with_tekton_annotations() -> None:
+    """Facts describe a credential; an account's fields say all there is to say."""
+    live_sa = served(account())
+    live_sa["metadata"]["annotations"] = {"tekton.dev/git-0": "https://github.com"}
+    desired = desired_state(github_secret(), account())
+    change = only_change(plan_for(desired, live_state(live_sa, served(github_secret()))))
+    assert change.fields == (
+        FieldDiff("annotations[tekton.dev/git-0]", "https://github.com", None),
+    )
+    assert change.facts == Facts({}, {})
 
 
 def test_account_list_emptied_of_managed_entries_is_removed() -> None:
