@@ -25,6 +25,7 @@ from dispatchctl.render.text import (
 )
 
 MAX_CHARS = 60_000
+NOTE_ROOM = 400  # kept free for the note that says how many sections are left out
 OTHER_OBJECTS = "objects of no service account"
 # plan symbol -> the column-0 mark GitHub's diff highlighting understands
 _DIFF_MARKS = {"+": "+", "-": "-", "~": "!", "-/+": "!", "<=": "!"}
@@ -45,7 +46,7 @@ def render_document_markdown(doc: Mapping[str, Any]) -> str:
     tail = f"\n**{summary_line(doc)}**\n"
     body = "\n".join(head)
     kept = 0
-    budget = MAX_CHARS - len(body) - len(tail) - 400  # room for the note
+    budget = MAX_CHARS - len(body) - len(tail) - NOTE_ROOM
     for section in sections:
         if len(section) + 2 > budget:
             break

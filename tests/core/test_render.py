@@ -32,7 +32,7 @@ from dispatchctl.plan import (
     Seen,
 )
 from dispatchctl.render.json import plan_document, plan_from_document, render_json
-from dispatchctl.render.markdown import MAX_CHARS, render_markdown
+from dispatchctl.render.markdown import MAX_CHARS, NOTE_ROOM, render_markdown
 from dispatchctl.render.text import NO_CHANGES, render_text, should_color
 from tests.core.builders import (
     INPUTS,
@@ -520,6 +520,36 @@ def test_markdown_lists_namespaces_to_create_and_objects_of_no_account_last() ->
     assert "\nNamespaces to create: `ci`, `qa`\n" in markdown
     summaries = re.findall(r"<summary><code>([^<]+)</code>", markdown)
     assert summaries == ["dispatch/team-0000", "objects of no service account"]
+
+
+def padded_plan(count: int, padded: int = -1, pad: int = 0) -> Plan:
+    """One created Secret per account; account number ``padded``'s name (in its section's
+    summary line only) is ``pad`` characters longer."""
+    changes = []
+    for n in range(count):
+        account_name = f"dispatch/team-{n:04d}" + ("x" * pad if n == padded else "")
+        ref = ObjectRef(SECRET, "dispatch", f"s-{n:04d}")
+        changes.append(Change(ref, Action.CREATE, None, account=account_name))
+    return Plan("ci-credentials", TARGET, INPUTS, tuple(changes))
+
+
+def test_markdown_keeps_a_section_that_fits_to_the_character() -> None:
+    """Sections are kept while the comment stays within MAX_CHARS less the room kept for the
+    note: the last section kept, made longer by exactly the room left, is still kept; one
+    character more, and it is left out too."""
+    markdown = render_markdown(padded_plan(1000))
+    kept = markdown.count("<details>")
+    assert 1 < kept < 1000
+    tail = markdown[markdown.rindex("\n**Plan: ") :]
+    used = markdown.index("\n\n> **Note:**") + len(tail)  # the comment without its note
+    left = MAX_CHARS - NOTE_ROOM - used
+    assert left >= 0
+    fits = render_markdown(padded_plan(1000, padded=kept - 1, pad=left))
+    assert fits.count("<details>") == kept
+    assert f"dispatch/team-{kept - 1:04d}{'x' * left}</code>" in fits
+    assert len(fits) <= MAX_CHARS
+    over = render_markdown(padded_plan(1000, padded=kept - 1, pad=left + 1))
+    assert over.count("<details>") == kept - 1
 
 
 def test_short_markdown_is_not_cut() -> None:
