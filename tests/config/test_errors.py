@@ -600,3 +600,21 @@ def test_semantic_checks_run_on_every_part_that_parsed(tmp_path: Path) -> None:
             " the value as a plain scalar or use |- (sops edit FILE))",
         ],
     ]
+
+
+def test_a_broken_credential_does_not_hide_a_clash_after_it(tmp_path: Path) -> None:
+    creds = (
+        "- {type: github, username: u, tokn: x}\n"
+        "- {type: github, username: u, token: t, secretName: same}\n"
+        "- {type: gitlab, username: u, token: t, secretName: same}\n"
+    )
+    path = write(tmp_path, account(creds))
+    assert [p.split(": ", 2)[1:] for p in problems(path)] == [
+        ["serviceAccounts[0].credentials[0]", "missing required field token"],
+        ["serviceAccounts[0].credentials[0].tokn", "unknown field tokn (did you mean token?)"],
+        [
+            "serviceAccounts[0].credentials[2]",
+            f"Secret dispatch/same would be written twice (first at {path}:10) (give one of"
+            " them another secretName)",
+        ],
+    ]
