@@ -232,6 +232,8 @@ MALFORMED: list[tuple[str, Callable[[dict[str, Any]], None], str]] = [
     ("an object for a string", _set(("owner",), {"a": 1}),
      "owner: expected a string, not an object"),
     ("a list for an object", _set(("target",), []), "target: expected an object, not a list"),
+    ("a string for a change", _set(("changes", 0), "x"),
+     "changes[0]: expected an object, not 'x'"),
     ("a string for a list", _set(("changes",), "x"), "changes: expected a list, not 'x'"),
     ("a value for a closed object", _set(("target",), 1), "target: expected an object, not 1"),
     ("a number for a fact", _set(("changes", 0, "facts", "after", "username"), 1),
