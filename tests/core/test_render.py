@@ -205,6 +205,12 @@ def test_document_round_trips_with_nulls_and_zero_counts(plan: Plan) -> None:
     assert plan_from_document(json.loads(render_json(plan))) == plan
 
 
+def test_a_document_saved_before_scope_existed_is_a_whole_plan() -> None:
+    doc = plan_document(nulls_plan())
+    del doc["scope"]
+    assert plan_from_document(doc) == dataclasses.replace(nulls_plan(), scope=())
+
+
 def test_document_of_another_version_is_refused() -> None:
     doc = plan_document(converged_plan())
     doc["format_version"] = "0"
