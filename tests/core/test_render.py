@@ -200,8 +200,12 @@ def nulls_plan() -> Plan:
     )  # fmt: skip
 
 
-@pytest.mark.parametrize("plan", [nulls_plan(), converged_plan()], ids=["nulls", "converged"])
-def test_document_round_trips_with_nulls_and_zero_counts(plan: Plan) -> None:
+@pytest.mark.parametrize(
+    "plan",
+    [nulls_plan(), converged_plan(), delete_everything_plan()],
+    ids=["nulls", "converged", "delete-everything"],
+)
+def test_document_round_trips_with_nulls_zero_counts_and_flags(plan: Plan) -> None:
     assert plan_from_document(json.loads(render_json(plan))) == plan
 
 
