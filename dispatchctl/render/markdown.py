@@ -72,7 +72,7 @@ def _head(doc: Mapping[str, Any]) -> list[str]:
         "",
     ]
     if doc.get("scope"):
-        lines += ["> [!NOTE]", f"> Partial plan: {partial_note(doc)}.", ""]
+        lines += ["> [!NOTE]", f"> Scope: {partial_note(doc)}.", ""]
     errors = error_lines(doc)
     if errors:
         lines += ["> [!CAUTION]", "> **The plan cannot be applied:**"]

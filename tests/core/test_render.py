@@ -429,7 +429,7 @@ def test_a_partial_plan_says_what_it_leaves_out() -> None:
         "Cluster: `https://127.0.0.1:6443` (context `local`)",
         "",
         "> [!NOTE]",
-        f"> Partial plan: {note}.",
+        f"> Scope: {note}.",
         "",
         NO_CHANGES,
     ]

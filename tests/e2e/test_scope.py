@@ -46,7 +46,7 @@ def test_a_partial_plan_and_apply_touch_only_the_named_account(
     assert document["scope"] == ["dispatch/team-1"]
     assert changes(document) == [("~", "Secret", "team-1-github")]
     markdown = run("plan", config, *cluster_args, "--service-account=team-1", "--format=markdown")
-    assert "> [!NOTE]\n> Partial plan: dispatch/team-1 only (--service-account)" in markdown.out
+    assert "> [!NOTE]\n> Scope: dispatch/team-1 only (--service-account)" in markdown.out
 
     applied = run(
         "apply", config, *cluster_args, "--service-account", f"{NS}/team-1", "--auto-approve"
