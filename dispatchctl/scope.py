@@ -10,8 +10,7 @@ plan prunes it. Pure: data in, data out.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Collection, Mapping
-from typing import Any
+from collections.abc import Collection
 
 from dispatchctl.errors import PlanError
 from dispatchctl.objects import (
@@ -20,11 +19,10 @@ from dispatchctl.objects import (
     DesiredState,
     LiveState,
     ObjectRef,
+    listed_secrets,
     owned_by,
 )
 from dispatchctl.plan import Plan
-
-_LISTS = ("secrets", "imagePullSecrets")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -50,7 +48,7 @@ def narrow(desired: DesiredState, live: LiveState, names: Collection[str]) -> Na
     for ref, manifest in manifests:
         if ref.kind == SERVICE_ACCOUNT and _key(ref) in accounts:
             in_scope.add(ref)
-            in_scope.update(_listed_secrets(ref, manifest))
+            in_scope.update(ObjectRef(SECRET, ref.namespace, n) for n in listed_secrets(manifest))
     objects = tuple(o for o in desired.objects if o.ref in in_scope)
     return Narrowed(
         desired=dataclasses.replace(desired, objects=objects),
@@ -91,12 +89,3 @@ def _select(known: set[str], names: Collection[str]) -> set[str]:
 
 def _key(ref: ObjectRef) -> str:
     return f"{ref.namespace}/{ref.name}"
-
-
-def _listed_secrets(account: ObjectRef, manifest: Mapping[str, Any]) -> list[ObjectRef]:
-    return [
-        ObjectRef(SECRET, account.namespace, str(entry.get("name", "")))
-        for field in _LISTS
-        for entry in manifest.get(field) or []
-        if isinstance(entry, Mapping)
-    ]
