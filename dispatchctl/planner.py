@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 from dispatchctl import scope
 from dispatchctl.config.load import load_config
+from dispatchctl.config.sops import Decryption
 from dispatchctl.desired import build_desired
 from dispatchctl.diff import make_plan
 from dispatchctl.objects import DesiredState, InputFile
@@ -36,9 +37,14 @@ class PlanOptions:
     service_accounts: tuple[str, ...] = ()
 
 
-def load(files: Sequence[str | Path], *, allow_plaintext: bool = False) -> Loaded:
+def load(
+    files: Sequence[str | Path],
+    *,
+    allow_plaintext: bool = False,
+    decryption: Decryption | None = None,
+) -> Loaded:
     """Read, decrypt and validate the files and build the desired objects (no cluster yet)."""
-    loaded = load_config(files, allow_plaintext=allow_plaintext)
+    loaded = load_config(files, allow_plaintext=allow_plaintext, decryption=decryption)
     return Loaded(desired=build_desired(loaded.config), inputs=loaded.inputs)
 
 

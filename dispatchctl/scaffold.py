@@ -16,7 +16,8 @@ from pathlib import Path
 from dispatchctl import agekey
 from dispatchctl.config import sops
 from dispatchctl.config.checks import dns_label_problem
-from dispatchctl.config.models import SECRET_FIELDS, json_schema_text
+from dispatchctl.config.fields import SECRET_FIELDS
+from dispatchctl.config.models import json_schema_text
 from dispatchctl.errors import AgeKeyError, InitError
 from dispatchctl.files import write_private
 

@@ -13,7 +13,6 @@ import click
 
 from dispatchctl import __version__
 from dispatchctl.cli import options
-from dispatchctl.cli.output import echo_error
 from dispatchctl.cli.process import collect_rarely, forbid_core_dumps
 from dispatchctl.errors import DispatchctlError
 
@@ -77,6 +76,8 @@ def main(argv: list[str] | None = None) -> int:
         err.show()
         return EXIT_ERROR
     except DispatchctlError as err:
+        from dispatchctl.cli.output import echo_error  # the renderers: not imported before sops
+
         echo_error(err)
         return EXIT_ERROR
     except KeyboardInterrupt:

@@ -10,9 +10,9 @@ import re
 from dataclasses import dataclass
 
 from dispatchctl import tekton
+from dispatchctl.config.fields import SECRET_FIELDS
 from dispatchctl.config.models import (
     CREDENTIAL_TYPES,
-    SECRET_FIELDS,
     BitbucketCloudCredential,
     BitbucketServerCredential,
     DockerCredential,

@@ -23,9 +23,9 @@ from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from dispatchctl.config import checks
 from dispatchctl.config.credentials import AnyCredential
+from dispatchctl.config.fields import SECRET_FIELDS
 from dispatchctl.config.models import (
     CREDENTIAL_TYPES,
-    SECRET_FIELDS,
     Config,
     Credential,
     Metadata,
@@ -44,6 +44,7 @@ from dispatchctl.config.sops import (
     Decryption,
     DecryptJob,
     SopsErrors,
+    looks_encrypted,
     recipients,
 )
 from dispatchctl.errors import ConfigError, Problem, SopsError
@@ -52,7 +53,6 @@ from dispatchctl.objects import InputFile
 
 _ENC_TYPE = re.compile(r",type:(\w+)\]$")
 _OPAQUE = {"bool": False, "int": 0, "float": 0.0}
-_LOOKS_SOPS = re.compile(rb"^sops:", re.MULTILINE)
 _CREDENTIAL: TypeAdapter[AnyCredential] = TypeAdapter(Credential)
 _M = TypeVar("_M", bound=BaseModel)
 _MASKED = b"dispatchctl config data, clear-text secret values left out\n"
@@ -120,17 +120,24 @@ def format_path(path: DataPath) -> str:
 
 
 def load_config(
-    paths: Sequence[str | Path], *, decrypt: bool = True, allow_plaintext: bool = False
+    paths: Sequence[str | Path],
+    *,
+    decrypt: bool = True,
+    allow_plaintext: bool = False,
+    decryption: Decryption | None = None,
 ) -> LoadedConfig:
-    """Load one config from one or more files; raises ConfigError or SopsError."""
+    """Load one config from one or more files; raises ConfigError or SopsError.
+    ``decryption``: sops already started for these files (``sops.start_decrypting``)."""
     files = [_File(display=str(p), path=Path(p)) for p in paths]
     raw = [_read_bytes(f) for f in files]
+    if decryption is not None:
+        return _load(files, raw, decryption, decrypt=decrypt, allow_plaintext=allow_plaintext)
     # sops takes most of a load: start it at once for files that look encrypted, and check
     # the files on disk while it runs.
     likely = [
         f.path
         for f, data in zip(files, raw, strict=True)
-        if decrypt and data is not None and _LOOKS_SOPS.search(data)
+        if decrypt and data is not None and looks_encrypted(data)
     ]
     with Decryption(likely) as decryption:
         return _load(files, raw, decryption, decrypt=decrypt, allow_plaintext=allow_plaintext)

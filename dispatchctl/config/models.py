@@ -122,9 +122,6 @@ CREDENTIAL_TYPES: dict[str, type[_Credential]] = {
     "docker": DockerCredential,
 }
 
-# The fields that hold secret values, which sops encrypts (config.md's encrypted_regex order).
-SECRET_FIELDS = ("token", "appPassword", "password", "privateKey")
-
 
 class ServiceAccount(_Model):
     name: str = Field(description="ServiceAccount name (DNS-1123).")

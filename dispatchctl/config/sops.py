@@ -9,6 +9,7 @@ through its own environment (``SOPS_AGE_KEY_FILE``, ``SOPS_AGE_KEY``, gpg, cloud
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -20,8 +21,9 @@ from pathlib import Path
 from typing import Any
 
 from dispatchctl.config import keyerrors
-from dispatchctl.config.models import SECRET_FIELDS
-from dispatchctl.errors import SopsError
+from dispatchctl.config.fields import SECRET_FIELDS
+from dispatchctl.errors import DispatchctlError, SopsError
+from dispatchctl.files import read_regular
 
 SECRET_FIELDS_REGEX = "^(" + "|".join(SECRET_FIELDS) + ")$"
 BINARY_ENV = "DISPATCHCTL_SOPS"
@@ -337,6 +339,30 @@ class DecryptJob:
     path: Path
     display: str
     tried: tuple[str, ...]
+
+
+_LOOKS_ENCRYPTED = re.compile(rb"^sops:", re.MULTILINE)
+
+
+def looks_encrypted(data: bytes) -> bool:
+    """A top-level ``sops:`` key: worth starting sops for (the loader checks the rest)."""
+    return _LOOKS_ENCRYPTED.search(data) is not None
+
+
+def start_decrypting(paths: Sequence[str | Path]) -> Decryption:
+    """sops for each file that looks encrypted, started before the caller imports the rest of
+    the program: plan and apply import for about a third of a second, which then overlaps
+    the decrypt instead of preceding it. A file that cannot be read is left to the loader,
+    which reports it."""
+    started: list[Path] = []
+    for path in map(Path, paths):
+        try:
+            data = read_regular(path)
+        except (OSError, DispatchctlError):
+            continue
+        if looks_encrypted(data):
+            started.append(path)
+    return Decryption(started)
 
 
 class Decryption:

@@ -13,8 +13,9 @@ from pydantic import SecretStr
 from dispatchctl.cli.main import main
 from dispatchctl.config import sops
 from dispatchctl.config.credentials import SECRET_FIELD
+from dispatchctl.config.fields import SECRET_FIELDS
 from dispatchctl.config.load import load_config
-from dispatchctl.config.models import CREDENTIAL_TYPES, SECRET_FIELDS
+from dispatchctl.config.models import CREDENTIAL_TYPES
 from dispatchctl.errors import ConfigError, SopsError
 from tests.config.helpers import HEADER, KNOWN_HOSTS, PASSPHRASE_OPENSSH_KEY, block, ssh_key
 from tests.fixtures.sops import encrypt_file, generate_age_key

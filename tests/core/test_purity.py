@@ -19,6 +19,7 @@ CORE = [
     "dispatchctl.tekton",
     "dispatchctl.facts",
     "dispatchctl.duplicates",
+    "dispatchctl.config.fields",
     "dispatchctl.config.models",
     "dispatchctl.config.positions",
     "dispatchctl.config.checks",
@@ -75,6 +76,21 @@ def test_every_module_imports_on_its_own() -> None:
             [sys.executable, "-c", probe, module], capture_output=True, text=True
         )
         assert result.returncode == 0, f"{module}: {result.stderr}"
+
+
+def test_plan_starts_sops_before_importing_the_rest() -> None:
+    """A plan's sops decrypt overlaps the imports of validation, rendering and the cluster
+    client only if the command's own modules and sops's runner import none of them."""
+    probe = (
+        "import sys\n"
+        "import dispatchctl.cli.main, dispatchctl.cli.plan, dispatchctl.config.sops\n"
+        "heavy = ('pydantic', 'kubernetes', 'cryptography', 'dispatchctl.config.models',\n"
+        "         'dispatchctl.render.text', 'dispatchctl.planner')\n"
+        "print(sorted(set(heavy) & set(sys.modules)))\n"
+    )
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[]"
 
 
 def _sources() -> dict[str, ast.Module]:
