@@ -5,60 +5,21 @@ from __future__ import annotations
 
 import os
 import re
-import select
 import subprocess
-import time
 from pathlib import Path
 
 from tests.docs.conftest import SLOW, Clone, sh
 from tests.docs.readme import code_blocks
+from tests.terminal import run_at_terminal
 
-PROMPT = b"Only 'yes' will be accepted: "
 TOKEN = "canary-readme-token-5e1c"
-
-
-def at_terminal(script: str, cwd: Path, env: dict[str, str], answer: bytes) -> tuple[int, str]:
-    """``script`` in a new bash on a pty, answering ``answer`` at apply's prompt."""
-    main, child = os.openpty()
-    proc = subprocess.Popen(
-        ["bash", "--noprofile", "--norc", "-e", "-c", script],
-        cwd=cwd,
-        env=env,
-        stdin=child,
-        stdout=child,
-        stderr=child,
-        close_fds=True,
-    )
-    os.close(child)
-    screen = b""
-    answered = False
-    deadline = time.monotonic() + SLOW
-    try:
-        while time.monotonic() < deadline:
-            ready, _, _ = select.select([main], [], [], 1.0)
-            if not ready:
-                continue
-            try:
-                chunk = os.read(main, 65536)
-            except OSError:  # EIO: bash ended and closed the terminal
-                break
-            if not chunk:
-                break
-            screen += chunk
-            if not answered and PROMPT in screen:
-                os.write(main, answer + b"\n")
-                answered = True
-        code = proc.wait(timeout=60)
-    finally:
-        os.close(main)
-        if proc.poll() is None:
-            proc.kill()
-    return code, screen.decode(errors="replace").replace("\r\n", "\n")
 
 
 def test_the_quickstart_runs_as_written_in_a_new_shell(clone: Clone) -> None:
     (block,) = code_blocks("Quickstart", "sh")
-    code, screen = at_terminal(block, clone.path, clone.env(TERM="xterm"), b"yes")
+    argv = ["bash", "--noprofile", "--norc", "-e", "-c", block]
+    env = clone.env(TERM="xterm")
+    code, screen = run_at_terminal(argv, env, b"yes", timeout=SLOW, cwd=clone.path)
     assert code == 0, screen[-4000:]
     assert "examples/config.yaml: valid (owner ci-credentials: 3 service accounts" in screen
     assert re.search(

@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 import os
-import select
-import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -15,31 +12,9 @@ from dispatchctl.cluster import Cluster
 from tests.e2e.conftest import Write, get, github, write_log
 from tests.fixtures.cluster import ApiServer
 from tests.fixtures.sops import AgeKey
-
-PROMPT = b"Do you want to perform these actions? Only 'yes' will be accepted: "
+from tests.terminal import run_at_terminal
 
 pytestmark = pytest.mark.usefixtures("dispatch_ns")
-
-
-def _read_until(fd: int, wanted: bytes | None, deadline: float) -> bytes:
-    """Everything the terminal shows until ``wanted`` appears (None: until the program ends)."""
-    seen = b""
-    while wanted is None or wanted not in seen:
-        left = deadline - time.monotonic()
-        assert left > 0, f"timed out; the terminal showed: {seen!r}"
-        ready, _, _ = select.select([fd], [], [], left)
-        if not ready:
-            continue
-        try:
-            chunk = os.read(fd, 65536)
-        except OSError:  # EIO: the program closed the terminal
-            chunk = b""
-        if not chunk:
-            if wanted is None:
-                return seen
-            raise AssertionError(f"ended before {wanted!r}; the terminal showed: {seen!r}")
-        seen += chunk
-    return seen
 
 
 def apply_at_terminal(
@@ -48,35 +23,8 @@ def apply_at_terminal(
     """Run apply with stdin/stdout/stderr on a pty, answer the prompt; (exit code, screen)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("SOPS_", "KUBE"))}
     env.update(SOPS_AGE_KEY_FILE=str(age_key.key_file), TERM="xterm")
-    main, child = os.openpty()
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "dispatchctl",
-            "apply",
-            str(config),
-            f"--kubeconfig={kubeconfig}",
-            *extra,
-        ],
-        stdin=child,
-        stdout=child,
-        stderr=child,
-        env=env,
-        close_fds=True,
-    )
-    os.close(child)
-    try:
-        deadline = time.monotonic() + 30
-        screen = _read_until(main, PROMPT, deadline)
-        os.write(main, answer + b"\n")
-        screen += _read_until(main, None, deadline)
-        code = proc.wait(timeout=30)
-    finally:
-        os.close(main)
-        if proc.poll() is None:
-            proc.kill()
-    return code, screen.decode()
+    argv = [sys.executable, "-m", "dispatchctl", "apply", str(config), f"--kubeconfig={kubeconfig}"]
+    return run_at_terminal([*argv, *extra], env, answer, timeout=60)
 
 
 def test_no_at_the_prompt_cancels_and_yes_applies_with_a_progress_bar(
