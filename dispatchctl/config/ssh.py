@@ -16,16 +16,20 @@ from dataclasses import dataclass
 
 from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed448, ed25519, rsa
+from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519, rsa
 
 MIN_RSA_BITS = 2048
 _KNOWN_HOSTS_MARKERS = ("@cert-authority", "@revoked")
 _HASHED = "|1|"
 _KEY_NAMES = (
     (ec.EllipticCurvePrivateKey, "ECDSA"),
-    (dsa.DSAPrivateKey, "DSA"),
     (ed448.Ed448PrivateKey, "ed448"),
 )
+# DSA is told from the key's own encoding, never by loading it: cryptography deprecates DSA, and
+# its loaders warn (an error under -W error) for every DSA key they read.
+_OPENSSH_MAGIC = b"openssh-key-v1\0"
+_DSA_OID_DER = bytes.fromhex("06072a8648ce380401")  # 1.2.840.10040.4.1
+_PEM_BODY = re.compile(rb"-----BEGIN ([A-Z ]+)-----(.*?)-----END", re.DOTALL)
 
 
 class KeyProblem(ValueError):
@@ -69,6 +73,11 @@ def inspect_private_key(text: str) -> KeyFacts:
     a config of many git credentials. The cache lives in this process's memory, where the
     decrypted config is anyway."""
     data = text.strip().encode() + b"\n"
+    if _is_dsa(data):
+        raise KeyProblem(
+            "unsupported key type DSA (ed25519 or RSA >= 2048 required)",
+            "generate a new one: ssh-keygen -t ed25519",
+        )
     try:
         if b"BEGIN OPENSSH PRIVATE KEY" in data:
             key = serialization.load_ssh_private_key(data, password=None)
@@ -98,6 +107,42 @@ def inspect_private_key(text: str) -> KeyFacts:
         f"unsupported key type {name} (ed25519 or RSA >= 2048 required)",
         "generate a new one: ssh-keygen -t ed25519",
     )
+
+
+def _is_dsa(data: bytes) -> bool:
+    """Whether the PEM-armoured key is DSA: ``BEGIN DSA PRIVATE KEY``, PKCS#8 naming DSA's
+    algorithm OID, or an OpenSSH key whose public key is ``ssh-dss``."""
+    found = _PEM_BODY.search(data)
+    if found is None:
+        return False
+    label = found.group(1)
+    if label == b"DSA PRIVATE KEY":
+        return True
+    try:
+        body = base64.b64decode(b"".join(found.group(2).split()), validate=True)
+    except (binascii.Error, ValueError):
+        return False
+    if label == b"PRIVATE KEY":
+        return _DSA_OID_DER in body[:32]
+    if label == b"OPENSSH PRIVATE KEY" and body.startswith(_OPENSSH_MAGIC):
+        return _openssh_public_type(body[len(_OPENSSH_MAGIC) :]) == b"ssh-dss"
+    return False
+
+
+def _openssh_public_type(rest: bytes) -> bytes | None:
+    """The first public key's type in an ``openssh-key-v1`` body: after the cipher name, the
+    KDF name and options (three strings) and the key count comes the public key blob."""
+    for _ in range(3):
+        if len(rest) < 4:
+            return None
+        rest = rest[4 + int.from_bytes(rest[:4], "big") :]
+    rest = rest[4:]  # number of keys
+    if len(rest) < 4:
+        return None
+    blob = rest[4 : 4 + int.from_bytes(rest[:4], "big")]
+    if len(blob) < 4:
+        return None
+    return blob[4 : 4 + int.from_bytes(blob[:4], "big")]
 
 
 def known_hosts_problems(text: str) -> list[tuple[int, str]]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -320,6 +321,28 @@ def test_ssh_keys_that_no_pipeline_can_use(tmp_path: Path, key: str, message: st
     path = write(tmp_path, account(creds))
     assert problems(path) == [
         f"{path}:11:21: serviceAccounts[0].credentials[0].privateKey: {message}"
+    ]
+
+
+@pytest.mark.parametrize("key_format", ["RFC4716", "PEM", "PKCS8"])
+def test_dsa_keys_are_refused_without_a_deprecation_warning(
+    tmp_path: Path, key_format: str
+) -> None:
+    """ssh-keygen writes the key: OpenSSH's own format, the traditional PEM and PKCS#8. The
+    suite runs with warnings as errors, so cryptography's DSA deprecation would fail this."""
+    key_file = tmp_path / "id_dsa"
+    subprocess.run(
+        ["ssh-keygen", "-q", "-t", "dsa", "-N", "", "-m", key_format, "-f", str(key_file)],
+        check=True,
+    )
+    creds = (
+        f"- type: git\n  host: github.com\n  privateKey: |\n{block(key_file.read_text(), 4)}\n"
+        f"  knownHosts: {KNOWN_HOSTS}\n"
+    )
+    path = write(tmp_path, account(creds))
+    assert problems(path) == [
+        f"{path}:11:21: serviceAccounts[0].credentials[0].privateKey: unsupported key type DSA"
+        " (ed25519 or RSA >= 2048 required) (generate a new one: ssh-keygen -t ed25519)"
     ]
 
 
