@@ -3,9 +3,10 @@
 The clone holds exactly what ``git clone`` of this checkout would (tracked files and new
 ones git does not ignore, as they are in the working tree) in a new repository of one commit,
 so pre-commit and pip can install from it by path and commit. Every package comes from a
-wheelhouse downloaded once per session from the package index (``PIP_NO_INDEX`` and
-``PIP_FIND_LINKS`` point pip at it): the commands run as written, and the three installs they
-make (set-up, pre-commit's hook, the GitHub action) do not fetch every package again.
+wheelhouse of the lock's pins, downloaded once per session from the package index
+(``PIP_NO_INDEX`` and ``PIP_FIND_LINKS`` point pip at it): the commands run as written, and
+the three installs they make (set-up, pre-commit's hook, the GitHub action) do not fetch every
+package again.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from tests.docs.readme import ROOT
 # Network and package builds on a busy machine: minutes, not seconds.
 SLOW = 1800
 PYTHON_BIN = Path(sys.base_prefix) / "bin"  # a plain python3 with venv, as a new shell has
+LOCK = "requirements/test.txt"  # what every install of the README, CI and the action takes
 
 
 @dataclass(frozen=True)
@@ -97,7 +99,7 @@ def _copy_checkout(dest: Path) -> str:
 def wheelhouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
     dest = tmp_path_factory.mktemp("wheelhouse")
     argv = [sys.executable, "-m", "pip", "download", "--quiet", "--disable-pip-version-check"]
-    argv += ["-d", str(dest), f"{ROOT}[test]", "pip", "setuptools>=77", "wheel"]
+    argv += ["-d", str(dest), "--require-hashes", "--no-deps", "-r", str(ROOT / LOCK)]
     proc = subprocess.run(argv, capture_output=True, text=True, timeout=SLOW, check=False)
     assert proc.returncode == 0, proc.stderr
     return dest
