@@ -25,6 +25,7 @@ from dispatchctl.config.models import (
     GitSshCredential,
     ServiceAccount,
 )
+from dispatchctl.config.ssh import canonical_private_key
 from dispatchctl.objects import (
     CREDENTIAL_ANNOTATION,
     SECRET,
@@ -114,9 +115,8 @@ class _AccountBuilder:
     def _git(self, cred: GitSshCredential) -> list[DesiredObject]:
         name = creds.secret_name(self.account, cred)
         self.secrets.append(name)
-        key = cred.privateKey.get_secret_value()
         data = {
-            "ssh-privatekey": key if key.endswith("\n") else key + "\n",
+            "ssh-privatekey": canonical_private_key(cred.privateKey.get_secret_value()),
             "known_hosts": cred.knownHosts,
         }
         annotations = {GIT_ANNOTATION: ssh_target(cred.host), CREDENTIAL_ANNOTATION: cred.type}

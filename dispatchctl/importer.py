@@ -25,6 +25,7 @@ from ruamel.yaml.scalarstring import LiteralScalarString
 from dispatchctl.config import checks
 from dispatchctl.config import credentials as creds
 from dispatchctl.config.models import API_VERSION, KIND, Config
+from dispatchctl.config.ssh import canonical_private_key
 from dispatchctl.desired import build_desired
 from dispatchctl.errors import NamespaceImportError
 from dispatchctl.objects import (
@@ -516,6 +517,8 @@ def _data_change(key: str, want: str, have: str) -> str | None:
     """The note for a data value that changes only in a way that keeps it working."""
     if key == "ssh-privatekey" and want == have + "\n":
         return "adds the final line break OpenSSH needs to ssh-privatekey"
+    if key == "ssh-privatekey" and want == canonical_private_key(have):
+        return "rewrites ssh-privatekey as OpenSSH reads it (its armour alone, LF line breaks)"
     suffix = _API_SUFFIXES["bitbucket-server"]
     if key == "scm.provider.url" and have == want + suffix:
         return f"sets scm.provider.url to the base URL {want} (was {have})"

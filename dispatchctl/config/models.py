@@ -80,7 +80,10 @@ class GitSshCredential(_Credential):
     type: Literal["git"]
     host: str = Field(description="host or host:port, no scheme (default port 22).")
     privateKey: SecretStr = Field(
-        description="OpenSSH private key without passphrase: ed25519 or RSA >= 2048 bits."
+        description=(
+            "Private key without passphrase: ed25519 (OpenSSH format), ECDSA"
+            " (nistp256/384/521) or RSA >= 2048 bits."
+        )
     )
     knownHosts: str = Field(
         description="known_hosts lines for the host (ssh-keyscan [-p PORT] HOST), written to"

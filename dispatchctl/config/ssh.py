@@ -21,15 +21,19 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519, rsa
 MIN_RSA_BITS = 2048
 _KNOWN_HOSTS_MARKERS = ("@cert-authority", "@revoked")
 _HASHED = "|1|"
-_KEY_NAMES = (
-    (ec.EllipticCurvePrivateKey, "ECDSA"),
-    (ed448.Ed448PrivateKey, "ed448"),
-)
-# DSA is told from the key's own encoding, never by loading it: cryptography deprecates DSA, and
-# its loaders warn (an error under -W error) for every DSA key they read.
+# Curves OpenSSH takes (ecdsa-sha2-nistp256/384/521); cryptography loads many more.
+_OPENSSH_CURVES = {"secp256r1": "nistp256", "secp384r1": "nistp384", "secp521r1": "nistp521"}
+# Told from the key's own encoding, never by loading it: cryptography deprecates DSA (its
+# loaders warn, an error under -W error), and loads RSA-PSS keys as plain RSA, which OpenSSH
+# refuses.
 _OPENSSH_MAGIC = b"openssh-key-v1\0"
-_DSA_OID_DER = bytes.fromhex("06072a8648ce380401")  # 1.2.840.10040.4.1
-_PEM_BODY = re.compile(rb"-----BEGIN ([A-Z ]+)-----(.*?)-----END", re.DOTALL)
+_PKCS8_REFUSED = {
+    bytes.fromhex("06072a8648ce380401"): "DSA",  # 1.2.840.10040.4.1
+    bytes.fromhex("06092a864886f70d01010a"): "RSA-PSS",  # 1.2.840.113549.1.1.10
+}
+_ARMOUR = re.compile(r"-----BEGIN ([A-Z0-9 ]+)-----(.*?)-----END \1-----", re.DOTALL)
+_SUPPORTED = "ed25519, ECDSA or RSA >= 2048 required"
+_NEW_KEY = "generate a new one: ssh-keygen -t ed25519"
 
 
 class KeyProblem(ValueError):
@@ -65,21 +69,40 @@ def blob_fingerprint(blob: bytes) -> str:
     return f"SHA256:{digest}"
 
 
+def canonical_private_key(text: str) -> str:
+    """The key as it is written to the Secret: its armour alone (``-----BEGIN`` to
+    ``-----END``), each line stripped, LF line breaks, a final line break.
+
+    OpenSSH is stricter than the key itself needs: it refuses an OpenSSH-format key after any
+    text or blank line, with CRLF or trailing spaces, and a PEM key with a blank line inside.
+    Copies from a web page, a Windows editor or a YAML block bring exactly that; the key
+    material is the same, so the Secret gets the spelling every ssh reads."""
+    found = _ARMOUR.search(text)
+    if found is None:
+        return text if text.endswith("\n") else text + "\n"
+    lines = "\n".join(line.strip() for line in found.group(2).splitlines()).strip("\n")
+    if ":" not in lines:  # PEM headers (Proc-Type: ...) end at a blank line: keep it
+        lines = "\n".join(filter(None, lines.split("\n")))
+    label = found.group(1)
+    return f"-----BEGIN {label}-----\n{lines}\n-----END {label}-----\n"
+
+
 @functools.lru_cache(maxsize=1024)
 def inspect_private_key(text: str) -> KeyFacts:
-    """Parse an OpenSSH or PEM private key; raise KeyProblem when a pipeline could not use it.
+    """Parse the key as :func:`canonical_private_key` writes it; raise KeyProblem when a
+    pipeline's OpenSSH could not use it (the test oracle compares this verdict with
+    ``ssh-keygen -y`` for generated keys and spellings).
 
     Cached: the checks and the desired state both ask, and parsing is most of their time for
     a config of many git credentials. The cache lives in this process's memory, where the
     decrypted config is anyway."""
-    data = text.strip().encode() + b"\n"
-    if _is_dsa(data):
-        raise KeyProblem(
-            "unsupported key type DSA (ed25519 or RSA >= 2048 required)",
-            "generate a new one: ssh-keygen -t ed25519",
-        )
+    data = canonical_private_key(text).encode()
+    refused = _refused_type(data)
+    if refused:
+        raise KeyProblem(f"unsupported key type {refused} ({_SUPPORTED})", _NEW_KEY)
+    openssh_format = b"BEGIN OPENSSH PRIVATE KEY" in data
     try:
-        if b"BEGIN OPENSSH PRIVATE KEY" in data:
+        if openssh_format:
             key = serialization.load_ssh_private_key(data, password=None)
         else:
             key = serialization.load_pem_private_key(data, password=None)
@@ -94,39 +117,50 @@ def inspect_private_key(text: str) -> KeyFacts:
             "paste the whole key file, from -----BEGIN to -----END",
         ) from None
     if isinstance(key, ed25519.Ed25519PrivateKey):
+        if not openssh_format:
+            raise KeyProblem(
+                "OpenSSH reads an ed25519 key only in its own format, not PEM",
+                "convert it: ssh-keygen -p -N '' -f KEYFILE, with a newer OpenSSH, "
+                "or generate a new one: ssh-keygen -t ed25519",
+            )
         return KeyFacts("ed25519", 256, fingerprint(key.public_key()))
     if isinstance(key, rsa.RSAPrivateKey):
         if key.key_size < MIN_RSA_BITS:
             raise KeyProblem(
-                f"RSA key of {key.key_size} bits is too weak (at least {MIN_RSA_BITS})",
-                "generate a new one: ssh-keygen -t ed25519",
+                f"RSA key of {key.key_size} bits is too weak (at least {MIN_RSA_BITS})", _NEW_KEY
             )
         return KeyFacts("rsa", key.key_size, fingerprint(key.public_key()))
-    name = next((n for cls, n in _KEY_NAMES if isinstance(key, cls)), type(key).__name__)
-    raise KeyProblem(
-        f"unsupported key type {name} (ed25519 or RSA >= 2048 required)",
-        "generate a new one: ssh-keygen -t ed25519",
-    )
+    if isinstance(key, ec.EllipticCurvePrivateKey):
+        if key.curve.name not in _OPENSSH_CURVES:
+            raise KeyProblem(
+                f"ECDSA key on curve {key.curve.name}: OpenSSH takes nistp256, nistp384 and "
+                "nistp521 only",
+                _NEW_KEY,
+            )
+        return KeyFacts("ecdsa", key.curve.key_size, fingerprint(key.public_key()))
+    name = "ed448" if isinstance(key, ed448.Ed448PrivateKey) else type(key).__name__
+    raise KeyProblem(f"unsupported key type {name} ({_SUPPORTED})", _NEW_KEY)
 
 
-def _is_dsa(data: bytes) -> bool:
-    """Whether the PEM-armoured key is DSA: ``BEGIN DSA PRIVATE KEY``, PKCS#8 naming DSA's
-    algorithm OID, or an OpenSSH key whose public key is ``ssh-dss``."""
-    found = _PEM_BODY.search(data)
+def _refused_type(data: bytes) -> str | None:
+    """DSA (``BEGIN DSA PRIVATE KEY``, PKCS#8 naming it, an OpenSSH ``ssh-dss`` key) or
+    RSA-PSS (PKCS#8), told from the encoding alone."""
+    found = _ARMOUR.search(data.decode("ascii", "replace"))
     if found is None:
-        return False
+        return None
     label = found.group(1)
-    if label == b"DSA PRIVATE KEY":
-        return True
+    if label == "DSA PRIVATE KEY":
+        return "DSA"
     try:
-        body = base64.b64decode(b"".join(found.group(2).split()), validate=True)
+        body = base64.b64decode("".join(found.group(2).split()), validate=True)
     except (binascii.Error, ValueError):
-        return False
-    if label == b"PRIVATE KEY":
-        return _DSA_OID_DER in body[:32]
-    if label == b"OPENSSH PRIVATE KEY" and body.startswith(_OPENSSH_MAGIC):
-        return _openssh_public_type(body[len(_OPENSSH_MAGIC) :]) == b"ssh-dss"
-    return False
+        return None
+    if label == "PRIVATE KEY":
+        return next((name for oid, name in _PKCS8_REFUSED.items() if oid in body[:32]), None)
+    openssh = label == "OPENSSH PRIVATE KEY" and body.startswith(_OPENSSH_MAGIC)
+    if openssh and _openssh_public_type(body[len(_OPENSSH_MAGIC) :]) == b"ssh-dss":
+        return "DSA"
+    return None
 
 
 def _openssh_public_type(rest: bytes) -> bytes | None:

@@ -46,6 +46,8 @@ def ssh_key(kind: str = "ed25519", bits: int = 2048, passphrase: bytes | None = 
         key: Any = ed25519.Ed25519PrivateKey.generate()
     elif kind == "rsa":
         key = rsa.generate_private_key(public_exponent=65537, key_size=bits)
+    elif kind == "secp256k1":  # a curve OpenSSH does not take; OpenSSH's format cannot hold it
+        key = ec.generate_private_key(ec.SECP256K1())
     else:
         key = ec.generate_private_key(ec.SECP256R1())
     encryption = (
@@ -53,7 +55,8 @@ def ssh_key(kind: str = "ed25519", bits: int = 2048, passphrase: bytes | None = 
         if passphrase
         else serialization.NoEncryption()
     )
-    fmt = serialization.PrivateFormat.PKCS8 if passphrase else serialization.PrivateFormat.OpenSSH
+    pkcs8 = passphrase or kind == "secp256k1"
+    fmt = serialization.PrivateFormat.PKCS8 if pkcs8 else serialization.PrivateFormat.OpenSSH
     return key.private_bytes(serialization.Encoding.PEM, fmt, encryption).decode()
 
 

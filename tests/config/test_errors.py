@@ -301,8 +301,8 @@ def test_git_host_shape(tmp_path: Path) -> None:
             " (generate a new one: ssh-keygen -t ed25519)",
         ),
         (
-            ssh_key("ecdsa"),
-            "unsupported key type ECDSA (ed25519 or RSA >= 2048 required)"
+            ssh_key("secp256k1"),
+            "ECDSA key on curve secp256k1: OpenSSH takes nistp256, nistp384 and nistp521 only"
             " (generate a new one: ssh-keygen -t ed25519)",
         ),
         (
@@ -311,7 +311,7 @@ def test_git_host_shape(tmp_path: Path) -> None:
             " (paste the whole key file, from -----BEGIN to -----END)",
         ),
     ],
-    ids=["passphrase-openssh", "passphrase-pem", "rsa-1024", "ecdsa", "garbage"],
+    ids=["passphrase-openssh", "passphrase-pem", "rsa-1024", "ecdsa-secp256k1", "garbage"],
 )
 def test_ssh_keys_that_no_pipeline_can_use(tmp_path: Path, key: str, message: str) -> None:
     creds = (
@@ -342,7 +342,7 @@ def test_dsa_keys_are_refused_without_a_deprecation_warning(
     path = write(tmp_path, account(creds))
     assert problems(path) == [
         f"{path}:11:21: serviceAccounts[0].credentials[0].privateKey: unsupported key type DSA"
-        " (ed25519 or RSA >= 2048 required) (generate a new one: ssh-keygen -t ed25519)"
+        " (ed25519, ECDSA or RSA >= 2048 required) (generate a new one: ssh-keygen -t ed25519)"
     ]
 
 

@@ -367,6 +367,22 @@ ACCEPTED: list[tuple[str, dict[str, Any], dict[str, Any], str]] = [
         "adds the final line break OpenSSH needs to ssh-privatekey",
     ),
     (
+        "ssh key with CRLF line breaks",
+        secret(
+            "team-1-x",
+            "kubernetes.io/ssh-auth",
+            {"tekton.dev/git-0": "github.com"},
+            **{"ssh-privatekey": KEY.replace("\n", "\r\n"), "known_hosts": KNOWN_HOSTS},
+        ),
+        {
+            "type": "git",
+            "host": "github.com",
+            "privateKey": KEY.replace("\n", "\r\n"),
+            "knownHosts": KNOWN_HOSTS,
+        },
+        "rewrites ssh-privatekey as OpenSSH reads it (its armour alone, LF line breaks)",
+    ),
+    (
         "bitbucket server api suffix",
         secret(
             "team-1-x",

@@ -6,6 +6,8 @@ sshd, and docker/cli's credential lookup. Each test runs once per Tekton release
 
 from __future__ import annotations
 
+import subprocess
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -116,6 +118,43 @@ def test_git_over_ssh_reaches_the_server_with_the_key_and_known_hosts(
     refused = taskrun("team-2").git("ls-remote", server.url())
     assert refused.returncode != 0
     assert "Host key verification failed" in refused.stderr
+
+
+@pytest.mark.parametrize(
+    ("key_type", "key_format", "spell"),
+    [
+        (["-t", "ecdsa", "-b", "384"], "PEM", lambda key: key.replace("\n", "\r\n")),
+        (["-t", "ecdsa", "-b", "256"], "RFC4716", lambda key: "  my deploy key:\n" + key),
+        (["-t", "rsa", "-b", "3072"], "PKCS8", lambda key: key.replace("\n", "  \n")),
+    ],
+    ids=["ecdsa-pem-crlf", "ecdsa-openssh-text-before", "rsa-pkcs8-trailing-spaces"],
+)
+def test_keys_as_people_paste_them_reach_the_server(
+    key_type: list[str],
+    key_format: str,
+    spell: Any,
+    tmp_path: Path,
+    sshd: StartSshd,
+    run: Run,
+    write_config: Write,
+    cluster_args: list[str],
+    taskrun: TaskRun,
+) -> None:
+    """ECDSA keys, PEM and PKCS#8 encodings, and the spellings OpenSSH itself refuses (CRLF,
+    text before the armour, trailing spaces): the Secret holds what ssh reads."""
+    key_file = tmp_path / "id"
+    argv = ["ssh-keygen", "-q", *key_type, "-m", key_format, "-N", "", "-f", str(key_file)]
+    subprocess.run(argv, check=True)
+    server = sshd(0)
+    server.authorize_public(key_file.with_suffix(".pub").read_text())
+    key = spell(key_file.read_text())
+    ssh = git_ssh(host=server.host, knownHosts=server.known_hosts(), privateKey=key)
+    apply_ok(run, cluster_args, write_config({"team-1": [ssh]}))
+
+    listed = taskrun("team-1").git("ls-remote", server.url())
+
+    assert listed.returncode == 0, listed.stderr
+    assert f"{server.head}\trefs/heads/main" in listed.stdout.splitlines()
 
 
 # (registry in the config, None: the default; images pushed there; one image elsewhere)
