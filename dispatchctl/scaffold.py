@@ -15,7 +15,7 @@ from pathlib import Path
 
 from dispatchctl import agekey
 from dispatchctl.config import sops
-from dispatchctl.config.checks import dns_label_problem
+from dispatchctl.config.checks import PLACEHOLDERS, dns_label_problem
 from dispatchctl.config.fields import SECRET_FIELDS
 from dispatchctl.config.models import json_schema_text
 from dispatchctl.errors import AgeKeyError, InitError
@@ -87,8 +87,8 @@ serviceAccounts:
   - name: pipeline
     credentials:
       - type: github
-        username: your-bot-account
-        token: replace-with-a-github-token
+        username: {PLACEHOLDERS["username"]}
+        token: {PLACEHOLDERS["token"]}
 """
 
 

@@ -13,6 +13,7 @@ import pytest
 from pyrage import x25519
 
 from dispatchctl import agekey
+from dispatchctl.config.checks import PLACEHOLDERS
 from dispatchctl.config.sops import resolve_binary
 from tests.config.helpers import HEADER
 
@@ -23,11 +24,15 @@ TOKEN = "canary-init-token-3b9f1d"
 @pytest.fixture
 def user(tmp_path: Path) -> dict[str, str]:
     """A new user's environment: own HOME, no sops variables, the venv's commands on PATH
-    (the README's set-up activates it), and an EDITOR that fills in a real token."""
+    (the README's set-up activates it), and an EDITOR that fills in a real account and token."""
     home = tmp_path / "home"
     home.mkdir()
     editor = tmp_path / "editor"
-    editor.write_text(f'#!/bin/sh\nsed -i "s/replace-with-a-github-token/{TOKEN}/" "$1"\n')
+    editor.write_text(
+        "#!/bin/sh\n"
+        f'sed -i -e "s/{PLACEHOLDERS["token"]}/{TOKEN}/"'
+        f' -e "s/{PLACEHOLDERS["username"]}/bot/" "$1"\n'
+    )
     editor.chmod(0o755)
     keep = {k: v for k, v in os.environ.items() if k in ("LANG", "LC_ALL", "TMPDIR")}
     return {
@@ -57,6 +62,12 @@ def next_commands(out: str) -> list[str]:
     """The command lines init prints under "Next", comments dropped."""
     block = out.split("\nNext", 1)[1].split("\n", 1)[1]
     return [line.split("  #", 1)[0].strip() for line in block.splitlines() if line.strip()]
+
+
+def git_repo(path: Path) -> Path:
+    path.mkdir()
+    subprocess.run(["git", "init", "-q"], cwd=path, check=True)
+    return path
 
 
 def test_init_then_the_printed_commands_work_as_printed(user, tmp_path: Path) -> None:
@@ -181,6 +192,22 @@ def test_bad_names_are_refused_before_anything_is_written(user, tmp_path: Path) 
     assert "hint: pass --owner NAME" in refused.stderr
     assert not (tmp_path / "ci").exists()
     assert not (Path(user["HOME"]) / ".config").exists()
+
+
+@pytest.mark.parametrize("command", [["validate"], ["plan", "--local", "--create-namespace"]])
+def test_the_untouched_starter_config_is_refused(user, tmp_path: Path, command) -> None:
+    """Its placeholders would be applied as a real account and token."""
+    repo = git_repo(tmp_path / "repo")
+    assert dispatchctl(user, repo, "init", "ci").returncode == 0
+    refused = dispatchctl(user, repo, *command, "ci/credentials.yaml")
+    assert (refused.returncode, refused.stdout) == (1, ""), refused.stderr
+    fix = "(set the real value with `sops edit ci/credentials.yaml`)"
+    assert refused.stderr.splitlines() == [
+        "Error: ci/credentials.yaml:18:21: serviceAccounts[0].credentials[0].username: "
+        f"username is still the starter config's placeholder {fix}",
+        "  ci/credentials.yaml:19:18: serviceAccounts[0].credentials[0].token: "
+        f"token is still the starter config's placeholder {fix}",
+    ]
 
 
 @pytest.mark.parametrize(
