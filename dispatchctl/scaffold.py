@@ -1,7 +1,8 @@
 """``dispatchctl init``: an age key, a .sops.yaml, and an encrypted starter config.
 
 Safe in an existing repository: every file it would write is checked first and nothing is
-written if any exists; an existing key file is never rewritten (its key is used instead).
+written if any exists; an existing key file is never rewritten (its key is used instead), nor
+used when others could read or replace it.
 The starter config is encrypted before it touches the disk, so a user fills in real tokens
 with ``sops edit`` and no plaintext secret is ever written.
 """
@@ -10,6 +11,8 @@ from __future__ import annotations
 
 import os
 import re
+import shlex
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,7 +22,7 @@ from dispatchctl.config.checks import PLACEHOLDERS, dns_label_problem
 from dispatchctl.config.fields import SECRET_FIELDS
 from dispatchctl.config.models import json_schema_text
 from dispatchctl.errors import AgeKeyError, InitError
-from dispatchctl.files import write_private
+from dispatchctl.files import make_private_folders, write_private
 
 SOPS_CONFIG = ".sops.yaml"
 CONFIG_NAME = "credentials.yaml"
@@ -121,7 +124,7 @@ def init(
         )
     identity, created = _key(key_path)
     try:
-        folder.mkdir(parents=True, exist_ok=True)
+        make_private_folders(folder)
     except OSError as err:
         raise InitError(f"cannot create {folder}: {err.strerror}") from None
     text = starter_text(owner, namespace, schema or SCHEMA_NAME, CONFIG_NAME)
@@ -145,11 +148,12 @@ def init(
 
 def _key(path: Path) -> tuple[agekey.Identity, bool]:
     """The identity in ``path``, or a new one written there (mode 0600, folders 0700)."""
+    _check_key_place(path)
     if path.exists():
         return _existing_key(path), False
     identity = agekey.generate()
     try:
-        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        make_private_folders(path.parent)
         write_private(path, identity.key_file_text().encode(), overwrite=False)
     except FileExistsError:
         return _existing_key(path), False  # made meanwhile: use it, never replace it
@@ -158,6 +162,48 @@ def _key(path: Path) -> tuple[agekey.Identity, bool]:
             f"cannot write the key file {path}: {err.strerror}", hint="pass --key-file PATH"
         ) from None
     return identity, True
+
+
+def _check_key_place(path: Path) -> None:
+    """Refuse a key file that another user owns or can open, or a folder of it that another
+    user owns or can write to: whoever can read or swap the key decrypts what is encrypted to
+    it (ssh refuses an unprotected private key likewise). A folder owned by root is trusted."""
+    if os.name != "posix":
+        return
+    folder = _stat(path.parent)  # None: init makes it, mode 0700
+    if folder is not None:
+        if folder.st_uid not in (os.getuid(), 0):
+            raise InitError(
+                f"the key's folder {path.parent} belongs to another user",
+                hint="pass --key-file with a path in a folder of your own",
+            )
+        if folder.st_mode & 0o022 and not folder.st_mode & stat.S_ISVTX:
+            raise InitError(
+                f"the key's folder {path.parent} can be written to by other users "
+                f"(mode {stat.S_IMODE(folder.st_mode):04o}), who could replace the key",
+                hint=f"chmod go-w {shlex.quote(str(path.parent))}, or pass --key-file",
+            )
+    key = _stat(path)
+    if key is None:
+        return
+    if key.st_uid != os.getuid():
+        raise InitError(
+            f"the key file {path} belongs to another user",
+            hint="pass --key-file with a key file of your own",
+        )
+    if key.st_mode & 0o077:
+        raise InitError(
+            f"the key file {path} is open to other users (mode "
+            f"{stat.S_IMODE(key.st_mode):04o}); who can read it decrypts what is encrypted to it",
+            hint=f"chmod 600 {shlex.quote(str(path))}; if others may have read it, make a new key",
+        )
+
+
+def _stat(path: Path) -> os.stat_result | None:
+    try:
+        return path.stat()
+    except OSError:
+        return None
 
 
 def _existing_key(path: Path) -> agekey.Identity:

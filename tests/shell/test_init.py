@@ -165,6 +165,7 @@ def test_an_existing_key_is_used_and_never_rewritten(user, tmp_path: Path) -> No
     key_file = tmp_path / "keys" / "mine.txt"
     key_file.parent.mkdir()
     key_file.write_text(f"# my key\n{identity}\n")
+    key_file.chmod(0o600)
     before = key_file.read_bytes()
     done = dispatchctl(user, tmp_path, "init", "ci", "--key-file", key_file)
     assert done.returncode == 0, done.stderr
@@ -178,6 +179,7 @@ def test_an_existing_key_is_used_and_never_rewritten(user, tmp_path: Path) -> No
 
     garbage = tmp_path / "keys" / "garbage.txt"
     garbage.write_text("not a key\n")
+    garbage.chmod(0o600)
     refused = dispatchctl(user, tmp_path, "init", "other", "--key-file", garbage)
     assert refused.returncode == 1
     assert refused.stderr.startswith(f"Error: {garbage} exists but holds no age key")
@@ -208,6 +210,100 @@ def test_the_untouched_starter_config_is_refused(user, tmp_path: Path, command) 
         "  ci/credentials.yaml:19:18: serviceAccounts[0].credentials[0].token: "
         f"token is still the starter config's placeholder {fix}",
     ]
+
+
+def someone_elses(path: Path) -> None:
+    """Give ``path`` to another user (the tests run as root, as the container does)."""
+    os.chown(path, 65534, 65534)
+
+
+def key_in(folder: Path) -> Path:
+    folder.mkdir(exist_ok=True)
+    key_file = folder / "keys.txt"
+    key_file.write_text(f"{x25519.Identity.generate()}\n")
+    key_file.chmod(0o600)
+    return key_file
+
+
+@pytest.mark.parametrize(
+    ("spoil", "error", "hint"),
+    [
+        (
+            lambda key: key.chmod(0o644),
+            "the key file {key} is open to other users (mode 0644); who can read it decrypts "
+            "what is encrypted to it",
+            "chmod 600 {key}; if others may have read it, make a new key",
+        ),
+        (
+            lambda key: key.chmod(0o620),
+            "the key file {key} is open to other users (mode 0620); who can read it decrypts "
+            "what is encrypted to it",
+            "chmod 600 {key}; if others may have read it, make a new key",
+        ),
+        (
+            someone_elses,
+            "the key file {key} belongs to another user",
+            "pass --key-file with a key file of your own",
+        ),
+        (
+            lambda key: key.parent.chmod(0o777),
+            "the key's folder {key.parent} can be written to by other users (mode 0777), who "
+            "could replace the key",
+            "chmod go-w {key.parent}, or pass --key-file",
+        ),
+        (
+            lambda key: someone_elses(key.parent),
+            "the key's folder {key.parent} belongs to another user",
+            "pass --key-file with a path in a folder of your own",
+        ),
+    ],
+    ids=["readable", "group-writable", "another user's", "open folder", "another's folder"],
+)
+def test_a_key_others_can_read_or_replace_is_refused(
+    user, tmp_path: Path, spoil, error: str, hint: str
+) -> None:
+    repo = git_repo(tmp_path / "repo")
+    key = key_in(tmp_path / "keys")
+    spoil(key)
+    refused = dispatchctl(user, repo, "init", "ci", "--key-file", key)
+    assert (refused.returncode, refused.stdout) == (1, "")
+    assert refused.stderr == f"Error: {error.format(key=key)}\n  hint: {hint.format(key=key)}\n"
+    assert sorted(p.name for p in repo.iterdir()) == [".git"]
+
+
+def test_a_missing_key_in_an_open_folder_is_refused(user, tmp_path: Path) -> None:
+    """A new key is not written where someone else could swap it either."""
+    repo = git_repo(tmp_path / "repo")
+    open_folder = tmp_path / "shared"
+    open_folder.mkdir()
+    open_folder.chmod(0o777)
+    refused = dispatchctl(user, repo, "init", "ci", "--key-file", open_folder / "keys.txt")
+    assert refused.returncode == 1
+    assert refused.stderr.startswith(f"Error: the key's folder {open_folder} can be written to")
+    assert list(open_folder.iterdir()) == []
+
+
+def test_new_folders_are_private_whatever_the_umask(user, tmp_path: Path) -> None:
+    repo = git_repo(tmp_path / "repo")
+    made = subprocess.run(
+        ["bash", "-c", "umask 000 && dispatchctl init deploy/ci && dispatchctl init other"],
+        cwd=repo,
+        env={**user, "XDG_CONFIG_HOME": str(tmp_path / "config")},
+        capture_output=True,
+        text=True,
+    )
+    assert made.returncode == 0, made.stderr
+    folders = [
+        repo / "deploy",
+        repo / "deploy" / "ci",
+        repo / "other",
+        tmp_path / "config",
+        tmp_path / "config" / "sops",
+        tmp_path / "config" / "sops" / "age",
+    ]
+    assert {f: oct(stat.S_IMODE(f.stat().st_mode)) for f in folders} == dict.fromkeys(
+        folders, "0o700"
+    )
 
 
 @pytest.mark.parametrize(
