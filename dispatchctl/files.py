@@ -81,6 +81,23 @@ def check_target(path: Path, *, replaceable: Callable[[Path], bool] | None, what
         raise UnsafePathError(path, f"it exists and is not {what}")
 
 
+def make_private_folders(path: Path) -> None:
+    """Create ``path`` and its missing parents with mode 0700 whatever the umask (``mkdir
+    parents=True`` gives the parents the umask's mode): a new folder is nobody else's to read or
+    fill. Existing folders are left as they are. Raises OSError."""
+    missing = []
+    for folder in (path, *path.parents):
+        if folder.exists() or folder.is_symlink():
+            break
+        missing.append(folder)
+    for folder in reversed(missing):
+        try:
+            os.mkdir(folder, 0o700)
+        except FileExistsError:  # made meanwhile: not ours to change
+            continue
+        os.chmod(folder, 0o700)
+
+
 def write_private(
     path: Path,
     data: bytes,

@@ -14,7 +14,6 @@ from dispatchctl.scaffold import (
     CONFIG_NAME,
     DEFAULT_NAMESPACE,
     SCHEMA_NAME,
-    SOPS_CONFIG,
     Initialized,
     init,
 )
@@ -38,9 +37,12 @@ from dispatchctl.scaffold import (
     help="The namespace of the starter config's service account.",
 )
 def init_command(folder: Path, key_file: Path | None, owner: str | None, namespace: str) -> None:
-    """Make an age key, a .sops.yaml and an encrypted starter config in DIR.
+    """Make an age key, a .sops.yaml rule for DIR and an encrypted starter config in DIR.
 
-    Writes nothing over an existing file: safe to run in an existing repository.
+    The rule goes into the .sops.yaml at the top of the git work tree (outside git: the
+    current directory's), where sops finds it from the repository's root, and an existing
+    .sops.yaml keeps its rules and comments. Writes nothing over an existing file: safe to run
+    in an existing repository.
 
     \b
     Examples:
@@ -60,12 +62,25 @@ def report(done: Initialized) -> str:
         ]
     else:
         lines = [f"Using the age key in {done.key_file}, public key {done.recipient}."]
+    rule = done.rule
+    files = f"{rule.folder}/*.yaml" if rule.folder else "*.yaml"
+    encrypts = f"the secret fields of {files} to that key"
+    if rule.added.text is None:
+        lines.append(
+            f"Kept {done.sops_config}: its rule {rule.added.number} already encrypts {encrypts}"
+        )
+    elif rule.before is None:
+        lines.append(f"Wrote {done.sops_config}: sops encrypts {encrypts}")
+    else:
+        lines.append(
+            f"Added rule {rule.added.number} to {done.sops_config}: sops encrypts {encrypts}"
+        )
     what = {
-        SOPS_CONFIG: "sops encrypts the secret fields of the YAML files here to that key",
         SCHEMA_NAME: "the config's JSON Schema, for editor completion",
         CONFIG_NAME: f"a starter config (owner {done.owner}), encrypted",
     }
     lines += [f"Wrote {path}: {what[path.name]}" for path in done.written]
+    lines += [f"Note: {note}" for note in done.notes]
     config = shlex.quote(str(done.config))
     default = _is_default(done.key_file)
     lines += ["", "Next:" if default else "Next (sops looks for keys elsewhere by default):"]

@@ -8,6 +8,7 @@ data path; the loader turns paths into lines. Values still in sops's ``ENC[...]`
 from __future__ import annotations
 
 import re
+import shlex
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from urllib.parse import urlsplit
@@ -38,6 +39,8 @@ _LABEL_NAME = re.compile(r"^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$")
 _HOST = re.compile(r"^[A-Za-z0-9]([-A-Za-z0-9.]*[A-Za-z0-9])?$|^\[[0-9A-Fa-f:.]+\]$")
 _RESERVED_LABELS = (MANAGED_BY_LABEL, OWNER_LABEL)
 _URL_FIELDS = ("url", "registry")
+# the values ``dispatchctl init``'s starter config holds until the user sets real ones
+PLACEHOLDERS = {"username": "your-bot-account", "token": "replace-with-a-github-token"}
 
 
 @dataclass(frozen=True)
@@ -231,6 +234,13 @@ def _check_values(file: str, path: DataPath, cred: creds.AnyCredential) -> Itera
             continue
         if not value:
             yield Finding(file, (*path, name), f"{name} must not be empty")
+        elif value == PLACEHOLDERS.get(name):
+            yield Finding(
+                file,
+                (*path, name),
+                f"{name} is still the starter config's placeholder",
+                f"set the real value with `sops edit {shlex.quote(file)}`",
+            )
         elif value != value.strip():
             yield Finding(
                 file,

@@ -8,6 +8,7 @@ import re
 import subprocess
 from pathlib import Path
 
+from dispatchctl.config.checks import PLACEHOLDERS
 from tests.docs.conftest import SLOW, Clone, sh
 from tests.docs.readme import code_blocks
 from tests.terminal import run_at_terminal
@@ -37,7 +38,10 @@ def test_your_own_project_runs_as_written(clone: Clone, tmp_path: Path) -> None:
     home = tmp_path / "home"
     home.mkdir()
     editor = tmp_path / "editor"
-    editor.write_text(f'#!/bin/sh\nsed -i "s/replace-with-a-github-token/{TOKEN}/" "$1"\n')
+    editor.write_text(  # a user sets a real account and token
+        f'#!/bin/sh\nsed -i -e "s/{PLACEHOLDERS["token"]}/{TOKEN}/"'
+        f' -e "s/{PLACEHOLDERS["username"]}/bot/" "$1"\n'
+    )
     editor.chmod(0o755)
     env = clone.env(HOME=str(home), EDITOR=str(editor))
     env["PATH"] = f"{clone.venv_bin}{os.pathsep}{env['PATH']}"
