@@ -5,8 +5,9 @@ Pure: takes the live ServiceAccounts and Secrets (decoded JSON, ``data`` base64 
 wire) and returns the config document plus what was left out and why. Every credential names its
 Secret (``secretName``), and is kept only if ``build_desired`` of it gives back the live
 Secret's type, data and Tekton annotations: what cannot be expressed exactly is skipped (and so
-stays as it is, a foreign entry the account keeps), never converged by surprise. Reasons name
-keys and objects, never a value.
+stays as it is, a foreign entry the account keeps), never converged by surprise. Every reason
+says what dispatchctl would write instead and what the user can do; it names keys, objects and
+the values of ``facts.SAFE_KEYS`` and annotations (URLs, provider names), never a secret value.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from dispatchctl.config.models import API_VERSION, KIND, Config
 from dispatchctl.config.ssh import canonical_private_key
 from dispatchctl.desired import build_desired
 from dispatchctl.errors import NamespaceImportError
+from dispatchctl.facts import SAFE_KEYS
 from dispatchctl.objects import (
     MANAGED_BY_LABEL,
     OWNER_LABEL,
@@ -38,8 +40,10 @@ from dispatchctl.objects import (
 )
 from dispatchctl.tekton import (
     BASIC_AUTH,
+    DOCKER_ANNOTATION,
     DOCKER_CONFIG_JSON,
     DOCKER_PREFIX,
+    GIT_ANNOTATION,
     GIT_PREFIX,
     SSH_AUTH,
     git_base_url,
@@ -119,7 +123,8 @@ def import_namespace(
         if only and name not in only:
             continue
         if _managed(sa):
-            skipped.append(Skipped(f"ServiceAccount {name}", _managed_reason(sa)))
+            reason = _managed_reason(sa, f"serviceaccount {name} -n {namespace}")
+            skipped.append(Skipped(f"ServiceAccount {name}", reason))
             continue
         account = _Account(name, namespace, owner)
         account.read(sa, secrets, listers, skipped)
@@ -194,9 +199,20 @@ def _managed(obj: Mapping[str, Any]) -> bool:
     return MANAGED_BY_LABEL in labels or OWNER_LABEL in labels
 
 
-def _managed_reason(obj: Mapping[str, Any]) -> str:
-    owner = labels_of(obj).get(OWNER_LABEL)
-    return f"already managed by dispatchctl (owner {owner})" if owner else "already labelled"
+def _managed_reason(obj: Mapping[str, Any], target: str) -> str:
+    """``target``: the object as kubectl names it (``secret NAME -n NS``)."""
+    labels = labels_of(obj)
+    owner = labels.get(OWNER_LABEL)
+    if owner is not None:
+        return (
+            f"already managed by dispatchctl (owner {owner}); nothing to import: it belongs to"
+            f" owner {owner}'s config"
+        )
+    return (
+        f"labelled {MANAGED_BY_LABEL}={labels.get(MANAGED_BY_LABEL)} without a dispatchctl owner;"
+        f" to import it, remove the label (kubectl label {target} {MANAGED_BY_LABEL}-) and"
+        " import again"
+    )
 
 
 def _refs(sa: Mapping[str, Any], field_name: str) -> list[str]:
@@ -214,11 +230,23 @@ def _listers(service_accounts: Sequence[Mapping[str, Any]]) -> dict[str, list[st
 
 def _decoded(secret: Mapping[str, Any]) -> dict[str, str] | None:
     """The Secret's data as text; None when a value is not base64 of UTF-8 text."""
+    texts: dict[str, str] = {}
+    for key, value in (secret.get("data") or {}).items():
+        text = _text(value)
+        if text is None:
+            return None
+        texts[key] = text
+    return texts
+
+
+def _not_text(secret: Mapping[str, Any]) -> list[str]:
+    """The data keys whose values are not base64 of UTF-8 text."""
+    return [key for key, value in (secret.get("data") or {}).items() if _text(value) is None]
+
+
+def _text(value: str) -> str | None:
     try:
-        return {
-            key: base64.b64decode(value, validate=True).decode("utf-8")
-            for key, value in (secret.get("data") or {}).items()
-        }
+        return base64.b64decode(value, validate=True).decode("utf-8")
     except (binascii.Error, UnicodeDecodeError):
         return None
 
@@ -258,7 +286,7 @@ class _Account:
                 skip(secret_name, reason)
                 continue
             secret = secrets[secret_name]
-            cred, reason = _credential(secret)
+            cred, reason = _credential(secret, f"secret {secret_name} -n {self.namespace}")
             if cred is None:
                 skip(secret_name, reason)
                 continue
@@ -279,22 +307,33 @@ class _Account:
         listers: Mapping[str, list[str]],
         also_pull: Collection[str],
     ) -> str | None:
+        edit = f"kubectl edit serviceaccount {self.name} -n {self.namespace}"
         if secret is None:
             if _LEGACY_TOKEN.search(name):
-                return "legacy service-account token entry (the Secret no longer exists)"
-            return "listed by the account, but the Secret does not exist"
+                return (
+                    "legacy service-account token entry (the Secret no longer exists); nothing to"
+                    f" import: the account keeps the entry, which you may drop ({edit})"
+                )
+            return (
+                "listed by the account, but the Secret does not exist; create it and import"
+                f" again, or drop the entry ({edit})"
+            )
         if secret.get("type") == TOKEN_TYPE:
-            return "service-account token, made and kept by Kubernetes"
+            return "service-account token, made and kept by Kubernetes; nothing to import"
         if _managed(secret):
-            return _managed_reason(secret)
+            return _managed_reason(secret, f"secret {name} -n {self.namespace}")
         others = [a for a in listers.get(name, []) if a != self.name]
         if others:
             return (
-                f"also listed by account {', '.join(others)}; "
-                "a config gives each Secret to one account"
+                f"also listed by account {', '.join(others)}; a config gives each Secret to one"
+                " account: list it on one account only (or give each its own copy) and import"
+                " again"
             )
         if name in also_pull:
-            return "listed in both secrets and imagePullSecrets; a config cannot express that"
+            return (
+                "listed in both secrets and imagePullSecrets, which a config cannot express;"
+                f" drop it from one of the two ({edit}) and import again"
+            )
         return None
 
     def _config(self, extra: dict[str, Any] | None = None) -> Config:
@@ -311,7 +350,8 @@ class _Account:
 
     def _problems(self, config: Config) -> list[str]:
         """The semantic checks' findings for the last credential (an SSH key that does not
-        parse, an http URL, a second credential for one URL)."""
+        parse, an http URL, a second credential for one URL), each with where in the Secret
+        to correct it."""
         located = checks.LocatedAccount.whole(config.serviceAccounts[0], self.namespace, "", 0)
         last = len(config.serviceAccounts[0].credentials) - 1
         found = []
@@ -323,7 +363,10 @@ class _Account:
                 index = finding.related[1][-1]
                 name = self.credentials[index]["secretName"] if isinstance(index, int) else None
                 message = message.replace(f"credentials[{index}]", f"Secret {name}")
-            found.append(f"{'.'.join(str(p) for p in finding.path[4:]) or 'credential'}: {message}")
+            field_name = str(finding.path[4]) if len(finding.path) > 4 else "credential"
+            if finding.hint and field_name in _COMMAND_HINTS:
+                message += f" ({finding.hint})"
+            found.append(f"{field_name}: {message}; {_finding_fix(field_name)}")
         return found
 
     def _try_add(self, cred: dict[str, Any], secret: Mapping[str, Any]) -> str | None:
@@ -334,9 +377,9 @@ class _Account:
         if problems:
             return "; ".join(problems)
         wanted = _desired_secret(config, cred["secretName"])
-        reason, changes = _compare(wanted, secret)
-        if reason:
-            return reason
+        mismatch, changes = _compare(wanted, secret)
+        if mismatch:
+            return f"{mismatch.what}; {mismatch.fix}"
         self.notes += [f"adopting Secret {cred['secretName']} {change}" for change in changes]
         self.credentials.append(cred)
         self.live[cred["secretName"]] = secret
@@ -346,48 +389,78 @@ class _Account:
         """A dockerconfigjson pull Secret becomes ``imagePullSecret: true`` on the docker
         credential it is ``<secretName>-pull`` of, if that gives it back exactly."""
         if secret.get("type") != DOCKER_CONFIG_JSON:
-            return f"type {secret.get('type') or 'Opaque'} in imagePullSecrets is not a pull Secret"
-        base = pull_name.removesuffix("-pull")
-        cred = next(
-            (
-                c
-                for c in self.credentials
-                if c["type"] == "docker" and c["secretName"] == base and base != pull_name
-            ),
-            None,
-        )
-        if cred is None:
             return (
-                "a pull Secret dispatchctl can express is named <docker secret>-pull, for a docker "
-                "credential of this account; none matches"
+                f"type {secret.get('type') or 'Opaque'} in imagePullSecrets is not a pull Secret"
+                f" ({DOCKER_CONFIG_JSON}); nothing to import"
             )
-        cred["imagePullSecret"] = True
-        reason, changes = _compare(_desired_secret(self._config(), pull_name), secret)
-        if reason or changes:
-            del cred["imagePullSecret"]
+        base = pull_name.removesuffix("-pull")
+        docker = [c["secretName"] for c in self.credentials if c["type"] == "docker"]
+        if base == pull_name or base not in docker:
+            would = ", ".join(f"{name}-pull" for name in docker) or "no docker credential here"
             return (
-                f"differs from the pull Secret dispatchctl writes for {base} "
-                f"({reason or 'missing keys'}): registry, username, password or JSON layout"
+                "dispatchctl writes the pull Secret of a docker credential as <its Secret>-pull"
+                f" ({would}); nothing to import: the account keeps this one as it is"
+            )
+        cred = next(c for c in self.credentials if c["secretName"] == base)
+        cred["imagePullSecret"] = True
+        mismatch, changes = _compare(_desired_secret(self._config(), pull_name), secret)
+        if mismatch or changes:
+            del cred["imagePullSecret"]
+            what = mismatch.what if mismatch else "; ".join(changes)
+            return (
+                f"differs from the pull Secret dispatchctl would write for {base} ({what}):"
+                " registry, username, password or JSON layout; set imagePullSecret: true on"
+                f" credential {base} after the import to have plan --adopt rewrite it, or leave"
+                " it as it is"
             )
         return None
 
 
-def _credential(secret: Mapping[str, Any]) -> tuple[dict[str, Any] | None, str]:
+# config field -> where a Secret holds it (for a check's finding on an imported credential)
+_SECRET_PLACES = {
+    "url": "tekton.dev/git-0 and scm.provider.url",
+    "registry": "tekton.dev/docker-0",
+    "host": "tekton.dev/git-0",
+    "privateKey": "ssh-privatekey",
+    "knownHosts": "known_hosts",
+    "username": "username",
+    "token": "password",
+    "appPassword": "password",
+    "password": "password",
+}
+# findings whose hints are commands, as true of a Secret as of a config
+_COMMAND_HINTS = frozenset({"privateKey", "knownHosts"})
+
+
+def _finding_fix(field_name: str) -> str:
+    place = _SECRET_PLACES.get(field_name)
+    if place is None:  # the credential as a whole: a second one for its URL
+        return "keep one Secret per URL on the account and import again"
+    how = ' (https, or http with scm.provider.skiptlsverify "true")' if field_name == "url" else ""
+    return f"correct {place} in the Secret{how} and import again"
+
+
+def _credential(secret: Mapping[str, Any], target: str) -> tuple[dict[str, Any] | None, str]:
     """The config entry a live Secret stands for, or None and why not. Tekton annotations of
     any number N, and the URL spellings Dispatch and docker accept, are read; the config
-    states them in the one form dispatchctl writes (``_compare`` says what adopting changes)."""
+    states them in the one form dispatchctl writes (``_compare`` says what adopting changes).
+    ``target``: the Secret as kubectl names it, for the commands a reason gives."""
     kind = secret.get("type") or "Opaque"
     name = _name(secret)
     data = _decoded(secret)
     if data is None:
-        return None, "a data value is not UTF-8 text"
+        return None, (
+            f"data key {', '.join(_not_text(secret))} is not UTF-8 text, and a config holds"
+            " text only; nothing to import"
+        )
     annotations = tekton_annotations(annotations_of(secret))
     git = [v for k, v in sorted(annotations.items()) if k.startswith(GIT_PREFIX)]
     docker = [v for k, v in sorted(annotations.items()) if k.startswith(DOCKER_PREFIX)]
     if len(annotations) > 1:
         return None, (
-            f"{len(annotations)} Tekton annotations ({', '.join(sorted(annotations))}); "
-            "a config credential has one URL"
+            f"{len(annotations)} Tekton annotations ({', '.join(sorted(annotations))}); a config"
+            f" credential has one URL, which dispatchctl writes as {GIT_ANNOTATION} or"
+            f" {DOCKER_ANNOTATION}: split it into one Secret per URL and import again"
         )
     if kind == BASIC_AUTH and docker:
         return {
@@ -397,10 +470,14 @@ def _credential(secret: Mapping[str, Any]) -> tuple[dict[str, Any] | None, str]:
             "username": data.get("username", ""),
             "password": data.get("password", ""),
         }, ""
+    providers = ", ".join(creds.PROVIDER_TYPES)
     if kind == BASIC_AUTH and git and "scm.provider.name" in data:
         cred_type = creds.PROVIDER_TYPES.get(data["scm.provider.name"])
         if cred_type is None:
-            return None, "its scm.provider.name is not github, gitlab, bitbucket or stash"
+            return None, (
+                f"its scm.provider.name {data['scm.provider.name']} is not one of {providers};"
+                " set it to the provider Dispatch should call and import again"
+            )
         cred: dict[str, Any] = {"type": cred_type, "secretName": name}
         url = _scm_url(cred_type, git[0], data.get("scm.provider.url", ""))
         if url is not None:
@@ -413,7 +490,8 @@ def _credential(secret: Mapping[str, Any]) -> tuple[dict[str, Any] | None, str]:
     if kind == BASIC_AUTH and git:
         return None, (
             "basic-auth for git without scm.provider.name: not one of dispatch login's "
-            "github, gitlab, bitbucket-cloud, bitbucket-server credentials"
+            "github, gitlab, bitbucket-cloud, bitbucket-server credentials; add scm.provider.name"
+            f" ({providers}) and scm.provider.url to the Secret and import again"
         )
     if kind == SSH_AUTH and git:
         if not data.get("known_hosts", "").strip():
@@ -430,12 +508,22 @@ def _credential(secret: Mapping[str, Any]) -> tuple[dict[str, Any] | None, str]:
             "knownHosts": data["known_hosts"],
         }, ""
     if kind in (BASIC_AUTH, SSH_AUTH):
-        return None, f"{kind} without a tekton.dev/git-* or tekton.dev/docker-* annotation"
+        example = (
+            f"{GIT_ANNOTATION}=HOST"
+            if kind == SSH_AUTH
+            else f"{GIT_ANNOTATION}=https://HOST or {DOCKER_ANNOTATION}=REGISTRY"
+        )
+        return None, (
+            f"{kind} without a tekton.dev/git-* or tekton.dev/docker-* annotation, so Tekton"
+            f" does not use it; annotate it (kubectl annotate {target} {example}) and import"
+            " again"
+        )
     if kind == DOCKER_CONFIG_JSON:
         return None, (
-            f"{kind} listed in secrets: dispatchctl writes pull Secrets to imagePullSecrets only"
+            f"{kind} listed in secrets: dispatchctl writes pull Secrets to imagePullSecrets only;"
+            " nothing to import"
         )
-    return None, f"type {kind} is not a Dispatch credential"
+    return None, f"type {kind} is not a Dispatch credential; nothing to import"
 
 
 # scm.provider.url suffixes Dispatch's SCM clients were given besides the base URL
@@ -464,40 +552,83 @@ def _desired_secret(config: Config, name: str) -> Mapping[str, Any]:
     )
 
 
-def _compare(wanted: Mapping[str, Any], live: Mapping[str, Any]) -> tuple[str, list[str]]:
-    """Why adopting ``live`` as ``wanted`` would change what Tekton or Dispatch read ("" if it
-    would not), and what adopting does change: only the spellings they read alike (a Tekton
-    annotation's number or URL form, an SSH key's final line break, Bitbucket Server's API
-    suffix) and data keys it only adds. Never a value, only keys, URLs and names."""
+@dataclass(frozen=True)
+class _Mismatch:
+    """What adopting a Secret as it is would change that Tekton or Dispatch read differently,
+    and what the user can do about it."""
+
+    what: str
+    fix: str
+
+
+def _compare(
+    wanted: Mapping[str, Any], live: Mapping[str, Any]
+) -> tuple[_Mismatch | None, list[str]]:
+    """What adopting ``live`` as ``wanted`` would change that Tekton or Dispatch read
+    differently (None if nothing), and what adopting does change: only the spellings they
+    read alike (a Tekton annotation's number or URL form, a URL's case, final slash or
+    default port, an SSH key's final line break, Bitbucket Server's API suffix) and data keys
+    it only adds. Values are named only for annotations and ``SAFE_KEYS``."""
     if (live.get("type") or "Opaque") != wanted["type"]:
-        return f"its type would change to {wanted['type']}", []
+        return _Mismatch(f"its type would change to {wanted['type']}", "nothing to import"), []
     changes: list[str] = []
     want_t = tekton_annotations(annotations_of(wanted))
     have_t = tekton_annotations(annotations_of(live))
     if want_t != have_t:
         change = _annotation_change(wanted["type"], want_t, have_t)
         if change is None:
-            keys = sorted(k for k in {*want_t, *have_t} if want_t.get(k) != have_t.get(k))
-            return f"annotation {', '.join(keys)} would change", []
+            return _annotation_mismatch(want_t, have_t), []
         changes.append(change)
     want = _decoded(wanted) or {}
     have = _decoded(live)
     if have is None:
-        return "a data value is not UTF-8 text", []
+        return _Mismatch("a data value is not UTF-8 text", "nothing to import"), []
     removed = sorted(have.keys() - want.keys())
     if removed:
-        return f"data key {', '.join(removed)} would be removed", []
+        return _Mismatch(
+            f"data key {', '.join(removed)} would be removed (dispatchctl writes"
+            f" {', '.join(sorted(want))})",
+            "remove it from the Secret and import again if nothing reads it, or leave the"
+            " Secret as it is",
+        ), []
     for key in sorted(want.keys() & have.keys()):
         if want[key] == have[key]:
             continue
         change = _data_change(key, want[key], have[key])
         if change is None:
-            return f"data key {key} would change", []
+            return _data_mismatch(key, want, have, want_t), []
         changes.append(change)
     added = sorted(want.keys() - have.keys())
     if added:
         changes.append(f"adds data key {', '.join(added)}")
-    return "", changes
+    return None, changes
+
+
+def _annotation_mismatch(want: Mapping[str, str], have: Mapping[str, str]) -> _Mismatch:
+    keys = sorted(k for k in {*want, *have} if want.get(k) != have.get(k))
+    written = ", ".join(f"{k}: {want[k]}" for k in keys if k in want) or "none"
+    return _Mismatch(
+        f"annotation {', '.join(keys)} would change (dispatchctl would write {written})",
+        "annotate the Secret so and import again, or leave it as it is",
+    )
+
+
+def _data_mismatch(
+    key: str, want: Mapping[str, str], have: Mapping[str, str], annotations: Mapping[str, str]
+) -> _Mismatch:
+    if key not in SAFE_KEYS:  # a secret value: neither is shown
+        return _Mismatch(f"data key {key} would change", "leave the Secret as it is")
+    what = f"data key {key} would change to {want[key]} (was {have[key]})"
+    if key == "scm.provider.url":
+        return _Mismatch(
+            what,
+            f"dispatchctl derives it from {GIT_ANNOTATION} ({annotations.get(GIT_ANNOTATION)}),"
+            " whose host scm.provider.url does not share: correct whichever of the two is"
+            " wrong in the Secret and import again",
+        )
+    if key == "scm.provider.skiptlsverify":
+        return _Mismatch(what, 'set it to "true" or "false" in the Secret and import again')
+    return _Mismatch(what, "set it so in the Secret and import again")
 
 
 def _annotation_change(
@@ -519,7 +650,12 @@ def _data_change(key: str, want: str, have: str) -> str | None:
         return "adds the final line break OpenSSH needs to ssh-privatekey"
     if key == "ssh-privatekey" and want == canonical_private_key(have):
         return "rewrites ssh-privatekey as OpenSSH reads it (its armour alone, LF line breaks)"
-    suffix = _API_SUFFIXES["bitbucket-server"]
-    if key == "scm.provider.url" and have == want + suffix:
+    if key != "scm.provider.url":
+        return None
+    # the same URL: scheme and host in any case, a final slash, the default port
+    spelled = git_base_url(have)
+    if spelled == want:
+        return f"sets scm.provider.url to {want} (was {have})"
+    if spelled == want + _API_SUFFIXES["bitbucket-server"]:
         return f"sets scm.provider.url to the base URL {want} (was {have})"
     return None

@@ -17,7 +17,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Annotated, Any, TypeVar
 
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
@@ -493,15 +493,20 @@ def _partial_credential(data: Any) -> AnyCredential | None:
         if info is None:
             continue
         try:
-            fields[name] = _field_adapter(info.annotation).validate_python(value)
+            fields[name] = _field_adapter(model, name).validate_python(value)
         except ValidationError:
             continue
     return model.model_construct(**fields)  # type: ignore[return-value]
 
 
 @functools.cache
-def _field_adapter(annotation: Any) -> TypeAdapter[Any]:
-    return TypeAdapter(annotation)
+def _field_adapter(model: type[BaseModel], name: str) -> TypeAdapter[Any]:
+    """The field's type with its constraints (``StrictBool`` keeps its ``Strict()`` in the
+    metadata, not in the annotation)."""
+    info = model.model_fields[name]
+    if not info.metadata:
+        return TypeAdapter(info.annotation)
+    return TypeAdapter(Annotated[info.annotation, *info.metadata])
 
 
 def _merge(files: list[_File], located: list[checks.LocatedAccount]) -> Config:
@@ -549,7 +554,28 @@ def _schema_problems(f: _File, err: ValidationError) -> None:
             verb = "unknown credential type" if kind == "union_tag_invalid" else "missing type"
             f.problem(where, f"{verb}: expected one of {expected}", hint)
             continue
+        if kind == "bool_type":
+            _not_a_boolean(f, loc)
+            continue
         f.problem(loc, item["msg"])
+
+
+def _not_a_boolean(f: _File, loc: DataPath) -> None:
+    """Names what was written instead (its kind, never its value): `imagePullSecret: no` is a
+    string in YAML 1.2, which a user who meant false would not guess."""
+    value = _value_at(f.data, loc)
+    if isinstance(value, str):
+        what, hint = (
+            "a string",
+            "use true or false, unquoted; yes, no, on and off are strings in YAML 1.2",
+        )
+    elif isinstance(value, int | float):
+        what, hint = "a number", "use true or false"
+    elif value is None:
+        what, hint = "empty", "use true or false, or leave the key out for false"
+    else:
+        what, hint = "a list" if isinstance(value, list) else "a mapping", "use true or false"
+    f.problem(loc, f"{loc[-1]} must be true or false, not {what}", hint)
 
 
 def _missing_hint(f: _File, loc: DataPath) -> str | None:

@@ -2,7 +2,8 @@
 
 ``schemas/dispatchctl.schema.json`` is generated from these. Every model forbids unknown keys and
 hides input values from its error messages, since any field may hold a secret. Secret fields are
-``SecretStr`` so a stray repr or log line shows ``**********``.
+``SecretStr`` so a stray repr or log line shows ``**********``. Booleans are strict: only a
+YAML ``true``/``false`` is one (``"no"``, ``0`` or ``off`` made false would plan a delete).
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from __future__ import annotations
 import json
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, SecretStr
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, SecretStr, StrictBool
 
 API_VERSION = "dispatchctl/v1"
 KIND = "ServiceAccounts"
@@ -36,7 +37,7 @@ class _Credential(_Model):
 
 
 class _ScmCredential(_Credential):
-    insecureSkipTLSVerify: bool = Field(
+    insecureSkipTLSVerify: StrictBool = Field(
         default=False,
         description="Skip TLS verification for Dispatch's SCM calls; also allows an http:// url.",
     )
@@ -99,7 +100,7 @@ class DockerCredential(_Credential):
     )
     username: str
     password: SecretStr
-    imagePullSecret: bool = Field(
+    imagePullSecret: StrictBool = Field(
         default=False,
         description="Also write a kubernetes.io/dockerconfigjson Secret <name>-pull and list it"
         " in the account's imagePullSecrets.",

@@ -426,7 +426,9 @@ class _Builder:
         if kind == "null":
             return None
         if kind == "bool":
-            return value.lower() == "true"
+            # `!!bool yes` in YAML 1.2 is no boolean: left as text, a bool field refuses it
+            words = _BOOL.get(self.version) or _BOOL[(1, 2)]
+            return value in _TRUE if words.fullmatch(value) else value
         if kind == "int":
             return _int(value)
         if kind == "float":

@@ -9,9 +9,11 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from pydantic import Strict
 
 from dispatchctl.cli.main import main
 from dispatchctl.config.load import load_config
+from dispatchctl.config.models import CREDENTIAL_TYPES, Config, Metadata, ServiceAccount
 from dispatchctl.errors import ConfigError
 from tests.config.helpers import (
     GITHUB_HOST_KEY,
@@ -78,9 +80,66 @@ serviceAccounts:
         f"{path}:1:1: missing required field namespace",
         f"{path}:3:11: metadata: missing required field name",
         f"{path}:5:11: serviceAccounts[0].name: Input should be a valid string",
-        f"{path}:10:26: serviceAccounts[0].credentials[0].imagePullSecret:"
-        " Input should be a valid boolean, unable to interpret input",
+        f"{path}:10:26: serviceAccounts[0].credentials[0].imagePullSecret: imagePullSecret"
+        " must be true or false, not a string (use true or false, unquoted; yes, no, on and off"
+        " are strings in YAML 1.2)",
     ]
+
+
+STRING = "a string (use true or false, unquoted; yes, no, on and off are strings in YAML 1.2)"
+
+
+@pytest.mark.parametrize(
+    ("written", "refused"),
+    [
+        ('"no"', STRING),
+        ("'off'", STRING),
+        ('"true"', STRING),
+        ("yes", STRING),
+        ("on", STRING),
+        ("!!bool yes", STRING),
+        ("0", "a number (use true or false)"),
+        ("1", "a number (use true or false)"),
+        ("1.0", "a number (use true or false)"),
+        ("", "empty (use true or false, or leave the key out for false)"),
+        ("[true]", "a list (use true or false)"),
+    ],
+)
+def test_only_true_and_false_are_booleans(tmp_path: Path, written: str, refused: str) -> None:
+    """`imagePullSecret: "no"` read as false would plan the pull Secret's delete."""
+    creds = (
+        f"- type: docker\n  username: u\n  password: p\n  imagePullSecret: {written}\n"
+        f"- type: gitlab\n  username: u\n  token: t\n  insecureSkipTLSVerify: {written}\n"
+    )
+    path = write(tmp_path, account(creds))
+    value = 26 if written else 25  # an empty value starts right after the colon
+    assert problems(path) == [
+        f"{path}:12:{value}: serviceAccounts[0].credentials[0].imagePullSecret: imagePullSecret"
+        f" must be true or false, not {refused}",
+        f"{path}:16:{value + 6}: serviceAccounts[0].credentials[1].insecureSkipTLSVerify:"
+        f" insecureSkipTLSVerify must be true or false, not {refused}",
+    ]
+
+
+def test_every_boolean_or_number_field_is_strict() -> None:
+    """A field added later gets the same rule: lax, `"off"` or 0 would pass as false."""
+    models = [Config, ServiceAccount, Metadata, *CREDENTIAL_TYPES.values()]
+    fields = [(m.__name__, n, i) for m in models for n, i in m.model_fields.items()]
+    scalars = [(m, n, i) for m, n, i in fields if i.annotation in (bool, int, float)]
+    assert {(m, n) for m, n, _ in scalars} >= {("DockerCredential", "imagePullSecret")}
+    assert [(m, n) for m, n, i in scalars if Strict(strict=True) not in i.metadata] == []
+
+
+def test_yaml_booleans_in_any_spelling_are_booleans(tmp_path: Path) -> None:
+    creds = (
+        "- {type: docker, username: u, password: p, imagePullSecret: TRUE}\n"
+        "- {type: docker, registry: ghcr.io, username: u, password: p, imagePullSecret: False}\n"
+        "- {type: github, username: u, token: t, insecureSkipTLSVerify: !!bool true}\n"
+    )
+    loaded = load_config([write(tmp_path, account(creds))], allow_plaintext=True)
+    first, second, third = loaded.config.serviceAccounts[0].credentials
+    assert (first.imagePullSecret, second.imagePullSecret) == (True, False)
+    assert third.insecureSkipTLSVerify is True
 
 
 def test_unknown_and_missing_credential_type(tmp_path: Path) -> None:
@@ -434,6 +493,21 @@ def test_cli_prints_every_problem_and_exits_1(tmp_path: Path, capsys) -> None:
         " expected one of github, gitlab, bitbucket-cloud, bitbucket-server, git, docker",
     ]
     assert "Traceback" not in err
+
+
+def test_encrypted_file_with_a_string_for_a_boolean_exits_1(make_config, sops_env, capsys) -> None:
+    """Checked on the file on disk and on what sops decrypts: one problem, at the file's line."""
+    path = make_config(account('- {type: docker, username: u, password: p, imagePullSecret: "no"}'))
+    lines = path.read_text().splitlines()  # as sops re-wrote it, in block style
+    line = next(n for n, text in enumerate(lines, 1) if "imagePullSecret:" in text)
+    column = lines[line - 1].index('"no"') + 1
+    assert main(["validate", str(path)]) == 1
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert err.splitlines() == [
+        f"Error: {path}:{line}:{column}: serviceAccounts[0].credentials[0].imagePullSecret:"
+        f" imagePullSecret must be true or false, not {STRING}"
+    ]
 
 
 def test_plaintext_guard_reports_with_the_schema_problems(tmp_path: Path) -> None:

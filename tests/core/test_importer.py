@@ -108,6 +108,20 @@ def github_secret(name: str = "team-1-basic-auth", **data: str) -> dict[str, Any
     )
 
 
+def scm_secret(annotation: str, provider: str, url: str) -> dict[str, Any]:
+    """team-1-x as `dispatch login` writes an SCM credential for ``annotation``."""
+    return secret(
+        "team-1-x",
+        "kubernetes.io/basic-auth",
+        {"tekton.dev/git-0": annotation},
+        username="u",
+        password=TOKEN,
+        scm_provider_name=provider,
+        scm_provider_url=url,
+        scm_provider_skiptlsverify="false",
+    )
+
+
 def account(name: str, secrets: list[str], pull: list[str] | None = None) -> dict[str, Any]:
     sa: dict[str, Any] = {"metadata": {"name": name, "namespace": NS}}
     sa["secrets"] = [{"name": n} for n in secrets]
@@ -161,18 +175,18 @@ SKIPS: list[tuple[str, dict[str, Any], str]] = [
     (
         "opaque",
         secret("team-1-x", "Opaque", {}, note=PASSWORD),
-        "type Opaque is not a Dispatch credential",
+        "type Opaque is not a Dispatch credential; nothing to import",
     ),
     (
         "token",
         secret("team-1-x", "kubernetes.io/service-account-token", {}, token=TOKEN),
-        "service-account token, made and kept by Kubernetes",
+        "service-account token, made and kept by Kubernetes; nothing to import",
     ),
     (
         "pull secret in secrets",
         secret("team-1-x", "kubernetes.io/dockerconfigjson", {}, **{".dockerconfigjson": "{}"}),
         "kubernetes.io/dockerconfigjson listed in secrets: dispatchctl writes pull Secrets to "
-        "imagePullSecrets only",
+        "imagePullSecrets only; nothing to import",
     ),
     (
         "labelled",
@@ -180,22 +194,43 @@ SKIPS: list[tuple[str, dict[str, Any], str]] = [
             **github_secret("team-1-x"),
             "metadata": {"name": "team-1-x", "labels": {OWNER_LABEL: "o"}},
         },
-        "already managed by dispatchctl (owner o)",
+        "already managed by dispatchctl (owner o); nothing to import: it belongs to owner o's"
+        " config",
     ),
     (
         "extra key",
         github_secret("team-1-x", extra=PASSWORD),
-        "data key extra would be removed",
+        "data key extra would be removed (dispatchctl writes password, scm.provider.name,"
+        " scm.provider.skiptlsverify, scm.provider.url, username); remove it from the Secret and"
+        " import again if nothing reads it, or leave the Secret as it is",
     ),
     (
-        "provider url",
+        "provider url of another host",
         github_secret("team-1-x", scm_provider_url="https://api.example.com"),
-        "data key scm.provider.url would change",
+        "data key scm.provider.url would change to https://api.github.com (was"
+        " https://api.example.com); dispatchctl derives it from tekton.dev/git-0"
+        " (https://github.com), whose host scm.provider.url does not share: correct whichever of"
+        " the two is wrong in the Secret and import again",
+    ),
+    (
+        "provider url with another path",
+        github_secret("team-1-x", scm_provider_url="https://api.github.com/v4"),
+        "data key scm.provider.url would change to https://api.github.com (was"
+        " https://api.github.com/v4); dispatchctl derives it from tekton.dev/git-0"
+        " (https://github.com), whose host scm.provider.url does not share: correct whichever of"
+        " the two is wrong in the Secret and import again",
+    ),
+    (
+        "skiptlsverify spelt otherwise",
+        github_secret("team-1-x", scm_provider_skiptlsverify="no"),
+        "data key scm.provider.skiptlsverify would change to false (was no); set it to"
+        ' "true" or "false" in the Secret and import again',
     ),
     (
         "unknown provider",
         github_secret("team-1-x", scm_provider_name="gitea"),
-        "its scm.provider.name is not github, gitlab, bitbucket or stash",
+        "its scm.provider.name gitea is not one of github, gitlab, bitbucket, stash; set it to"
+        " the provider Dispatch should call and import again",
     ),
     (
         "two annotations",
@@ -206,27 +241,23 @@ SKIPS: list[tuple[str, dict[str, Any], str]] = [
             username="u",
             password=PASSWORD,
         ),
-        "2 Tekton annotations (tekton.dev/git-0, tekton.dev/git-1);"
-        " a config credential has one URL",
+        "2 Tekton annotations (tekton.dev/git-0, tekton.dev/git-1); a config credential has"
+        " one URL, which dispatchctl writes as tekton.dev/git-0 or tekton.dev/docker-0: split it"
+        " into one Secret per URL and import again",
     ),
     (
         "no annotation",
         secret("team-1-x", "kubernetes.io/basic-auth", {}, username="u", password=PASSWORD),
-        "kubernetes.io/basic-auth without a tekton.dev/git-* or tekton.dev/docker-* annotation",
+        "kubernetes.io/basic-auth without a tekton.dev/git-* or tekton.dev/docker-* annotation,"
+        " so Tekton does not use it; annotate it (kubectl annotate secret team-1-x -n dispatch"
+        " tekton.dev/git-0=https://HOST or tekton.dev/docker-0=REGISTRY) and import again",
     ),
     (
         "http",
-        secret(
-            "team-1-x",
-            "kubernetes.io/basic-auth",
-            {"tekton.dev/git-0": "http://gitlab.internal"},
-            username="u",
-            password=TOKEN,
-            scm_provider_name="gitlab",
-            scm_provider_url="http://gitlab.internal",
-            scm_provider_skiptlsverify="false",
-        ),
-        "url: http URLs are refused (credentials would travel in clear text)",
+        scm_secret("http://gitlab.internal", "gitlab", "http://gitlab.internal"),
+        "url: http URLs are refused (credentials would travel in clear text); correct"
+        " tekton.dev/git-0 and scm.provider.url in the Secret (https, or http with"
+        ' scm.provider.skiptlsverify "true") and import again',
     ),
     (
         "passphrase",
@@ -236,7 +267,9 @@ SKIPS: list[tuple[str, dict[str, Any], str]] = [
             {"tekton.dev/git-0": "github.com"},
             **{"ssh-privatekey": PASSPHRASE_OPENSSH_KEY, "known_hosts": KNOWN_HOSTS},
         ),
-        "privateKey: the private key is protected by a passphrase",
+        "privateKey: the private key is protected by a passphrase, which no pipeline can type"
+        " (remove it: ssh-keygen -p -N '' -f KEYFILE); correct ssh-privatekey in the Secret and"
+        " import again",
     ),
     (
         "no known_hosts",
@@ -258,12 +291,16 @@ SKIPS: list[tuple[str, dict[str, Any], str]] = [
             {"tekton.dev/git-0": "git.example.com:7999"},
             **{"ssh-privatekey": KEY, "known_hosts": KNOWN_HOSTS},
         ),
-        "knownHosts: no known_hosts line is for [git.example.com]:7999",
+        "knownHosts: no known_hosts line is for [git.example.com]:7999 or git.example.com, the"
+        " names ssh looks the host up by; git would refuse to connect (Host key verification"
+        " failed) (get the host's line with: ssh-keyscan -p 7999 git.example.com (and compare"
+        " its fingerprint with a trusted one)); correct known_hosts in the Secret and import"
+        " again",
     ),
     (
-        "annotation with another host",
-        github_secret("team-1-x", scm_provider_url="https://api.example.com"),
-        "data key scm.provider.url would change",
+        "not text",
+        {**secret("team-1-x", "Opaque", {}), "data": {"note": base64.b64encode(b"\xff").decode()}},
+        "data key note is not UTF-8 text, and a config holds text only; nothing to import",
     ),
 ]
 
@@ -275,8 +312,7 @@ def test_what_cannot_be_adopted_unchanged_is_skipped_with_a_reason(
     result = run([account("team-1", ["team-1-x"])], live)
 
     assert result.document["serviceAccounts"] == [{"name": "team-1", "credentials": []}]
-    assert len(result.skipped) == 1
-    assert str(result.skipped[0]).startswith(f"Secret team-1-x (account team-1): {reason}")
+    assert skipped(result) == [f"Secret team-1-x (account team-1): {reason}"]
     for value in (TOKEN, PASSWORD, KEY.splitlines()[1], b64(TOKEN), b64(PASSWORD)):
         assert value not in str(result.skipped) + repr(result)
 
@@ -290,14 +326,21 @@ def test_missing_entries_shared_secrets_and_managed_accounts_are_skipped() -> No
     result = run(accounts, github_secret(), github_secret("shared"))
 
     assert skipped(result) == [
-        "ServiceAccount mine: already labelled",
+        "ServiceAccount mine: labelled app.kubernetes.io/managed-by=x without a dispatchctl"
+        " owner; to import it, remove the label (kubectl label serviceaccount mine -n dispatch"
+        " app.kubernetes.io/managed-by-) and import again",
         "Secret team-1-token-ab12c (account team-1): legacy service-account token entry"
-        " (the Secret no longer exists)",
-        "Secret gone (account team-1): listed by the account, but the Secret does not exist",
-        "Secret shared (account team-1): also listed by account team-2;"
-        " a config gives each Secret to one account",
-        "Secret shared (account team-2): also listed by account team-1;"
-        " a config gives each Secret to one account",
+        " (the Secret no longer exists); nothing to import: the account keeps the entry, which"
+        " you may drop (kubectl edit serviceaccount team-1 -n dispatch)",
+        "Secret gone (account team-1): listed by the account, but the Secret does not exist;"
+        " create it and import again, or drop the entry (kubectl edit serviceaccount team-1"
+        " -n dispatch)",
+        "Secret shared (account team-1): also listed by account team-2; a config gives each"
+        " Secret to one account: list it on one account only (or give each its own copy) and"
+        " import again",
+        "Secret shared (account team-2): also listed by account team-1; a config gives each"
+        " Secret to one account: list it on one account only (or give each its own copy) and"
+        " import again",
     ]
     assert [a.name for a in result.accounts] == ["team-1", "team-2"]
     assert result.accounts[0].credentials == (("github", "team-1-basic-auth"),)
@@ -384,15 +427,8 @@ ACCEPTED: list[tuple[str, dict[str, Any], dict[str, Any], str]] = [
     ),
     (
         "bitbucket server api suffix",
-        secret(
-            "team-1-x",
-            "kubernetes.io/basic-auth",
-            {"tekton.dev/git-0": "https://bitbucket.example.com"},
-            username="u",
-            password=TOKEN,
-            scm_provider_name="stash",
-            scm_provider_url="https://bitbucket.example.com/rest/api/1.0",
-            scm_provider_skiptlsverify="false",
+        scm_secret(
+            "https://bitbucket.example.com", "stash", "https://bitbucket.example.com/rest/api/1.0"
         ),
         {
             "type": "bitbucket-server",
@@ -404,17 +440,40 @@ ACCEPTED: list[tuple[str, dict[str, Any], dict[str, Any], str]] = [
         " (was https://bitbucket.example.com/rest/api/1.0)",
     ),
     (
-        "gitlab under a path",
-        secret(
-            "team-1-x",
-            "kubernetes.io/basic-auth",
-            {"tekton.dev/git-0": "https://git.example.com/gitlab"},
-            username="u",
-            password=TOKEN,
-            scm_provider_name="gitlab",
-            scm_provider_url="https://git.example.com/gitlab",
-            scm_provider_skiptlsverify="false",
+        "gitlab.com's provider url spelt otherwise",
+        scm_secret("https://gitlab.com", "gitlab", "https://GitLab.com/"),
+        {"type": "gitlab", "username": "u", "token": TOKEN},
+        "sets scm.provider.url to https://gitlab.com (was https://GitLab.com/)",
+    ),
+    (
+        "self-hosted provider url with its default port",
+        scm_secret("https://git.example.com", "gitlab", "HTTPS://Git.Example.com:443/gitlab/"),
+        {
+            "type": "gitlab",
+            "url": "https://git.example.com/gitlab",
+            "username": "u",
+            "token": TOKEN,
+        },
+        "sets scm.provider.url to https://git.example.com/gitlab"
+        " (was HTTPS://Git.Example.com:443/gitlab/)",
+    ),
+    (
+        "bitbucket server api suffix and a capital host",
+        scm_secret(
+            "https://bitbucket.example.com", "stash", "https://Bitbucket.example.com/rest/api/1.0/"
         ),
+        {
+            "type": "bitbucket-server",
+            "url": "https://bitbucket.example.com",
+            "username": "u",
+            "token": TOKEN,
+        },
+        "sets scm.provider.url to the base URL https://bitbucket.example.com"
+        " (was https://Bitbucket.example.com/rest/api/1.0/)",
+    ),
+    (
+        "gitlab under a path",
+        scm_secret("https://git.example.com/gitlab", "gitlab", "https://git.example.com/gitlab"),
         {
             "type": "gitlab",
             "url": "https://git.example.com/gitlab",
@@ -473,12 +532,15 @@ def docker_pair(pull_password: str = PASSWORD, pull_name: str = "reg-pull") -> l
     [
         (
             docker_pair(pull_name="registry-creds"),
-            "a pull Secret dispatchctl can express is named <docker secret>-pull",
+            "dispatchctl writes the pull Secret of a docker credential as <its Secret>-pull"
+            " (reg-pull); nothing to import: the account keeps this one as it is",
         ),
         (
             docker_pair(pull_password="canary-other-password"),
-            "differs from the pull Secret dispatchctl writes for reg "
-            "(data key .dockerconfigjson would change)",
+            "differs from the pull Secret dispatchctl would write for reg (data key"
+            " .dockerconfigjson would change): registry, username, password or JSON layout; set"
+            " imagePullSecret: true on credential reg after the import to have plan --adopt"
+            " rewrite it, or leave it as it is",
         ),
     ],
     ids=["other name", "other password"],
@@ -488,7 +550,7 @@ def test_a_pull_secret_that_does_not_pair_is_skipped(pull: list[Any], reason: st
     result = run([account("t", ["reg"], [name])], *pull)
 
     assert result.document["serviceAccounts"][0]["credentials"][0].get("imagePullSecret") is None
-    assert skipped(result)[0].startswith(f"Secret {name} (account t): {reason}")
+    assert skipped(result) == [f"Secret {name} (account t): {reason}"]
     assert "canary-other-password" not in skipped(result)[0]
 
 

@@ -193,7 +193,8 @@ def test_an_import_skip_left_on_the_account_is_checked_at_plan_time(
     assert imported.err == (
         "skipped Secret team-1-old (account team-1): credential: same git URL"
         " https://github.com as Secret team-1-basic-auth of this account; Tekton refuses two"
-        " basic-auth Secrets for one URL\n"
+        " basic-auth Secrets for one URL; keep one Secret per URL on the account and import"
+        " again\n"
     )
     assert planned.code == 1
     assert "lists Secret team-1-old (not managed by dispatchctl), whose tekton.dev/git-0" in (

@@ -193,10 +193,13 @@ def test_import_writes_an_encrypted_config_that_adopts_without_data_changes(
     ]
     assert imported.err.splitlines() == [
         *(default_account if backend_of(apiserver) == "real" else []),
-        "skipped ServiceAccount managed: already managed by dispatchctl (owner other)",
+        "skipped ServiceAccount managed: already managed by dispatchctl (owner other); nothing"
+        " to import: it belongs to owner other's config",
         "skipped Secret team-1-token-x7k2p (account team-1): legacy service-account token entry"
-        " (the Secret no longer exists)",
-        "skipped Secret team-1-notes (account team-1): type Opaque is not a Dispatch credential",
+        " (the Secret no longer exists); nothing to import: the account keeps the entry, which"
+        f" you may drop (kubectl edit serviceaccount team-1 -n {NS})",
+        "skipped Secret team-1-notes (account team-1): type Opaque is not a Dispatch credential;"
+        " nothing to import",
     ]
 
     assert stat.S_IMODE(out.stat().st_mode) == 0o600
@@ -426,8 +429,9 @@ def test_what_dispatch_wrote_differently_is_imported_and_adopting_shows_each_cha
     run: Run, cluster_args: list[str], kubectl: Kubectl, sops_env: AgeKey, tmp_path: Path
 ) -> None:
     """tekton.dev/git-1 with a capital host, a registry without scheme, an SSH key without its
-    final line break, Bitbucket Server's /rest/api/1.0: imported, and the plan of adopting
-    them shows every rewrite (annotations, keys, facts before and after); then it converges."""
+    final line break, Bitbucket Server's /rest/api/1.0, GitLab's scm.provider.url with a
+    capital host and a final slash: imported, and the plan of adopting them shows every
+    rewrite (annotations, keys, facts before and after); then it converges."""
     kubectl("create", "serviceaccount", "team-1", "-n", NS)
     login(
         kubectl,
@@ -457,7 +461,14 @@ def test_what_dispatch_wrote_differently_is_imported_and_adopting_shows_each_cha
         "kubernetes.io/basic-auth",
         scm("stash", "https://bitbucket.example.com/rest/api/1.0", "octocat", GITLAB_TOKEN),
     )
-    link(kubectl, "team-1", ["gh", "quay", "ssh", "bb"])
+    login(
+        kubectl,
+        "gl",
+        "tekton.dev/git-0=https://gitlab.com",
+        "kubernetes.io/basic-auth",
+        scm("gitlab", "https://GitLab.com/", "octocat", GITLAB_TOKEN),
+    )
+    link(kubectl, "team-1", ["gh", "quay", "ssh", "bb", "gl"])
     out = tmp_path / "imported.yaml"
 
     imported = run(
@@ -465,8 +476,9 @@ def test_what_dispatch_wrote_differently_is_imported_and_adopting_shows_each_cha
         *cluster_args,
     )  # fmt: skip
     assert imported.code == 0, imported.err
-    assert imported.out.splitlines()[1:6] == [
-        "  team-1: github gh, docker quay, git ssh, bitbucket-server bb",
+    assert imported.err == ""
+    assert imported.out.splitlines()[1:7] == [
+        "  team-1: github gh, docker quay, git ssh, bitbucket-server bb, gitlab gl",
         "    note: adopting Secret gh rewrites annotation tekton.dev/git-1: https://GitHub.com/"
         " as tekton.dev/git-0: https://github.com",
         "    note: adopting Secret quay rewrites annotation tekton.dev/docker-0: quay.io as"
@@ -474,6 +486,8 @@ def test_what_dispatch_wrote_differently_is_imported_and_adopting_shows_each_cha
         "    note: adopting Secret ssh adds the final line break OpenSSH needs to ssh-privatekey",
         "    note: adopting Secret bb sets scm.provider.url to the base URL"
         " https://bitbucket.example.com (was https://bitbucket.example.com/rest/api/1.0)",
+        "    note: adopting Secret gl sets scm.provider.url to https://gitlab.com"
+        " (was https://GitLab.com/)",
     ]
 
     planned = plan_json(run("plan", out, *cluster_args, "--adopt", "--format=json"))
@@ -495,12 +509,17 @@ def test_what_dispatch_wrote_differently_is_imported_and_adopting_shows_each_cha
         for name, c in by_name.items()
     }
     assert changed_keys == {"gh": [], "quay": [], "ssh": ["ssh-privatekey"],
-                            "bb": ["scm.provider.url"], "team-1": []}  # fmt: skip
+                            "bb": ["scm.provider.url"], "gl": ["scm.provider.url"],
+                            "team-1": []}  # fmt: skip
     ssh_facts = by_name["ssh"]["facts"]
     assert ssh_facts["before"]["fingerprint"] == ssh_facts["after"]["fingerprint"]  # same key
     assert (by_name["bb"]["facts"]["before"]["provider_url"],
             by_name["bb"]["facts"]["after"]["provider_url"]) == (
         "https://bitbucket.example.com/rest/api/1.0", "https://bitbucket.example.com"
+    )  # fmt: skip
+    assert (by_name["gl"]["facts"]["before"]["provider_url"],
+            by_name["gl"]["facts"]["after"]["provider_url"]) == (
+        "https://GitLab.com/", "https://gitlab.com"
     )  # fmt: skip
     text = run("plan", out, *cluster_args, "--adopt").out
     assert (
@@ -508,6 +527,7 @@ def test_what_dispatch_wrote_differently_is_imported_and_adopting_shows_each_cha
         ' "https://bitbucket.example.com"\n' in text
     )
     assert '      url:          "https://GitHub.com/" -> "https://github.com"\n' in text
+    assert '      provider_url: "https://GitLab.com/" -> "https://gitlab.com"\n' in text
 
     apply_ok(run, cluster_args, out, "--adopt")
     assert run("plan", out, *cluster_args).out.rstrip().endswith(NO_CHANGES)

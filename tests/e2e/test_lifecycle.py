@@ -323,3 +323,31 @@ serviceAccounts:
         assert result.err.startswith(f"Error: {config}:")
         assert "serviceAccounts[0].credentials[0]" in result.err
         assert list(apiserver.requests) == []
+
+
+@pytest.mark.usefixtures("dispatch_ns")
+def test_a_quoted_no_for_a_boolean_is_an_error_not_a_delete(
+    run: Run,
+    write_config: Write,
+    cluster_args: list[str],
+    api: Cluster,
+    apiserver: ApiServer,
+) -> None:
+    """`imagePullSecret: "no"` was read as false: the plan deleted the pull Secret."""
+    apply_ok(run, cluster_args, write_config({"team-1": [docker(imagePullSecret=True)]}))
+    config = write_config({"team-1": [docker(imagePullSecret="no")]})
+    apiserver.requests.clear()
+
+    for command in ("plan", "apply"):
+        extra = ["--auto-approve"] if command == "apply" else []
+        result = run(command, config, *cluster_args, *extra)
+        assert (result.code, result.out) == (1, "")
+        (line,) = result.err.splitlines()
+        assert line.startswith(f"Error: {config}:")
+        assert line.endswith(
+            ": serviceAccounts[0].credentials[0].imagePullSecret: imagePullSecret must be true or"
+            " false, not a string (use true or false, unquoted; yes, no, on and off are strings"
+            " in YAML 1.2)"
+        )
+    assert writes(apiserver.requests) == []
+    assert get(api, "Secret", "team-1-docker-pull") is not None
