@@ -36,6 +36,20 @@ from dispatchctl.tekton import keyscan_command, known_hosts_lookups
 _DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 _DNS_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
 _LABEL_NAME = re.compile(r"^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$")
+_LINE_BREAK = re.compile(r"[\n\r]")
+# ':' ends the user in Basic auth; the others end or break a line of the .gitconfig Tekton writes
+# (a comment from '#' or ';', a quoted string, an escape: 'bad config line' for every git command).
+_BASIC_USERNAME = re.compile(r":")
+_GIT_USERNAME = re.compile(r'[\x00-\x1f\x7f:"\\#;]')
+_GIT_USERNAME_WHY = (
+    "Basic auth ends the user at ':', and the others break the .gitconfig Tekton writes"
+    " (then every git command of every step fails)"
+)
+_DOCKER_USERNAME_WHY = (
+    "Basic auth ends the user at ':' (docker cannot read the config.json Tekton writes with it,"
+    " for any registry)"
+)
+_GITHUB_API = re.compile(r"/api/v3/?$", re.IGNORECASE)
 _HOST = re.compile(r"^[A-Za-z0-9]([-A-Za-z0-9.]*[A-Za-z0-9])?$|^\[[0-9A-Fa-f:.]+\]$")
 _RESERVED_LABELS = (MANAGED_BY_LABEL, OWNER_LABEL)
 _URL_FIELDS = ("url", "registry")
@@ -228,6 +242,7 @@ def _check_values(file: str, path: DataPath, cred: creds.AnyCredential) -> Itera
     """The username and the secret value end up verbatim in ``.git-credentials`` and the
     docker ``auth``: empty, or with a YAML ``|`` block's final newline, git refuses them."""
     secret = creds.SECRET_FIELD[cred.type]
+    git = not isinstance(cred, DockerCredential)  # written into .gitconfig/.git-credentials
     for name in ("username", secret):
         value = _present(cred, name)
         if value is None or is_encrypted(value):
@@ -250,6 +265,26 @@ def _check_values(file: str, path: DataPath, cred: creds.AnyCredential) -> Itera
                 "remove it; a YAML | block ends with a line break: write the value as a plain"
                 " scalar or use |-" + (" (sops edit FILE)" if name == secret else ""),
             )
+        elif name == secret and git and _LINE_BREAK.search(value):
+            yield Finding(
+                file,
+                (*path, name),
+                f"{name} holds a line break: git's credential store drops such an entry",
+                "paste the token again on one line (sops edit FILE)",
+            )
+        elif name == "username":
+            refused = sorted(set((_GIT_USERNAME if git else _BASIC_USERNAME).findall(value)))
+            if refused:
+                shown = ", ".join(
+                    repr(c) if c.isprintable() else "a control character" for c in refused
+                )
+                why = _GIT_USERNAME_WHY if git else _DOCKER_USERNAME_WHY
+                yield Finding(
+                    file,
+                    (*path, name),
+                    f"the username holds {shown}: {why}",
+                    "use the account's login name as the provider shows it",
+                )
 
 
 def _url_field_problem(
@@ -263,6 +298,13 @@ def _url_field_problem(
     if isinstance(cred, GitSshCredential) or url is None:
         return None
     problem = _url_problem(url, http_allowed=cred.insecureSkipTLSVerify)
+    if problem is None and cred.type == "github" and _GITHUB_API.search(url):
+        base = _GITHUB_API.sub("", url)
+        problem = (
+            "the URL is GitHub Enterprise's API (/api/v3), which dispatchctl adds itself for"
+            " scm.provider.url",
+            f"give the server's base URL: {base}",
+        )
     return None if problem is None else ("url", problem)
 
 
@@ -323,6 +365,12 @@ def _host_problem(host: str) -> tuple[str, str | None] | None:
         name = host  # no port, or a bare IPv6 address
     elif not port.isdigit() or not 0 < int(port) < 65536:
         return "the port is not a number between 1 and 65535", None
+    if name.startswith("[") or ":" in name:
+        return (
+            "an IPv6 address does not work here: Tekton writes it so that ssh finds neither the"
+            " known_hosts line nor the port",
+            "give the server a host name (DNS, or an /etc/hosts entry in the step's image)",
+        )
     if not _HOST.match(name):
         return "not a host name", "e.g. github.com or git.example.com:2222"
     return None
@@ -348,6 +396,11 @@ def _url_problem(url: str, *, http_allowed: bool) -> tuple[str, str | None] | No
         )
     if parts.scheme not in ("https", "http") or not parts.hostname:
         return "must be an https URL with a host", "e.g. https://git.example.com"
+    if parts.hostname.endswith("."):
+        return (
+            "the host ends with a dot: git matches credentials by the name clone URLs use",
+            f"write it without the dot: {parts.hostname.rstrip('.')}",
+        )
     if parts.query or parts.fragment:
         return "the URL must not have a query or fragment", None
     return None

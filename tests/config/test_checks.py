@@ -82,6 +82,14 @@ NOT_LABEL = "not a DNS-1123 label (lower case a-z, 0-9 and '-')"
 NOT_SUBDOMAIN = "not a DNS-1123 subdomain (lower case a-z, 0-9, '-' and '.')"
 PORT = "the port is not a number between 1 and 65535"
 HOST_SHAPE = "host must be host or host:port, without scheme, user or path"
+USERNAME_WHY = (
+    "Basic auth ends the user at ':', and the others break the .gitconfig Tekton writes"
+    " (then every git command of every step fails)"
+)
+IPV6 = (
+    "an IPv6 address does not work here: Tekton writes it so that ssh finds neither the"
+    " known_hosts line nor the port"
+)
 BAD_VALUE = "label team: value is not a valid label value (at most 63 of A-Z a-z 0-9 - _ .)"
 
 CASES: list[tuple[str, dict[str, Any], list[tuple[tuple[Any, ...], str]]]] = [
@@ -161,12 +169,9 @@ CASES: list[tuple[str, dict[str, Any], list[tuple[tuple[Any, ...], str]]]] = [
     ("port 65535", document(git(host="git.example.com:65535")), []),
     ("port 65536", document(git(host="git.example.com:65536")), [((*CRED, "host"), PORT)]),
     ("port not a number", document(git(host="git.example.com:ssh")), [((*CRED, "host"), PORT)]),
-    (
-        "bare IPv6 host (needs brackets)",
-        document(git(host="::1")),
-        [((*CRED, "host"), "not a host name")],
-    ),
-    ("bracketed IPv6 with port", document(git(host="[::1]:2222")), []),
+    # ssh to an IPv6 literal fails through Tekton's files in either spelling (issue 17)
+    ("bare IPv6 host", document(git(host="::1")), [((*CRED, "host"), IPV6)]),
+    ("bracketed IPv6 with port", document(git(host="[::1]:2222")), [((*CRED, "host"), IPV6)]),
     (
         "host with a scheme",
         document(git(host="ssh://github.com")),
@@ -177,7 +182,33 @@ CASES: list[tuple[str, dict[str, Any], list[tuple[tuple[Any, ...], str]]]] = [
     (
         "bare IPv6 host ending in letters (not a port)",
         document(git(host="fe80::ab")),
+        [((*CRED, "host"), IPV6)],
+    ),
+    (
+        "host with a trailing dot",
+        document(git(host="github.com.")),
         [((*CRED, "host"), "not a host name")],
+    ),
+    (
+        "URL host with a trailing dot",
+        document(github(url="https://github.example.com.")),
+        [
+            (
+                (*CRED, "url"),
+                "the host ends with a dot: git matches credentials by the name clone URLs use",
+            )
+        ],
+    ),
+    (
+        "GitHub Enterprise API URL",
+        document(github(url="https://github.example.com/api/v3/")),
+        [
+            (
+                (*CRED, "url"),
+                "the URL is GitHub Enterprise's API (/api/v3), which dispatchctl adds itself for"
+                " scm.provider.url",
+            )
+        ],
     ),
     ("host name with _", document(git(host="git_hub.com")), [((*CRED, "host"), "not a host name")]),
     ("host encrypted", document(git(host=ENC)), []),
@@ -188,6 +219,38 @@ CASES: list[tuple[str, dict[str, Any], list[tuple[tuple[Any, ...], str]]]] = [
         [((*CRED, "username"), "username must not be empty")],
     ),
     ("username encrypted", document(github(username=ENC)), []),
+    # what breaks the files Tekton writes or Basic auth (tests/config/test_credentials_judge.py)
+    (
+        "git username with # and :",
+        document(github(username="bot#1:x")),
+        [((*CRED, "username"), f"the username holds '#', ':': {USERNAME_WHY}")],
+    ),
+    (
+        "token with a line break inside",
+        document(github(token="abc\ndef")),
+        [
+            (
+                (*CRED, "token"),
+                "token holds a line break: git's credential store drops such an entry",
+            )
+        ],
+    ),
+    (
+        "docker username with # (docker writes JSON)",
+        document(docker("quay.io", username="bot#1")),
+        [],
+    ),
+    (
+        "docker username with :",
+        document(docker("quay.io", username="bot:1")),
+        [
+            (
+                (*CRED, "username"),
+                "the username holds ':': Basic auth ends the user at ':' (docker cannot read"
+                " the config.json Tekton writes with it, for any registry)",
+            )
+        ],
+    ),
     (
         "empty privateKey",
         document(git(privateKey=" \n")),
