@@ -218,7 +218,12 @@ def open_cluster(
         with connect(kubeconfig=kubeconfig, context=context) as cluster:
             yield cluster
         return
-    from dispatchctl.localcluster import LocalCluster, StateFileError, StateFolderError
+    from dispatchctl.localcluster import (
+        CommittableStateError,
+        LocalCluster,
+        StateFileError,
+        StateFolderError,
+    )
 
     state = Path(local)
     # A token of this run only: no other process on the host can reach the server meanwhile
@@ -229,6 +234,10 @@ def open_cluster(
     except StateFolderError as err:
         raise LocalClusterError(
             str(err), hint="pass --local=STATE with a path in a writable folder"
+        ) from None
+    except CommittableStateError as err:
+        raise LocalClusterError(
+            str(err), hint=f"{err.hint}; or plain --local (.dispatchctl/ is ignored)"
         ) from None
     except StateFileError as err:
         raise LocalClusterError(

@@ -6,7 +6,9 @@ from __future__ import annotations
 import base64
 import json
 import shlex
+import shutil
 import stat
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -20,6 +22,7 @@ from tests.e2e.conftest import (
     TOKEN_2,
     Run,
     Write,
+    apply_ok,
     canaries,
     decoded,
     get,
@@ -233,6 +236,50 @@ def test_a_saved_plan_of_the_local_cluster_names_its_state_file(
         f"Error: the plan was made with the bundled local cluster, state {state.resolve()}\n"
         f"  hint: add --local={state.resolve()}\n"
     )
+
+
+def _git(repo: Path, *args: str) -> str:
+    git = shutil.which("git")
+    assert git, "git is needed by the suite"
+    done = subprocess.run([git, "-C", str(repo), *args], check=True, capture_output=True)
+    return done.stdout.decode()
+
+
+def test_local_state_that_git_would_commit_is_refused(
+    run: Run, write_config: Write, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """--local=state.db in a repository's root: nothing written, and the error says what to
+    ignore (the -wal and -shm SQLite writes beside it hold the Secrets too)."""
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    _git(repo, "init", "-q")
+    monkeypatch.chdir(repo)
+    config = write_config({"team-1": [github()]}, name="repo/config.yaml")
+    hint = (
+        "  hint: add state.db* to .gitignore, or keep the state outside the repository or in a "
+        "new folder (made private, with a .gitignore of *); or plain --local (.dispatchctl/ is "
+        "ignored)\n"
+    )
+    for ignored, committable in (
+        (None, "state.db, state.db-wal, state.db-shm, state.db-journal"),
+        ("state.db\n", "state.db-wal, state.db-shm, state.db-journal"),
+    ):
+        if ignored is not None:
+            (repo / ".gitignore").write_text(ignored)
+        refused = run("plan", config, "--local=state.db", "--create-namespace")
+        assert (refused.code, refused.out) == (1, "")
+        assert refused.err == (
+            "Error: state file state.db holds the Secrets in clear, and git would commit "
+            f"{committable} (not ignored in that working tree)\n" + hint
+        )
+        assert not (repo / "state.db").exists()
+
+    (repo / ".gitignore").write_text("state.db*\n")
+    assert apply_ok(run, ["--local=state.db"], config, "--create-namespace")
+    assert apply_ok(run, ["--local=new/state.db"], config, "--create-namespace")
+    _git(repo, "add", "-A")
+    staged = _git(repo, "diff", "--cached", "--name-only").split()
+    assert sorted(staged) == [".gitignore", "config.yaml"]
 
 
 def test_local_state_persists_across_runs_and_takes_its_own_plan_file(
