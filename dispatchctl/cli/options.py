@@ -300,12 +300,13 @@ def cluster_of_plan(
         if found.current
         else "it has no current-context"
     )
+    hint = f"add --kubeconfig FILE, a kubeconfig with {_context_for(target)}"
+    if same:
+        others = f" (contexts for {server}: {', '.join(same)})" if len(same) > 1 else ""
+        hint = f"add --context {same[0]}{others}"
     raise ClusterError(
         f"the plan was made for {server}{through}, but in kubeconfig {found.files} {current}{why}",
-        hint=f"add --context {same[0]}"
-        + (f" (contexts for {server}: {', '.join(same)})" if len(same) > 1 else "")
-        if same
-        else f"add --kubeconfig FILE, a kubeconfig with {_context_for(target)}",
+        hint=hint,
     )
 
 
