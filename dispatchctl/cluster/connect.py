@@ -202,9 +202,15 @@ def kubeconfig_contexts(
             for item in raw.get("contexts") or []:
                 contexts.setdefault(item["name"], str(item["context"]["cluster"]))
         current = _current_context(merger)
-    except (ConfigException, OSError, ValueError, yaml.YAMLError, LookupError, TypeError):
-        return Contexts(shown, {}, None)
-    except AttributeError:  # a list or a string where a mapping belongs
+    except (
+        ConfigException,
+        OSError,
+        ValueError,
+        yaml.YAMLError,
+        LookupError,
+        TypeError,
+        AttributeError,  # a list or a string where a mapping belongs
+    ):
         return Contexts(shown, {}, None)
     servers = {
         name: without_userinfo(clusters[cluster].rstrip("/"))
