@@ -8,6 +8,7 @@ safe facts a plan shows through ``facts.py``) and apply (to write) read it.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -113,12 +114,32 @@ class LiveState:
     listed_by: Mapping[ObjectRef, tuple[str, ...]] = field(default_factory=dict)
 
 
+# A URL's user info (``https://user:password@host``): the authority runs to the first / ? or #.
+_USERINFO = re.compile(r"^((?:[A-Za-z][A-Za-z0-9+.-]*:)?//)?[^/?#]*@")
+
+
+def userinfo(url: str) -> str:
+    """The URL's ``user:password@``, or ""."""
+    match = _USERINFO.match(url)
+    return match.group(0)[len(match.group(1) or "") :] if match else ""
+
+
+def without_userinfo(url: str) -> str:
+    """The URL as it may be shown or recorded: a password in a kubeconfig's server URL never
+    reaches a plan, a plan file or an error."""
+    return url.replace(userinfo(url), "", 1)
+
+
 @dataclass(frozen=True)
 class Target:
-    """The cluster a plan is for, as the user named it."""
+    """The cluster a plan is for, as the user named it (shown in plans, recorded in plan
+    files: its server never holds user info)."""
 
     server: str
     context: str | None = None
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "server", without_userinfo(self.server))
 
 
 @dataclass(frozen=True)

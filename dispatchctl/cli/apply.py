@@ -193,6 +193,7 @@ def apply_targets(
         planfile.check_inputs(saved)
         opts = _implied(saved, opts)
         targets = tuple(i.path for i in saved.inputs)
+        where = options.cluster_of_plan(saved.target, *where)
     loaded = planner.load(targets, allow_plaintext=opts.allow_plaintext)
     if saved is None:
         check_confirmable(opts.auto_approve)

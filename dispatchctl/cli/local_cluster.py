@@ -16,7 +16,7 @@ import click
 from dispatchctl.cli import options
 from dispatchctl.errors import LocalClusterError
 from dispatchctl.files import write_private
-from dispatchctl.localcluster import LocalCluster, StateFileError
+from dispatchctl.localcluster import CommittableStateError, LocalCluster, StateFileError
 
 TOKEN_ENV = "DISPATCHCTL_LOCAL_TOKEN"
 _TOKEN_FILE_LIMIT = 4096
@@ -154,6 +154,8 @@ def run_server(port: int, state: Path | None, kubeconfig: Path | None, token: st
             record_requests=False,
             tls=True,
         )
+    except CommittableStateError as err:
+        raise LocalClusterError(str(err), hint=err.hint) from None
     except StateFileError as err:
         raise LocalClusterError(
             str(err), hint="pass another --state path, or move the file away to start afresh"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 import secrets
 import sys
 from collections.abc import Callable, Iterator
@@ -13,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 import click
 from click.core import ParameterSource
 
-from dispatchctl.errors import LocalClusterError
+from dispatchctl.errors import ClusterError, LocalClusterError
 from dispatchctl.files import read_head
 from dispatchctl.objects import Target
 
@@ -93,6 +94,7 @@ allow_plaintext = click.option(
 # --- reaching the cluster (kubectl's flags), apply's lock and parallelism -------------------
 
 DEFAULT_LOCAL_STATE = ".dispatchctl/local-cluster.db"
+LOCAL_TARGET = "local:"  # + the state file's path: what names a --local cluster in a plan
 
 
 class _AttachedValueOption(click.Option):
@@ -216,7 +218,12 @@ def open_cluster(
         with connect(kubeconfig=kubeconfig, context=context) as cluster:
             yield cluster
         return
-    from dispatchctl.localcluster import LocalCluster, StateFileError, StateFolderError
+    from dispatchctl.localcluster import (
+        CommittableStateError,
+        LocalCluster,
+        StateFileError,
+        StateFolderError,
+    )
 
     state = Path(local)
     # A token of this run only: no other process on the host can reach the server meanwhile
@@ -228,6 +235,10 @@ def open_cluster(
         raise LocalClusterError(
             str(err), hint="pass --local=STATE with a path in a writable folder"
         ) from None
+    except CommittableStateError as err:
+        raise LocalClusterError(
+            str(err), hint=f"{err.hint}; or plain --local (.dispatchctl/ is ignored)"
+        ) from None
     except StateFileError as err:
         raise LocalClusterError(
             str(err), hint="pass another --local=STATE, or move the file away to start afresh"
@@ -237,10 +248,72 @@ def open_cluster(
         with connect(server=server.url, token=token) as cluster:
             # The port is new on every run: the state file is what names this cluster, so a
             # plan saved with --local applies with --local on the same state.
-            cluster.target = Target(server=f"local:{state.resolve()}", context=None)
+            cluster.target = Target(server=f"{LOCAL_TARGET}{state.resolve()}", context=None)
             yield cluster
     finally:
         server.stop()
+
+
+def cluster_of_plan(
+    target: Target, kubeconfig: str | None, context: str | None, local: str | None
+) -> tuple[str | None, str | None, str | None]:
+    """Where to apply a saved plan when the flags name no context and no --local: the context
+    the plan recorded, if the kubeconfig has it for the plan's server; else the current one
+    if that is the plan's server; else an error naming the flag to add. The caller still
+    compares the server reached with the plan's (never another server)."""
+    from dispatchctl.cluster.connect import in_cluster_possible, kubeconfig_contexts
+
+    if context is not None or local is not None:
+        return kubeconfig, context, local
+    server, recorded = target.server, target.context
+    through = f" (context {recorded})" if recorded else ""
+    if server.startswith(LOCAL_TARGET):
+        if kubeconfig is not None:
+            return kubeconfig, context, local
+        state = server.removeprefix(LOCAL_TARGET)
+        raise ClusterError(
+            f"the plan was made with the bundled local cluster, state {state}",
+            hint=f"add --local={state}",
+        )
+    found = kubeconfig_contexts(kubeconfig)
+    if found is None:
+        if in_cluster_possible(os.environ):
+            return kubeconfig, context, local
+        raise ClusterError(
+            f"no cluster configured (no --kubeconfig, KUBECONFIG or ~/.kube/config); the plan "
+            f"was made for {server}{through}",
+            hint=f"add --kubeconfig FILE, a kubeconfig with {_context_for(target)}",
+        )
+    if recorded is not None and found.servers.get(recorded) == server:
+        return kubeconfig, recorded, None
+    if not found.servers or found.servers.get(found.current or "") == server:
+        return kubeconfig, context, local  # connect explains an unreadable kubeconfig
+    same = sorted(name for name, at in found.servers.items() if at == server)
+    if recorded is None:
+        why = ""
+    elif recorded in found.servers:
+        why = f"; its context {recorded} is now {found.servers[recorded]}"
+    else:
+        why = f"; it has no context {recorded}"
+    current = (
+        f"its current context {found.current} is {found.servers.get(found.current, 'undefined')}"
+        if found.current
+        else "it has no current-context"
+    )
+    hint = f"add --kubeconfig FILE, a kubeconfig with {_context_for(target)}"
+    if same:
+        others = f" (contexts for {server}: {', '.join(same)})" if len(same) > 1 else ""
+        hint = f"add --context {same[0]}{others}"
+    raise ClusterError(
+        f"the plan was made for {server}{through}, but in kubeconfig {found.files} {current}{why}",
+        hint=hint,
+    )
+
+
+def _context_for(target: Target) -> str:
+    if target.context is None:
+        return f"a context for {target.server}"
+    return f"context {target.context} for {target.server}"
 
 
 def _one_cluster(

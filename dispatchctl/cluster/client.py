@@ -35,6 +35,8 @@ from dispatchctl.objects import (
     LiveState,
     ObjectRef,
     Target,
+    userinfo,
+    without_userinfo,
 )
 
 log = logging.getLogger("dispatchctl.cluster")
@@ -96,6 +98,7 @@ class Cluster:
         self._configuration = configuration
         # read once: the client's host property scans the environment for proxies each time
         self._host = configuration.host
+        self._userinfo = userinfo(self._host)
         self._api = k8s.ApiClient(configuration)
         self._lock = threading.Lock()
         self.target = target
@@ -192,7 +195,9 @@ class Cluster:
             )
             data = raw.data
         except Exception as exc:
-            err = translate(exc, server)
+            err = translate(exc, without_userinfo(server))
+            if self._userinfo:  # a foreign error's words may quote the URL it was given
+                err.message = err.message.replace(self._userinfo, "")
             err.message = f"{what}: {err.message}"
             err.args = (err.message,)
             log.debug(

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
@@ -24,7 +25,7 @@ from dispatchctl.cluster.client import DEFAULT_TIMEOUT, Cluster
 from dispatchctl.cluster.retry import RetryPolicy
 from dispatchctl.errors import ClusterError
 from dispatchctl.files import kind_of
-from dispatchctl.objects import Target
+from dispatchctl.objects import Target, without_userinfo
 
 SERVICE_ACCOUNT_DIR = "/var/run/secrets/kubernetes.io/serviceaccount"
 _HINT = "pass --kubeconfig, set KUBECONFIG, or use --local for the bundled local cluster"
@@ -60,7 +61,7 @@ def connect(
         files = _kubeconfig_files(kubeconfig, env)
         if files:
             target = _load_kubeconfig(files, context, configuration)
-        elif _in_cluster_possible(env):
+        elif in_cluster_possible(env):
             if context is not None:
                 raise ClusterError(
                     f"context {context!r} requested, but no kubeconfig was found", hint=_HINT
@@ -135,14 +136,7 @@ def _read_kubeconfig(
     merged = merger.config
     names = [c["name"] for c in (merged.value.get("contexts") or [])] if merged else []
     if context is None:
-        context = next(
-            (
-                str(merger.config_files[f].get("current-context"))
-                for f in merger.paths
-                if merger.config_files[f].get("current-context")
-            ),
-            None,
-        )
+        context = _current_context(merger)
         if context is None:
             raise ClusterError(
                 f"kubeconfig {shown} has no current-context",
@@ -166,7 +160,67 @@ def _read_kubeconfig(
     return Target(server=configuration.host, context=context)
 
 
-def _in_cluster_possible(env: Mapping[str, str]) -> bool:
+def _current_context(merger: KubeConfigMerger) -> str | None:
+    """kubectl's: the first file that sets one decides."""
+    for path in merger.paths:
+        if merger.config_files[path].get("current-context"):
+            return str(merger.config_files[path]["current-context"])
+    return None
+
+
+@dataclass(frozen=True)
+class Contexts:
+    """What a kubeconfig offers, to match a saved plan's target: its files, each context's
+    server (as Target shows it), and the current context."""
+
+    files: str
+    servers: dict[str, str]
+    current: str | None
+
+
+def kubeconfig_contexts(
+    kubeconfig: str | None = None, env: Mapping[str, str] | None = None
+) -> Contexts | None:
+    """The contexts of the kubeconfig ``connect`` would read; None when it would read none.
+    A file it cannot make sense of yields no contexts: ``connect`` then says what is wrong."""
+    env = os.environ if env is None else env
+    try:
+        files = _kubeconfig_files(kubeconfig, env)
+    except ClusterError:
+        files = [kubeconfig or ""]
+    if not files:
+        return None
+    shown = os.pathsep.join(files)
+    try:
+        merger = KubeConfigMerger(shown)
+        clusters: dict[str, str] = {}
+        contexts: dict[str, str] = {}
+        for path in merger.paths:  # the first file to name one wins, as in kubectl
+            raw = merger.config_files[path]
+            for item in raw.get("clusters") or []:
+                clusters.setdefault(item["name"], str(item["cluster"]["server"]))
+            for item in raw.get("contexts") or []:
+                contexts.setdefault(item["name"], str(item["context"]["cluster"]))
+        current = _current_context(merger)
+    except (
+        ConfigException,
+        OSError,
+        ValueError,
+        yaml.YAMLError,
+        LookupError,
+        TypeError,
+        AttributeError,  # a list or a string where a mapping belongs
+    ):
+        return Contexts(shown, {}, None)
+    servers = {
+        name: without_userinfo(clusters[cluster].rstrip("/"))
+        for name, cluster in contexts.items()
+        if cluster in clusters
+    }
+    return Contexts(shown, servers, current)
+
+
+def in_cluster_possible(env: Mapping[str, str]) -> bool:
     return bool(env.get("KUBERNETES_SERVICE_HOST") and env.get("KUBERNETES_SERVICE_PORT"))
 
 

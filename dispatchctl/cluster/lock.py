@@ -7,7 +7,9 @@ itself. Expiry is decided as client-go's leader election decides it: a holder is
 its record has not changed for a whole ``leaseDurationSeconds`` of *our* monotonic clock,
 counted from when we first saw that record; the times written in the record are only shown,
 never trusted, so a waiter whose clock runs ahead cannot take a live lock. One shortcut: a
-holder on this machine (same boot) whose process is gone is taken over at once.
+holder on this machine whose process is gone is taken over at once; "this machine" is the same
+host name, boot and PID namespace (containers share the boot id, and a PID means nothing in
+another namespace), and "gone" is no process with that PID and start time.
 """
 
 from __future__ import annotations
@@ -35,9 +37,13 @@ if TYPE_CHECKING:
 log = logging.getLogger("dispatchctl.cluster")
 
 LEASE = "Lease"
-# The holder's boot (Linux boot_id): with a host:pid identity it tells "that process is gone"
-# on this machine apart from a pid on another machine of the same name.
+# Where the holder's host:pid identity is valid: its boot (Linux boot_id) and PID namespace
+# (the inode of /proc/self/ns/pid), and the process's start time (clock ticks after boot,
+# /proc/PID/stat field 22), which tells the holder from a later process given the same PID.
 BOOT_ID_ANNOTATION = "dispatchctl.io/holder-boot-id"
+PID_NAMESPACE_ANNOTATION = "dispatchctl.io/holder-pid-namespace"
+START_TIME_ANNOTATION = "dispatchctl.io/holder-start-time"
+_MARK_ANNOTATIONS = (BOOT_ID_ANNOTATION, PID_NAMESPACE_ANNOTATION, START_TIME_ANNOTATION)
 _BOOT_ID_FILE = "/proc/sys/kernel/random/boot_id"
 
 
@@ -48,6 +54,47 @@ def boot_id() -> str | None:
             return handle.read().strip() or None
     except OSError:
         return None
+
+
+def pid_namespace() -> str | None:
+    """This process's PID namespace, or None where the platform has none."""
+    try:
+        return str(os.stat("/proc/self/ns/pid").st_ino)
+    except OSError:
+        return None
+
+
+def start_time(pid: int) -> str | None:
+    """When process ``pid`` (of our PID namespace) started, or None if it cannot be read."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as handle:
+            stat = handle.read()
+    except OSError:
+        return None
+    # the command name (field 2) may hold spaces and parentheses: count after its last ")"
+    fields = stat[stat.rfind(b")") + 1 :].split()
+    return fields[19].decode() if len(fields) > 19 else None
+
+
+@dataclass(frozen=True)
+class ProcessMark:
+    """Where a host:pid identity is valid, recorded with the holder and compared with ours."""
+
+    boot_id: str | None
+    pid_namespace: str | None
+    start_time: str | None
+
+    @classmethod
+    def of_this_process(cls) -> ProcessMark:
+        return cls(boot_id(), pid_namespace(), start_time(os.getpid()))
+
+    @classmethod
+    def of(cls, annotations: Mapping[str, str]) -> ProcessMark:
+        return cls(*(annotations.get(name) for name in _MARK_ANNOTATIONS))
+
+    def annotations(self) -> dict[str, str]:
+        values = (self.boot_id, self.pid_namespace, self.start_time)
+        return {k: v for k, v in zip(_MARK_ANNOTATIONS, values, strict=True) if v is not None}
 
 
 def lease_name(owner: str) -> str:
@@ -84,7 +131,7 @@ class LeaseInfo:
     duration: int | None
     resource_version: str
     uid: str
-    boot_id: str | None = None
+    mark: ProcessMark = ProcessMark(None, None, None)
 
     @classmethod
     def of(cls, lease: Mapping[str, Any]) -> LeaseInfo:
@@ -97,7 +144,7 @@ class LeaseInfo:
             duration=spec.get("leaseDurationSeconds"),
             resource_version=str(meta.get("resourceVersion") or ""),
             uid=str(meta.get("uid") or ""),
-            boot_id=(meta.get("annotations") or {}).get(BOOT_ID_ANNOTATION),
+            mark=ProcessMark.of(meta.get("annotations") or {}),
         )
 
     def renewed_ago(self, now: float) -> str:
@@ -108,18 +155,26 @@ class LeaseInfo:
         return f"renewed {max(0, int(now - renewed))} s ago"
 
 
-def gone_from_this_machine(info: LeaseInfo, *, host: str, boot: str | None) -> bool:
-    """Whether the holder was a process of this machine, this boot, that no longer exists."""
+def gone_from_this_machine(info: LeaseInfo, *, host: str, ours: ProcessMark) -> bool:
+    """Whether the holder was a process of this host, boot and PID namespace that no longer
+    exists. A holder that recorded less (an older version) is never judged gone."""
     name, _, pid = info.holder.rpartition(":")
-    if boot is None or info.boot_id != boot or name != host or not pid.isdigit():
+    held = info.mark
+    if (
+        None in (ours.boot_id, ours.pid_namespace, held.start_time)
+        or (held.boot_id, held.pid_namespace) != (ours.boot_id, ours.pid_namespace)
+        or name != host
+        or not pid.isdigit()
+    ):
         return False
     try:
         os.kill(int(pid), 0)
     except ProcessLookupError:
         return True
-    except OSError:  # it exists (another user's) or cannot be asked: not gone
-        return False
-    return False
+    except OSError:  # it exists (another user's) or cannot be asked: compare its start
+        pass
+    started = start_time(int(pid))
+    return started is not None and started != held.start_time  # the PID was given again
 
 
 class Lock:
@@ -162,7 +217,7 @@ class Lock:
         self.monotonic = monotonic
         self.sleep = sleep
         self.host = socket.gethostname()
-        self.boot_id = boot_id()
+        self.mark = ProcessMark.of_this_process()
         self._lease: dict[str, Any] | None = None
         self._sent: str | None = None  # the acquireTime of our last create or takeover
         self._guard = threading.Lock()
@@ -213,7 +268,7 @@ class Lock:
                 observed = (info.resource_version, now)
             expires_in = observed[1] + (info.duration or self.ttl) - now
             free = not info.holder or expires_in <= 0
-            gone = gone_from_this_machine(info, host=self.host, boot=self.boot_id)
+            gone = gone_from_this_machine(info, host=self.host, ours=self.mark)
             if (free or gone) and self._try_take_over(lease, info, gone=gone):
                 break
             state = (
@@ -284,10 +339,8 @@ class Lock:
         return True
 
     def _annotations(self, existing: Mapping[str, str]) -> dict[str, str]:
-        annotations = {k: v for k, v in existing.items() if k != BOOT_ID_ANNOTATION}
-        if self.boot_id is not None:
-            annotations[BOOT_ID_ANNOTATION] = self.boot_id
-        return annotations
+        annotations = {k: v for k, v in existing.items() if k not in _MARK_ANNOTATIONS}
+        return {**annotations, **self.mark.annotations()}
 
     def _try_take_over(self, lease: Mapping[str, Any], info: LeaseInfo, *, gone: bool) -> bool:
         body = dict(lease)

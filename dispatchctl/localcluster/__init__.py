@@ -8,10 +8,15 @@ from __future__ import annotations
 
 from dispatchctl.localcluster.faults import Fault, RequestRecord
 from dispatchctl.localcluster.server import LocalCluster
-from dispatchctl.localcluster.store import StateFileError, StateFolderError
+from dispatchctl.localcluster.store import (
+    CommittableStateError,
+    StateFileError,
+    StateFolderError,
+)
 from dispatchctl.localcluster.wire import Timeouts
 
 __all__ = [
+    "CommittableStateError",
     "Fault",
     "LocalCluster",
     "RequestRecord",

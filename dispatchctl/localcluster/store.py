@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import sqlite3
 import stat
+import subprocess
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -38,6 +40,14 @@ class StateFolderError(StateFileError):
     """The folder of the state file cannot be made."""
 
 
+class CommittableStateError(StateFileError):
+    """The state file is where ``git add -A`` would commit it; ``hint`` says what to do."""
+
+    def __init__(self, message: str, hint: str) -> None:
+        super().__init__(message)
+        self.hint = hint
+
+
 class Store:
     """Objects by (resource, namespace, name); namespace is "" for cluster-scoped objects.
 
@@ -54,7 +64,8 @@ class Store:
     def _open(self) -> sqlite3.Connection:
         if self.path != ":memory:":
             path = Path(self.path)
-            _make_folder(path)
+            if not _make_folder(path):
+                _refuse_committable(path)
             if _inspect(path):
                 _make_private(path)
             else:
@@ -193,10 +204,11 @@ _SQLITE_MAGIC = b"SQLite format 3\x00"  # the first 16 bytes of every SQLite dat
 _SIDE_FILES = ("-wal", "-shm", "-journal")
 
 
-def _make_folder(path: Path) -> None:
-    """The folder of a state file. One made for it, and the default ``.dispatchctl`` (ours by
-    name, perhaps left world-readable by an older version), hold nothing but local-cluster
-    data: mode 0700 and a ``.gitignore`` of ``*``, so ``git add -A`` never commits a Secret."""
+def _make_folder(path: Path) -> bool:
+    """The folder of a state file; whether it is ours. One made for it, and the default
+    ``.dispatchctl`` (ours by name, perhaps left world-readable by an older version), hold
+    nothing but local-cluster data: mode 0700 and a ``.gitignore`` of ``*``, so ``git add -A``
+    never commits a Secret."""
     folder = path.parent
     try:
         made = not folder.exists()
@@ -210,6 +222,40 @@ def _make_folder(path: Path) -> None:
         raise StateFolderError(
             f"cannot create the folder of state file {path}: {err.strerror}"
         ) from None
+    return made or folder.name == STATE_FOLDER
+
+
+def _refuse_committable(path: Path) -> None:
+    """A state file in a folder of the user's: refused when it lies in a git working tree
+    and git would commit it or its -wal, -shm or -journal (SQLite writes them beside it, and
+    the -wal holds the latest Secrets too). The user's own ignore rules are left to the user:
+    a tool that edits them, or hides the file from git in .git/info/exclude, surprises more
+    than a refusal that says what to add."""
+    git = shutil.which("git")
+    if git is None:  # no git here, nothing commits the file
+        return
+    names = [f"{path.name}{suffix}" for suffix in ("", *_SIDE_FILES)]
+    try:
+        checked = subprocess.run(
+            [git, "-C", str(path.parent), "check-ignore", "--stdin", "-z"],
+            input="\0".join(names).encode(),
+            capture_output=True,
+            timeout=30,
+            check=False,
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return
+    if checked.returncode not in (0, 1):  # 128: not in a working tree
+        return
+    ignored = set(checked.stdout.decode(errors="replace").split("\0"))
+    committable = [name for name in names if name not in ignored]
+    if committable:
+        raise CommittableStateError(
+            f"state file {path} holds the Secrets in clear, and git would commit "
+            f"{', '.join(committable)} (not ignored in that working tree)",
+            hint=f"add {path.name}* to .gitignore, or keep the state outside the repository "
+            "or in a new folder (made private, with a .gitignore of *)",
+        )
 
 
 def _inspect(path: Path) -> bool:

@@ -205,24 +205,22 @@ def test_the_github_workflow_runs_through_the_action(
     steps, codes = run_job(runner, "plan")
     assert codes == [0, 1], runner.log
     assert steps["plan"]["outputs"]["exitcode"] == "1"
-    markdown = Path(steps["plan"]["outputs"]["markdown-file"]).read_text()
-    assert "> **The plan cannot be applied:**" in markdown
-    assert "**dispatchctl plan failed:**" in markdown
-    assert "Error: the plan cannot be applied (1 problem)" in markdown
+    markdown = Path(steps["plan"]["outputs"]["markdown-file"])
+    assert markdown.parent.parent == runner.temp  # a new folder of its own each run
+    text = markdown.read_text()
+    assert "> **The plan cannot be applied:**" in text
+    assert "**dispatchctl plan failed:**" in text
+    assert "Error: the plan cannot be applied (1 problem)" in text
     comment = next(s for s in workflow_job("plan") if "comment" in s.get("uses", ""))
     assert comment["if"].startswith("always() && steps.plan.outputs.markdown-file")
-    assert evaluate(comment["with"]["path"], {"steps": steps}) == str(
-        runner.temp / "dispatchctl-plan.md"
-    )
+    assert evaluate(comment["with"]["path"], {"steps": steps}) == str(markdown)
 
     kubectl("delete", "secret", "team-1-github", "-n", "dispatch")
     steps, codes = run_job(runner, "plan")
     assert codes == [0, 0], runner.log
-    assert steps["plan"]["outputs"] == {
-        "exitcode": "2",
-        "has-changes": "true",
-        "markdown-file": str(runner.temp / "dispatchctl-plan.md"),
-    }
+    outputs = steps["plan"]["outputs"]
+    assert (outputs["exitcode"], outputs["has-changes"]) == ("2", "true")
+    assert Path(outputs["markdown-file"]).parent.parent == runner.temp
     assert re.search(r"^\| create \| [1-9]\d* \|$", runner.summary.read_text(), re.M)
 
     _, codes = run_job(runner, "apply")
@@ -230,8 +228,8 @@ def test_the_github_workflow_runs_through_the_action(
     assert re.search(r"^Apply complete: [1-9]\d* changes applied\.$", runner.log, re.M)
     steps, codes = run_job(runner, "plan")
     assert steps["plan"]["outputs"]["has-changes"] == "false"
-    kubeconfig = runner.temp / "dispatchctl-kubeconfig"
-    assert oct(kubeconfig.stat().st_mode & 0o777) == "0o600"
+    kubeconfigs = list(runner.temp.glob("dispatchctl.*/kubeconfig"))
+    assert kubeconfigs and {oct(k.stat().st_mode & 0o777) for k in kubeconfigs} == {"0o600"}
 
 
 # --- pre-commit -----------------------------------------------------------------------------

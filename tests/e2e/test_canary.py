@@ -15,6 +15,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+import yaml
 
 from dispatchctl.cluster import Cluster
 from dispatchctl.cluster.lock import Lock
@@ -198,5 +199,52 @@ def test_no_output_file_or_log_holds_a_secret_value(
         for where, text in {**shown, **files}.items()
         for value in planted()
         if value in text
+    ]
+    assert leaks == []
+
+
+URL_PASSWORD = "canary-url-password-5d1e"
+
+
+@pytest.mark.usefixtures("dispatch_ns")
+def test_a_password_in_the_servers_url_is_never_shown_or_recorded(
+    run: Run, write_config: Write, kubeconfig: Path, apiserver: ApiServer, tmp_path: Path
+) -> None:
+    """``server: https://user:password@host`` in the kubeconfig: every plan, the plan file,
+    the apply, -vv and a connection error show the server without its user info."""
+    document = yaml.safe_load(kubeconfig.read_text())
+    server = document["clusters"][0]["cluster"]["server"]
+    scheme, rest = server.split("://", 1)
+    document["clusters"][0]["cluster"]["server"] = f"{scheme}://octocat:{URL_PASSWORD}@{rest}"
+    with_password = tmp_path / "with-password.yaml"
+    with_password.write_text(yaml.safe_dump(document))
+    unreachable = tmp_path / "unreachable.yaml"
+    document["clusters"][0]["cluster"]["server"] = f"https://octocat:{URL_PASSWORD}@127.0.0.1:9"
+    unreachable.write_text(yaml.safe_dump(document))
+    config = write_config({"team-1": [github()]})
+    plan_file = tmp_path / "ci.plan"
+    flag = f"--kubeconfig={with_password}"
+
+    outputs = [
+        run("plan", config, flag, "-vv"),
+        run("plan", config, flag, "--format", "markdown"),
+        run("plan", config, flag, "--format", "json"),
+        run("plan", config, flag, "-o", plan_file),
+        run("show", plan_file),
+        run("apply", plan_file, flag, "-vv"),
+        run("plan", config, f"--kubeconfig={unreachable}"),
+    ]
+    assert [r.code for r in outputs] == [0, 0, 0, 0, 0, 0, 1]
+    assert f"Cluster: `{server}`" in outputs[1].out
+    assert json.loads(outputs[2].out)["target"]["server"] == server
+    assert json.loads(plan_file.read_text())["target"]["server"] == server
+    assert ": connection to https://127.0.0.1:9 failed: " in outputs[-1].err
+    leaks = [
+        where
+        for where, text in {
+            **{f"run {i}": r.out + r.err for i, r in enumerate(outputs)},
+            "plan file": plan_file.read_text(),
+        }.items()
+        if URL_PASSWORD in text
     ]
     assert leaks == []

@@ -6,10 +6,13 @@ from __future__ import annotations
 import base64
 import json
 import shlex
+import shutil
 import stat
+import subprocess
 from pathlib import Path
 
 import pytest
+import yaml
 
 from dispatchctl.cluster import Cluster
 from tests.e2e.conftest import (
@@ -19,6 +22,7 @@ from tests.e2e.conftest import (
     TOKEN_2,
     Run,
     Write,
+    apply_ok,
     canaries,
     decoded,
     get,
@@ -152,6 +156,130 @@ def test_plan_file_for_another_cluster_is_refused(
         "or plan again\n"
     )
     assert write_log(apiserver) == []
+
+
+def _with_contexts(kubeconfig: Path, path: Path, current: str, **contexts: str) -> Path:
+    """A copy of ``kubeconfig`` whose contexts are ``contexts`` (name -> server, "" for the
+    cluster under test's), all with its user."""
+    document = yaml.safe_load(kubeconfig.read_text())
+    cluster, user = document["clusters"][0], document["users"][0]["name"]
+    clusters, named = [], []
+    for name, server in contexts.items():
+        entry = {**cluster, "name": f"cluster-{name}"}
+        entry["cluster"] = {**cluster["cluster"], "server": server or cluster["cluster"]["server"]}
+        clusters.append(entry)
+        named.append({"name": name, "context": {"cluster": f"cluster-{name}", "user": user}})
+    document.update(clusters=clusters, contexts=named, **{"current-context": current})
+    path.write_text(yaml.safe_dump(document))
+    return path
+
+
+@pytest.mark.usefixtures("dispatch_ns")
+def test_a_saved_plan_without_cluster_flags_uses_its_context_or_names_the_flag_to_add(
+    run: Run,
+    write_config: Write,
+    kubeconfig: Path,
+    apiserver: ApiServer,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))  # no ~/.kube/config
+    document = yaml.safe_load(kubeconfig.read_text())
+    context, server = document["current-context"], apiserver.url
+    config = write_config({"team-1": [github()]})
+    plan_file = tmp_path / "ci.plan"
+    save_plan(run, config, plan_file, f"--kubeconfig={kubeconfig}")
+
+    nothing = run("apply", plan_file)
+    assert (nothing.code, nothing.out) == (1, "")
+    assert nothing.err == (
+        "Error: no cluster configured (no --kubeconfig, KUBECONFIG or ~/.kube/config); the plan "
+        f"was made for {server} (context {context})\n"
+        f"  hint: add --kubeconfig FILE, a kubeconfig with context {context} for {server}\n"
+    )
+
+    # the plan's context name points elsewhere now; another one reaches its server
+    elsewhere = "https://127.0.0.1:9"
+    renamed = _with_contexts(
+        kubeconfig, tmp_path / "renamed.yaml", "prod", prod=elsewhere, ci="", **{context: elsewhere}
+    )
+    moved = run("apply", plan_file, f"--kubeconfig={renamed}")
+    assert (moved.code, moved.out) == (1, "")
+    assert moved.err == (
+        f"Error: the plan was made for {server} (context {context}), but in kubeconfig "
+        f"{renamed} its current context prod is {elsewhere}; its context {context} is now "
+        f"{elsewhere}\n"
+        "  hint: add --context ci\n"
+    )
+    assert write_log(apiserver) == []
+
+    # another context is current, the plan's is there for its server: the plan's is used
+    both = _with_contexts(
+        kubeconfig, tmp_path / "both.yaml", "prod", prod=elsewhere, **{context: ""}
+    )
+    monkeypatch.setenv("KUBECONFIG", str(both))
+    applied = run("apply", plan_file)
+    assert (applied.code, applied.err) == (0, ""), applied.err
+    assert "Apply complete: 2 changes applied." in applied.out
+
+
+def test_a_saved_plan_of_the_local_cluster_names_its_state_file(
+    run: Run, write_config: Write, tmp_path: Path
+) -> None:
+    config = write_config({"team-1": [github()]})
+    plan_file = tmp_path / "local.plan"
+    state = tmp_path / "state" / "cluster.db"
+    save_plan(run, config, plan_file, f"--local={state}", "--create-namespace")
+    refused = run("apply", plan_file)
+    assert (refused.code, refused.out) == (1, "")
+    assert refused.err == (
+        f"Error: the plan was made with the bundled local cluster, state {state.resolve()}\n"
+        f"  hint: add --local={state.resolve()}\n"
+    )
+
+
+def _git(repo: Path, *args: str) -> str:
+    git = shutil.which("git")
+    assert git, "git is needed by the suite"
+    done = subprocess.run([git, "-C", str(repo), *args], check=True, capture_output=True)
+    return done.stdout.decode()
+
+
+def test_local_state_that_git_would_commit_is_refused(
+    run: Run, write_config: Write, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """--local=state.db in a repository's root: nothing written, and the error says what to
+    ignore (the -wal and -shm SQLite writes beside it hold the Secrets too)."""
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    _git(repo, "init", "-q")
+    monkeypatch.chdir(repo)
+    config = write_config({"team-1": [github()]}, name="repo/config.yaml")
+    hint = (
+        "  hint: add state.db* to .gitignore, or keep the state outside the repository or in a "
+        "new folder (made private, with a .gitignore of *); or plain --local (.dispatchctl/ is "
+        "ignored)\n"
+    )
+    for ignored, committable in (
+        (None, "state.db, state.db-wal, state.db-shm, state.db-journal"),
+        ("state.db\n", "state.db-wal, state.db-shm, state.db-journal"),
+    ):
+        if ignored is not None:
+            (repo / ".gitignore").write_text(ignored)
+        refused = run("plan", config, "--local=state.db", "--create-namespace")
+        assert (refused.code, refused.out) == (1, "")
+        assert refused.err == (
+            "Error: state file state.db holds the Secrets in clear, and git would commit "
+            f"{committable} (not ignored in that working tree)\n" + hint
+        )
+        assert not (repo / "state.db").exists()
+
+    (repo / ".gitignore").write_text("state.db*\n")
+    assert apply_ok(run, ["--local=state.db"], config, "--create-namespace")
+    assert apply_ok(run, ["--local=new/state.db"], config, "--create-namespace")
+    _git(repo, "add", "-A")
+    staged = _git(repo, "diff", "--cached", "--name-only").split()
+    assert sorted(staged) == [".gitignore", "config.yaml"]
 
 
 def test_local_state_persists_across_runs_and_takes_its_own_plan_file(

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from dispatchctl.localcluster import LocalCluster, StateFileError
+from dispatchctl.localcluster import CommittableStateError, LocalCluster, StateFileError
 from tests.localcluster.conftest import request
 
 
@@ -72,6 +72,20 @@ def test_git_add_all_commits_no_state(tmp_path: Path) -> None:
         text=True,
     ).stdout
     assert staged == "config.yaml\n"
+
+
+def test_a_state_file_git_would_commit_is_refused_before_a_byte_is_written(
+    tmp_path: Path,
+) -> None:
+    """local-cluster serve --state and --local alike: the store refuses it."""
+    git = shutil.which("git")
+    assert git, "git is needed by the suite"
+    work = tmp_path / "repo"
+    work.mkdir()
+    subprocess.run([git, "init", "-q", str(work)], check=True)
+    with pytest.raises(CommittableStateError, match=r"git would commit cluster.db, cluster.db-wal"):
+        LocalCluster(state_path=work / "cluster.db")
+    assert sorted(p.name for p in work.iterdir()) == [".git"]
 
 
 def test_an_old_world_readable_state_is_made_private(tmp_path: Path) -> None:

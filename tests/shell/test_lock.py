@@ -6,17 +6,21 @@ import itertools
 import os
 import socket
 import subprocess
+import sys
 import threading
 import time
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 
 from dispatchctl.cluster import Cluster
 from dispatchctl.cluster.lock import (
     BOOT_ID_ANNOTATION,
+    PID_NAMESPACE_ANNOTATION,
+    START_TIME_ANNOTATION,
     Lock,
-    boot_id,
+    ProcessMark,
     force_unlock,
     holder_identity,
     read_lock,
@@ -182,24 +186,81 @@ def test_an_unchanging_lease_expires_a_duration_after_we_first_saw_it(
 def test_a_holder_on_this_machine_whose_process_is_gone_is_taken_over_at_once(
     cluster: Cluster,
 ) -> None:
-    boot = boot_id()
-    assert boot is not None  # Linux
+    ours = ProcessMark.of_this_process().annotations()
+    assert set(ours) == {BOOT_ID_ANNOTATION, PID_NAMESPACE_ANNOTATION, START_TIME_ANNOTATION}
     dead = f"{socket.gethostname()}:{_pid_of_finished_process()}"
-    planted_lease(cluster, dead, datetime.now(UTC), 30, {BOOT_ID_ANNOTATION: boot})
-    with lock(cluster, "job-b", timeout=0):
-        held = lease(cluster)
-        assert held["spec"]["holderIdentity"] == "job-b"
-        assert held["metadata"]["annotations"] == {BOOT_ID_ANNOTATION: boot}
-    # alive, another boot, or no boot id recorded: a real wait
+    alive = f"{socket.gethostname()}:{os.getpid()}"
+    # a finished process, and a live one started after the holder (its PID given again)
+    for holder, recorded in ((dead, ours), (alive, {**ours, START_TIME_ANNOTATION: "1"})):
+        planted_lease(cluster, holder, datetime.now(UTC), 30, recorded)
+        with lock(cluster, "job-b", timeout=0):
+            held = lease(cluster)
+            assert held["spec"]["holderIdentity"] == "job-b"
+            assert held["metadata"]["annotations"] == ours
+    # alive, another boot or PID namespace, or an older holder that recorded less: a real wait
     for holder, recorded in (
-        (f"{socket.gethostname()}:{os.getpid()}", {BOOT_ID_ANNOTATION: boot}),
-        (dead, {BOOT_ID_ANNOTATION: "another-boot"}),
+        (alive, ours),
+        (dead, {**ours, BOOT_ID_ANNOTATION: "another-boot"}),
+        (dead, {**ours, PID_NAMESPACE_ANNOTATION: "4026531111"}),
+        (dead, {BOOT_ID_ANNOTATION: ours[BOOT_ID_ANNOTATION]}),
         (dead, {}),
     ):
         planted_lease(cluster, holder, datetime.now(UTC), 30, recorded)
         with pytest.raises(LockError, match="expires in 30 s"), lock(cluster, "job-b", timeout=0):
             pass
         force_unlock(cluster, OWNER, NS)
+
+
+def test_a_live_holder_in_another_pid_namespace_is_waited_for(
+    cluster: Cluster, kubeconfig: Path, tmp_path: Path
+) -> None:
+    """A job in a container of this host (its own PID namespace, the same boot id and host
+    name) holds the lock under a PID that no process of ours has: still a live holder."""
+    pid = next(n for n in range(30000, 1000, -1) if not Path(f"/proc/{n}").exists())
+    holder = (
+        "import sys\n"
+        "from dispatchctl.cluster import connect\n"
+        "from dispatchctl.cluster.lock import Lock, holder_identity\n"
+        "with connect(kubeconfig=sys.argv[1]) as cluster, Lock(cluster, owner=sys.argv[2],\n"
+        "        namespace=sys.argv[3], identity=holder_identity({})):\n"
+        "    print('held', flush=True)\n"
+        "    sys.stdin.read()\n"
+    )
+    script = tmp_path / "holder.py"
+    script.write_text(holder)
+    # the shell is PID 1 of the new namespace; what it starts next gets the PID after ns_last_pid
+    command = f'echo {pid - 1} > /proc/sys/kernel/ns_last_pid && "$@"'
+    process = subprocess.Popen(
+        [
+            "unshare",
+            "--pid",
+            "--fork",
+            "--mount-proc",
+            "sh",
+            "-c",
+            command,
+            "sh",
+            sys.executable,
+            str(script),
+            str(kubeconfig),
+            OWNER,
+            NS,
+        ],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None and process.stdout.readline() == "held\n"
+        identity = f"{socket.gethostname()}:{pid}"
+        assert getattr(read_lock(cluster, OWNER, NS), "holder", None) == identity
+        assert not Path(f"/proc/{pid}").exists()  # no such process here
+        refused = pytest.raises(LockError, match=f"held by {identity}, ")
+        with refused, lock(cluster, "job-b", timeout=0):
+            pass
+    finally:
+        process.communicate("", timeout=30)
+    assert process.returncode == 0
 
 
 def _pid_of_finished_process() -> int:

@@ -1,0 +1,107 @@
+"""The GitHub action's shell steps (scripts/action run), run here with GitHub's variables set:
+where the plan's markdown is written, and what it refuses to write through."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from tests.e2e.conftest import config_text, github
+
+ACTION = Path(__file__).resolve().parents[2] / "scripts" / "action"
+
+
+@dataclass(frozen=True)
+class Step:
+    code: int
+    log: str
+    outputs: dict[str, str]
+
+
+Runner = Callable[..., Step]
+
+
+@pytest.fixture
+def runner(tmp_path: Path) -> Runner:
+    """``runner(markdown_file)``: one ``command: plan`` step of the action on the bundled
+    local cluster, its working directory a checkout holding the config."""
+    checkout = tmp_path / "checkout"
+    checkout.mkdir()
+    (checkout / "credentials.yaml").write_text(config_text({"team-1": [github()]}))
+    temp = tmp_path / "runner-temp"
+    temp.mkdir()
+    state = tmp_path / "state" / "cluster.db"
+
+    def step(markdown_file: str = "") -> Step:
+        outputs = tmp_path / "github-output"
+        outputs.write_text("")
+        env = {
+            **os.environ,
+            "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
+            "GITHUB_ACTIONS": "true",
+            "GITHUB_OUTPUT": str(outputs),
+            "GITHUB_STEP_SUMMARY": str(tmp_path / "summary.md"),
+            "RUNNER_TEMP": str(temp),
+            "INPUT_FILES": "credentials.yaml",
+            "INPUT_COMMAND": "plan",
+            "INPUT_ARGS": f"--local={state} --create-namespace --allow-plaintext",
+            "INPUT_MARKDOWN_FILE": markdown_file,
+        }
+        done = subprocess.run(
+            ["bash", "--noprofile", "--norc", "-eo", "pipefail", str(ACTION), "run"],
+            cwd=checkout,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        pairs = (line.split("=", 1) for line in outputs.read_text().splitlines())
+        return Step(done.returncode, done.stdout + done.stderr, dict(pairs))
+
+    return step
+
+
+def test_the_markdown_goes_to_a_new_file_in_the_runners_temp_folder(runner, tmp_path: Path) -> None:
+    temp = tmp_path / "runner-temp"
+    first, second = runner(), runner()
+    assert (first.code, second.code) == (0, 0), first.log + second.log
+    files = [Path(s.outputs["markdown-file"]) for s in (first, second)]
+    assert files[0] != files[1]
+    for path in files:
+        assert path.parent.parent == temp and path.name == "plan.md"
+        assert path.read_text().startswith("### dispatchctl plan for `ci-credentials`")
+
+
+def test_a_markdown_file_is_never_written_through_a_link_or_over_a_file(
+    runner: Runner, tmp_path: Path
+) -> None:
+    victim = tmp_path / "victim"
+    victim.write_text("untouched\n")
+    # a pull request's checkout holding plan.md -> victim: the relative name is taken in the
+    # runner's temp folder instead
+    (tmp_path / "checkout" / "plan.md").symlink_to(victim)
+    named = runner("plan.md")
+    assert victim.read_text() == "untouched\n"
+    assert named.code == 0, named.log
+    assert named.outputs["markdown-file"] == str(tmp_path / "runner-temp" / "plan.md")
+    assert "### dispatchctl plan" in (tmp_path / "runner-temp" / "plan.md").read_text()
+
+    (tmp_path / "runner-temp" / "link.md").symlink_to(victim)
+    for given, why in (
+        ("plan.md", "exists already (or is a symbolic link)"),
+        ("link.md", "exists already (or is a symbolic link)"),
+        (str(victim), "must name a file in the runner's temp folder"),
+        ("../victim", "must name a file in the runner's temp folder"),
+    ):
+        refused = runner(given)
+        assert refused.code == 1, given
+        assert "::error::the action's markdown-file" in refused.log and why in refused.log
+        assert refused.outputs == {}
+    assert victim.read_text() == "untouched\n"
