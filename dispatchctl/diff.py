@@ -21,6 +21,7 @@ from dispatchctl import tekton
 from dispatchctl.duplicates import duplicate_urls
 from dispatchctl.facts import secret_facts
 from dispatchctl.objects import (
+    MANAGED_BY_LABEL,
     OWNER_LABEL,
     REFERENCE_LISTS,
     SECRET,
@@ -135,7 +136,7 @@ def _diff_object(
             Action.CREATE,
             None,
             keys=_key_diffs(manifest, None) if obj.ref.kind == SECRET else (),
-            fields=_created_fields(manifest),
+            fields=(*_created_metadata(manifest), *_created_fields(manifest)),
             facts=Facts(None, _facts(obj.ref, manifest)),
             desired=manifest,
             **common,
@@ -344,6 +345,20 @@ def _created_fields(manifest: Mapping[str, Any]) -> tuple[FieldDiff, ...]:
         FieldDiff(name, None, _names(manifest[name]))
         for name in REFERENCE_LISTS
         if manifest.get(name)
+    )
+
+
+def _created_metadata(manifest: Mapping[str, Any]) -> tuple[FieldDiff, ...]:
+    """The labels and annotations a new object gets, as an update would show them added; the
+    two ownership labels every object carries are left out (the plan header names the owner).
+    Only for a create: a live object's annotations may hold anything (kubectl's
+    last-applied-configuration holds a Secret's data), so a delete never shows them."""
+    metadata = manifest.get("metadata") or {}
+    return tuple(
+        FieldDiff(f"{name}[{key}]", None, value)
+        for name in ("labels", "annotations")
+        for key, value in sorted((metadata.get(name) or {}).items())
+        if not (name == "labels" and key in (MANAGED_BY_LABEL, OWNER_LABEL))
     )
 
 

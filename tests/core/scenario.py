@@ -56,7 +56,7 @@ def representative_plan() -> Plan:
         github_secret("team-1-basic-auth", token=f"{CANARY}-adopted"),
         account(secrets=team_1),
         github_secret("team-2-github", namespace="ci", token=f"{CANARY}-team-2"),
-        account("team-2", ("team-2-github",), namespace="ci"),
+        account("team-2", ("team-2-github",), namespace="ci", labels={"team": "two"}),
         github_secret("team-4-github", token=f"{CANARY}-team-4"),
         account("team-4", ("team-4-github",)),
     )

@@ -91,7 +91,11 @@ def test_empty_cluster_creates_everything_with_owner_labels() -> None:
         "scm.provider.url",
         "username",
     ]
-    assert secret.fields == (FieldDiff("type", None, "kubernetes.io/basic-auth"),)
+    assert secret.fields == (
+        FieldDiff("annotations[dispatchctl.io/credential]", None, "github"),
+        FieldDiff("annotations[tekton.dev/git-0]", None, "https://github.com"),
+        FieldDiff("type", None, "kubernetes.io/basic-auth"),
+    )
     assert secret.facts == Facts(
         None,
         {
@@ -105,6 +109,17 @@ def test_empty_cluster_creates_everything_with_owner_labels() -> None:
     assert sa.fields == (FieldDiff("secrets", None, ["team-1-github"]),)
     assert plan.counts()[Action.CREATE] == 2
     assert plan.has_changes and not plan.has_errors and not plan.deletes_everything
+
+
+def test_a_create_shows_the_labels_and_annotations_the_config_sets() -> None:
+    """All but the two ownership labels every object carries (the plan header names the
+    owner); they are shown as an update shows them added."""
+    desired = desired_state(account(labels={"team": "one", "cost-center": "42"}))
+    assert only_change(plan_for(desired, live_state())).fields == (
+        FieldDiff("labels[cost-center]", None, "42"),
+        FieldDiff("labels[team]", None, "one"),
+        FieldDiff("secrets", None, ["team-1-github"]),
+    )
 
 
 def test_created_manifest_always_carries_owner_labels() -> None:

@@ -3,9 +3,11 @@ replace, exit codes, the prune guard, namespaces, and what apply refuses."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+import yaml
 
 from dispatchctl.cluster import Cluster
 from tests.e2e.conftest import (
@@ -18,6 +20,7 @@ from tests.e2e.conftest import (
     Write,
     apply_ok,
     changes,
+    config_text,
     decoded,
     docker,
     get,
@@ -30,6 +33,32 @@ from tests.e2e.conftest import (
     writes,
 )
 from tests.fixtures.cluster import ApiServer
+
+
+@pytest.mark.usefixtures("dispatch_ns", "sops_env")
+def test_a_plan_shows_the_labels_and_annotations_of_what_it_creates(
+    run: Run, make_config: Callable[..., Path], cluster_args: list[str]
+) -> None:
+    document = yaml.safe_load(config_text({"team-1": [github()]}))
+    document["serviceAccounts"][0]["labels"] = {"team": "one"}
+    config = make_config(yaml.safe_dump(document, sort_keys=False))
+    label, annotation = (
+        '+ labels[team]: "one"',
+        '+ annotations[tekton.dev/git-0]: "https://github.com"',
+    )
+
+    text = run("plan", config, *cluster_args).out
+    secret, account = text.split("  + Secret dispatch/team-1-github\n")[1].split("\n\n")[:2]
+    assert f"      {label}" in secret.splitlines()
+    assert f"      {annotation}" in secret.splitlines()
+    assert account.splitlines()[:2] == ["  + ServiceAccount dispatch/team-1", f"      {label}"]
+    markdown = run("plan", config, *cluster_args, "--format=markdown").out
+    assert f"+     {annotation}\n" in markdown
+    assert markdown.count(f"+     {label}\n") == 2  # the Secret's and the account's
+    document = plan_json(run("plan", config, *cluster_args, "--format=json"))
+    for change in document["changes"]:
+        assert {"path": "labels[team]", "before": None, "after": "one"} in change["fields"]
+    assert "dispatchctl.io/owner" not in text + markdown  # the header names the owner
 
 
 @pytest.mark.usefixtures("dispatch_ns")
