@@ -215,14 +215,20 @@ def missing_namespace_message(namespace: str) -> str:
     return f"namespace {namespace!r} does not exist; create it or pass --create-namespace"
 
 
+def errors(plan: Plan) -> list[str]:
+    """The plan's own errors, one sentence each: what every view of it lists under "Errors"."""
+    found = [conflict.message for conflict in plan.conflicts]
+    found += [duplicate.message for duplicate in plan.duplicate_urls]
+    found += [missing_namespace_message(ns) for ns in plan.missing_namespaces]
+    return found
+
+
 def problems(
     plan: Plan, *, allow_delete_all: bool = False, fail_on_delete: bool = False
 ) -> list[str]:
     """Every reason this plan must not be applied (or, with ``fail_on_delete``, must fail the
-    run), one sentence each; empty when it may go ahead."""
-    found = [conflict.message for conflict in plan.conflicts]
-    found += [duplicate.message for duplicate in plan.duplicate_urls]
-    found += [missing_namespace_message(ns) for ns in plan.missing_namespaces]
+    run), one sentence each, the plan's own errors first; empty when it may go ahead."""
+    found = errors(plan)
     if plan.deletes_everything and not allow_delete_all:
         found.append(
             f"the plan deletes every object owned by {plan.owner!r}, which usually means an "
@@ -234,11 +240,21 @@ def problems(
     return found
 
 
-def check(plan: Plan, *, allow_delete_all: bool = False, fail_on_delete: bool = False) -> None:
-    """Raise one PlanError naming every problem, for the CLI to print and exit 1."""
+def check(
+    plan: Plan,
+    *,
+    allow_delete_all: bool = False,
+    fail_on_delete: bool = False,
+    errors_shown: bool = False,
+) -> None:
+    """Raise one PlanError naming every problem, for the CLI to print and exit 1.
+
+    ``errors_shown``: the plan was just printed as text, whose "Errors" block lists the plan's
+    own errors; the error then counts them without repeating them.
+    """
     found = problems(plan, allow_delete_all=allow_delete_all, fail_on_delete=fail_on_delete)
     if found:
-        raise PlanProblems(found)
+        raise PlanProblems(found, shown=len(errors(plan)) if errors_shown else 0)
 
 
 def exit_code(
@@ -256,12 +272,16 @@ def exit_code(
 
 
 class PlanProblems(PlanError):
-    """The plan cannot be applied; one line per problem."""
+    """The plan cannot be applied; one line per problem the printed plan does not list."""
 
-    def __init__(self, found: list[str]) -> None:
+    def __init__(self, found: list[str], *, shown: int = 0) -> None:
         self.problems = list(found)
+        self.shown = shown  # how many of the first problems the printed plan lists
         count = len(self.problems)
-        super().__init__(f"the plan cannot be applied ({count} problem{'s' * (count != 1)})")
+        counted = f"{count} problem{'s' * (count != 1)}"
+        if shown:
+            counted += ", listed above" if shown == count else f", {shown} of them listed above"
+        super().__init__(f"the plan cannot be applied ({counted})")
 
     def lines(self) -> list[str]:
-        return [self.message, *self.problems]
+        return [self.message, *self.problems[self.shown :]]

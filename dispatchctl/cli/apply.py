@@ -207,7 +207,7 @@ def apply_targets(
             # nobody reviews this run's plan: it is made under the lock and applied.
             saved = planner.plan_against(loaded, cluster, plan_options)
             echo_plan(saved, "text", no_color=opts.no_color)
-            plan_mod.check(saved, allow_delete_all=opts.allow_delete_all)
+            plan_mod.check(saved, allow_delete_all=opts.allow_delete_all, errors_shown=True)
             if not saved.has_changes:
                 return 0
             confirm()
@@ -232,7 +232,7 @@ def apply_targets(
                 echo_plan(plan, "text", no_color=opts.no_color)
             else:
                 planfile.check_current(saved, plan)
-            plan_mod.check(plan, allow_delete_all=opts.allow_delete_all)
+            plan_mod.check(plan, allow_delete_all=opts.allow_delete_all, errors_shown=saved is None)
             if not plan.has_changes:
                 if saved is not None:
                     click.echo(NO_CHANGES)

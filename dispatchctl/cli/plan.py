@@ -70,7 +70,14 @@ def plan(
                 planner.PlanOptions(adopt, create_namespace, service_accounts),
             )
         echo_plan(result, output_format, no_color=no_color)
-        plan_mod.check(result, allow_delete_all=allow_delete_all, fail_on_delete=fail_on_delete)
+        # text lists the plan's errors; JSON and markdown usually go to a file or a comment, so
+        # the job's log names them again on stderr
+        plan_mod.check(
+            result,
+            allow_delete_all=allow_delete_all,
+            fail_on_delete=fail_on_delete,
+            errors_shown=output_format == "text",
+        )
         if out is not None:
             planfile.save(result, out)
             again = ["dispatchctl", "apply", out]

@@ -89,7 +89,8 @@ def partial_note(doc: Mapping[str, Any]) -> str:
 
 
 def error_lines(doc: Mapping[str, Any]) -> list[str]:
-    """Every reason the plan cannot be applied, one sentence each."""
+    """Every reason the plan cannot be applied, one sentence each, as ``plan.errors`` lists
+    them (the CLI counts them as shown rather than print them again)."""
     lines = [conflict["message"] for conflict in doc["conflicts"]]
     lines += [duplicate["message"] for duplicate in doc["duplicate_urls"]]
     lines += [missing_namespace_message(ns) for ns in doc["missing_namespaces"]]
