@@ -33,6 +33,7 @@ from dispatchctl.objects import (
     ObjectRef,
     Target,
     labels_of,
+    listed_secrets,
     owned_by,
     owner_labels,
 )
@@ -47,6 +48,7 @@ from dispatchctl.plan import (
     KeyDiff,
     KeyStatus,
     Plan,
+    Rename,
     Seen,
 )
 
@@ -111,6 +113,7 @@ def make_plan(
         missing_namespaces=() if create_namespaces else missing,
         create_namespaces=missing if create_namespaces else (),
         deletes_everything=bool(deletes) and len(deletes) == len(owned),
+        renames=_renames(desired, live, owned, [*changes, *deletes]),
     )
 
 
@@ -217,6 +220,63 @@ def _delete(
         reason=reason,
         account=ctx.accounts.get(ref),
     )
+
+
+# The facts that say what a credential is for (not who uses it, nor which key): an account
+# renamed in the same commit as a token or key is rotated still reads as a rename.
+_SHAPE_FACTS = ("credential", "url", "provider_url", "registry", "host")
+
+
+def _renames(
+    desired: DesiredState,
+    live: LiveState,
+    owned: set[ObjectRef],
+    changes: Sequence[Change],
+) -> tuple[Rename, ...]:
+    """Accounts deleted and created in one namespace whose Secrets have the same credential
+    shape, paired only where that shape picks out one of each: a likely rename."""
+    created = {
+        c.ref for c in changes if c.action is Action.CREATE and c.ref.kind == SERVICE_ACCOUNT
+    }
+    deleted = [
+        c.ref for c in changes if c.action is Action.DELETE and c.ref.kind == SERVICE_ACCOUNT
+    ]
+    new_accounts = {o.ref: o.manifest for o in desired.objects if o.ref in created}
+    old_accounts = {ref: live.objects[ref] for ref in deleted}
+    namespaces = {ref.namespace for ref in new_accounts} & {ref.namespace for ref in old_accounts}
+    if not namespaces:
+        return ()
+    declared = {o.ref: o.manifest for o in desired.objects}
+    found = []
+    for namespace in sorted(namespaces):
+        olds = _by_shape(old_accounts, live.objects, owned, namespace)
+        news = _by_shape(new_accounts, declared, set(declared), namespace)
+        for shape, (old, *more_old) in olds.items():
+            new_ones = news.get(shape, [])
+            if not more_old and len(new_ones) == 1:
+                found.append(Rename(namespace, old, new_ones[0]))
+    return tuple(sorted(found, key=lambda r: (r.namespace, r.old)))
+
+
+def _by_shape(
+    accounts: Mapping[ObjectRef, Mapping[str, Any]],
+    objects: Mapping[ObjectRef, Mapping[str, Any]],
+    managed: set[ObjectRef],
+    namespace: str,
+) -> dict[tuple[tuple[str, ...], ...], list[str]]:
+    """Account names of one namespace by the shape of the Secrets of this owner they list."""
+    shapes: dict[tuple[tuple[str, ...], ...], list[str]] = {}
+    for ref, account in accounts.items():
+        if ref.namespace != namespace:
+            continue
+        secrets = [ObjectRef(SECRET, namespace, name) for name in listed_secrets(account)]
+        shape = sorted(
+            tuple(secret_facts(objects[s]).get(name, "") for name in _SHAPE_FACTS)
+            for s in secrets
+            if s in managed and s in objects
+        )
+        shapes.setdefault(tuple(shape), []).append(ref.name)
+    return shapes
 
 
 def _facts(ref: ObjectRef, obj: Mapping[str, Any]) -> dict[str, str]:

@@ -173,6 +173,27 @@ class DuplicateUrl:
 
 
 @dataclass(frozen=True)
+class Rename:
+    """A ServiceAccount deleted and another created in its namespace, each the only one there
+    whose Secrets have this credential shape (types and hosts): most likely the account was
+    renamed in the config. A warning: deleting the old account breaks what runs as it."""
+
+    namespace: str
+    old: str
+    new: str
+
+    @property
+    def message(self) -> str:
+        return (
+            f"ServiceAccount {self.namespace}/{self.old} is deleted and ServiceAccount "
+            f"{self.namespace}/{self.new} created with the same credentials: this looks like a "
+            f"rename. Pipelines that run as {self.old} (Dispatch repositories, TaskRuns, "
+            f"PipelineRuns) fail once it is deleted; move them to {self.new} first, or keep "
+            "the old name"
+        )
+
+
+@dataclass(frozen=True)
 class Plan:
     """The whole plan: ``changes`` are in apply order; ``conflicts``, ``duplicate_urls`` and
     ``missing_namespaces`` are errors that stop apply."""
@@ -191,6 +212,7 @@ class Plan:
     tool_version: str = __version__
     # --service-account: "namespace/name" of the accounts a partial plan covers; () for all
     scope: tuple[str, ...] = ()
+    renames: tuple[Rename, ...] = ()  # warnings only: apply never reads them
 
     @property
     def deletes(self) -> bool:

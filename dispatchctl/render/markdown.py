@@ -21,6 +21,7 @@ from dispatchctl.render.text import (
     no_changes,
     partial_note,
     printable_document,
+    rename_warnings,
     summary_line,
 )
 
@@ -80,6 +81,8 @@ def _head(doc: Mapping[str, Any]) -> list[str]:
         lines.append("")
     if doc["deletes_everything"]:
         lines += ["> [!WARNING]", f"> {delete_all_warning(doc)}", ""]
+    for warning in rename_warnings(doc):
+        lines += ["> [!WARNING]", f"> {warning}", ""]
     if no_changes(doc):
         return [*lines, NO_CHANGES, ""]
     lines += ["| Action | Count |", "| --- | ---: |"]

@@ -64,6 +64,8 @@ def render_document_text(doc: Mapping[str, Any], *, color: bool) -> str:
         lines.append("")
     if doc["deletes_everything"]:
         lines += [paint.error(delete_all_warning(doc)), ""]
+    for warning in rename_warnings(doc):
+        lines += [paint.error(f"Warning: {warning}"), ""]
     lines.append(summary_line(doc))
     return "\n".join(lines) + "\n"
 
@@ -102,6 +104,11 @@ def delete_all_warning(doc: Mapping[str, Any]) -> str:
         f"Warning: this plan deletes every object owned by {doc['owner']!r}; "
         "apply refuses it unless --allow-delete-all is given."
     )
+
+
+def rename_warnings(doc: Mapping[str, Any]) -> list[str]:
+    """One warning per likely rename (absent from plans saved before renames were found)."""
+    return [f"{rename['message']}." for rename in doc.get("renames", [])]
 
 
 def change_block(change: Mapping[str, Any], paint: Painter) -> list[str]:

@@ -40,6 +40,7 @@ PLANTED = tuple(
         "team-2",
         "team-3",
         "team-4",
+        "team-5",
         "foreign",
     )
 )
@@ -59,6 +60,9 @@ def representative_plan() -> Plan:
         account("team-2", ("team-2-github",), namespace="ci", labels={"team": "two"}),
         github_secret("team-4-github", token=f"{CANARY}-team-4"),
         account("team-4", ("team-4-github",)),
+        # team-3 (pruned below) renamed: the same kind of credential for the same host
+        github_secret("team-5-github", token=f"{CANARY}-team-5"),
+        account("team-5", ("team-5-github",), labels={"team": "five"}),
     )
 
     github = served(github_secret(token=f"{CANARY}-github-old", username="octocat-old"))

@@ -29,6 +29,7 @@ from dispatchctl.plan import (
     KeyDiff,
     KeyStatus,
     Plan,
+    Rename,
     Seen,
 )
 from tests.core.builders import (
@@ -573,6 +574,69 @@ def test_pruning_a_secret_others_still_list_warns_naming_them() -> None:
         f" {NS}/other, not managed by this config, still lists it (older Tekton fails every pod"
         " of an account that lists a missing Secret)"
     )
+
+
+# ---------------------------------------------------------------- likely renames
+
+
+def team(name: str, *credentials: DesiredObject, namespace: str = NS) -> list[DesiredObject]:
+    """An account and the Secrets it lists."""
+    return [
+        *credentials,
+        account(name, tuple(c.ref.name for c in credentials), namespace=namespace),
+    ]
+
+
+OLD_TEAM = team("team-1", github_secret(), docker_secret())
+
+
+def renamed_plan(*desired: DesiredObject, old: list[DesiredObject] = OLD_TEAM) -> Plan:
+    return plan_for(desired_state(*desired), live_state(*(served(o) for o in old)))
+
+
+def test_an_account_replaced_by_one_with_the_same_credentials_is_a_likely_rename() -> None:
+    # the username and token changed in the same commit: still the same shape
+    plan = renamed_plan(
+        *team(
+            "team-one",
+            github_secret("team-one-github", token="new", username="someone"),
+            docker_secret("team-one-docker"),
+        )
+    )
+    assert plan.renames == (Rename(NS, "team-1", "team-one"),)
+    assert plan.renames[0].message == (
+        "ServiceAccount dispatch/team-1 is deleted and ServiceAccount dispatch/team-one created"
+        " with the same credentials: this looks like a rename. Pipelines that run as team-1"
+        " (Dispatch repositories, TaskRuns, PipelineRuns) fail once it is deleted; move them"
+        " to team-one first, or keep the old name"
+    )
+
+
+@pytest.mark.parametrize(
+    "desired",
+    [
+        # another credential set: a new account, not the old one renamed
+        team("team-one", github_secret("team-one-github")),
+        team("team-one", github_secret("team-one-github"), ssh_secret("team-one-ssh")),
+        # the same credentials in another namespace
+        team(
+            "team-one",
+            github_secret("team-one-github", namespace="ci"),
+            docker_secret("team-one-docker", namespace="ci"),
+            namespace="ci",
+        ),
+        # two new accounts either of which could be the old one
+        team("team-one", github_secret("a-github"), docker_secret("a-docker"))
+        + team("team-two", github_secret("b-github"), docker_secret("b-docker")),
+        # the old account kept
+        OLD_TEAM + team("team-one", github_secret("a-github"), docker_secret("a-docker")),
+    ],
+    ids=["fewer", "other-types", "other-namespace", "ambiguous", "old-kept"],
+)
+def test_no_rename_where_the_credentials_or_the_pairing_differ(
+    desired: list[DesiredObject],
+) -> None:
+    assert renamed_plan(*desired).renames == ()
 
 
 @pytest.mark.parametrize(

@@ -62,6 +62,30 @@ def test_a_plan_shows_the_labels_and_annotations_of_what_it_creates(
 
 
 @pytest.mark.usefixtures("dispatch_ns")
+def test_an_account_renamed_in_the_config_is_shown_as_a_likely_rename(
+    run: Run, write_config: Write, cluster_args: list[str]
+) -> None:
+    apply_ok(run, cluster_args, write_config({"team-1": [github(), docker()], "team-2": []}))
+    config = write_config({"team-one": [github(), docker()], "team-2": []})
+    warning = (
+        f"ServiceAccount {NS}/team-1 is deleted and ServiceAccount {NS}/team-one created with"
+        " the same credentials: this looks like a rename. Pipelines that run as team-1"
+        " (Dispatch repositories, TaskRuns, PipelineRuns) fail once it is deleted; move them"
+        " to team-one first, or keep the old name"
+    )
+
+    text = run("plan", config, *cluster_args)
+    assert (text.code, text.err) == (0, "")
+    assert f"\nWarning: {warning}.\n\nPlan: 3 to create" in text.out
+    markdown = run("plan", config, *cluster_args, "--format=markdown").out
+    assert f"> [!WARNING]\n> {warning}.\n" in markdown
+    document = plan_json(run("plan", config, *cluster_args, "--format=json"))
+    assert document["renames"] == [
+        {"namespace": NS, "from": "team-1", "to": "team-one", "message": warning}
+    ]
+
+
+@pytest.mark.usefixtures("dispatch_ns")
 def test_apply_from_empty_then_plan_again_is_no_changes(
     run: Run, write_config: Write, cluster_args: list[str], api: Cluster
 ) -> None:
