@@ -63,7 +63,6 @@ _SPECIAL_FIELDS = frozenset({"apiVersion", "kind", "metadata", "data", "stringDa
 _SPECIAL_FIELDS |= frozenset(REFERENCE_LISTS)
 
 _DELETE_REASON = "no longer declared in the config"
-_ADOPT_REASON = "exists without dispatchctl's labels; --adopt takes it over"
 
 
 def make_plan(
@@ -74,13 +73,20 @@ def make_plan(
     inputs: tuple[InputFile, ...],
     adopt: bool = False,
     create_namespaces: bool = False,
+    adopt_from: tuple[str, ...] = (),
 ) -> Plan:
-    """The plan that makes ``live`` match ``desired``; changes come in apply order."""
+    """The plan that makes ``live`` match ``desired``; changes come in apply order.
+
+    ``adopt_from`` names former owners (the config's metadata.name before a rename): declared
+    objects labelled for one of them are adopted, not conflicts. Nothing else of theirs is
+    read, so nothing of theirs is pruned.
+    """
     owner = desired.owner
     owned = {ref for ref, obj in live.objects.items() if owned_by(obj, owner)}
     context = _Context(
         owner=owner,
         adopt=adopt,
+        adopt_from=frozenset(adopt_from) - {owner},
         managed_secrets=_managed_secret_names(desired, owned),
         accounts=_accounts_of(desired, live, owned),
     )
@@ -113,6 +119,7 @@ def make_plan(
         missing_namespaces=() if create_namespaces else missing,
         create_namespaces=missing if create_namespaces else (),
         deletes_everything=bool(deletes) and len(deletes) == len(owned),
+        adopt_from=tuple(adopt_from),
         renames=_renames(desired, live, owned, [*changes, *deletes]),
     )
 
@@ -121,6 +128,7 @@ def make_plan(
 class _Context:
     owner: str
     adopt: bool
+    adopt_from: frozenset[str]
     # namespace -> names of Secrets this owner manages there (declared or owned)
     managed_secrets: Mapping[str, frozenset[str]]
     # object -> "namespace/name" of its ServiceAccount
@@ -145,14 +153,20 @@ def _diff_object(
             **common,
         )
 
-    # Owned means both labels. An owner label of another config is never ours to adopt; an
-    # object with only one of our labels is unmanaged (a half-labelled object someone made).
+    # Owned means both labels. An owner label of another config is never ours to adopt unless
+    # --adopt-from names it (this config's former name); an object with only one of our labels
+    # is unmanaged (a half-labelled object someone made).
     other_owner = labels_of(live).get(OWNER_LABEL)
-    if other_owner is not None and other_owner != ctx.owner:
-        return Conflict(obj.ref, ConflictKind.OTHER_OWNER, other_owner=other_owner)
     adopting = not owned_by(live, ctx.owner)
-    if adopting and not ctx.adopt:
-        return Conflict(obj.ref, ConflictKind.UNMANAGED)
+    if other_owner is not None and other_owner != ctx.owner:
+        if other_owner not in ctx.adopt_from:
+            return Conflict(obj.ref, ConflictKind.OTHER_OWNER, other_owner=other_owner)
+        why, flag = f"labelled for owner {other_owner!r}", f"--adopt-from={other_owner}"
+    else:
+        if adopting and not ctx.adopt:
+            return Conflict(obj.ref, ConflictKind.UNMANAGED)
+        why, flag = "exists without dispatchctl's labels", "--adopt"
+    taken_over = f"{flag} takes it over"
 
     seen = _seen(live)
     if obj.ref.kind == SECRET:
@@ -160,7 +174,7 @@ def _diff_object(
         replace_reason = _replace_reason(manifest, live, keys)
         if replace_reason:
             if adopting:
-                replace_reason += "; --adopt takes it over"
+                replace_reason += f"; {taken_over}"
             return Change(
                 obj.ref,
                 Action.REPLACE,
@@ -186,7 +200,7 @@ def _diff_object(
         keys=keys,
         fields=tuple(fields),
         facts=Facts(_facts(obj.ref, live), _facts(obj.ref, merged)),
-        reason=_ADOPT_REASON if adopting else "",
+        reason=f"{why}; {taken_over}" if adopting else "",
         # copied only here, for a change: apply may alter what it writes, and a no-change
         # plan (every object unchanged) then copies nothing
         desired=copy.deepcopy(merged),

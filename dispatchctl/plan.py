@@ -6,8 +6,9 @@ alone; everything else is safe to render and save.
 
 from __future__ import annotations
 
+import shlex
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
@@ -213,6 +214,8 @@ class Plan:
     # --service-account: "namespace/name" of the accounts a partial plan covers; () for all
     scope: tuple[str, ...] = ()
     renames: tuple[Rename, ...] = ()  # warnings only: apply never reads them
+    # --adopt-from: the former owner names this plan takes declared objects over from
+    adopt_from: tuple[str, ...] = ()
 
     @property
     def deletes(self) -> bool:
@@ -231,6 +234,29 @@ class Plan:
         """Changes per action, every action present (the summary line lists all five)."""
         counted = Counter(c.action for c in self.changes)
         return {action: counted.get(action, 0) for action in Action}
+
+
+def former_owner_hints(other_owners: Sequence[str], files: Sequence[str]) -> list[str]:
+    """The way out of conflicts with another owner's objects (``other_owners``: the owner of
+    each), one per owner: the exact command that takes them over, for the common case of a
+    config whose metadata.name was changed (every object then reads as another owner's)."""
+    hints = []
+    for owner, count in Counter(other_owners).items():
+        command = shlex.join(["dispatchctl", "plan", f"--adopt-from={owner}", *files])
+        objects, them = ("1 object is", "it") if count == 1 else (f"{count} objects are", "them")
+        hints.append(
+            f"{objects} labelled for owner {owner!r}. If that was this config's metadata.name "
+            f"before it was renamed, take {them} over: {command} (then apply with the same "
+            f"--adopt-from). Otherwise another config owns {them}: choose other names"
+        )
+    return hints
+
+
+def plan_hints(plan: Plan) -> list[str]:
+    """The ways out the plan's errors call for (the views compute the same from the
+    document)."""
+    owners = [c.other_owner for c in plan.conflicts if c.other_owner is not None]
+    return former_owner_hints(owners, [f.path for f in plan.inputs])
 
 
 def missing_namespace_message(namespace: str) -> str:
@@ -276,7 +302,9 @@ def check(
     """
     found = problems(plan, allow_delete_all=allow_delete_all, fail_on_delete=fail_on_delete)
     if found:
-        raise PlanProblems(found, shown=len(errors(plan)) if errors_shown else 0)
+        if errors_shown:
+            raise PlanProblems(found, shown=len(errors(plan)))
+        raise PlanProblems(found, hints=plan_hints(plan))
 
 
 def exit_code(
@@ -296,9 +324,10 @@ def exit_code(
 class PlanProblems(PlanError):
     """The plan cannot be applied; one line per problem the printed plan does not list."""
 
-    def __init__(self, found: list[str], *, shown: int = 0) -> None:
+    def __init__(self, found: list[str], *, shown: int = 0, hints: Sequence[str] = ()) -> None:
         self.problems = list(found)
         self.shown = shown  # how many of the first problems the printed plan lists
+        self.hints = list(hints)
         count = len(self.problems)
         counted = f"{count} problem{'s' * (count != 1)}"
         if shown:
@@ -306,4 +335,8 @@ class PlanProblems(PlanError):
         super().__init__(f"the plan cannot be applied ({counted})")
 
     def lines(self) -> list[str]:
-        return [self.message, *self.problems[self.shown :]]
+        return [
+            self.message,
+            *self.problems[self.shown :],
+            *(f"hint: {hint}" for hint in self.hints),
+        ]

@@ -291,6 +291,14 @@ adopt = click.option(
     is_flag=True,
     help="Take over existing objects of the same name that dispatchctl does not manage yet.",
 )
+adopt_from = click.option(
+    "--adopt-from",
+    "adopt_from",
+    metavar="OWNER",
+    multiple=True,
+    help="Take over the declared objects labelled for owner OWNER: the config's metadata.name"
+    " before it was renamed. Objects of any other owner stay conflicts. Repeatable.",
+)
 create_namespace = click.option(
     "--create-namespace",
     is_flag=True,

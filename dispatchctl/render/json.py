@@ -61,6 +61,7 @@ def plan_document(plan: Plan) -> dict[str, Any]:
         "create_namespaces": list(plan.create_namespaces),
         "scope": list(plan.scope),
         "renames": [_rename_document(r) for r in plan.renames],
+        "adopt_from": list(plan.adopt_from),
     }
 
 
@@ -175,6 +176,7 @@ def plan_from_document(doc: Mapping[str, Any]) -> Plan:
         renames=tuple(_rename_from(item) for item in root.field("renames").items())
         if "renames" in doc
         else (),
+        adopt_from=_strings(root.field("adopt_from")) if "adopt_from" in doc else (),
     )
 
 

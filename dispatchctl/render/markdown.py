@@ -18,6 +18,7 @@ from dispatchctl.render.text import (
     change_block,
     delete_all_warning,
     error_lines,
+    hint_lines,
     no_changes,
     partial_note,
     printable_document,
@@ -78,6 +79,7 @@ def _head(doc: Mapping[str, Any]) -> list[str]:
     if errors:
         lines += ["> [!CAUTION]", "> **The plan cannot be applied:**"]
         lines += [f"> - {message}" for message in errors]
+        lines += [f"> - hint: {hint}" for hint in hint_lines(doc)]
         lines.append("")
     if doc["deletes_everything"]:
         lines += ["> [!WARNING]", f"> {delete_all_warning(doc)}", ""]

@@ -536,6 +536,42 @@ def test_an_object_with_only_one_of_our_labels_is_not_ours(labels: dict[str, str
         )
 
 
+def test_adopt_from_takes_over_the_objects_of_the_config_s_former_name() -> None:
+    """metadata.name changed from "old-name": its objects are adopted, and show the owner
+    label changing; an object of any other owner is still a conflict."""
+    desired = desired_state(github_secret(), ssh_secret(), account(), docker_secret())
+    live = live_state(
+        served(github_secret(owner="old-name")),
+        served(github_secret("team-1-git-github-com", owner="old-name")),  # a type change
+        served(account(owner="old-name")),
+        served(docker_secret()) | {"metadata": {"name": "team-1-docker", "namespace": NS,
+                                               "labels": {OWNER_LABEL: "someone-else"}}},
+    )  # fmt: skip
+    plan = plan_for(desired, live, adopt_from=("old-name",))
+    assert plan.adopt_from == ("old-name",)
+    assert plan.conflicts == (
+        Conflict(ObjectRef(SECRET, NS, "team-1-docker"), ConflictKind.OTHER_OWNER, "someone-else"),
+    )
+    by_ref = {c.ref: c for c in plan.changes}
+    secret, account_change = by_ref[GITHUB], by_ref[TEAM_1]
+    assert (secret.action, account_change.action) == (Action.ADOPT, Action.ADOPT)
+    assert secret.reason == "labelled for owner 'old-name'; --adopt-from=old-name takes it over"
+    assert secret.fields == (FieldDiff("labels[dispatchctl.io/owner]", "old-name", OWNER),)
+    assert secret.keys == tuple(KeyDiff(k.key, KeyStatus.UNCHANGED) for k in secret.keys)
+    replaced = by_ref[ObjectRef(SECRET, NS, "team-1-git-github-com")]
+    assert replaced.action is Action.REPLACE
+    assert replaced.reason.endswith("; --adopt-from=old-name takes it over")
+    assert Action.DELETE not in {c.action for c in plan.changes}  # nothing pruned
+
+
+def test_adopt_from_the_config_s_own_name_or_another_changes_nothing() -> None:
+    live = live_state(served(github_secret(owner="someone-else")))
+    for names in (("old-name",), (OWNER,)):
+        plan = plan_for(desired_state(github_secret()), live, adopt_from=names)
+        assert plan.changes == ()
+        assert [c.other_owner for c in plan.conflicts] == ["someone-else"]
+
+
 @pytest.mark.parametrize("adopt", [False, True])
 def test_another_owner_s_label_alone_is_still_a_conflict(adopt: bool) -> None:
     live = served(github_secret())

@@ -197,6 +197,7 @@ def nulls_plan() -> Plan:
         missing_namespaces=("ci",),
         tool_version="0.0.1+other",
         scope=("dispatch/team-1",),
+        adopt_from=("old-name",),
     )  # fmt: skip
 
 
@@ -213,6 +214,12 @@ def test_a_document_saved_before_scope_existed_is_a_whole_plan() -> None:
     doc = plan_document(nulls_plan())
     del doc["scope"]
     assert plan_from_document(doc) == dataclasses.replace(nulls_plan(), scope=())
+
+
+def test_a_document_saved_before_adopt_from_existed_adopts_from_no_one() -> None:
+    doc = plan_document(nulls_plan())
+    del doc["adopt_from"]
+    assert plan_from_document(doc) == dataclasses.replace(nulls_plan(), adopt_from=())
 
 
 def test_a_document_saved_before_renames_were_found_warns_of_none() -> None:

@@ -75,6 +75,10 @@ def test_check_names_every_problem_on_its_own_line() -> None:
         "namespace 'ci' does not exist; create it or pass --create-namespace",
         "the plan deletes every object owned by 'ci-credentials', which usually means an "
         "empty or mistaken config; pass --allow-delete-all if that is intended",
+        "hint: 1 object is labelled for owner 'platform'. If that was this config's "
+        "metadata.name before it was renamed, take it over: dispatchctl plan "
+        "--adopt-from=platform config/ci.yaml (then apply with the same --adopt-from). "
+        "Otherwise another config owns it: choose other names",
     ]
 
 

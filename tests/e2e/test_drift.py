@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import base64
 import json
+import shlex
+from pathlib import Path
 
 import pytest
 
@@ -20,6 +22,7 @@ from tests.e2e.conftest import (
     apply_ok,
     changes,
     decoded,
+    docker,
     get,
     github,
     gitlab,
@@ -208,6 +211,48 @@ def test_another_owner_s_object_is_a_conflict_even_with_adopt(
     # relabelling by hand does not make it ours either
     kubectl("label", "secret", "team-1-github", "-n", NS, "--overwrite", "dispatchctl.io/owner=x")
     assert "owned by 'x'" in run("plan", config, *cluster_args).out
+
+
+def test_a_renamed_config_names_the_command_that_takes_its_objects_over(
+    run: Run,
+    write_config: Write,
+    cluster_args: list[str],
+    api: Cluster,
+    apiserver: ApiServer,
+    tmp_path: Path,
+) -> None:
+    """metadata.name changed: every object reads as another owner's. The plan says so once,
+    names the exact command, and that command's plan, saved and applied, takes them over."""
+    accounts = {"team-1": [github(), docker()], "team-2": [gitlab()]}
+    apply_ok(run, cluster_args, write_config(accounts, owner="old-name"))
+    config = write_config(accounts)  # the same file, renamed to OWNER
+
+    planned = run("plan", config, *cluster_args)
+    assert planned.code == 1
+    assert planned.out.count("is owned by 'old-name', not by this config") == 5
+    assert planned.err == "Error: the plan cannot be applied (5 problems, listed above)\n"
+    command = f"dispatchctl plan --adopt-from=old-name {config}"
+    hint = (
+        "  hint: 5 objects are labelled for owner 'old-name'. If that was this config's"
+        f" metadata.name before it was renamed, take them over: {command} (then apply with"
+        " the same --adopt-from). Otherwise another config owns them: choose other names"
+    )
+    assert hint in planned.out.splitlines()
+
+    out = tmp_path / "plan.out"
+    adopting = run(*shlex.split(command)[1:], *cluster_args, "-o", out)
+    assert adopting.code == 0, adopting.err
+    assert "Plan: 0 to create, 0 to update, 0 to replace, 0 to delete, 5 to adopt." in adopting.out
+    assert '      ~ labels[dispatchctl.io/owner]: "old-name" -> "ci-credentials"' in (adopting.out)
+    apiserver.requests.clear()
+    applied = run("apply", out, *cluster_args)  # the saved plan carries --adopt-from
+    assert (applied.code, applied.err) == (0, "")
+    assert {verb for verb, _, _ in write_log(apiserver)} == {"update"}
+    secret = get(api, "Secret", "team-1-github")
+    assert secret is not None
+    assert secret["metadata"]["labels"]["dispatchctl.io/owner"] == OWNER
+    assert decoded(secret)["password"] == TOKEN_1
+    assert run("plan", config, *cluster_args).out.rstrip().endswith(NO_CHANGES)
 
 
 def test_objects_deleted_by_hand_are_created_again(
