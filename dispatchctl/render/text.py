@@ -114,8 +114,8 @@ def delete_all_warning(doc: Mapping[str, Any]) -> str:
 
 
 def rename_warnings(doc: Mapping[str, Any]) -> list[str]:
-    """One warning per likely rename (absent from plans saved before renames were found)."""
-    return [f"{rename['message']}." for rename in doc.get("renames", [])]
+    """One warning per likely rename."""
+    return [f"{rename['message']}." for rename in doc["renames"]]
 
 
 def change_block(change: Mapping[str, Any], paint: Painter) -> list[str]:
