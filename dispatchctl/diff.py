@@ -21,6 +21,7 @@ from dispatchctl import tekton
 from dispatchctl.duplicates import duplicate_urls
 from dispatchctl.facts import secret_facts
 from dispatchctl.objects import (
+    MANAGED_BY_LABEL,
     OWNER_LABEL,
     REFERENCE_LISTS,
     SECRET,
@@ -32,6 +33,7 @@ from dispatchctl.objects import (
     ObjectRef,
     Target,
     labels_of,
+    listed_secrets,
     owned_by,
     owner_labels,
 )
@@ -46,6 +48,7 @@ from dispatchctl.plan import (
     KeyDiff,
     KeyStatus,
     Plan,
+    Rename,
     Seen,
 )
 
@@ -60,7 +63,6 @@ _SPECIAL_FIELDS = frozenset({"apiVersion", "kind", "metadata", "data", "stringDa
 _SPECIAL_FIELDS |= frozenset(REFERENCE_LISTS)
 
 _DELETE_REASON = "no longer declared in the config"
-_ADOPT_REASON = "exists without dispatchctl's labels; --adopt takes it over"
 
 
 def make_plan(
@@ -71,13 +73,20 @@ def make_plan(
     inputs: tuple[InputFile, ...],
     adopt: bool = False,
     create_namespaces: bool = False,
+    adopt_from: tuple[str, ...] = (),
 ) -> Plan:
-    """The plan that makes ``live`` match ``desired``; changes come in apply order."""
+    """The plan that makes ``live`` match ``desired``; changes come in apply order.
+
+    ``adopt_from`` names former owners (the config's metadata.name before a rename): declared
+    objects labelled for one of them are adopted, not conflicts. Nothing else of theirs is
+    read, so nothing of theirs is pruned.
+    """
     owner = desired.owner
     owned = {ref for ref, obj in live.objects.items() if owned_by(obj, owner)}
     context = _Context(
         owner=owner,
         adopt=adopt,
+        adopt_from=frozenset(adopt_from) - {owner},
         managed_secrets=_managed_secret_names(desired, owned),
         accounts=_accounts_of(desired, live, owned),
     )
@@ -110,6 +119,8 @@ def make_plan(
         missing_namespaces=() if create_namespaces else missing,
         create_namespaces=missing if create_namespaces else (),
         deletes_everything=bool(deletes) and len(deletes) == len(owned),
+        adopt_from=tuple(adopt_from),
+        renames=_renames(desired, live, owned, [*changes, *deletes]),
     )
 
 
@@ -117,6 +128,7 @@ def make_plan(
 class _Context:
     owner: str
     adopt: bool
+    adopt_from: frozenset[str]
     # namespace -> names of Secrets this owner manages there (declared or owned)
     managed_secrets: Mapping[str, frozenset[str]]
     # object -> "namespace/name" of its ServiceAccount
@@ -135,20 +147,26 @@ def _diff_object(
             Action.CREATE,
             None,
             keys=_key_diffs(manifest, None) if obj.ref.kind == SECRET else (),
-            fields=_created_fields(manifest),
+            fields=(*_created_metadata(manifest), *_created_fields(manifest)),
             facts=Facts(None, _facts(obj.ref, manifest)),
             desired=manifest,
             **common,
         )
 
-    # Owned means both labels. An owner label of another config is never ours to adopt; an
-    # object with only one of our labels is unmanaged (a half-labelled object someone made).
+    # Owned means both labels. An owner label of another config is never ours to adopt unless
+    # --adopt-from names it (this config's former name); an object with only one of our labels
+    # is unmanaged (a half-labelled object someone made).
     other_owner = labels_of(live).get(OWNER_LABEL)
-    if other_owner is not None and other_owner != ctx.owner:
-        return Conflict(obj.ref, ConflictKind.OTHER_OWNER, other_owner=other_owner)
     adopting = not owned_by(live, ctx.owner)
-    if adopting and not ctx.adopt:
-        return Conflict(obj.ref, ConflictKind.UNMANAGED)
+    if other_owner is not None and other_owner != ctx.owner:
+        if other_owner not in ctx.adopt_from:
+            return Conflict(obj.ref, ConflictKind.OTHER_OWNER, other_owner=other_owner)
+        why, flag = f"labelled for owner {other_owner!r}", f"--adopt-from={other_owner}"
+    else:
+        if adopting and not ctx.adopt:
+            return Conflict(obj.ref, ConflictKind.UNMANAGED)
+        why, flag = "exists without dispatchctl's labels", "--adopt"
+    taken_over = f"{flag} takes it over"
 
     seen = _seen(live)
     if obj.ref.kind == SECRET:
@@ -156,7 +174,7 @@ def _diff_object(
         replace_reason = _replace_reason(manifest, live, keys)
         if replace_reason:
             if adopting:
-                replace_reason += "; --adopt takes it over"
+                replace_reason += f"; {taken_over}"
             return Change(
                 obj.ref,
                 Action.REPLACE,
@@ -182,7 +200,7 @@ def _diff_object(
         keys=keys,
         fields=tuple(fields),
         facts=Facts(_facts(obj.ref, live), _facts(obj.ref, merged)),
-        reason=_ADOPT_REASON if adopting else "",
+        reason=f"{why}; {taken_over}" if adopting else "",
         # copied only here, for a change: apply may alter what it writes, and a no-change
         # plan (every object unchanged) then copies nothing
         desired=copy.deepcopy(merged),
@@ -216,6 +234,63 @@ def _delete(
         reason=reason,
         account=ctx.accounts.get(ref),
     )
+
+
+# The facts that say what a credential is for (not who uses it, nor which key): an account
+# renamed in the same commit as a token or key is rotated still reads as a rename.
+_SHAPE_FACTS = ("credential", "url", "provider_url", "registry", "host")
+
+
+def _renames(
+    desired: DesiredState,
+    live: LiveState,
+    owned: set[ObjectRef],
+    changes: Sequence[Change],
+) -> tuple[Rename, ...]:
+    """Accounts deleted and created in one namespace whose Secrets have the same credential
+    shape, paired only where that shape picks out one of each: a likely rename."""
+    created = {
+        c.ref for c in changes if c.action is Action.CREATE and c.ref.kind == SERVICE_ACCOUNT
+    }
+    deleted = [
+        c.ref for c in changes if c.action is Action.DELETE and c.ref.kind == SERVICE_ACCOUNT
+    ]
+    new_accounts = {o.ref: o.manifest for o in desired.objects if o.ref in created}
+    old_accounts = {ref: live.objects[ref] for ref in deleted}
+    namespaces = {ref.namespace for ref in new_accounts} & {ref.namespace for ref in old_accounts}
+    if not namespaces:
+        return ()
+    declared = {o.ref: o.manifest for o in desired.objects}
+    found = []
+    for namespace in sorted(namespaces):
+        olds = _by_shape(old_accounts, live.objects, owned, namespace)
+        news = _by_shape(new_accounts, declared, set(declared), namespace)
+        for shape, (old, *more_old) in olds.items():
+            new_ones = news.get(shape, [])
+            if not more_old and len(new_ones) == 1:
+                found.append(Rename(namespace, old, new_ones[0]))
+    return tuple(sorted(found, key=lambda r: (r.namespace, r.old)))
+
+
+def _by_shape(
+    accounts: Mapping[ObjectRef, Mapping[str, Any]],
+    objects: Mapping[ObjectRef, Mapping[str, Any]],
+    managed: set[ObjectRef],
+    namespace: str,
+) -> dict[tuple[tuple[str, ...], ...], list[str]]:
+    """Account names of one namespace by the shape of the Secrets of this owner they list."""
+    shapes: dict[tuple[tuple[str, ...], ...], list[str]] = {}
+    for ref, account in accounts.items():
+        if ref.namespace != namespace:
+            continue
+        secrets = [ObjectRef(SECRET, namespace, name) for name in listed_secrets(account)]
+        shape = sorted(
+            tuple(secret_facts(objects[s]).get(name, "") for name in _SHAPE_FACTS)
+            for s in secrets
+            if s in managed and s in objects
+        )
+        shapes.setdefault(tuple(shape), []).append(ref.name)
+    return shapes
 
 
 def _facts(ref: ObjectRef, obj: Mapping[str, Any]) -> dict[str, str]:
@@ -344,6 +419,20 @@ def _created_fields(manifest: Mapping[str, Any]) -> tuple[FieldDiff, ...]:
         FieldDiff(name, None, _names(manifest[name]))
         for name in REFERENCE_LISTS
         if manifest.get(name)
+    )
+
+
+def _created_metadata(manifest: Mapping[str, Any]) -> tuple[FieldDiff, ...]:
+    """The labels and annotations a new object gets, as an update would show them added; the
+    two ownership labels every object carries are left out (the plan header names the owner).
+    Only for a create: a live object's annotations may hold anything (kubectl's
+    last-applied-configuration holds a Secret's data), so a delete never shows them."""
+    metadata = manifest.get("metadata") or {}
+    return tuple(
+        FieldDiff(f"{name}[{key}]", None, value)
+        for name in ("labels", "annotations")
+        for key, value in sorted((metadata.get(name) or {}).items())
+        if not (name == "labels" and key in (MANAGED_BY_LABEL, OWNER_LABEL))
     )
 
 

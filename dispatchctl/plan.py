@@ -6,8 +6,9 @@ alone; everything else is safe to render and save.
 
 from __future__ import annotations
 
+import shlex
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
@@ -173,6 +174,27 @@ class DuplicateUrl:
 
 
 @dataclass(frozen=True)
+class Rename:
+    """A ServiceAccount deleted and another created in its namespace, each the only one there
+    whose Secrets have this credential shape (types and hosts): most likely the account was
+    renamed in the config. A warning: deleting the old account breaks what runs as it."""
+
+    namespace: str
+    old: str
+    new: str
+
+    @property
+    def message(self) -> str:
+        return (
+            f"ServiceAccount {self.namespace}/{self.old} is deleted and ServiceAccount "
+            f"{self.namespace}/{self.new} created with the same credentials: this looks like a "
+            f"rename. Pipelines that run as {self.old} (Dispatch repositories, TaskRuns, "
+            f"PipelineRuns) fail once it is deleted; move them to {self.new} first, or keep "
+            "the old name"
+        )
+
+
+@dataclass(frozen=True)
 class Plan:
     """The whole plan: ``changes`` are in apply order; ``conflicts``, ``duplicate_urls`` and
     ``missing_namespaces`` are errors that stop apply."""
@@ -191,6 +213,9 @@ class Plan:
     tool_version: str = __version__
     # --service-account: "namespace/name" of the accounts a partial plan covers; () for all
     scope: tuple[str, ...] = ()
+    renames: tuple[Rename, ...] = ()  # warnings only: apply never reads them
+    # --adopt-from: the former owner names this plan takes declared objects over from
+    adopt_from: tuple[str, ...] = ()
 
     @property
     def deletes(self) -> bool:
@@ -211,18 +236,47 @@ class Plan:
         return {action: counted.get(action, 0) for action in Action}
 
 
+def former_owner_hints(other_owners: Sequence[str], files: Sequence[str]) -> list[str]:
+    """The way out of conflicts with another owner's objects (``other_owners``: the owner of
+    each), one per owner: the exact command that takes them over, for the common case of a
+    config whose metadata.name was changed (every object then reads as another owner's)."""
+    hints = []
+    for owner, count in Counter(other_owners).items():
+        command = shlex.join(["dispatchctl", "plan", f"--adopt-from={owner}", *files])
+        objects, them = ("1 object is", "it") if count == 1 else (f"{count} objects are", "them")
+        hints.append(
+            f"{objects} labelled for owner {owner!r}. If that was this config's metadata.name "
+            f"before it was renamed, take {them} over: {command} (then apply with the same "
+            f"--adopt-from). Otherwise another config owns {them}: choose other names"
+        )
+    return hints
+
+
+def plan_hints(plan: Plan) -> list[str]:
+    """The ways out the plan's errors call for (the views compute the same from the
+    document)."""
+    owners = [c.other_owner for c in plan.conflicts if c.other_owner is not None]
+    return former_owner_hints(owners, [f.path for f in plan.inputs])
+
+
 def missing_namespace_message(namespace: str) -> str:
     return f"namespace {namespace!r} does not exist; create it or pass --create-namespace"
+
+
+def errors(plan: Plan) -> list[str]:
+    """The plan's own errors, one sentence each: what every view of it lists under "Errors"."""
+    found = [conflict.message for conflict in plan.conflicts]
+    found += [duplicate.message for duplicate in plan.duplicate_urls]
+    found += [missing_namespace_message(ns) for ns in plan.missing_namespaces]
+    return found
 
 
 def problems(
     plan: Plan, *, allow_delete_all: bool = False, fail_on_delete: bool = False
 ) -> list[str]:
     """Every reason this plan must not be applied (or, with ``fail_on_delete``, must fail the
-    run), one sentence each; empty when it may go ahead."""
-    found = [conflict.message for conflict in plan.conflicts]
-    found += [duplicate.message for duplicate in plan.duplicate_urls]
-    found += [missing_namespace_message(ns) for ns in plan.missing_namespaces]
+    run), one sentence each, the plan's own errors first; empty when it may go ahead."""
+    found = errors(plan)
     if plan.deletes_everything and not allow_delete_all:
         found.append(
             f"the plan deletes every object owned by {plan.owner!r}, which usually means an "
@@ -234,11 +288,23 @@ def problems(
     return found
 
 
-def check(plan: Plan, *, allow_delete_all: bool = False, fail_on_delete: bool = False) -> None:
-    """Raise one PlanError naming every problem, for the CLI to print and exit 1."""
+def check(
+    plan: Plan,
+    *,
+    allow_delete_all: bool = False,
+    fail_on_delete: bool = False,
+    errors_shown: bool = False,
+) -> None:
+    """Raise one PlanError naming every problem, for the CLI to print and exit 1.
+
+    ``errors_shown``: the plan was just printed as text, whose "Errors" block lists the plan's
+    own errors; the error then counts them without repeating them.
+    """
     found = problems(plan, allow_delete_all=allow_delete_all, fail_on_delete=fail_on_delete)
     if found:
-        raise PlanProblems(found)
+        if errors_shown:
+            raise PlanProblems(found, shown=len(errors(plan)))
+        raise PlanProblems(found, hints=plan_hints(plan))
 
 
 def exit_code(
@@ -256,12 +322,21 @@ def exit_code(
 
 
 class PlanProblems(PlanError):
-    """The plan cannot be applied; one line per problem."""
+    """The plan cannot be applied; one line per problem the printed plan does not list."""
 
-    def __init__(self, found: list[str]) -> None:
+    def __init__(self, found: list[str], *, shown: int = 0, hints: Sequence[str] = ()) -> None:
         self.problems = list(found)
+        self.shown = shown  # how many of the first problems the printed plan lists
+        self.hints = list(hints)
         count = len(self.problems)
-        super().__init__(f"the plan cannot be applied ({count} problem{'s' * (count != 1)})")
+        counted = f"{count} problem{'s' * (count != 1)}"
+        if shown:
+            counted += ", listed above" if shown == count else f", {shown} of them listed above"
+        super().__init__(f"the plan cannot be applied ({counted})")
 
     def lines(self) -> list[str]:
-        return [self.message, *self.problems]
+        return [
+            self.message,
+            *self.problems[self.shown :],
+            *(f"hint: {hint}" for hint in self.hints),
+        ]

@@ -35,6 +35,8 @@ class PlanOptions:
     create_namespaces: bool = False
     # --service-account: a partial plan of these accounts (NAME or NAMESPACE/NAME)
     service_accounts: tuple[str, ...] = ()
+    # --adopt-from: former owner names whose declared objects this config takes over
+    adopt_from: tuple[str, ...] = ()
 
 
 def load(
@@ -65,5 +67,6 @@ def plan_against(loaded: Loaded, cluster: Cluster, options: PlanOptions) -> Plan
         inputs=loaded.inputs,
         adopt=options.adopt,
         create_namespaces=options.create_namespaces,
+        adopt_from=options.adopt_from,
     )
     return plan if narrowed is None else scope.mark(plan, narrowed)

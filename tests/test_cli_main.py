@@ -52,3 +52,23 @@ def test_help_is_plain_text_with_examples(words: list[str], capsys) -> None:
     assert examples
     command = " ".join(["dispatchctl", *words])
     assert all(line.startswith(f"    {command} ") for line in examples), examples
+
+
+# the commands that talk to a cluster; every other one sends no API request
+SENDS_REQUESTS = ("plan", "apply", "import", "force-unlock")
+
+
+@pytest.mark.parametrize(
+    "words", [words for words in _commands() if words], ids=lambda words: " ".join(words)
+)
+def test_only_a_command_that_sends_api_requests_promises_to_log_them(
+    words: list[str], capsys
+) -> None:
+    assert main([*words, "--help"]) == 0
+    out = " ".join(capsys.readouterr().out.split())  # unwrapped
+    if "-v, --verbose" not in out:
+        return  # a group of subcommands: its -v is each subcommand's
+    promises = "-vv every API request" in out
+    assert promises is (words[0] in SENDS_REQUESTS), out
+    if not promises:
+        assert "this one sends no API request, so logs nothing" in out

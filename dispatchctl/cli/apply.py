@@ -118,6 +118,7 @@ class ApplyOptions:
 
     allow_plaintext: bool = False
     adopt: bool = False
+    adopt_from: tuple[str, ...] = ()
     create_namespace: bool = False
     allow_delete_all: bool = False
     lock_timeout: float = 60.0
@@ -140,6 +141,7 @@ class ApplyOptions:
 @options.allow_plaintext
 @options.cluster_options
 @options.adopt
+@options.adopt_from
 @options.create_namespace
 @options.service_accounts
 @options.allow_delete_all
@@ -197,7 +199,9 @@ def apply_targets(
     loaded = planner.load(targets, allow_plaintext=opts.allow_plaintext)
     if saved is None:
         check_confirmable(opts.auto_approve)
-    plan_options = planner.PlanOptions(opts.adopt, opts.create_namespace, opts.service_accounts)
+    plan_options = planner.PlanOptions(
+        opts.adopt, opts.create_namespace, opts.service_accounts, opts.adopt_from
+    )
     with options.open_cluster(*where) as cluster:
         if saved is not None:
             planfile.check_target(saved, cluster.target.server)
@@ -208,7 +212,7 @@ def apply_targets(
             # nobody reviews this run's plan: it is made under the lock and applied.
             saved = planner.plan_against(loaded, cluster, plan_options)
             echo_plan(saved, "text", no_color=opts.no_color)
-            plan_mod.check(saved, allow_delete_all=opts.allow_delete_all)
+            plan_mod.check(saved, allow_delete_all=opts.allow_delete_all, errors_shown=True)
             if not saved.has_changes:
                 return 0
             confirm()
@@ -233,7 +237,7 @@ def apply_targets(
                 echo_plan(plan, "text", no_color=opts.no_color)
             else:
                 planfile.check_current(saved, plan)
-            plan_mod.check(plan, allow_delete_all=opts.allow_delete_all)
+            plan_mod.check(plan, allow_delete_all=opts.allow_delete_all, errors_shown=saved is None)
             if not plan.has_changes:
                 if saved is not None:
                     click.echo(NO_CHANGES)
@@ -246,6 +250,7 @@ def _implied(saved: Plan, opts: ApplyOptions) -> ApplyOptions:
     return dataclasses.replace(
         opts,
         adopt=opts.adopt or any(c.action is Action.ADOPT for c in saved.changes),
+        adopt_from=tuple(dict.fromkeys((*opts.adopt_from, *saved.adopt_from))),
         create_namespace=opts.create_namespace or bool(saved.create_namespaces),
         # plan -o saves such a plan only under --allow-delete-all: it was reviewed as one
         allow_delete_all=opts.allow_delete_all or saved.deletes_everything,

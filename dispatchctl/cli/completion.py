@@ -26,7 +26,7 @@ def completion_script(shell: str) -> str:
 
 
 @click.command("completion")
-@options.verbose
+@options.verbose_without_requests
 @click.argument("shell", type=click.Choice(SHELLS))
 def completion(shell: str) -> None:
     """Print the shell completion script for bash, zsh or fish.

@@ -20,7 +20,7 @@ from dispatchctl.scaffold import (
 
 
 @click.command("init")
-@options.verbose
+@options.verbose_without_requests
 @click.argument("folder", metavar="[DIR]", default=".", type=click.Path(path_type=Path))
 @click.option(
     "--key-file",

@@ -33,7 +33,7 @@ def local_cluster() -> None:
 
 
 @local_cluster.command("serve")
-@options.verbose
+@options.verbose_without_requests
 @click.option(
     "--port",
     type=click.IntRange(0, 65535),

@@ -58,9 +58,16 @@ def _count_verbosity(ctx: click.Context, param: click.Parameter, value: int) -> 
 _VERBOSE_HELP = (
     "Log to stderr: -v what happens (retries, lock), -vv every API request (never bodies)."
 )
+# A command that sends no API request has nothing to log; -v is still accepted, as kubectl
+# users type it anywhere, but its help must not promise a request log.
+_QUIET_VERBOSE_HELP = (
+    "Accepted as on every command; this one sends no API request, so logs nothing."
+)
 
 
-def verbose_option(*, environment: bool = False) -> Callable[[Any], Any]:
+def verbose_option(
+    *, environment: bool = False, help_text: str = _VERBOSE_HELP
+) -> Callable[[Any], Any]:
     """The group's -v reads DISPATCHCTL_VERBOSE (a number); a command's only its flags."""
     return click.option(
         "-v",
@@ -69,12 +76,13 @@ def verbose_option(*, environment: bool = False) -> Callable[[Any], Any]:
         expose_value=False,
         is_eager=True,
         callback=_count_verbosity,
-        help=_VERBOSE_HELP,
+        help=help_text,
         **(from_environment("VERBOSE") if environment else {}),
     )
 
 
 verbose = verbose_option()
+verbose_without_requests = verbose_option(help_text=_QUIET_VERBOSE_HELP)
 
 config_files = click.argument(
     "config_files",
@@ -355,6 +363,14 @@ adopt = click.option(
     "--adopt",
     is_flag=True,
     help="Take over existing objects of the same name that dispatchctl does not manage yet.",
+)
+adopt_from = click.option(
+    "--adopt-from",
+    "adopt_from",
+    metavar="OWNER",
+    multiple=True,
+    help="Take over the declared objects labelled for owner OWNER: the config's metadata.name"
+    " before it was renamed. Objects of any other owner stay conflicts. Repeatable.",
 )
 create_namespace = click.option(
     "--create-namespace",

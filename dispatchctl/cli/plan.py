@@ -16,6 +16,7 @@ from dispatchctl.config import sops
 @options.allow_plaintext
 @options.cluster_options
 @options.adopt
+@options.adopt_from
 @options.create_namespace
 @options.service_accounts
 @options.allow_delete_all
@@ -37,6 +38,7 @@ def plan(
     context: str | None,
     local: str | None,
     adopt: bool,
+    adopt_from: tuple[str, ...],
     create_namespace: bool,
     service_accounts: tuple[str, ...],
     allow_delete_all: bool,
@@ -67,10 +69,17 @@ def plan(
             result = planner.plan_against(
                 loaded,
                 cluster,
-                planner.PlanOptions(adopt, create_namespace, service_accounts),
+                planner.PlanOptions(adopt, create_namespace, service_accounts, adopt_from),
             )
         echo_plan(result, output_format, no_color=no_color)
-        plan_mod.check(result, allow_delete_all=allow_delete_all, fail_on_delete=fail_on_delete)
+        # text lists the plan's errors; JSON and markdown usually go to a file or a comment, so
+        # the job's log names them again on stderr
+        plan_mod.check(
+            result,
+            allow_delete_all=allow_delete_all,
+            fail_on_delete=fail_on_delete,
+            errors_shown=output_format == "text",
+        )
         if out is not None:
             planfile.save(result, out)
             again = ["dispatchctl", "apply", out]

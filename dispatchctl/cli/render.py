@@ -48,7 +48,7 @@ def to_yaml(manifests: list[Mapping[str, Any]]) -> str:
 
 
 @click.command()
-@options.verbose
+@options.verbose_without_requests
 @options.config_files
 @options.allow_plaintext
 @click.option(

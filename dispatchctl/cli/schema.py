@@ -9,7 +9,7 @@ from dispatchctl.config.models import json_schema_text
 
 
 @click.command()
-@options.verbose
+@options.verbose_without_requests
 def schema() -> None:
     """Print the JSON Schema of the config file (for editors and CI checks).
 

@@ -10,7 +10,7 @@ from dispatchctl.cli.output import echo_plan
 
 
 @click.command()
-@options.verbose
+@options.verbose_without_requests
 @click.argument("plan_file", metavar="PLANFILE", type=click.Path(exists=True, dir_okay=False))
 @options.output_format
 @options.no_color

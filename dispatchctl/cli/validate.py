@@ -26,7 +26,7 @@ def summary(files: tuple[str, ...], loaded: LoadedConfig) -> str:
 
 
 @click.command()
-@options.verbose
+@options.verbose_without_requests
 @options.config_files
 @click.option(
     "--no-decrypt",

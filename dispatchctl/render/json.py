@@ -28,6 +28,7 @@ from dispatchctl.plan import (
     KeyDiff,
     KeyStatus,
     Plan,
+    Rename,
     Seen,
 )
 
@@ -59,6 +60,8 @@ def plan_document(plan: Plan) -> dict[str, Any]:
         "missing_namespaces": list(plan.missing_namespaces),
         "create_namespaces": list(plan.create_namespaces),
         "scope": list(plan.scope),
+        "renames": [_rename_document(r) for r in plan.renames],
+        "adopt_from": list(plan.adopt_from),
     }
 
 
@@ -104,6 +107,15 @@ def _duplicate_document(duplicate: DuplicateUrl) -> dict[str, Any]:
         "source": duplicate.source,
         "other_owner": duplicate.other_owner,
         "message": duplicate.message,
+    }
+
+
+def _rename_document(rename: Rename) -> dict[str, Any]:
+    return {
+        "namespace": rename.namespace,
+        "from": rename.old,
+        "to": rename.new,
+        "message": rename.message,
     }
 
 
@@ -161,6 +173,10 @@ def plan_from_document(doc: Mapping[str, Any]) -> Plan:
         deletes_everything=root.field("deletes_everything").boolean(),
         tool_version=root.field("dispatchctl_version").string(),
         scope=_strings(root.field("scope")) if "scope" in doc else (),
+        renames=tuple(_rename_from(item) for item in root.field("renames").items())
+        if "renames" in doc
+        else (),
+        adopt_from=_strings(root.field("adopt_from")) if "adopt_from" in doc else (),
     )
 
 
@@ -349,6 +365,14 @@ def _duplicate_from(node: _Node) -> DuplicateUrl:
     )
     node.field("message").string()  # shown from the DuplicateUrl itself, but the schema has it
     return duplicate
+
+
+def _rename_from(node: _Node) -> Rename:
+    node.closed("namespace", "from", "to", "message")
+    node.field("message").string()  # shown from the Rename itself, but the schema has it
+    return Rename(
+        node.field("namespace").string(), node.field("from").string(), node.field("to").string()
+    )
 
 
 def _conflict_from(node: _Node) -> Conflict:

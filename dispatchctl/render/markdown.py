@@ -18,9 +18,11 @@ from dispatchctl.render.text import (
     change_block,
     delete_all_warning,
     error_lines,
+    hint_lines,
     no_changes,
     partial_note,
     printable_document,
+    rename_warnings,
     summary_line,
 )
 
@@ -77,9 +79,12 @@ def _head(doc: Mapping[str, Any]) -> list[str]:
     if errors:
         lines += ["> [!CAUTION]", "> **The plan cannot be applied:**"]
         lines += [f"> - {message}" for message in errors]
+        lines += [f"> - hint: {hint}" for hint in hint_lines(doc)]
         lines.append("")
     if doc["deletes_everything"]:
         lines += ["> [!WARNING]", f"> {delete_all_warning(doc)}", ""]
+    for warning in rename_warnings(doc):
+        lines += ["> [!WARNING]", f"> {warning}", ""]
     if no_changes(doc):
         return [*lines, NO_CHANGES, ""]
     lines += ["| Action | Count |", "| --- | ---: |"]

@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from typing import Any, TextIO
 
 from dispatchctl.facts import ORDER
-from dispatchctl.plan import Plan, missing_namespace_message
+from dispatchctl.plan import Plan, former_owner_hints, missing_namespace_message
 from dispatchctl.render.json import VERBS, plan_document
 
 NO_CHANGES = "No changes. The cluster matches the configuration."
@@ -61,9 +61,12 @@ def render_document_text(doc: Mapping[str, Any], *, color: bool) -> str:
     if errors:
         lines.append(paint.error("Errors (the plan cannot be applied):"))
         lines += [f"  {paint.error('x')} {message}" for message in errors]
+        lines += [f"  hint: {hint}" for hint in hint_lines(doc)]
         lines.append("")
     if doc["deletes_everything"]:
         lines += [paint.error(delete_all_warning(doc)), ""]
+    for warning in rename_warnings(doc):
+        lines += [paint.error(f"Warning: {warning}"), ""]
     lines.append(summary_line(doc))
     return "\n".join(lines) + "\n"
 
@@ -89,11 +92,18 @@ def partial_note(doc: Mapping[str, Any]) -> str:
 
 
 def error_lines(doc: Mapping[str, Any]) -> list[str]:
-    """Every reason the plan cannot be applied, one sentence each."""
+    """Every reason the plan cannot be applied, one sentence each, as ``plan.errors`` lists
+    them (the CLI counts them as shown rather than print them again)."""
     lines = [conflict["message"] for conflict in doc["conflicts"]]
     lines += [duplicate["message"] for duplicate in doc["duplicate_urls"]]
     lines += [missing_namespace_message(ns) for ns in doc["missing_namespaces"]]
     return lines
+
+
+def hint_lines(doc: Mapping[str, Any]) -> list[str]:
+    """The ways out the errors call for, as ``plan.plan_hints`` gives them."""
+    owners = [c["other_owner"] for c in doc["conflicts"] if c["other_owner"] is not None]
+    return former_owner_hints(owners, [f["path"] for f in doc["inputs"]])
 
 
 def delete_all_warning(doc: Mapping[str, Any]) -> str:
@@ -101,6 +111,11 @@ def delete_all_warning(doc: Mapping[str, Any]) -> str:
         f"Warning: this plan deletes every object owned by {doc['owner']!r}; "
         "apply refuses it unless --allow-delete-all is given."
     )
+
+
+def rename_warnings(doc: Mapping[str, Any]) -> list[str]:
+    """One warning per likely rename."""
+    return [f"{rename['message']}." for rename in doc["renames"]]
 
 
 def change_block(change: Mapping[str, Any], paint: Painter) -> list[str]:

@@ -134,11 +134,16 @@ def account(
     pull: tuple[str, ...] = (),
     namespace: str = NS,
     owner: str = OWNER,
+    labels: Mapping[str, str] | None = None,
 ) -> DesiredObject:
     manifest: dict[str, Any] = {
         "apiVersion": "v1",
         "kind": SERVICE_ACCOUNT,
-        "metadata": {"name": name, "namespace": namespace, "labels": owner_labels(owner)},
+        "metadata": {
+            "name": name,
+            "namespace": namespace,
+            "labels": {**(labels or {}), **owner_labels(owner)},
+        },
         "secrets": [{"name": s} for s in secrets],
     }
     if pull:

@@ -40,6 +40,7 @@ PLANTED = tuple(
         "team-2",
         "team-3",
         "team-4",
+        "team-5",
         "foreign",
     )
 )
@@ -56,9 +57,12 @@ def representative_plan() -> Plan:
         github_secret("team-1-basic-auth", token=f"{CANARY}-adopted"),
         account(secrets=team_1),
         github_secret("team-2-github", namespace="ci", token=f"{CANARY}-team-2"),
-        account("team-2", ("team-2-github",), namespace="ci"),
+        account("team-2", ("team-2-github",), namespace="ci", labels={"team": "two"}),
         github_secret("team-4-github", token=f"{CANARY}-team-4"),
         account("team-4", ("team-4-github",)),
+        # team-3 (pruned below) renamed: the same kind of credential for the same host
+        github_secret("team-5-github", token=f"{CANARY}-team-5"),
+        account("team-5", ("team-5-github",), labels={"team": "five"}),
     )
 
     github = served(github_secret(token=f"{CANARY}-github-old", username="octocat-old"))

@@ -29,6 +29,7 @@ from dispatchctl.plan import (
     KeyDiff,
     KeyStatus,
     Plan,
+    Rename,
     Seen,
 )
 from tests.core.builders import (
@@ -91,7 +92,11 @@ def test_empty_cluster_creates_everything_with_owner_labels() -> None:
         "scm.provider.url",
         "username",
     ]
-    assert secret.fields == (FieldDiff("type", None, "kubernetes.io/basic-auth"),)
+    assert secret.fields == (
+        FieldDiff("annotations[dispatchctl.io/credential]", None, "github"),
+        FieldDiff("annotations[tekton.dev/git-0]", None, "https://github.com"),
+        FieldDiff("type", None, "kubernetes.io/basic-auth"),
+    )
     assert secret.facts == Facts(
         None,
         {
@@ -105,6 +110,17 @@ def test_empty_cluster_creates_everything_with_owner_labels() -> None:
     assert sa.fields == (FieldDiff("secrets", None, ["team-1-github"]),)
     assert plan.counts()[Action.CREATE] == 2
     assert plan.has_changes and not plan.has_errors and not plan.deletes_everything
+
+
+def test_a_create_shows_the_labels_and_annotations_the_config_sets() -> None:
+    """All but the two ownership labels every object carries (the plan header names the
+    owner); they are shown as an update shows them added."""
+    desired = desired_state(account(labels={"team": "one", "cost-center": "42"}))
+    assert only_change(plan_for(desired, live_state())).fields == (
+        FieldDiff("labels[cost-center]", None, "42"),
+        FieldDiff("labels[team]", None, "one"),
+        FieldDiff("secrets", None, ["team-1-github"]),
+    )
 
 
 def test_created_manifest_always_carries_owner_labels() -> None:
@@ -520,6 +536,42 @@ def test_an_object_with_only_one_of_our_labels_is_not_ours(labels: dict[str, str
         )
 
 
+def test_adopt_from_takes_over_the_objects_of_the_config_s_former_name() -> None:
+    """metadata.name changed from "old-name": its objects are adopted, and show the owner
+    label changing; an object of any other owner is still a conflict."""
+    desired = desired_state(github_secret(), ssh_secret(), account(), docker_secret())
+    live = live_state(
+        served(github_secret(owner="old-name")),
+        served(github_secret("team-1-git-github-com", owner="old-name")),  # a type change
+        served(account(owner="old-name")),
+        served(docker_secret()) | {"metadata": {"name": "team-1-docker", "namespace": NS,
+                                               "labels": {OWNER_LABEL: "someone-else"}}},
+    )  # fmt: skip
+    plan = plan_for(desired, live, adopt_from=("old-name",))
+    assert plan.adopt_from == ("old-name",)
+    assert plan.conflicts == (
+        Conflict(ObjectRef(SECRET, NS, "team-1-docker"), ConflictKind.OTHER_OWNER, "someone-else"),
+    )
+    by_ref = {c.ref: c for c in plan.changes}
+    secret, account_change = by_ref[GITHUB], by_ref[TEAM_1]
+    assert (secret.action, account_change.action) == (Action.ADOPT, Action.ADOPT)
+    assert secret.reason == "labelled for owner 'old-name'; --adopt-from=old-name takes it over"
+    assert secret.fields == (FieldDiff("labels[dispatchctl.io/owner]", "old-name", OWNER),)
+    assert secret.keys == tuple(KeyDiff(k.key, KeyStatus.UNCHANGED) for k in secret.keys)
+    replaced = by_ref[ObjectRef(SECRET, NS, "team-1-git-github-com")]
+    assert replaced.action is Action.REPLACE
+    assert replaced.reason.endswith("; --adopt-from=old-name takes it over")
+    assert Action.DELETE not in {c.action for c in plan.changes}  # nothing pruned
+
+
+def test_adopt_from_the_config_s_own_name_or_another_changes_nothing() -> None:
+    live = live_state(served(github_secret(owner="someone-else")))
+    for names in (("old-name",), (OWNER,)):
+        plan = plan_for(desired_state(github_secret()), live, adopt_from=names)
+        assert plan.changes == ()
+        assert [c.other_owner for c in plan.conflicts] == ["someone-else"]
+
+
 @pytest.mark.parametrize("adopt", [False, True])
 def test_another_owner_s_label_alone_is_still_a_conflict(adopt: bool) -> None:
     live = served(github_secret())
@@ -558,6 +610,69 @@ def test_pruning_a_secret_others_still_list_warns_naming_them() -> None:
         f" {NS}/other, not managed by this config, still lists it (older Tekton fails every pod"
         " of an account that lists a missing Secret)"
     )
+
+
+# ---------------------------------------------------------------- likely renames
+
+
+def team(name: str, *credentials: DesiredObject, namespace: str = NS) -> list[DesiredObject]:
+    """An account and the Secrets it lists."""
+    return [
+        *credentials,
+        account(name, tuple(c.ref.name for c in credentials), namespace=namespace),
+    ]
+
+
+OLD_TEAM = team("team-1", github_secret(), docker_secret())
+
+
+def renamed_plan(*desired: DesiredObject, old: list[DesiredObject] = OLD_TEAM) -> Plan:
+    return plan_for(desired_state(*desired), live_state(*(served(o) for o in old)))
+
+
+def test_an_account_replaced_by_one_with_the_same_credentials_is_a_likely_rename() -> None:
+    # the username and token changed in the same commit: still the same shape
+    plan = renamed_plan(
+        *team(
+            "team-one",
+            github_secret("team-one-github", token="new", username="someone"),
+            docker_secret("team-one-docker"),
+        )
+    )
+    assert plan.renames == (Rename(NS, "team-1", "team-one"),)
+    assert plan.renames[0].message == (
+        "ServiceAccount dispatch/team-1 is deleted and ServiceAccount dispatch/team-one created"
+        " with the same credentials: this looks like a rename. Pipelines that run as team-1"
+        " (Dispatch repositories, TaskRuns, PipelineRuns) fail once it is deleted; move them"
+        " to team-one first, or keep the old name"
+    )
+
+
+@pytest.mark.parametrize(
+    "desired",
+    [
+        # another credential set: a new account, not the old one renamed
+        team("team-one", github_secret("team-one-github")),
+        team("team-one", github_secret("team-one-github"), ssh_secret("team-one-ssh")),
+        # the same credentials in another namespace
+        team(
+            "team-one",
+            github_secret("team-one-github", namespace="ci"),
+            docker_secret("team-one-docker", namespace="ci"),
+            namespace="ci",
+        ),
+        # two new accounts either of which could be the old one
+        team("team-one", github_secret("a-github"), docker_secret("a-docker"))
+        + team("team-two", github_secret("b-github"), docker_secret("b-docker")),
+        # the old account kept
+        OLD_TEAM + team("team-one", github_secret("a-github"), docker_secret("a-docker")),
+    ],
+    ids=["fewer", "other-types", "other-namespace", "ambiguous", "old-kept"],
+)
+def test_no_rename_where_the_credentials_or_the_pairing_differ(
+    desired: list[DesiredObject],
+) -> None:
+    assert renamed_plan(*desired).renames == ()
 
 
 @pytest.mark.parametrize(

@@ -146,7 +146,7 @@ def test_no_changes_golden(check_golden: Golden) -> None:
 def test_closing_line_counts_every_action() -> None:
     text = render_text(representative_plan(), color=False)
     last = text.rstrip("\n").rsplit("\n", 1)[1]
-    assert last == "Plan: 1 to create, 3 to update, 1 to replace, 3 to delete, 1 to adopt."
+    assert last == "Plan: 3 to create, 3 to update, 1 to replace, 3 to delete, 1 to adopt."
 
 
 # ---------------------------------------------------------------- JSON document
@@ -197,6 +197,7 @@ def nulls_plan() -> Plan:
         missing_namespaces=("ci",),
         tool_version="0.0.1+other",
         scope=("dispatch/team-1",),
+        adopt_from=("old-name",),
     )  # fmt: skip
 
 
@@ -213,6 +214,20 @@ def test_a_document_saved_before_scope_existed_is_a_whole_plan() -> None:
     doc = plan_document(nulls_plan())
     del doc["scope"]
     assert plan_from_document(doc) == dataclasses.replace(nulls_plan(), scope=())
+
+
+def test_a_document_saved_before_adopt_from_existed_adopts_from_no_one() -> None:
+    doc = plan_document(nulls_plan())
+    del doc["adopt_from"]
+    assert plan_from_document(doc) == dataclasses.replace(nulls_plan(), adopt_from=())
+
+
+def test_a_document_saved_before_renames_were_found_warns_of_none() -> None:
+    doc = plan_document(representative_plan())
+    del doc["renames"]
+    again = plan_from_document(doc)
+    assert again == dataclasses.replace(representative_plan(), renames=())
+    assert "looks like a rename" not in render_text(again, color=False)
 
 
 def test_document_of_another_version_is_refused() -> None:
@@ -343,6 +358,7 @@ def test_the_reader_accepts_exactly_what_the_schema_accepts(data: st.DataObject)
         (("changes", 0), True),
         (("conflicts", 0), True),
         (("duplicate_urls", 0), False),
+        (("renames", 0), False),
         (("target",), False),
         (("summary",), False),
         (("changes", 0, "facts"), False),
@@ -495,8 +511,8 @@ def test_a_stream_that_cannot_say_is_no_terminal() -> None:
 def test_markdown_has_one_collapsible_section_per_account() -> None:
     markdown = render_markdown(representative_plan())
     summaries = re.findall(r"<summary><code>([^<]+)</code>", markdown)
-    assert summaries == ["ci/team-2", "dispatch/team-1", "dispatch/team-3"]
-    assert markdown.count("```diff") == 3
+    assert summaries == ["ci/team-2", "dispatch/team-1", "dispatch/team-3", "dispatch/team-5"]
+    assert markdown.count("```diff") == 4
     assert "| replace | 1 |" in markdown
 
 

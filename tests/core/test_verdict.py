@@ -75,7 +75,29 @@ def test_check_names_every_problem_on_its_own_line() -> None:
         "namespace 'ci' does not exist; create it or pass --create-namespace",
         "the plan deletes every object owned by 'ci-credentials', which usually means an "
         "empty or mistaken config; pass --allow-delete-all if that is intended",
+        "hint: 1 object is labelled for owner 'platform'. If that was this config's "
+        "metadata.name before it was renamed, take it over: dispatchctl plan "
+        "--adopt-from=platform config/ci.yaml (then apply with the same --adopt-from). "
+        "Otherwise another config owns it: choose other names",
     ]
+
+
+def test_errors_the_printed_plan_lists_are_counted_not_repeated() -> None:
+    """After a text plan (whose Errors block lists the plan's own errors) only the problems
+    it does not list are printed: here the refusal to delete everything."""
+    desired = desired_state(github_secret(), account(namespace="ci"))
+    live = live_state(served(github_secret(owner="platform")), served(docker_secret()))
+    plan = make_plan(desired, live, target=TARGET, inputs=INPUTS)
+    with pytest.raises(PlanError) as caught:
+        check(plan, errors_shown=True)
+    assert caught.value.lines() == [
+        "the plan cannot be applied (3 problems, 2 of them listed above)",
+        "the plan deletes every object owned by 'ci-credentials', which usually means an "
+        "empty or mistaken config; pass --allow-delete-all if that is intended",
+    ]
+    with pytest.raises(PlanError) as caught:
+        check(CONFLICT, errors_shown=True)
+    assert caught.value.lines() == ["the plan cannot be applied (1 problem, listed above)"]
 
 
 def test_delete_all_and_fail_on_delete_problems_name_the_flag() -> None:

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import base64
 import json
+import shlex
+from pathlib import Path
 
 import pytest
 
@@ -20,6 +22,7 @@ from tests.e2e.conftest import (
     apply_ok,
     changes,
     decoded,
+    docker,
     get,
     github,
     gitlab,
@@ -151,12 +154,12 @@ def test_object_made_by_hand_is_adopted_only_with_adopt(
     assert f"x ServiceAccount/dispatch/team-1 {unmanaged}, or choose another account name\n" in (
         planned.out
     )
-    assert planned.err.startswith("Error: the plan cannot be applied (2 problems)\n")
+    assert planned.err == "Error: the plan cannot be applied (2 problems, listed above)\n"
 
     apiserver.requests.clear()
     refused = run("apply", config, *cluster_args, "--auto-approve")
     assert refused.code == 1
-    assert unmanaged in refused.err
+    assert (refused.out.count(unmanaged), refused.err.count(unmanaged)) == (2, 0)
     assert write_log(apiserver) == []
     assert decoded(get(api, "Secret", "team-1-github"))["password"] == "made-by-dispatch-login"  # type: ignore[arg-type]
 
@@ -196,16 +199,60 @@ def test_another_owner_s_object_is_a_conflict_even_with_adopt(
         planned = run("plan", config, *cluster_args, *extra)
         assert planned.code == 1
         assert f"x {owned}" in planned.out
-        assert f"  {owned}\n" in planned.err
+        # the Secret and the account: listed once, counted on stderr
+        listed = "Error: the plan cannot be applied (2 problems, listed above)\n"
+        assert planned.err == listed
         apiserver.requests.clear()
         refused = run("apply", config, *cluster_args, "--auto-approve", *extra)
         assert refused.code == 1
-        assert owned in refused.err
+        assert (refused.out.count(owned), refused.err) == (1, listed)
         assert write_log(apiserver) == []
     assert decoded(get(api, "Secret", "team-1-github"))["password"] == "other-config-token"  # type: ignore[arg-type]
     # relabelling by hand does not make it ours either
     kubectl("label", "secret", "team-1-github", "-n", NS, "--overwrite", "dispatchctl.io/owner=x")
     assert "owned by 'x'" in run("plan", config, *cluster_args).out
+
+
+def test_a_renamed_config_names_the_command_that_takes_its_objects_over(
+    run: Run,
+    write_config: Write,
+    cluster_args: list[str],
+    api: Cluster,
+    apiserver: ApiServer,
+    tmp_path: Path,
+) -> None:
+    """metadata.name changed: every object reads as another owner's. The plan says so once,
+    names the exact command, and that command's plan, saved and applied, takes them over."""
+    accounts = {"team-1": [github(), docker()], "team-2": [gitlab()]}
+    apply_ok(run, cluster_args, write_config(accounts, owner="old-name"))
+    config = write_config(accounts)  # the same file, renamed to OWNER
+
+    planned = run("plan", config, *cluster_args)
+    assert planned.code == 1
+    assert planned.out.count("is owned by 'old-name', not by this config") == 5
+    assert planned.err == "Error: the plan cannot be applied (5 problems, listed above)\n"
+    command = f"dispatchctl plan --adopt-from=old-name {config}"
+    hint = (
+        "  hint: 5 objects are labelled for owner 'old-name'. If that was this config's"
+        f" metadata.name before it was renamed, take them over: {command} (then apply with"
+        " the same --adopt-from). Otherwise another config owns them: choose other names"
+    )
+    assert hint in planned.out.splitlines()
+
+    out = tmp_path / "plan.out"
+    adopting = run(*shlex.split(command)[1:], *cluster_args, "-o", out)
+    assert adopting.code == 0, adopting.err
+    assert "Plan: 0 to create, 0 to update, 0 to replace, 0 to delete, 5 to adopt." in adopting.out
+    assert '      ~ labels[dispatchctl.io/owner]: "old-name" -> "ci-credentials"' in (adopting.out)
+    apiserver.requests.clear()
+    applied = run("apply", out, *cluster_args)  # the saved plan carries --adopt-from
+    assert (applied.code, applied.err) == (0, "")
+    assert {verb for verb, _, _ in write_log(apiserver)} == {"update"}
+    secret = get(api, "Secret", "team-1-github")
+    assert secret is not None
+    assert secret["metadata"]["labels"]["dispatchctl.io/owner"] == OWNER
+    assert decoded(secret)["password"] == TOKEN_1
+    assert run("plan", config, *cluster_args).out.rstrip().endswith(NO_CHANGES)
 
 
 def test_objects_deleted_by_hand_are_created_again(

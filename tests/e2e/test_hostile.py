@@ -327,9 +327,10 @@ def test_an_object_with_only_the_owner_label_is_not_updated_without_adopt(
     refused = run("apply", config, *cluster_args, "--auto-approve")
     assert refused.code == 1
     assert (
-        f"  Secret/{NS}/team-1-github exists but is not managed by dispatchctl; pass --adopt to"
+        f"  x Secret/{NS}/team-1-github exists but is not managed by dispatchctl; pass --adopt to"
         " take it over, or choose another secretName"
-    ) in refused.err.splitlines()
+    ) in refused.out.splitlines()
+    assert refused.err == "Error: the plan cannot be applied (1 problem, listed above)\n"
     assert write_log(apiserver) == []
 
     adopted = run("apply", config, *cluster_args, "--auto-approve", "--adopt")

@@ -3,9 +3,11 @@ replace, exit codes, the prune guard, namespaces, and what apply refuses."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+import yaml
 
 from dispatchctl.cluster import Cluster
 from tests.e2e.conftest import (
@@ -18,6 +20,7 @@ from tests.e2e.conftest import (
     Write,
     apply_ok,
     changes,
+    config_text,
     decoded,
     docker,
     get,
@@ -30,6 +33,56 @@ from tests.e2e.conftest import (
     writes,
 )
 from tests.fixtures.cluster import ApiServer
+
+
+@pytest.mark.usefixtures("dispatch_ns", "sops_env")
+def test_a_plan_shows_the_labels_and_annotations_of_what_it_creates(
+    run: Run, make_config: Callable[..., Path], cluster_args: list[str]
+) -> None:
+    document = yaml.safe_load(config_text({"team-1": [github()]}))
+    document["serviceAccounts"][0]["labels"] = {"team": "one"}
+    config = make_config(yaml.safe_dump(document, sort_keys=False))
+    label, annotation = (
+        '+ labels[team]: "one"',
+        '+ annotations[tekton.dev/git-0]: "https://github.com"',
+    )
+
+    text = run("plan", config, *cluster_args).out
+    secret, account = text.split("  + Secret dispatch/team-1-github\n")[1].split("\n\n")[:2]
+    assert f"      {label}" in secret.splitlines()
+    assert f"      {annotation}" in secret.splitlines()
+    assert account.splitlines()[:2] == ["  + ServiceAccount dispatch/team-1", f"      {label}"]
+    markdown = run("plan", config, *cluster_args, "--format=markdown").out
+    assert f"+     {annotation}\n" in markdown
+    assert markdown.count(f"+     {label}\n") == 2  # the Secret's and the account's
+    document = plan_json(run("plan", config, *cluster_args, "--format=json"))
+    for change in document["changes"]:
+        assert {"path": "labels[team]", "before": None, "after": "one"} in change["fields"]
+    assert "dispatchctl.io/owner" not in text + markdown  # the header names the owner
+
+
+@pytest.mark.usefixtures("dispatch_ns")
+def test_an_account_renamed_in_the_config_is_shown_as_a_likely_rename(
+    run: Run, write_config: Write, cluster_args: list[str]
+) -> None:
+    apply_ok(run, cluster_args, write_config({"team-1": [github(), docker()], "team-2": []}))
+    config = write_config({"team-one": [github(), docker()], "team-2": []})
+    warning = (
+        f"ServiceAccount {NS}/team-1 is deleted and ServiceAccount {NS}/team-one created with"
+        " the same credentials: this looks like a rename. Pipelines that run as team-1"
+        " (Dispatch repositories, TaskRuns, PipelineRuns) fail once it is deleted; move them"
+        " to team-one first, or keep the old name"
+    )
+
+    text = run("plan", config, *cluster_args)
+    assert (text.code, text.err) == (0, "")
+    assert f"\nWarning: {warning}.\n\nPlan: 3 to create" in text.out
+    markdown = run("plan", config, *cluster_args, "--format=markdown").out
+    assert f"> [!WARNING]\n> {warning}.\n" in markdown
+    document = plan_json(run("plan", config, *cluster_args, "--format=json"))
+    assert document["renames"] == [
+        {"namespace": NS, "from": "team-1", "to": "team-one", "message": warning}
+    ]
 
 
 @pytest.mark.usefixtures("dispatch_ns")
@@ -230,7 +283,9 @@ def test_missing_namespace_is_an_error_naming_it_until_create_namespace(
     assert planned.code == 1
     message = "namespace 'team-space' does not exist; create it or pass --create-namespace"
     assert f"  x {message}" in planned.out
-    assert planned.err == f"Error: the plan cannot be applied (1 problem)\n  {message}\n"
+    # once: the plan lists it, stderr counts it
+    assert planned.err == "Error: the plan cannot be applied (1 problem, listed above)\n"
+    assert (planned.out + planned.err).count(message) == 1
 
     refused = run("apply", config, *cluster_args, "--auto-approve")
     assert refused.code == 1
