@@ -28,6 +28,7 @@ from dispatchctl.config.models import (
 from dispatchctl.config.ssh import canonical_private_key
 from dispatchctl.objects import (
     CREDENTIAL_ANNOTATION,
+    EXPIRES_ANNOTATION,
     SECRET,
     SERVICE_ACCOUNT,
     DesiredObject,
@@ -58,6 +59,14 @@ def build_desired(config: Config) -> DesiredState:
 
 def _b64(text: str) -> str:
     return base64.b64encode(text.encode("utf-8")).decode("ascii")
+
+
+def _marks(cred: creds.AnyCredential) -> dict[str, str]:
+    """dispatchctl's own annotations on each Secret of a credential."""
+    marks = {CREDENTIAL_ANNOTATION: cred.type}
+    if cred.expires is not None:
+        marks[EXPIRES_ANNOTATION] = cred.expires.isoformat()
+    return marks
 
 
 class _AccountBuilder:
@@ -109,7 +118,7 @@ class _AccountBuilder:
             "scm.provider.url": creds.provider_url(cred),
             "scm.provider.skiptlsverify": "true" if cred.insecureSkipTLSVerify else "false",
         }
-        annotations = {GIT_ANNOTATION: url, CREDENTIAL_ANNOTATION: cred.type}
+        annotations = {GIT_ANNOTATION: url, **_marks(cred)}
         return [self._secret(name, BASIC_AUTH, annotations, data, cred._source)]
 
     def _git(self, cred: GitSshCredential) -> list[DesiredObject]:
@@ -119,7 +128,7 @@ class _AccountBuilder:
             "ssh-privatekey": canonical_private_key(cred.privateKey.get_secret_value()),
             "known_hosts": cred.knownHosts,
         }
-        annotations = {GIT_ANNOTATION: ssh_target(cred.host), CREDENTIAL_ANNOTATION: cred.type}
+        annotations = {GIT_ANNOTATION: ssh_target(cred.host), **_marks(cred)}
         return [self._secret(name, SSH_AUTH, annotations, data, cred._source)]
 
     def _docker(self, cred: DockerCredential) -> list[DesiredObject]:
@@ -131,7 +140,7 @@ class _AccountBuilder:
             self._secret(
                 name,
                 BASIC_AUTH,
-                {DOCKER_ANNOTATION: registry, CREDENTIAL_ANNOTATION: cred.type},
+                {DOCKER_ANNOTATION: registry, **_marks(cred)},
                 {"username": cred.username, "password": password},
                 cred._source,
             )
@@ -145,7 +154,7 @@ class _AccountBuilder:
                 self._secret(
                     pull,
                     DOCKER_CONFIG_JSON,
-                    {CREDENTIAL_ANNOTATION: cred.type},
+                    _marks(cred),
                     {".dockerconfigjson": json.dumps({"auths": auths}, separators=(",", ":"))},
                     cred._source,
                 )

@@ -17,6 +17,9 @@ MANAGED_BY_LABEL = "app.kubernetes.io/managed-by"
 MANAGED_BY_VALUE = "dispatchctl"
 OWNER_LABEL = "dispatchctl.io/owner"
 CREDENTIAL_ANNOTATION = "dispatchctl.io/credential"
+# The day a credential stops working (its `expires:`), for `dispatchctl status` without the key
+EXPIRES_ANNOTATION = "dispatchctl.io/expires"
+EXPIRY_WARN_DAYS = 14  # plan's --warn-expiring default
 
 SECRET = "Secret"
 SERVICE_ACCOUNT = "ServiceAccount"

@@ -195,6 +195,36 @@ class Rename:
 
 
 @dataclass(frozen=True)
+class Expiring:
+    """A credential whose ``expires:`` date falls within the warning window of the day the
+    plan was made (``days`` from that day; negative once it has passed). A warning, unless
+    ``--fail-on-expiring``."""
+
+    namespace: str
+    secret: str
+    expires: str  # YYYY-MM-DD
+    days: int
+    source: str | None = None
+
+    @property
+    def message(self) -> str:
+        where = f"Secret {self.namespace}/{self.secret}" + (
+            f" ({self.source})" if self.source else ""
+        )
+        if self.days < 0:
+            ago = "1 day" if self.days == -1 else f"{-self.days} days"
+            return (
+                f"The credential of {where} expired on {self.expires}, {ago} ago: pipelines "
+                "using it fail until it is renewed (sops edit, then apply)"
+            )
+        when = {0: "today", 1: "tomorrow"}.get(self.days, f"in {self.days} days")
+        return (
+            f"The credential of {where} expires on {self.expires}, {when}: renew it and set "
+            "the new value and date with sops edit"
+        )
+
+
+@dataclass(frozen=True)
 class Plan:
     """The whole plan: ``changes`` are in apply order; ``conflicts``, ``duplicate_urls`` and
     ``missing_namespaces`` are errors that stop apply."""
@@ -216,6 +246,7 @@ class Plan:
     renames: tuple[Rename, ...] = ()  # warnings only: apply never reads them
     # --adopt-from: the former owner names this plan takes declared objects over from
     adopt_from: tuple[str, ...] = ()
+    expiring: tuple[Expiring, ...] = ()  # warnings (errors under --fail-on-expiring)
 
     @property
     def deletes(self) -> bool:
@@ -272,7 +303,11 @@ def errors(plan: Plan) -> list[str]:
 
 
 def problems(
-    plan: Plan, *, allow_delete_all: bool = False, fail_on_delete: bool = False
+    plan: Plan,
+    *,
+    allow_delete_all: bool = False,
+    fail_on_delete: bool = False,
+    fail_on_expiring: bool = False,
 ) -> list[str]:
     """Every reason this plan must not be applied (or, with ``fail_on_delete``, must fail the
     run), one sentence each, the plan's own errors first; empty when it may go ahead."""
@@ -285,6 +320,9 @@ def problems(
     if fail_on_delete and plan.deletes:
         removed = [str(c.ref) for c in plan.changes if c.action.deletes]
         found.append(f"the plan deletes {', '.join(removed)} (--fail-on-delete)")
+    if fail_on_expiring and plan.expiring:
+        named = ", ".join(f"{e.namespace}/{e.secret} ({e.expires})" for e in plan.expiring)
+        found.append(f"credentials expire soon or have expired: {named} (--fail-on-expiring)")
     return found
 
 
@@ -293,6 +331,7 @@ def check(
     *,
     allow_delete_all: bool = False,
     fail_on_delete: bool = False,
+    fail_on_expiring: bool = False,
     errors_shown: bool = False,
 ) -> None:
     """Raise one PlanError naming every problem, for the CLI to print and exit 1.
@@ -300,7 +339,12 @@ def check(
     ``errors_shown``: the plan was just printed as text, whose "Errors" block lists the plan's
     own errors; the error then counts them without repeating them.
     """
-    found = problems(plan, allow_delete_all=allow_delete_all, fail_on_delete=fail_on_delete)
+    found = problems(
+        plan,
+        allow_delete_all=allow_delete_all,
+        fail_on_delete=fail_on_delete,
+        fail_on_expiring=fail_on_expiring,
+    )
     if found:
         if errors_shown:
             raise PlanProblems(found, shown=len(errors(plan)))
@@ -313,10 +357,16 @@ def exit_code(
     detailed_exitcode: bool = False,
     allow_delete_all: bool = False,
     fail_on_delete: bool = False,
+    fail_on_expiring: bool = False,
 ) -> int:
     """Terraform's convention: 1 when the plan has problems, 2 under ``--detailed-exitcode``
     when it has changes, else 0."""
-    if problems(plan, allow_delete_all=allow_delete_all, fail_on_delete=fail_on_delete):
+    if problems(
+        plan,
+        allow_delete_all=allow_delete_all,
+        fail_on_delete=fail_on_delete,
+        fail_on_expiring=fail_on_expiring,
+    ):
         return 1
     return 2 if detailed_exitcode and plan.has_changes else 0
 

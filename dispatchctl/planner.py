@@ -7,7 +7,8 @@ writes nothing; ``apply`` takes its lock between ``load`` and ``plan_against``.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -16,7 +17,8 @@ from dispatchctl.config.load import load_config
 from dispatchctl.config.sops import Decryption
 from dispatchctl.desired import build_desired
 from dispatchctl.diff import make_plan
-from dispatchctl.objects import DesiredState, InputFile
+from dispatchctl.expiry import expiring
+from dispatchctl.objects import EXPIRY_WARN_DAYS, DesiredState, InputFile
 from dispatchctl.plan import Plan
 
 if TYPE_CHECKING:
@@ -37,6 +39,8 @@ class PlanOptions:
     service_accounts: tuple[str, ...] = ()
     # --adopt-from: former owner names whose declared objects this config takes over
     adopt_from: tuple[str, ...] = ()
+    # --warn-expiring: credentials whose `expires:` is this many days away or less are named
+    warn_expiring: int = EXPIRY_WARN_DAYS
 
 
 def load(
@@ -69,4 +73,5 @@ def plan_against(loaded: Loaded, cluster: Cluster, options: PlanOptions) -> Plan
         create_namespaces=options.create_namespaces,
         adopt_from=options.adopt_from,
     )
+    plan = replace(plan, expiring=expiring(desired, date.today(), options.warn_expiring))
     return plan if narrowed is None else scope.mark(plan, narrowed)

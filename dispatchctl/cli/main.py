@@ -29,6 +29,7 @@ COMMANDS: dict[str, str] = {
     "plan": "dispatchctl.cli.plan:plan",
     "apply": "dispatchctl.cli.apply:apply",
     "show": "dispatchctl.cli.show:show",
+    "status": "dispatchctl.cli.status:status",
     "force-unlock": "dispatchctl.cli.force_unlock:force_unlock",
     "import": "dispatchctl.cli.import_:import_",
     "local-cluster": "dispatchctl.cli.local_cluster:local_cluster",

@@ -16,7 +16,7 @@ from click.core import ParameterSource
 
 from dispatchctl.errors import ClusterError, LocalClusterError
 from dispatchctl.files import read_head
-from dispatchctl.objects import Target
+from dispatchctl.objects import EXPIRY_WARN_DAYS, Target
 
 if TYPE_CHECKING:
     from dispatchctl.cluster import Cluster
@@ -390,6 +390,16 @@ output_format = click.option(
     show_default=True,
     help="How to print the plan: text for people, json for tools, markdown for a PR comment.",
     **from_environment("FORMAT"),
+)
+warn_expiring = click.option(
+    "--warn-expiring",
+    "warn_expiring",
+    type=click.IntRange(min=0),
+    default=EXPIRY_WARN_DAYS,
+    show_default=True,
+    metavar="DAYS",
+    help="Warn about credentials whose expires: date is at most DAYS days away, or past.",
+    **from_environment("WARN_EXPIRING"),
 )
 no_color = click.option(
     "--no-color", is_flag=True, help="No colour even at a terminal (NO_COLOR works too)."

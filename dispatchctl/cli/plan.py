@@ -21,6 +21,7 @@ from dispatchctl.config import sops
 @options.service_accounts
 @options.allow_delete_all
 @options.output_format
+@options.warn_expiring
 @options.no_color
 @click.option(
     "-o", "--out", "out", type=click.Path(dir_okay=False), help="Save the plan for apply."
@@ -30,6 +31,11 @@ from dispatchctl.config import sops
 )
 @click.option(
     "--fail-on-delete", is_flag=True, help="Exit 1 when the plan deletes or replaces anything."
+)
+@click.option(
+    "--fail-on-expiring",
+    is_flag=True,
+    help="Exit 1 when a credential expires within --warn-expiring days (or has expired).",
 )
 def plan(
     config_files: tuple[str, ...],
@@ -43,10 +49,12 @@ def plan(
     service_accounts: tuple[str, ...],
     allow_delete_all: bool,
     output_format: str,
+    warn_expiring: int,
     no_color: bool,
     out: str | None,
     detailed_exitcode: bool,
     fail_on_delete: bool,
+    fail_on_expiring: bool,
 ) -> int:
     """Show the changes apply would make. Takes no lock and writes nothing to the cluster.
 
@@ -69,7 +77,9 @@ def plan(
             result = planner.plan_against(
                 loaded,
                 cluster,
-                planner.PlanOptions(adopt, create_namespace, service_accounts, adopt_from),
+                planner.PlanOptions(
+                    adopt, create_namespace, service_accounts, adopt_from, warn_expiring
+                ),
             )
         echo_plan(result, output_format, no_color=no_color)
         # text lists the plan's errors; JSON and markdown usually go to a file or a comment, so
@@ -78,6 +88,7 @@ def plan(
             result,
             allow_delete_all=allow_delete_all,
             fail_on_delete=fail_on_delete,
+            fail_on_expiring=fail_on_expiring,
             errors_shown=output_format == "text",
         )
         if out is not None:
@@ -92,4 +103,5 @@ def plan(
             detailed_exitcode=detailed_exitcode,
             allow_delete_all=allow_delete_all,
             fail_on_delete=fail_on_delete,
+            fail_on_expiring=fail_on_expiring,
         )

@@ -557,6 +557,12 @@ def _schema_problems(f: _File, err: ValidationError) -> None:
         if kind == "bool_type":
             _not_a_boolean(f, loc)
             continue
+        if kind == "value_error":  # our own validators' words, without pydantic's prefix
+            f.problem(loc, str(item["ctx"]["error"]))
+            continue
+        if kind.startswith("date_"):
+            f.problem(loc, f"{loc[-1]} is not a day of the calendar (YYYY-MM-DD)")
+            continue
         f.problem(loc, item["msg"])
 
 

@@ -9,11 +9,22 @@ YAML ``true``/``false`` is one (``"no"``, ``0`` or ``off`` made false would plan
 from __future__ import annotations
 
 import json
+import re
+from datetime import date
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, SecretStr, StrictBool
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    SecretStr,
+    StrictBool,
+    field_validator,
+)
 
 API_VERSION = "dispatchctl/v1"
+_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 KIND = "ServiceAccounts"
 
 
@@ -33,7 +44,22 @@ class _Credential(_Model):
         description="Name of the Secret to write instead of the default <account>-<type>[-<host>]"
         " (e.g. to adopt team-1-basic-auth made by `dispatch login`).",
     )
+    expires: date | None = Field(
+        default=None,
+        description="The day the token or key stops working (YYYY-MM-DD): plan warns"
+        " --warn-expiring days before, and the Secret carries it for `dispatchctl status`.",
+    )
     _source: str | None = PrivateAttr(default=None)
+
+    @field_validator("expires", mode="before")
+    @classmethod
+    def _a_written_date(cls, value: object) -> object:
+        """Only ``YYYY-MM-DD``: a number would otherwise be read as seconds since 1970."""
+        if isinstance(value, date) or value is None:
+            return value
+        if not isinstance(value, str) or not _DATE.fullmatch(value):
+            raise ValueError("expires is a date written YYYY-MM-DD, e.g. 2027-01-31")
+        return value
 
 
 class _ScmCredential(_Credential):

@@ -23,6 +23,7 @@ from dispatchctl.plan import (
     Conflict,
     ConflictKind,
     DuplicateUrl,
+    Expiring,
     Facts,
     FieldDiff,
     KeyDiff,
@@ -62,6 +63,7 @@ def plan_document(plan: Plan) -> dict[str, Any]:
         "scope": list(plan.scope),
         "renames": [_rename_document(r) for r in plan.renames],
         "adopt_from": list(plan.adopt_from),
+        "expiring": [_expiring_document(e) for e in plan.expiring],
     }
 
 
@@ -107,6 +109,17 @@ def _duplicate_document(duplicate: DuplicateUrl) -> dict[str, Any]:
         "source": duplicate.source,
         "other_owner": duplicate.other_owner,
         "message": duplicate.message,
+    }
+
+
+def _expiring_document(entry: Expiring) -> dict[str, Any]:
+    return {
+        "namespace": entry.namespace,
+        "secret": entry.secret,
+        "expires": entry.expires,
+        "days": entry.days,
+        "source": entry.source,
+        "message": entry.message,
     }
 
 
@@ -177,6 +190,9 @@ def plan_from_document(doc: Mapping[str, Any]) -> Plan:
         if "renames" in doc
         else (),
         adopt_from=_strings(root.field("adopt_from")) if "adopt_from" in doc else (),
+        expiring=tuple(_expiring_from(item) for item in root.field("expiring").items())
+        if "expiring" in doc
+        else (),
     )
 
 
@@ -266,6 +282,11 @@ class _Node:
     def boolean(self) -> bool:
         if not isinstance(self.value, bool):
             raise self._wrong("true or false")
+        return self.value
+
+    def integer(self) -> int:
+        if isinstance(self.value, bool) or not isinstance(self.value, int):
+            raise self._wrong("an integer")
         return self.value
 
     def count(self) -> int:
@@ -365,6 +386,18 @@ def _duplicate_from(node: _Node) -> DuplicateUrl:
     )
     node.field("message").string()  # shown from the DuplicateUrl itself, but the schema has it
     return duplicate
+
+
+def _expiring_from(node: _Node) -> Expiring:
+    node.closed("namespace", "secret", "expires", "days", "source", "message")
+    node.field("message").string()  # shown from the Expiring itself, but the schema has it
+    return Expiring(
+        node.field("namespace").string(),
+        node.field("secret").string(),
+        node.field("expires").string(),
+        node.field("days").integer(),
+        node.field("source").string(nullable=True),
+    )
 
 
 def _rename_from(node: _Node) -> Rename:

@@ -21,8 +21,8 @@ from dispatchctl.render.text import (
     hint_lines,
     no_changes,
     partial_note,
+    plan_warnings,
     printable_document,
-    rename_warnings,
     summary_line,
 )
 
@@ -83,7 +83,7 @@ def _head(doc: Mapping[str, Any]) -> list[str]:
         lines.append("")
     if doc["deletes_everything"]:
         lines += ["> [!WARNING]", f"> {delete_all_warning(doc)}", ""]
-    for warning in rename_warnings(doc):
+    for warning in plan_warnings(doc):
         lines += ["> [!WARNING]", f"> {warning}", ""]
     if no_changes(doc):
         return [*lines, NO_CHANGES, ""]

@@ -65,7 +65,7 @@ def render_document_text(doc: Mapping[str, Any], *, color: bool) -> str:
         lines.append("")
     if doc["deletes_everything"]:
         lines += [paint.error(delete_all_warning(doc)), ""]
-    for warning in rename_warnings(doc):
+    for warning in plan_warnings(doc):
         lines += [paint.error(f"Warning: {warning}"), ""]
     lines.append(summary_line(doc))
     return "\n".join(lines) + "\n"
@@ -113,9 +113,11 @@ def delete_all_warning(doc: Mapping[str, Any]) -> str:
     )
 
 
-def rename_warnings(doc: Mapping[str, Any]) -> list[str]:
-    """One warning per likely rename."""
-    return [f"{rename['message']}." for rename in doc["renames"]]
+def plan_warnings(doc: Mapping[str, Any]) -> list[str]:
+    """One warning per likely rename and per credential that expires soon."""
+    found = [rename["message"] for rename in doc["renames"]]
+    found += [entry["message"] for entry in doc["expiring"]]
+    return [f"{message}." for message in found]
 
 
 def change_block(change: Mapping[str, Any], paint: Painter) -> list[str]:

@@ -715,3 +715,22 @@ def test_a_broken_credential_does_not_hide_a_clash_after_it(tmp_path: Path) -> N
             " them another secretName)",
         ],
     ]
+
+
+def test_expires_is_a_written_day_of_the_calendar(tmp_path: Path) -> None:
+    """A number would be read as seconds since 1970 by a looser parser; 2027-02-30 is no day."""
+    creds = """\
+- {type: github, username: u, token: t, expires: 20270131}
+- {type: gitlab, username: u, token: t, expires: 2027-02-30}
+- {type: docker, username: u, password: p, expires: "31.01.2027"}
+- {type: github, url: "https://g.example.com", username: u, token: t, expires: 2027-01-31}
+"""
+    path = write(tmp_path, account(creds))
+    assert problems(path) == [
+        f"{path}:9:56: serviceAccounts[0].credentials[0].expires: expires is a date written"
+        " YYYY-MM-DD, e.g. 2027-01-31",
+        f"{path}:10:56: serviceAccounts[0].credentials[1].expires: expires is not a day of the"
+        " calendar (YYYY-MM-DD)",
+        f"{path}:11:59: serviceAccounts[0].credentials[2].expires: expires is a date written"
+        " YYYY-MM-DD, e.g. 2027-01-31",
+    ]

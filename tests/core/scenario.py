@@ -4,11 +4,12 @@ values that carry a canary: the source of the golden files and the canary test."
 from __future__ import annotations
 
 import base64
+import dataclasses
 import hashlib
 
 from dispatchctl.diff import make_plan
 from dispatchctl.objects import OWNER_LABEL
-from dispatchctl.plan import Plan
+from dispatchctl.plan import Expiring, Plan
 from tests.core.builders import (
     INPUTS,
     NS,
@@ -98,9 +99,15 @@ def representative_plan() -> Plan:
         foreign,
         namespaces=(NS,),
     )
-    return make_plan(
+    plan = make_plan(
         desired, live, target=TARGET, inputs=INPUTS, adopt=True, create_namespaces=True
     )
+    # made on 2026-12-06: one credential expired, one expiring at the window's last day
+    expiring = (
+        Expiring(NS, "team-4-github", "2026-12-01", -5, "ci/credentials.yaml:30"),
+        Expiring(NS, "team-1-github", "2026-12-20", 14, None),
+    )
+    return dataclasses.replace(plan, expiring=expiring)
 
 
 def forbidden_strings() -> list[str]:

@@ -30,6 +30,7 @@ CORE = [
     "dispatchctl.desired",
     "dispatchctl.diff",
     "dispatchctl.order",
+    "dispatchctl.expiry",
     "dispatchctl.plan",
     "dispatchctl.render.json",
     "dispatchctl.render.text",
