@@ -41,6 +41,8 @@ DataPath = tuple[PathPart, ...]
 MAX_DEPTH = 64
 # Values of a document, aliases counted as copies: a 20,000-object config has about 150,000.
 MAX_NODES = 1_000_000
+# Bytes of a config file: the 20,000-object scale benchmark's file is about 5 MB.
+MAX_FILE_BYTES = 32 << 20
 
 _CORE = "tag:yaml.org,2002:"
 _MERGE_TAG = _CORE + "merge"

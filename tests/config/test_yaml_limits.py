@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 
 MEMORY = 1 << 30  # the address space a check may use; the bomb used to take gigabytes
-WAIT = 120.0  # seconds: a guard against hanging, not a timing assertion
+WAIT = 60.0  # seconds: a guard against hanging, not a timing assertion
 HEAD = "apiVersion: dispatchctl/v1\nkind: ServiceAccounts\nmetadata: {name: ci}\n"
 
 
@@ -60,3 +60,37 @@ def test_deep_nesting_is_refused_not_a_crash(tmp_path: Path) -> None:
         f"Error: {path}:4:81: nested deeper than 64 levels"
         " (a config nests 6 levels; look for a runaway [ or {)\n"
     )
+
+
+def test_an_alias_bomb_in_an_encrypted_file_is_refused_before_sops_starts(
+    make_config, sops_env, tmp_path: Path
+) -> None:
+    """sops expands aliases itself, and took minutes and gigabytes for a few hundred bytes of
+    them: the file's limits are checked before sops is started, and a refused file is never
+    handed to it."""
+    path = make_config(HEAD + "serviceAccounts: []\n")
+    levels = ["b0: &b0 [x, x, x, x, x, x, x, x, x, x]"]
+    levels += [f"b{i}: &b{i} [" + ",".join([f"*b{i - 1}"] * 10) + "]" for i in range(1, 6)]
+    text = path.read_text()
+    path.write_text(text.replace("sops:\n", "\n".join(levels) + "\nsops:\n", 1))
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+
+    proc = subprocess.run(
+        [sys.executable, "-m", "dispatchctl", "validate", str(path)],
+        capture_output=True,
+        text=True,
+        timeout=WAIT,
+        preexec_fn=bounded,
+        check=False,
+    )
+
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    assert proc.returncode == 1, proc.stderr
+    assert proc.stdout == ""
+    assert proc.stderr == (
+        f"Error: {path}:11:38: aliases expand the document to more than 1,000,000 values"
+        " (nested aliases (an alias bomb?); write the repeated parts out)\n"
+    )
+    # sops ran for minutes on this file; dispatchctl alone needs a fraction of a second
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    assert cpu < 5, cpu

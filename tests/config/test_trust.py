@@ -1,0 +1,180 @@
+"""The decryption trust boundary: a config file (and so a pull request) decides nothing about
+where sops sends the pipeline's credentials, and sops decrypts exactly the bytes dispatchctl
+read and checked.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import socket
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from dispatchctl import files
+from dispatchctl.cli.main import main
+from dispatchctl.config.load import load_config
+from tests.config.test_sops import CONFIG
+
+VAULT_TOKEN = "canary-vault-token-5e1f"
+VAULT_TOKEN_FILE = "canary-vault-token-file-9c2d"
+
+
+class Listener:
+    """A TCP server on 127.0.0.1 that records what each connection sends, then closes it."""
+
+    def __init__(self) -> None:
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(16)
+        self.sock.settimeout(0.2)
+        self.received: list[bytes] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._serve, daemon=True)
+        self._thread.start()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.sock.getsockname()[1]}"
+
+    def _serve(self) -> None:
+        while not self._stop.is_set():
+            try:
+                conn, _ = self.sock.accept()
+            except TimeoutError:
+                continue
+            with conn:
+                conn.settimeout(2)
+                with contextlib.suppress(OSError):
+                    self.received.append(conn.recv(65536))
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join()
+        self.sock.close()
+
+
+@pytest.fixture
+def listener() -> Iterator[Listener]:
+    server = Listener()
+    try:
+        yield server
+    finally:
+        server.close()
+
+
+@pytest.fixture
+def vault_credentials(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A Vault token in the environment and in ~/.vault-token, where sops looks for one."""
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / ".vault-token").write_text(VAULT_TOKEN_FILE)
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.setenv("VAULT_TOKEN", VAULT_TOKEN)
+
+
+def with_vault_key(path: Path, address: str) -> None:
+    """Name a Vault transit key at ``address`` in the file's sops metadata, as a pull request
+    can (the MAC covers values, not the metadata)."""
+    text = path.read_text()
+    vault = (
+        "    hc_vault:\n"
+        f"        - vault_address: {address}\n"
+        "          engine_path: transit\n"
+        "          key_name: ci\n"
+        "          created_at: '2026-12-01T00:00:00Z'\n"
+        "          enc: vault:v1:Zm9vYmFy\n"
+    )
+    path.write_text(text.replace("sops:\n", "sops:\n" + vault, 1))
+
+
+def test_a_vault_address_in_the_file_gets_no_request_and_no_token(
+    make_config, vault_credentials, listener, capsys
+) -> None:
+    """The key of the pipeline does not open the file (the pull request chose its recipients),
+    so sops would go on to the Vault the file names, with the pipeline's token."""
+    path = make_config(CONFIG)
+    with_vault_key(path, listener.url)
+
+    assert main(["validate", str(path)]) == 1
+
+    out, err = capsys.readouterr()
+    assert listener.received == []
+    assert out == ""
+    assert err.splitlines() == [
+        f"Error: {path}: sops would ask the key service hc_vault {listener.url} for the file's"
+        " key, and that service is not trusted",
+        "  hint: a file (and a pull request) cannot choose where the pipeline's credentials go;"
+        f" if this pipeline uses it, pass --trust-key-service {listener.url}"
+        " (or set DISPATCHCTL_TRUST_KEY_SERVICE)",
+    ]
+    assert "canary" not in out + err
+
+
+def test_a_trusted_vault_gets_the_request_with_the_pipelines_token(
+    make_config, vault_credentials, listener, capsys
+) -> None:
+    path = make_config(CONFIG)
+    with_vault_key(path, listener.url)
+
+    assert main(["validate", str(path), "--trust-key-service", listener.url]) == 1
+
+    out, err = capsys.readouterr()
+    assert any(f"X-Vault-Token: {VAULT_TOKEN}".encode() in r for r in listener.received)
+    assert err.startswith(f"Error: {path}: no usable key to decrypt it")
+    assert "canary" not in out + err
+
+
+def test_the_trust_list_comes_from_the_environment_too(
+    make_config, vault_credentials, listener, monkeypatch, capsys
+) -> None:
+    path = make_config(CONFIG)
+    with_vault_key(path, listener.url)
+    monkeypatch.setenv("DISPATCHCTL_TRUST_KEY_SERVICE", f"https://vault.example.com {listener.url}")
+
+    assert main(["validate", str(path)]) == 1
+
+    assert listener.received
+    assert "no usable key to decrypt it" in capsys.readouterr().err
+
+
+def swap_after_reading(
+    monkeypatch: pytest.MonkeyPatch, path: Path, other: Path, reads: int
+) -> None:
+    """Replace ``path`` by ``other`` (a rename, as an attacker's process would) right after
+    dispatchctl's ``reads``-th read of it: between that read and whatever reads it next."""
+    real = files._open_regular
+    count = 0
+
+    @contextlib.contextmanager
+    def reading(target: Path | str) -> Iterator[object]:
+        nonlocal count
+        with real(target) as handle:
+            yield handle
+        if Path(target) == path:
+            count += 1
+            if count == reads:
+                os.replace(other, path)
+
+    monkeypatch.setattr(files, "_open_regular", reading)
+
+
+def test_sops_decrypts_the_bytes_that_were_read_and_hashed(
+    make_config, sops_env, monkeypatch
+) -> None:
+    path = make_config(CONFIG)
+    other = make_config(CONFIG.replace("canary-token-1", "canary-swapped-in"), name="other.yaml")
+    original = path.read_bytes()
+    swap_after_reading(monkeypatch, path, other, reads=1)
+
+    loaded = load_config([path])
+
+    assert path.read_bytes() != original  # the swap happened
+    token = loaded.config.serviceAccounts[0].credentials[0].token.get_secret_value()
+    assert token == "canary-token-1"
+
+    assert loaded.inputs[0].sha256 == hashlib.sha256(original).hexdigest()
