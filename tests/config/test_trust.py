@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import os
 import socket
 import threading
 from collections.abc import Iterator
@@ -15,9 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from dispatchctl import files
 from dispatchctl.cli.main import main
 from dispatchctl.config.load import load_config
+from tests.config.helpers import swap_after_reading
 from tests.config.test_sops import CONFIG
 
 VAULT_TOKEN = "canary-vault-token-5e1f"
@@ -140,27 +139,6 @@ def test_the_trust_list_comes_from_the_environment_too(
 
     assert listener.received
     assert "no usable key to decrypt it" in capsys.readouterr().err
-
-
-def swap_after_reading(
-    monkeypatch: pytest.MonkeyPatch, path: Path, other: Path, reads: int
-) -> None:
-    """Replace ``path`` by ``other`` (a rename, as an attacker's process would) right after
-    dispatchctl's ``reads``-th read of it: between that read and whatever reads it next."""
-    real = files._open_regular
-    count = 0
-
-    @contextlib.contextmanager
-    def reading(target: Path | str) -> Iterator[object]:
-        nonlocal count
-        with real(target) as handle:
-            yield handle
-        if Path(target) == path:
-            count += 1
-            if count == reads:
-                os.replace(other, path)
-
-    monkeypatch.setattr(files, "_open_regular", reading)
 
 
 def test_sops_decrypts_the_bytes_that_were_read_and_hashed(
