@@ -7,7 +7,10 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import os
 import socket
+import subprocess
+import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,9 +18,11 @@ from pathlib import Path
 import pytest
 
 from dispatchctl.cli.main import main
+from dispatchctl.config import sops
 from dispatchctl.config.load import load_config
+from dispatchctl.errors import SopsError
 from tests.config.helpers import swap_after_reading
-from tests.config.test_sops import CONFIG
+from tests.config.test_sops import CONFIG, fake_sops
 
 VAULT_TOKEN = "canary-vault-token-5e1f"
 VAULT_TOKEN_FILE = "canary-vault-token-file-9c2d"
@@ -66,14 +71,20 @@ def listener() -> Iterator[Listener]:
         server.close()
 
 
-@pytest.fixture
-def vault_credentials(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """A Vault token in the environment and in ~/.vault-token, where sops looks for one."""
+@pytest.fixture(params=["variable", "token-file"])
+def vault_credentials(
+    request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> str:
+    """The pipeline's Vault token, in VAULT_TOKEN or only in ~/.vault-token (sops reads both);
+    returns it."""
     home = tmp_path / "home"
     home.mkdir()
     (home / ".vault-token").write_text(VAULT_TOKEN_FILE)
     monkeypatch.setenv("HOME", str(home))
+    if request.param == "token-file":
+        return VAULT_TOKEN_FILE
     monkeypatch.setenv("VAULT_TOKEN", VAULT_TOKEN)
+    return VAULT_TOKEN
 
 
 def with_vault_key(path: Path, address: str) -> None:
@@ -123,7 +134,7 @@ def test_a_trusted_vault_gets_the_request_with_the_pipelines_token(
     assert main(["validate", str(path), "--trust-key-service", listener.url]) == 1
 
     out, err = capsys.readouterr()
-    assert any(f"X-Vault-Token: {VAULT_TOKEN}".encode() in r for r in listener.received)
+    assert any(f"X-Vault-Token: {vault_credentials}".encode() in r for r in listener.received)
     assert err.startswith(f"Error: {path}: no usable key to decrypt it")
     assert "canary" not in out + err
 
@@ -156,3 +167,74 @@ def test_sops_decrypts_the_bytes_that_were_read_and_hashed(
     assert token == "canary-token-1"
 
     assert loaded.inputs[0].sha256 == hashlib.sha256(original).hexdigest()
+
+
+def test_sops_sees_only_the_environment_its_keys_need(
+    make_config, sops_env, tmp_path, monkeypatch
+) -> None:
+    """Credentials of services the file may not use, and a remote SOPS_KEYSERVICE, stay out
+    of sops's environment; its memory is capped for the file's size."""
+    path = make_config(CONFIG)
+    seen = tmp_path / "seen"
+    monkeypatch.setenv(
+        "DISPATCHCTL_SOPS", fake_sops(tmp_path, f"env > {seen}; ulimit -v >> {seen}; exit 3")
+    )
+    monkeypatch.setenv("VAULT_TOKEN", "canary-vault")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "canary-aws")
+    monkeypatch.setenv("SOPS_KEYSERVICE", "tcp://127.0.0.1:1")
+    monkeypatch.setenv("CI_JOB_TOKEN", "canary-ci")
+
+    with pytest.raises(SopsError, match="exit code 3"):
+        load_config([path])
+
+    *lines, cap = seen.read_text().splitlines()
+    names = {line.split("=", 1)[0] for line in lines}
+    assert "canary" not in seen.read_text()
+    assert {"SOPS_AGE_KEY_FILE", "HOME", "PATH", "GOGC", "GOMEMLIMIT"} <= names
+    assert not names & {"VAULT_TOKEN", "AWS_SECRET_ACCESS_KEY", "SOPS_KEYSERVICE"}
+    assert int(cap) == sops.memory_cap(len(path.read_bytes())) // 1024  # KiB
+
+
+def test_a_trusted_service_type_gets_its_credentials_only(
+    make_config, vault_credentials, listener, tmp_path, monkeypatch
+) -> None:
+    path = make_config(CONFIG)
+    with_vault_key(path, listener.url)
+    seen = tmp_path / "seen"
+    monkeypatch.setenv("DISPATCHCTL_SOPS", fake_sops(tmp_path, f"env > {seen}; exit 3"))
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "canary-aws")
+
+    with pytest.raises(SopsError, match="exit code 3"):
+        load_config([path], trusted=[listener.url])
+
+    names = {line.split("=", 1)[0] for line in seen.read_text().splitlines()}
+    assert "AWS_SECRET_ACCESS_KEY" not in names
+    assert ("VAULT_TOKEN" in names) == (vault_credentials == VAULT_TOKEN)
+
+
+def test_sops_is_killed_when_dispatchctl_stops_waiting_for_it(
+    make_config, sops_env, tmp_path
+) -> None:
+    """plan fails before it reads sops's answer (here: -o names a file that is no plan); the
+    sops it started is killed, not waited for (a key service that does not answer, a
+    file that takes sops minutes)."""
+    path = make_config(CONFIG)
+    pid_file = tmp_path / "sops.pid"
+    exe = fake_sops(tmp_path, f"echo $$ > {pid_file}; exec sleep 300")
+    not_a_plan = tmp_path / "notes.txt"
+    not_a_plan.write_text("mine\n")
+
+    proc = subprocess.run(
+        [sys.executable, "-m", "dispatchctl", "plan", str(path), "-o", str(not_a_plan)],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "DISPATCHCTL_SOPS": exe},
+        timeout=60,  # a guard against hanging: the sops stand-in sleeps for 300 s
+        check=False,
+    )
+
+    assert proc.returncode == 1
+    assert proc.stderr.startswith(f"Error: cannot save the plan to {not_a_plan}:")
+    pid = int(pid_file.read_text())
+    with pytest.raises(ProcessLookupError):
+        os.kill(pid, 0)
