@@ -26,6 +26,7 @@ CORE = [
     "dispatchctl.config.ssh",
     "dispatchctl.config.credentials",
     "dispatchctl.config.keyerrors",
+    "dispatchctl.config.keysources",
     "dispatchctl.desired",
     "dispatchctl.diff",
     "dispatchctl.order",
