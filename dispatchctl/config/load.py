@@ -166,8 +166,8 @@ def _load(
     if decrypt:
         # sops takes most of a load: it runs while the files on disk are checked
         for f, data in zip(files, raw, strict=True):
-            if f.sops is not None and f.checkable and data is not None:
-                decryption.start(f.path, data, f.sops)
+            if f.sops is not None and f.checkable and data is not None and f.doc is not None:
+                decryption.start(f.path, data, f.doc)
     merged: Config | None = None
     # Without an encrypted_regex sops encrypts every value (type, apiVersion, ...): only the
     # decrypted data can be checked then.

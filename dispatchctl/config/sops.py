@@ -27,7 +27,13 @@ from typing import Any
 
 from dispatchctl.config import keyerrors, keysources
 from dispatchctl.config.fields import SECRET_FIELDS
-from dispatchctl.config.positions import MAX_FILE_BYTES, Document, YamlSyntaxError, parse
+from dispatchctl.config.positions import (
+    ALIASED_FLOOR,
+    MAX_FILE_BYTES,
+    Document,
+    YamlSyntaxError,
+    parse,
+)
 from dispatchctl.errors import SopsError
 from dispatchctl.files import read_regular
 
@@ -411,9 +417,8 @@ def decrypt(
         raise SopsError(f"{name}: cannot read the file ({err.strerror})") from None
     except YamlSyntaxError as err:
         raise SopsFormatError(f"{name}: {err.message}", hint=err.hint) from None
-    meta = doc.data.get("sops") if isinstance(doc.data, dict) else None
     with Decryption(trusted, binary=binary) as decryption:
-        decryption.start(Path(path), data, meta if is_metadata(meta) else {})
+        decryption.start(Path(path), data, doc)
         (text,) = decryption.results([DecryptJob(Path(path), name, tuple(tried))])
     return text
 
@@ -484,7 +489,7 @@ def start_decrypting(paths: Sequence[str | Path], trusted: Collection[str] = ())
         meta = doc.data.get("sops") if isinstance(doc.data, dict) else None
         decryption.keep(path, data, doc)
         if is_metadata(meta):
-            decryption.start(path, data, meta)
+            decryption.start(path, data, doc)
     return decryption
 
 
@@ -519,16 +524,19 @@ class Decryption:
             raise self._exe
         return self._exe
 
-    def start(self, path: Path, data: bytes, metadata: Mapping[str, Any]) -> None:
-        """Decrypt ``data`` (the file at ``path`` as read) unless started already; a file
-        whose metadata names a key source that is not trusted gets no sops at all."""
+    def start(self, path: Path, data: bytes, doc: Document) -> None:
+        """Decrypt ``data`` (the file at ``path`` as read, parsed as ``doc``) unless started
+        already; a file whose metadata names a key source that is not trusted, or whose
+        aliases stand for more values than sops expands in seconds, gets no sops at all."""
         if path in self._futures:
             return
-        findings = keysources.check(metadata, self._trusted)
-        future: Future[_Run | SopsError]
+        meta = doc.data.get("sops") if isinstance(doc.data, dict) else None
+        findings = keysources.check(meta if is_metadata(meta) else {}, self._trusted)
+        future: Future[_Run | SopsError] = Future()
         if findings.refused:
-            future = Future()
             future.set_result(_Refusal(findings.refused))
+        elif doc.aliased > max(ALIASED_FLOOR, doc.values - doc.aliased):
+            future.set_result(_Refusal((), doc))
         else:
             future = self._pool.submit(self._run_one, data, findings.services)
         self._futures[path] = future
@@ -575,11 +583,23 @@ class _Refusal(SopsError):
     """Key sources sops was not started for; named in the message once the file's display
     name is known."""
 
-    def __init__(self, sources: Sequence[keysources.Source]) -> None:
-        super().__init__("key sources that are not trusted")
+    def __init__(self, sources: Sequence[keysources.Source], doc: Document | None = None) -> None:
+        super().__init__("not given to sops")
         self.sources = tuple(sources)
+        self.doc = doc
 
-    def error(self, name: str) -> SopsUntrustedError:
+    def error(self, name: str) -> SopsError:
+        if self.doc is not None:
+            mark = self.doc.aliased_past_floor
+            where = f"line {mark.line}, column {mark.column}" if mark else "?"
+            written = self.doc.values - self.doc.aliased
+            return SopsFormatError(
+                f"{name}: aliases stand for {self.doc.aliased:,} values, more than the"
+                f" {max(ALIASED_FLOOR, written):,} sops may expand for this file (past"
+                f" {ALIASED_FLOOR:,} at {where}; sops expands them itself, and took minutes"
+                " for a million)",
+                hint="nested aliases (an alias bomb?); write the repeated parts out",
+            )
         unknown = [s.kind for s in self.sources if not s.known]
         if unknown:
             return SopsUntrustedError(
