@@ -462,6 +462,10 @@ def is_metadata(value: Any) -> bool:
     return isinstance(value, dict) and "mac" in value and "version" in value
 
 
+def _sops_section(doc: Document) -> Any:
+    return doc.data.get("sops") if isinstance(doc.data, dict) else None
+
+
 def read_and_parse(path: Path | str) -> tuple[bytes, Document]:
     """A config file's bytes, read once, and their parse within the YAML limits; raises
     OSError (UnsafePathError beyond ``MAX_FILE_BYTES``), YamlSyntaxError or YamlLimitError."""
@@ -486,9 +490,8 @@ def start_decrypting(paths: Sequence[str | Path], trusted: Collection[str] = ())
             data, doc = read_and_parse(path)
         except (OSError, YamlSyntaxError):
             continue
-        meta = doc.data.get("sops") if isinstance(doc.data, dict) else None
         decryption.keep(path, data, doc)
-        if is_metadata(meta):
+        if is_metadata(_sops_section(doc)):
             decryption.start(path, data, doc)
     return decryption
 
@@ -530,8 +533,9 @@ class Decryption:
         aliases stand for more values than sops expands in seconds, gets no sops at all."""
         if path in self._futures:
             return
-        meta = doc.data.get("sops") if isinstance(doc.data, dict) else None
-        findings = keysources.check(meta if is_metadata(meta) else {}, self._trusted)
+        # whatever its shape: sops reads key sources from a section the loader calls malformed
+        meta = _sops_section(doc)
+        findings = keysources.check(meta if isinstance(meta, Mapping) else {}, self._trusted)
         future: Future[_Run | SopsError] = Future()
         if findings.refused:
             future.set_result(_Refusal(findings.refused))
