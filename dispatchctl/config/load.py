@@ -148,7 +148,7 @@ def _load(
 ) -> LoadedConfig:
     raw: list[bytes | None] = []
     for f in files:
-        kept = decryption.kept(f.path)
+        kept = decryption.take(f.path)
         if kept is None:
             raw.append(_read_bytes(f))
         else:

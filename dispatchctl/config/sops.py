@@ -510,12 +510,13 @@ class Decryption:
         self._exe: str | SopsError | None = binary
 
     def keep(self, path: Path, data: bytes, doc: Document) -> None:
-        """Hold a file's bytes and parse for the loader (``kept``), which must not read it
+        """Hold a file's bytes and parse for the loader (``take``), which must not read it
         again: sops decrypts these bytes."""
         self._kept[path] = (data, doc)
 
-    def kept(self, path: Path) -> tuple[bytes, Document] | None:
-        return self._kept.get(path)
+    def take(self, path: Path) -> tuple[bytes, Document] | None:
+        """What ``keep`` holds for ``path``, handed over (the loader frees it when done)."""
+        return self._kept.pop(path, None)
 
     def _binary(self) -> str:
         if self._exe is None:
