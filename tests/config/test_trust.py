@@ -238,3 +238,21 @@ def test_sops_is_killed_when_dispatchctl_stops_waiting_for_it(
     pid = int(pid_file.read_text())
     with pytest.raises(ProcessLookupError):
         os.kill(pid, 0)
+
+
+def test_a_key_type_dispatchctl_does_not_know_is_refused_by_name(
+    make_config, sops_env, capsys
+) -> None:
+    """A newer sops may read it as a remote key service: it is refused, not judged."""
+    path = make_config(CONFIG)
+    path.write_text(
+        path.read_text().replace("sops:\n", "sops:\n    yubikms:\n        - url: https://x\n", 1)
+    )
+
+    assert main(["validate", str(path)]) == 1
+
+    assert capsys.readouterr().err.splitlines() == [
+        f"Error: {path}: its sops metadata names a key type dispatchctl does not know: yubikms",
+        "  hint: dispatchctl uses age and PGP keys, and the key services kms, gcp_kms, azure_kv,"
+        " hc_vault, hckms it is told to trust: remove the others from the file's sops section",
+    ]
