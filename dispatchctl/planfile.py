@@ -13,6 +13,7 @@ import hashlib
 import json
 import os
 import re
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +21,7 @@ from dispatchctl import __version__, files
 from dispatchctl.config.load import input_digest
 from dispatchctl.errors import PlanError, StalePlanError
 from dispatchctl.files import UnsafePathError, read_regular, write_private
+from dispatchctl.objects import InputFile
 from dispatchctl.plan import Change, Plan
 from dispatchctl.render.json import MAX_DEPTH, malformed, plan_document, plan_from_document
 
@@ -131,6 +133,17 @@ def check_inputs(saved: Plan) -> None:
         # the bytes' digest, unless clear-text secrets made the plan record another
         if hashlib.sha256(raw).hexdigest() != item.sha256 and input_digest(raw) != item.sha256:
             changed.append(item.path)
+    _refuse_changed(changed)
+
+
+def check_loaded(saved: Plan, inputs: Sequence[InputFile]) -> None:
+    """Refuse a plan whose config files, as loaded and decrypted, are not the ones it was
+    made from: ``check_inputs`` read them before, and a file can be replaced in between."""
+    recorded = {i.path: i.sha256 for i in saved.inputs}
+    _refuse_changed([i.path for i in inputs if recorded.get(i.path) != i.sha256])
+
+
+def _refuse_changed(changed: Sequence[str]) -> None:
     if changed:
         raise StalePlanError(
             "stale plan: config files changed since the plan was made: " + ", ".join(changed),

@@ -6,7 +6,7 @@ writes nothing; ``apply`` takes its lock between ``load`` and ``plan_against``.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, replace
 from datetime import date
 from pathlib import Path
@@ -48,9 +48,12 @@ def load(
     *,
     allow_plaintext: bool = False,
     decryption: Decryption | None = None,
+    trusted: Collection[str] = (),
 ) -> Loaded:
     """Read, decrypt and validate the files and build the desired objects (no cluster yet)."""
-    loaded = load_config(files, allow_plaintext=allow_plaintext, decryption=decryption)
+    loaded = load_config(
+        files, allow_plaintext=allow_plaintext, decryption=decryption, trusted=trusted
+    )
     return Loaded(desired=build_desired(loaded.config), inputs=loaded.inputs)
 
 

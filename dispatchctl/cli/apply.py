@@ -127,6 +127,7 @@ class ApplyOptions:
     auto_approve: bool = False
     quiet: bool = False
     service_accounts: tuple[str, ...] = ()
+    trusted: tuple[str, ...] = ()
 
 
 @click.command()
@@ -139,6 +140,7 @@ class ApplyOptions:
     type=click.Path(exists=True, dir_okay=False),
 )
 @options.allow_plaintext
+@options.trust_key_service
 @options.cluster_options
 @options.adopt
 @options.adopt_from
@@ -196,9 +198,12 @@ def apply_targets(
         opts = _implied(saved, opts)
         targets = tuple(i.path for i in saved.inputs)
         where = options.cluster_of_plan(saved.target, *where)
-    loaded = planner.load(targets, allow_plaintext=opts.allow_plaintext)
+    loaded = planner.load(targets, allow_plaintext=opts.allow_plaintext, trusted=opts.trusted)
     if saved is None:
         check_confirmable(opts.auto_approve)
+    else:
+        # the bytes decrypted, not only those checked above: a file replaced meanwhile
+        planfile.check_loaded(saved, loaded.inputs)
     plan_options = planner.PlanOptions(
         opts.adopt, opts.create_namespace, opts.service_accounts, opts.adopt_from
     )

@@ -98,6 +98,19 @@ allow_plaintext = click.option(
     help="Accept secret fields that are not encrypted in the file (local demos and tests only).",
 )
 
+# Where sops may send the pipeline's credentials is the pipeline's decision, never the file's
+# (keysources): a variable suits that, the job's settings being out of a pull request's reach.
+trust_key_service = click.option(
+    "--trust-key-service",
+    "trusted",
+    multiple=True,
+    metavar="URL|ARN",
+    help="Let sops use this remote key service, exactly as the file's sops section names it: "
+    "a Vault address, KMS key ARN, Key Vault URL or GCP KMS key (repeatable; the variable "
+    "takes several, space-separated). Without it only age and PGP keys are used.",
+    **from_environment("TRUST_KEY_SERVICE"),
+)
+
 
 # --- reaching the cluster (kubectl's flags), apply's lock and parallelism -------------------
 

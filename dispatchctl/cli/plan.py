@@ -14,6 +14,7 @@ from dispatchctl.config import sops
 @options.verbose
 @options.config_files
 @options.allow_plaintext
+@options.trust_key_service
 @options.cluster_options
 @options.adopt
 @options.adopt_from
@@ -40,6 +41,7 @@ from dispatchctl.config import sops
 def plan(
     config_files: tuple[str, ...],
     allow_plaintext: bool,
+    trusted: tuple[str, ...],
     kubeconfig: str | None,
     context: str | None,
     local: str | None,
@@ -65,7 +67,7 @@ def plan(
       dispatchctl plan ci/credentials.yaml -o plan.out --detailed-exitcode
     """
     # sops first: the rest of the program is imported while it decrypts (a third of a second)
-    with sops.start_decrypting(config_files) as decryption:
+    with sops.start_decrypting(config_files, trusted) as decryption:
         from dispatchctl import plan as plan_mod
         from dispatchctl import planfile, planner
         from dispatchctl.cli.output import echo_plan

@@ -51,13 +51,16 @@ def to_yaml(manifests: list[Mapping[str, Any]]) -> str:
 @options.verbose_without_requests
 @options.config_files
 @options.allow_plaintext
+@options.trust_key_service
 @click.option(
     "--reveal",
     is_flag=True,
     help="Print every value as written to the cluster (base64), secrets included. For"
     " debugging only.",
 )
-def render(config_files: tuple[str, ...], allow_plaintext: bool, reveal: bool) -> None:
+def render(
+    config_files: tuple[str, ...], allow_plaintext: bool, trusted: tuple[str, ...], reveal: bool
+) -> None:
     """Print the Secrets and ServiceAccounts the config declares, as YAML.
 
     Usernames, scm.provider.* and known_hosts show in clear (under stringData); passwords,
@@ -68,7 +71,7 @@ def render(config_files: tuple[str, ...], allow_plaintext: bool, reveal: bool) -
       dispatchctl render ci/credentials.yaml
       dispatchctl render ci/credentials.yaml > objects.yaml   # secret values redacted
     """
-    loaded = load_config(config_files, allow_plaintext=allow_plaintext)
+    loaded = load_config(config_files, allow_plaintext=allow_plaintext, trusted=trusted)
     state = build_desired(loaded.config)
     manifests = [o.manifest if reveal else redact(o.manifest) for o in state.objects]
     click.echo(to_yaml(manifests), nl=False)

@@ -34,6 +34,7 @@ def summary(files: tuple[str, ...], loaded: LoadedConfig) -> str:
     help="Check schema and structure only, without keys (pull requests from forks).",
 )
 @options.allow_plaintext
+@options.trust_key_service
 @click.option(
     "--each-file",
     is_flag=True,
@@ -41,7 +42,11 @@ def summary(files: tuple[str, ...], loaded: LoadedConfig) -> str:
     "dispatchctl config (a pre-commit hook's list of staged files).",
 )
 def validate(
-    config_files: tuple[str, ...], no_decrypt: bool, allow_plaintext: bool, each_file: bool
+    config_files: tuple[str, ...],
+    no_decrypt: bool,
+    allow_plaintext: bool,
+    trusted: tuple[str, ...],
+    each_file: bool,
 ) -> int:
     """Check config files: schema, names, URLs, SSH keys, clashes; decrypts unless told not to.
 
@@ -52,8 +57,12 @@ def validate(
       dispatchctl validate --no-decrypt --each-file $(git ls-files '*.yaml')
     """
     if each_file:
-        return validate_each(config_files, decrypt=not no_decrypt, allow_plaintext=allow_plaintext)
-    loaded = load_config(config_files, decrypt=not no_decrypt, allow_plaintext=allow_plaintext)
+        return validate_each(
+            config_files, decrypt=not no_decrypt, allow_plaintext=allow_plaintext, trusted=trusted
+        )
+    loaded = load_config(
+        config_files, decrypt=not no_decrypt, allow_plaintext=allow_plaintext, trusted=trusted
+    )
     click.echo(summary(config_files, loaded))
     return 0
 
@@ -76,14 +85,18 @@ def is_config(path: str) -> bool:
         return True
 
 
-def validate_each(files: tuple[str, ...], *, decrypt: bool, allow_plaintext: bool) -> int:
+def validate_each(
+    files: tuple[str, ...], *, decrypt: bool, allow_plaintext: bool, trusted: tuple[str, ...] = ()
+) -> int:
     """Each config file on its own; every failure is printed, exit 1 if any."""
     failed = 0
     for name in files:
         if not is_config(name):
             continue
         try:
-            loaded = load_config([name], decrypt=decrypt, allow_plaintext=allow_plaintext)
+            loaded = load_config(
+                [name], decrypt=decrypt, allow_plaintext=allow_plaintext, trusted=trusted
+            )
         except DispatchctlError as err:
             echo_error(err)
             failed += 1

@@ -14,7 +14,7 @@ import functools
 import hashlib
 import json
 import re
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
@@ -32,6 +32,7 @@ from dispatchctl.config.models import (
     ServiceAccount,
 )
 from dispatchctl.config.positions import (
+    MAX_FILE_BYTES,
     DataPath,
     Document,
     YamlLimitError,
@@ -44,7 +45,7 @@ from dispatchctl.config.sops import (
     Decryption,
     DecryptJob,
     SopsErrors,
-    looks_encrypted,
+    is_metadata,
     recipients,
 )
 from dispatchctl.errors import ConfigError, Problem, SopsError
@@ -125,32 +126,34 @@ def load_config(
     decrypt: bool = True,
     allow_plaintext: bool = False,
     decryption: Decryption | None = None,
+    trusted: Collection[str] = (),
 ) -> LoadedConfig:
     """Load one config from one or more files; raises ConfigError or SopsError.
-    ``decryption``: sops already started for these files (``sops.start_decrypting``)."""
+    ``decryption``: sops already started for these files (``sops.start_decrypting``), which
+    holds the bytes it decrypts; ``trusted``: the remote key services sops may use, without
+    one (``keysources``)."""
     files = [_File(display=str(p), path=Path(p)) for p in paths]
-    raw = [_read_bytes(f) for f in files]
     if decryption is not None:
-        return _load(files, raw, decryption, decrypt=decrypt, allow_plaintext=allow_plaintext)
-    # sops takes most of a load: start it at once for files that look encrypted, and check
-    # the files on disk while it runs.
-    likely = [
-        f.path
-        for f, data in zip(files, raw, strict=True)
-        if decrypt and data is not None and looks_encrypted(data)
-    ]
-    with Decryption(likely) as decryption:
-        return _load(files, raw, decryption, decrypt=decrypt, allow_plaintext=allow_plaintext)
+        return _load(files, decryption, decrypt=decrypt, allow_plaintext=allow_plaintext)
+    with Decryption(trusted) as decryption:
+        return _load(files, decryption, decrypt=decrypt, allow_plaintext=allow_plaintext)
 
 
 def _load(
     files: list[_File],
-    raw: list[bytes | None],
     decryption: Decryption,
     *,
     decrypt: bool,
     allow_plaintext: bool,
 ) -> LoadedConfig:
+    raw: list[bytes | None] = []
+    for f in files:
+        kept = decryption.take(f.path)
+        if kept is None:
+            raw.append(_read_bytes(f))
+        else:
+            raw.append(kept[0])
+            f.doc = kept[1]
     inputs = tuple(_parse(f, data) for f, data in zip(files, raw, strict=True))
     for f in files:
         if f.doc is None:
@@ -160,6 +163,11 @@ def _load(
         if f.checkable:
             f.data = _without_sops(_opaque(f.doc.data))
     encrypted = [f for f in files if f.sops is not None and f.checkable]
+    if decrypt:
+        # sops takes most of a load: it runs while the files on disk are checked
+        for f, data in zip(files, raw, strict=True):
+            if f.sops is not None and f.checkable and data is not None and f.doc is not None:
+                decryption.start(f.path, data, f.doc)
     merged: Config | None = None
     # Without an encrypted_regex sops encrypts every value (type, apiVersion, ...): only the
     # decrypted data can be checked then.
@@ -206,7 +214,7 @@ def _load(
 
 def _read_bytes(f: _File) -> bytes | None:
     try:
-        return read_regular(f.path)
+        return read_regular(f.path, limit=MAX_FILE_BYTES)
     except FileNotFoundError:
         f.problem((), "file not found")
     except OSError as err:
@@ -224,7 +232,7 @@ def _parse(f: _File, raw: bytes | None) -> InputFile:
         f.problem((), f"not UTF-8 text (byte {err.start})")
         return InputFile(f.display, digest)
     try:
-        f.doc = parse(text)
+        f.doc = f.doc or parse(text)
     except YamlSyntaxError as err:
         line, col = (err.mark.line, err.mark.column) if err.mark else (None, None)
         # a limit is valid YAML refused; anything else is text the parser rejects
@@ -276,7 +284,7 @@ def _inspect(f: _File, *, allow_plaintext: bool, decrypt: bool) -> None:
         return
     meta = data.get("sops")
     if meta is not None:
-        if isinstance(meta, dict) and "mac" in meta and "version" in meta:
+        if is_metadata(meta):
             f.sops = meta
             if meta.get("mac_only_encrypted") in (True, "true"):
                 f.problem(

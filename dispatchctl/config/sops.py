@@ -2,31 +2,44 @@
 
 Decrypted text only ever lives in this process's memory: it is read from the child's stdout
 pipe and returned, never written to disk, logged or put into an exception. Text to encrypt
-reaches sops the same way, on its stdin pipe. Keys reach sops only
-through its own environment (``SOPS_AGE_KEY_FILE``, ``SOPS_AGE_KEY``, gpg, cloud KMS).
+reaches sops the same way, on its stdin pipe, and so does a file to decrypt: the bytes that were
+read, parsed within the YAML limits and hashed, never the path again. Keys reach sops only
+through its own environment (``SOPS_AGE_KEY_FILE``, ``SOPS_AGE_KEY``, gpg, a trusted key
+service's credentials: ``keysources``); sops runs under a memory cap and is killed when the
+caller stops waiting for it.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
-import re
+import resource
 import shutil
 import signal
 import subprocess
 import tempfile
-from collections.abc import Mapping, Sequence
+import threading
+from collections.abc import Callable, Collection, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from dispatchctl.config import keyerrors
+from dispatchctl.config import keyerrors, keysources
 from dispatchctl.config.fields import SECRET_FIELDS
-from dispatchctl.errors import DispatchctlError, SopsError
+from dispatchctl.config.positions import (
+    ALIASED_FLOOR,
+    MAX_FILE_BYTES,
+    Document,
+    YamlSyntaxError,
+    parse,
+)
+from dispatchctl.errors import SopsError
 from dispatchctl.files import read_regular
 
 SECRET_FIELDS_REGEX = "^(" + "|".join(SECRET_FIELDS) + ")$"
 BINARY_ENV = "DISPATCHCTL_SOPS"
+TRUST_ENV = "DISPATCHCTL_TRUST_KEY_SERVICE"
 _TIMEOUT_SECONDS = 300
 _VERSION_TIMEOUT_SECONDS = 10
 
@@ -61,6 +74,10 @@ class SopsBinaryError(SopsError):
 
 class SopsEncryptError(SopsError):
     """sops refused to encrypt: no recipients, a bad recipient, a .sops.yaml it rejects."""
+
+
+class SopsUntrustedError(SopsError):
+    """The file names a key source the pipeline does not trust: sops was not started."""
 
 
 class SopsErrors(SopsError):
@@ -176,6 +193,7 @@ class _Run:
     stdout: bytes = field(repr=False)
     stderr: str
     timed_out: bool = False
+    memory_cap: int | None = None
 
     def failure(self, name: str, doing: str) -> str | None:
         """What went wrong, when sops did not exit by itself: a timeout or a signal."""
@@ -200,15 +218,79 @@ class _Run:
             ) from None
 
 
-def _run(path: Path | str, exe: str) -> _Run:
+def _run(data: bytes, exe: str, services: Collection[str], children: _Children) -> _Run:
+    """sops decrypts ``data`` from its stdin: the bytes dispatchctl read, checked and hashed,
+    never the path again (the file may have been replaced meanwhile)."""
     # JSON out: sops writes it in 0.75 of the time YAML takes and json.loads reads it in
     # milliseconds; places come from the file on disk anyway (config.positions).
-    argv = ["decrypt", "--input-type", "yaml", "--output-type", "json", str(path)]
-    try:
-        size = os.stat(path).st_size
-    except OSError:
-        size = 0  # sops reports the missing file itself
-    return _sops(exe, argv, empty_config=True, extra_env=go_gc_settings(size, os.environ))
+    argv = ["decrypt", "--input-type", "yaml", "--output-type", "json"]
+    env = keysources.environment(os.environ, services)
+    env.update(go_gc_settings(len(data), os.environ))
+    return _sops(
+        exe,
+        argv,
+        empty_config=True,
+        stdin=data,
+        environ=env,
+        memory_cap=memory_cap(len(data)),
+        children=children,
+    )
+
+
+_MEMORY_FLOOR = 3 << 29
+_MEMORY_PER_FILE_BYTE = 100
+
+
+def memory_cap(size: int) -> int:
+    """The address space sops may reserve to decrypt ``size`` bytes (RLIMIT_AS).
+
+    Go reserves about 1.2 GiB of address space at start whatever the file (its page
+    allocator's maps), and sops's peak grew by about 65 bytes per byte of file: 1,244 MiB for
+    a tiny file, 1,312 MiB for the 1 MB benchmark config, 1,571 MiB for 5 MB (VmPeak at
+    GOGC=off, GOMEMLIMIT=40x). Between about 1,130 and 1,250 MiB Go's start itself fails, so
+    the floor keeps clear of it: 1.5 GiB plus 100 bytes per byte of file."""
+    return _MEMORY_FLOOR + _MEMORY_PER_FILE_BYTE * size
+
+
+def _limit_address_space(cap: int) -> Callable[[], None]:
+    """The child's RLIMIT_AS, never above a limit this process has already."""
+    _, hard = resource.getrlimit(resource.RLIMIT_AS)
+    if hard != resource.RLIM_INFINITY:
+        cap = min(cap, hard)
+
+    def limit() -> None:
+        resource.setrlimit(resource.RLIMIT_AS, (cap, cap))
+
+    return limit
+
+
+class _Children:
+    """The sops processes running for a Decryption, so that closing it (an error of ours,
+    Ctrl+C) kills them instead of waiting minutes for their output."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._running: set[subprocess.Popen[bytes]] = set()
+        self._closed = False
+
+    def add(self, proc: subprocess.Popen[bytes]) -> None:
+        with self._lock:
+            self._running.add(proc)
+            if not self._closed:
+                return
+        proc.kill()
+
+    def remove(self, proc: subprocess.Popen[bytes]) -> None:
+        with self._lock:
+            self._running.discard(proc)
+
+    def kill_all(self) -> None:
+        with self._lock:
+            self._closed = True
+            running = list(self._running)
+        for proc in running:
+            with contextlib.suppress(OSError):
+                proc.kill()
 
 
 _GO_GC_VARIABLES = ("GOGC", "GOMEMLIMIT")
@@ -238,15 +320,17 @@ def _sops(
     empty_config: bool,
     stdin: bytes | None = None,
     cwd: Path | None = None,
-    extra_env: Mapping[str, str] | None = None,
+    environ: Mapping[str, str] | None = None,
+    memory_cap: int | None = None,
+    children: _Children | None = None,
 ) -> _Run:
-    """Run sops once: keys only through its environment, never argv; a timeout kills it
-    (``timed_out``). ``empty_config`` passes an empty --config (before the subcommand, where
-    sops reads it) so no .sops.yaml in a parent folder changes what it does."""
+    """Run sops once: keys only through its environment (``environ``, else ours), never argv;
+    a timeout kills it (``timed_out``), as does any exception while it runs. ``empty_config``
+    passes an empty --config (before the subcommand, where sops reads it) so no .sops.yaml in
+    a parent folder changes what it does."""
     # GOTRACEBACK=crash (a user's setting) would make a crashing sops dump its memory
     env = {
-        **os.environ,
-        **(extra_env or {}),
+        **(os.environ if environ is None else environ),
         "SOPS_DISABLE_VERSION_CHECK": "1",
         "GOTRACEBACK": "single",
     }
@@ -258,15 +342,14 @@ def _sops(
             argv += ["--config", str(empty)]
         argv += args
         try:
-            proc = subprocess.run(
+            proc = subprocess.Popen(
                 argv,
-                input=stdin,
-                stdin=None if stdin is not None else subprocess.DEVNULL,
-                capture_output=True,
+                stdin=subprocess.PIPE if stdin is not None else subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
                 env=env,
                 cwd=cwd,
-                timeout=_TIMEOUT_SECONDS,
-                check=False,
+                preexec_fn=None if memory_cap is None else _limit_address_space(memory_cap),
             )
         except FileNotFoundError:
             if cwd is not None and not cwd.is_dir():
@@ -277,9 +360,22 @@ def _sops(
             ) from None
         except PermissionError:
             raise SopsBinaryError(f"the sops binary {exe} cannot be run") from None
+        if children is not None:
+            children.add(proc)
+        try:
+            stdout, stderr = proc.communicate(stdin, timeout=_TIMEOUT_SECONDS)
         except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.communicate()
             return _Run(-signal.SIGKILL, b"", "", timed_out=True)
-    return _Run(proc.returncode, proc.stdout, proc.stderr.decode("utf-8", "replace"))
+        except BaseException:
+            proc.kill()
+            proc.wait()
+            raise
+        finally:
+            if children is not None:
+                children.remove(proc)
+    return _Run(proc.returncode, stdout, stderr.decode("utf-8", "replace"), memory_cap=memory_cap)
 
 
 def _outcome(run: _Run, name: str, tried: Sequence[str]) -> str:
@@ -289,6 +385,12 @@ def _outcome(run: _Run, name: str, tried: Sequence[str]) -> str:
     if failure is not None:
         hint = "a key service or KMS may be unreachable" if run.timed_out else None
         raise SopsCrashError(failure, hint=hint)
+    if run.returncode == 2 and run.memory_cap is not None and "out of memory" in run.stderr:
+        raise SopsCrashError(
+            f"{name}: sops ran out of memory: it may use {run.memory_cap >> 20:,} MiB of"
+            " address space for a file of this size",
+            hint="sops expands YAML aliases itself: write repeated parts out",
+        )
     raise error_for(run.returncode, name, tried, run.stderr)
 
 
@@ -298,13 +400,27 @@ def decrypt(
     display: str | None = None,
     tried: Sequence[str] = (),
     binary: str | None = None,
+    trusted: Collection[str] = (),
 ) -> str:
     """The decrypted document of one sops file as JSON text, read from the pipe.
 
     ``display`` names the file in messages (the path as the user gave it); ``tried`` lists its
-    recipients, for the message when no key fits.
+    recipients, for the message when no key fits; ``trusted``: the remote key services sops
+    may use.
     """
-    return _outcome(_run(path, binary or resolve_binary()), display or str(path), tried)
+    name = display or str(path)
+    try:
+        data, doc = read_and_parse(path)
+    except FileNotFoundError:
+        raise SopsFileMissingError(f"{name}: {EXIT_CODES[100].text}") from None
+    except OSError as err:
+        raise SopsError(f"{name}: cannot read the file ({err.strerror})") from None
+    except YamlSyntaxError as err:
+        raise SopsFormatError(f"{name}: {err.message}", hint=err.hint) from None
+    with Decryption(trusted, binary=binary) as decryption:
+        decryption.start(Path(path), data, doc)
+        (text,) = decryption.results([DecryptJob(Path(path), name, tuple(tried))])
+    return text
 
 
 def error_for(returncode: int, name: str, tried: Sequence[str], stderr: str) -> SopsError:
@@ -341,40 +457,66 @@ class DecryptJob:
     tried: tuple[str, ...]
 
 
-_LOOKS_ENCRYPTED = re.compile(rb"^sops:", re.MULTILINE)
+def is_metadata(value: Any) -> bool:
+    """A ``sops`` mapping as sops writes it (``mac`` and ``version``): the file is encrypted."""
+    return isinstance(value, dict) and "mac" in value and "version" in value
 
 
-def looks_encrypted(data: bytes) -> bool:
-    """A top-level ``sops:`` key: worth starting sops for (the loader checks the rest)."""
-    return _LOOKS_ENCRYPTED.search(data) is not None
+def _sops_section(doc: Document) -> Any:
+    return doc.data.get("sops") if isinstance(doc.data, dict) else None
 
 
-def start_decrypting(paths: Sequence[str | Path]) -> Decryption:
-    """sops for each file that looks encrypted, started before the caller imports the rest of
-    the program: plan and apply import for about a third of a second, which then overlaps
-    the decrypt instead of preceding it. A file that cannot be read is left to the loader,
+def read_and_parse(path: Path | str) -> tuple[bytes, Document]:
+    """A config file's bytes, read once, and their parse within the YAML limits; raises
+    OSError (UnsafePathError beyond ``MAX_FILE_BYTES``), YamlSyntaxError or YamlLimitError."""
+    data = read_regular(path, limit=MAX_FILE_BYTES)
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as err:
+        raise YamlSyntaxError(f"not UTF-8 text (byte {err.start})", None) from None
+    return data, parse(text)
+
+
+def start_decrypting(paths: Sequence[str | Path], trusted: Collection[str] = ()) -> Decryption:
+    """sops for each encrypted file, started before the caller imports the rest of the
+    program: plan and apply import for about a third of a second, which then overlaps the
+    decrypt instead of preceding it. Each file is read and parsed first (sops starts only for
+    a file within the YAML limits, and decrypts those bytes); the loader takes the bytes and
+    the parse from the Decryption. A file that cannot be read or parsed is left to the loader,
     which reports it."""
-    started: list[Path] = []
+    decryption = Decryption(trusted)
     for path in map(Path, paths):
         try:
-            data = read_regular(path)
-        except (OSError, DispatchctlError):
+            data, doc = read_and_parse(path)
+        except (OSError, YamlSyntaxError):
             continue
-        if looks_encrypted(data):
-            started.append(path)
-    return Decryption(started)
+        decryption.keep(path, data, doc)
+        if is_metadata(_sops_section(doc)):
+            decryption.start(path, data, doc)
+    return decryption
 
 
 class Decryption:
     """Runs sops for several files in background threads, started as early as possible so the
-    caller can parse and check the files on disk meanwhile (sops is most of a load's time)."""
+    caller can check the files on disk meanwhile (sops is most of a load's time). Closing it
+    kills every sops still running."""
 
-    def __init__(self, paths: Sequence[Path] = ()) -> None:
+    def __init__(self, trusted: Collection[str] = (), *, binary: str | None = None) -> None:
+        self._trusted = frozenset(trusted)
         self._pool = ThreadPoolExecutor(max_workers=8, thread_name_prefix="sops")
         self._futures: dict[Path, Future[_Run | SopsError]] = {}
-        self._exe: str | SopsError | None = None
-        for path in paths:
-            self._start(path)
+        self._kept: dict[Path, tuple[bytes, Document]] = {}
+        self._children = _Children()
+        self._exe: str | SopsError | None = binary
+
+    def keep(self, path: Path, data: bytes, doc: Document) -> None:
+        """Hold a file's bytes and parse for the loader (``take``), which must not read it
+        again: sops decrypts these bytes."""
+        self._kept[path] = (data, doc)
+
+    def take(self, path: Path) -> tuple[bytes, Document] | None:
+        """What ``keep`` holds for ``path``, handed over (the loader frees it when done)."""
+        return self._kept.pop(path, None)
 
     def _binary(self) -> str:
         if self._exe is None:
@@ -386,25 +528,40 @@ class Decryption:
             raise self._exe
         return self._exe
 
-    def _start(self, path: Path) -> Future[_Run | SopsError]:
-        if path not in self._futures:
-            self._futures[path] = self._pool.submit(self._run_one, path)
-        return self._futures[path]
+    def start(self, path: Path, data: bytes, doc: Document) -> None:
+        """Decrypt ``data`` (the file at ``path`` as read, parsed as ``doc``) unless started
+        already; a file whose metadata names a key source that is not trusted, or whose
+        aliases stand for more values than sops expands in seconds, gets no sops at all."""
+        if path in self._futures:
+            return
+        # whatever its shape: sops reads key sources from a section the loader calls malformed
+        meta = _sops_section(doc)
+        findings = keysources.check(meta if isinstance(meta, Mapping) else {}, self._trusted)
+        future: Future[_Run | SopsError] = Future()
+        if findings.refused:
+            future.set_result(_Refusal(findings.refused))
+        elif doc.aliased > max(ALIASED_FLOOR, doc.values - doc.aliased):
+            future.set_result(_Refusal((), doc))
+        else:
+            future = self._pool.submit(self._run_one, data, findings.services)
+        self._futures[path] = future
 
-    def _run_one(self, path: Path) -> _Run | SopsError:
+    def _run_one(self, data: bytes, services: frozenset[str]) -> _Run | SopsError:
         try:
-            return _run(path, self._binary())
+            return _run(data, self._binary(), services, self._children)
         except SopsError as err:
             return err
 
     def results(self, jobs: Sequence[DecryptJob]) -> list[str]:
-        """Plaintexts in job order; raises one error naming every file that failed."""
-        futures = [self._start(job.path) for job in jobs]
+        """Plaintexts in job order (each job ``start``ed); raises one error naming every
+        file that failed."""
         texts: list[str] = []
         errors: list[SopsError] = []
-        for job, future in zip(jobs, futures, strict=True):
-            run = future.result()
+        for job in jobs:
+            run = self._futures[job.path].result()
             try:
+                if isinstance(run, _Refusal):
+                    raise run.error(job.display)
                 if isinstance(run, SopsError):
                     raise run
                 texts.append(_outcome(run, job.display, job.tried))
@@ -417,13 +574,63 @@ class Decryption:
         return texts
 
     def close(self) -> None:
-        self._pool.shutdown(wait=True)
+        self._children.kill_all()
+        self._pool.shutdown(wait=True, cancel_futures=True)
 
     def __enter__(self) -> Decryption:
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+class _Refusal(SopsError):
+    """Key sources sops was not started for; named in the message once the file's display
+    name is known."""
+
+    def __init__(self, sources: Sequence[keysources.Source], doc: Document | None = None) -> None:
+        super().__init__("not given to sops")
+        self.sources = tuple(sources)
+        self.doc = doc
+
+    def error(self, name: str) -> SopsError:
+        if self.doc is not None:
+            mark = self.doc.aliased_past_floor
+            where = f"line {mark.line}, column {mark.column}" if mark else "?"
+            written = self.doc.values - self.doc.aliased
+            return SopsFormatError(
+                f"{name}: aliases stand for {self.doc.aliased:,} values, more than the"
+                f" {max(ALIASED_FLOOR, written):,} sops may expand for this file (past"
+                f" {ALIASED_FLOOR:,} at {where}; sops expands them itself, and took minutes"
+                " for a million)",
+                hint="nested aliases (an alias bomb?); write the repeated parts out",
+            )
+        unknown = [s.kind for s in self.sources if not s.known]
+        if unknown:
+            return SopsUntrustedError(
+                f"{name}: its sops metadata names a key type dispatchctl does not know: "
+                + ", ".join(unknown),
+                hint="dispatchctl uses age and PGP keys, and the key services "
+                + ", ".join(keysources.REMOTE)
+                + " it is told to trust: remove the others from the file's sops section",
+            )
+        named = ", ".join(str(s) for s in self.sources)
+        addresses = [a for s in self.sources for a in s.addresses]
+        flags = " ".join(f"--trust-key-service {a}" for a in addresses)
+        if not addresses:
+            return SopsUntrustedError(
+                f"{name}: its sops metadata names a key service without an address: {named}",
+                hint="sops writes this section itself: restore the file's sops section",
+            )
+        plural = len(self.sources) > 1
+        return SopsUntrustedError(
+            f"{name}: sops would ask {'key services' if plural else 'the key service'} "
+            f"{named} for the file's key, and {'they are' if plural else 'that service is'}"
+            " not trusted",
+            hint="a file (and a pull request) cannot choose where the pipeline's credentials"
+            f" go; if this pipeline uses {'them' if plural else 'it'}, pass {flags}"
+            f" (or set {TRUST_ENV})",
+        )
 
 
 # sops encrypt's stderr (never quoted: it might echo input) -> what went wrong, how to fix it

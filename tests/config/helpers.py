@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
 import textwrap
+from collections.abc import Iterator
 from functools import cache
 from pathlib import Path
 from typing import Any
 
+import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 
+from dispatchctl import files
 from dispatchctl.config.models import Config
 from dispatchctl.config.positions import parse
 
@@ -74,3 +79,24 @@ def write(tmp_path: Path, text: str, name: str = "config.yaml") -> Path:
     path = tmp_path / name
     path.write_text(textwrap.dedent(text))
     return path
+
+
+def swap_after_reading(
+    monkeypatch: pytest.MonkeyPatch, path: Path, other: Path, reads: int
+) -> None:
+    """Replace ``path`` by ``other`` (a rename, as an attacker's process would) right after
+    dispatchctl's ``reads``-th read of it: between that read and whatever reads it next."""
+    real = files._open_regular
+    count = 0
+
+    @contextlib.contextmanager
+    def reading(target: Path | str) -> Iterator[object]:
+        nonlocal count
+        with real(target) as handle:
+            yield handle
+        if Path(target) == path:
+            count += 1
+            if count == reads:
+                os.replace(other, path)
+
+    monkeypatch.setattr(files, "_open_regular", reading)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import stat
 import subprocess
 from pathlib import Path
@@ -488,7 +489,8 @@ def test_malformed_metadata_in_process(tmp_path) -> None:
 
 def test_malformed_metadata_sops_rejects(make_config, sops_env) -> None:
     path = make_config(CONFIG)
-    path.write_text(path.read_text().replace("    age:", "    agex:"))
+    text = path.read_text()
+    path.write_text(re.sub(r"(?m)^    lastmodified: .*$", "    lastmodified: [x]", text))
     with pytest.raises(sops.SopsFormatError) as caught:
         load_config([path])
     assert caught.value.hint == "run `sops decrypt FILE` to see sops's own message"

@@ -27,6 +27,7 @@ CORE = [
     "dispatchctl.config.credentials",
     "dispatchctl.config.keyerrors",
     "dispatchctl.sopsrules",
+    "dispatchctl.config.keysources",
     "dispatchctl.desired",
     "dispatchctl.diff",
     "dispatchctl.order",

@@ -15,6 +15,7 @@ import pytest
 import yaml
 
 from dispatchctl.cluster import Cluster
+from tests.config.helpers import swap_after_reading
 from tests.e2e.conftest import (
     NO_CHANGES,
     NS,
@@ -100,6 +101,36 @@ def test_plan_file_refused_when_a_config_file_changed(
         "  hint: run dispatchctl plan again and review the new plan\n"
     )
     assert list(apiserver.requests) == []
+
+
+@pytest.mark.usefixtures("dispatch_ns")
+@pytest.mark.parametrize("reads", [1, 2], ids=["after-the-check", "after-the-load"])
+def test_a_config_file_replaced_while_its_saved_plan_is_applied(
+    reads: int,
+    run: Run,
+    write_config: Write,
+    cluster_args: list[str],
+    tmp_path: Path,
+    api: Cluster,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """apply reads the config to check it is the one planned, then to load it: a file put in
+    its place at either moment is not what gets decrypted and applied."""
+    config = write_config({"team-1": [github()]})
+    plan_file = tmp_path / "ci.plan"
+    save_plan(run, config, plan_file, *cluster_args)
+    other = write_config({"team-1": [github(TOKEN_2)]}, name="other.yaml")
+    swap_after_reading(monkeypatch, config, other, reads=reads)
+
+    result = run("apply", plan_file, *cluster_args)
+
+    if reads == 1:
+        assert (result.code, result.out) == (1, "")
+        assert result.err.startswith("Error: stale plan: config files changed since the plan")
+        assert get(api, "Secret", "team-1-github") is None
+    else:
+        assert (result.code, result.err) == (0, "")
+        assert decoded(get(api, "Secret", "team-1-github"))["password"] == TOKEN_1  # type: ignore[arg-type]
 
 
 @pytest.mark.usefixtures("dispatch_ns")
