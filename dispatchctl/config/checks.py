@@ -31,7 +31,7 @@ from dispatchctl.config.ssh import (
     known_hosts_problems,
 )
 from dispatchctl.objects import MANAGED_BY_LABEL, OWNER_LABEL
-from dispatchctl.tekton import keyscan_command, known_hosts_lookups
+from dispatchctl.tekton import DEFAULT_PORTS, keyscan_command, known_hosts_lookups
 
 _DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 _DNS_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
@@ -403,6 +403,12 @@ def _url_problem(url: str, *, http_allowed: bool) -> tuple[str, str | None] | No
         )
     if parts.query or parts.fragment:
         return "the URL must not have a query or fragment", None
+    if parts.port is not None and parts.port == DEFAULT_PORTS.get(parts.scheme):
+        return (
+            f"the URL names {parts.scheme}'s default port :{parts.port}: git looks a credential"
+            " up by the clone URL's exact host and port, and clone URLs leave it out",
+            f"write {parts.scheme}://{parts.hostname} (and clone URLs without :{parts.port})",
+        )
     return None
 
 
@@ -433,6 +439,12 @@ def _registry_problem(registry: str) -> tuple[str, str | None] | None:
     if parts.query or parts.fragment:
         return "the registry must not have a query or fragment", _REGISTRY_EXAMPLE
     host = parts.netloc.rpartition(":")[0] if parts.port else parts.netloc
+    if parts.port == DEFAULT_PORTS["https"]:
+        return (
+            "the registry names the default port :443: docker, kaniko and skopeo find no"
+            " credential for images named with it, nor this one for images named without",
+            f"write {host}, and name images {host}/... (without :443)",
+        )
     if not parts.hostname or not _HOST.match(host):
         return "not a registry host", _REGISTRY_EXAMPLE
     return None

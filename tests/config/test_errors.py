@@ -283,7 +283,7 @@ def test_docker_hub_aliases_are_one_registry(tmp_path: Path) -> None:
 - {type: docker, username: u, password: p}
 - {type: docker, registry: "registry-1.docker.io", username: u, password: p, secretName: b}
 - {type: docker, registry: ghcr.io, username: u, password: p}
-- {type: docker, registry: "https://GHCR.io:443/", username: u, password: p, secretName: d}
+- {type: docker, registry: "https://GHCR.io/", username: u, password: p, secretName: d}
 """
     path = write(tmp_path, account(creds))
     assert problems(path) == [
@@ -296,10 +296,34 @@ def test_docker_hub_aliases_are_one_registry(tmp_path: Path) -> None:
     ]
 
 
+def test_a_default_port_is_refused_where_lookups_compare_host_and_port(tmp_path: Path) -> None:
+    """git credential fill for https://host:443/repo finds no entry for https://host (and
+    the other way round); docker clients find none for images named host:443/..."""
+    creds = """- {type: github, url: "https://github.example.com:443", username: u, token: t}
+- {type: gitlab, url: "http://gitlab.local:80/", username: u, token: t, insecureSkipTLSVerify: true}
+- {type: docker, registry: "quay.io:443", username: u, password: p}
+- {type: gitlab, url: "https://gitlab.example.com:8443", username: u, token: t}
+"""
+    path = write(tmp_path, account(creds))
+    assert problems(path) == [
+        f"{path}:9:29: serviceAccounts[0].credentials[0].url: the URL names https's default"
+        " port :443: git looks a credential up by the clone URL's exact host and port, and"
+        " clone URLs leave it out (write https://github.example.com (and clone URLs without"
+        " :443))",
+        f"{path}:10:29: serviceAccounts[0].credentials[1].url: the URL names http's default"
+        " port :80: git looks a credential up by the clone URL's exact host and port, and"
+        " clone URLs leave it out (write http://gitlab.local (and clone URLs without :80))",
+        f"{path}:11:34: serviceAccounts[0].credentials[2].registry: the registry names the"
+        " default port :443: docker, kaniko and skopeo find no credential for images named"
+        " with it, nor this one for images named without (write quay.io, and name images"
+        " quay.io/... (without :443))",
+    ]
+
+
 def test_scm_urls_compare_by_scheme_host_and_port(tmp_path: Path) -> None:
     creds = """\
 - {type: github, username: u, token: t}
-- {type: github, url: "https://GitHub.com:443/", username: u, token: t, secretName: b}
+- {type: github, url: "HTTPS://GitHub.com/", username: u, token: t, secretName: b}
 - {type: gitlab, url: "https://git.example.com/gitlab", username: u, token: t}
 - {type: bitbucket-server, url: "https://git.example.com/bitbucket", username: u, token: t}
 """

@@ -267,10 +267,10 @@ def test_git_finds_no_credential_for_an_origin_written_otherwise(
             id="github-host-case",
         ),
         pytest.param(
-            github(url="https://GitHub.Example.com:443/"),
+            github(url="HTTPS://GitHub.Example.com/"),
             "https://github.example.com/octo-org/app.git",
             "https://github.example.com/api/v3",
-            id="enterprise-default-port",
+            id="enterprise-scheme-and-host-case",
         ),
         pytest.param(
             gitlab(url="https://gitlab.example.com/gitlab"),
