@@ -10,8 +10,8 @@ in memory under /dev/shm where there is one), removed when the check ends: git r
 password through its credential-helper protocol, ssh its key through ``IdentityFile``. Never
 argv, never a child's environment. Credentials go only to the host they are declared for:
 git follows no redirect, HTTP requests follow none, and a registry's token service gets them
-only on the registry's own domain over https. CA bundles: ``SSL_CERT_FILE`` (also given to
-git as ``http.sslCAInfo``), or git's own ``GIT_SSL_CAINFO``.
+only on the registry's own domain over https. The CA bundle: ``SSL_CERT_FILE`` when set, for
+every check (git gets it as ``GIT_SSL_CAINFO``); else each tool's default.
 """
 
 from __future__ import annotations
@@ -133,6 +133,8 @@ def _child_env(home: Path, **extra: str) -> dict[str, str]:
     """The environment of git and ssh: ours without git's and ssh's settings, a HOME of the
     private folder (no ~/.gitconfig, credential store or ~/.ssh of the user), no prompts."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(_DROPPED_PREFIXES) or k in _KEPT}
+    if env.get("SSL_CERT_FILE"):
+        env["GIT_SSL_CAINFO"] = env["SSL_CERT_FILE"]  # one CA bundle for every check
     env.update(
         HOME=str(home),
         XDG_CONFIG_HOME=str(home),
@@ -205,8 +207,6 @@ def _check_scm(
         ]
         if insecure:
             config.append("http.sslVerify=false")
-        elif os.environ.get("SSL_CERT_FILE") and not os.environ.get("GIT_SSL_CAINFO"):
-            config.append(f"http.sslCAInfo={os.environ['SSL_CERT_FILE']}")
         env = _child_env(folder)
         for entry in cred.repositories:
             url = creds.repository(cred, entry).url
