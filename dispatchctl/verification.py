@@ -17,6 +17,7 @@ from ipaddress import ip_address
 from typing import Any
 from urllib.parse import urlsplit
 
+from dispatchctl import tekton
 from dispatchctl.render.text import printable
 
 JSON_FORMAT_VERSION = 1
@@ -219,6 +220,12 @@ def parse_challenge(header: str) -> tuple[str, dict[str, str]]:
         for m in _CHALLENGE.finditer(rest)
     }
     return scheme.lower(), params
+
+
+def registry_endpoint(registry: str) -> str:
+    """Where the registry's v2 API is: Docker Hub's is registry-1.docker.io."""
+    url = tekton.registry_url(registry)
+    return "https://registry-1.docker.io" if url == tekton.DOCKER_HUB else url
 
 
 def realm_problem(registry_host: str, realm: str) -> str | None:

@@ -49,6 +49,7 @@ from dispatchctl.verification import (
     parse_challenge,
     parse_scopes,
     realm_problem,
+    registry_endpoint,
     scopes_step,
     ssh_step,
 )
@@ -412,12 +413,6 @@ def _check_ssh(
 
 
 # --- docker registries ----------------------------------------------------------------------
-
-
-def registry_endpoint(registry: str) -> str:
-    """Where the registry's v2 API is: Docker Hub's is registry-1.docker.io."""
-    url = tekton.registry_url(registry)
-    return "https://registry-1.docker.io" if url == tekton.DOCKER_HUB else url
 
 
 def _check_docker(cred: DockerCredential, timeout: float, checked: list[str]) -> Iterator[Step]:
