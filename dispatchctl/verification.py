@@ -190,8 +190,9 @@ def host_key_step(stderr: str) -> Step:
     )
 
 
-def ssh_step(returncode: int | None, stderr: str, user: str) -> Step:
-    """The handshake (``ssh -T user@host`` at LogLevel VERBOSE): authenticated or why not."""
+def ssh_step(stderr: str, user: str, *, timed_out: float | None = None) -> Step:
+    """The handshake (``ssh -T user@host`` at LogLevel VERBOSE): authenticated or why not;
+    ``timed_out``: the seconds after which it was stopped."""
     if _HOST_KEY.search(stderr):
         return host_key_step(stderr)
     if SSH_AUTHENTICATED.search(stderr):
@@ -202,8 +203,8 @@ def ssh_step(returncode: int | None, stderr: str, user: str) -> Step:
         return Step(Outcome.WORKS, identity=user)
     if re.search(r"Permission denied|Too many authentication failures", stderr):
         return Step(Outcome.REJECTED, f"the server refused the key for user {user}")
-    if returncode is None:
-        return Step(Outcome.UNREACHABLE, "no answer in time")
+    if timed_out is not None:
+        return Step(Outcome.UNREACHABLE, f"no answer in {timed_out:g}s")
     return Step(Outcome.UNREACHABLE, "could not connect")
 
 

@@ -335,7 +335,11 @@ class _Http:
         except (urllib.error.URLError, OSError, ValueError) as err:
             reason = err.reason if isinstance(err, urllib.error.URLError) else err
             log.debug("GET %s: %s", shown, type(reason).__name__)
-            if isinstance(reason, ssl.SSLError | ssl.CertificateError):
+            if isinstance(reason, TimeoutError):
+                step = Step(
+                    Outcome.UNREACHABLE, f"{_origin(shown)}: no answer in {self._timeout:g}s"
+                )
+            elif isinstance(reason, ssl.SSLError | ssl.CertificateError):
                 step = Step(
                     Outcome.TLS, f"{_origin(shown)}: the server's certificate was not accepted"
                 )
@@ -399,7 +403,7 @@ def _check_ssh(
         env,
         timeout,
     )
-    step = ssh_step(ran.returncode, ran.stderr, user)
+    step = ssh_step(ran.stderr, user, timed_out=timeout if ran.returncode is None else None)
     yield step
     if step.outcome is not Outcome.WORKS:
         return

@@ -79,10 +79,10 @@ AUTHENTICATED = 'Authenticated to github.com ([140.82.121.4]:22) using "publicke
 
 
 @pytest.mark.parametrize(
-    ("returncode", "stderr", "expected"),
+    ("timed_out", "stderr", "expected"),
     [
         (
-            255,
+            None,
             CHANGED,
             Step(
                 Outcome.HOST_KEY,
@@ -92,28 +92,28 @@ AUTHENTICATED = 'Authenticated to github.com ([140.82.121.4]:22) using "publicke
             ),
         ),
         (
-            1,
+            None,
             AUTHENTICATED + "Hi octocat! You've successfully authenticated, but GitHub does"
             " not provide shell access.\n",
             Step(Outcome.WORKS, identity="octocat"),
         ),
-        (0, AUTHENTICATED + "Welcome to GitLab, @bot!\n", Step(Outcome.WORKS, identity="bot")),
-        (0, AUTHENTICATED, Step(Outcome.WORKS, identity="git")),
+        (None, AUTHENTICATED + "Welcome to GitLab, @bot!\n", Step(Outcome.WORKS, identity="bot")),
+        (5.0, AUTHENTICATED, Step(Outcome.WORKS, identity="git")),
         (
-            255,
+            None,
             "git@github.com: Permission denied (publickey).\n",
             Step(Outcome.REJECTED, "the server refused the key for user git"),
         ),
         (
-            255,
+            None,
             "ssh: connect to host x port 22: Connection refused\n",
             Step(Outcome.UNREACHABLE, "could not connect"),
         ),
-        (None, "", Step(Outcome.UNREACHABLE, "no answer in time")),
+        (5.0, "", Step(Outcome.UNREACHABLE, "no answer in 5s")),
     ],
 )
-def test_ssh_messages(returncode: int | None, stderr: str, expected: Step) -> None:
-    assert ssh_step(returncode, stderr, "git") == expected
+def test_ssh_messages(timed_out: float | None, stderr: str, expected: Step) -> None:
+    assert ssh_step(stderr, "git", timed_out=timed_out) == expected
 
 
 @pytest.mark.parametrize(

@@ -15,7 +15,9 @@ from __future__ import annotations
 
 import json
 import secrets
+import socket
 import subprocess
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -23,6 +25,7 @@ from typing import Any
 import pytest
 
 from dispatchctl.cli.main import main
+from tests.config.helpers import GITHUB_HOST_KEY as HOST_KEY
 from tests.config.helpers import ssh_key
 from tests.fixtures.servers import (
     GitHttpServer,
@@ -471,3 +474,42 @@ def test_every_kind_at_once_verbose_and_json_hold_no_secret(
         server.repository(),
         f"{server.url}/api/v3/user",
     ]
+
+
+def test_a_server_that_never_answers_is_unreachable_within_the_timeout(verify: Verify) -> None:
+    """TCP connects (the kernel's backlog) but nothing ever answers: each check gives up at
+    --timeout, and the checks run side by side."""
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(16)
+        host = f"127.0.0.1:{silent.getsockname()[1]}"
+        creds = [
+            docker(host, "robot", canary("password")),
+            {
+                "type": "gitlab",
+                "url": f"https://{host}",
+                "username": "bot",
+                "token": canary("token"),
+                "repositories": ["org/repo"],
+            },
+            {
+                "type": "git",
+                "host": host,
+                "privateKey": ssh_key(),
+                "knownHosts": f"[127.0.0.1]:{host.rpartition(':')[2]} ssh-ed25519 {HOST_KEY}",
+                "repositories": [f"ssh://git@{host}/org/repo.git"],
+            },
+        ]
+        started = time.monotonic()
+        code, out, _ = verify(*creds, args=("--timeout", "2s", "--parallelism", "3"))
+        took = time.monotonic() - started
+    assert code == 1
+    assert lines(out) == [
+        f"dispatch/team-1 credentials[0] docker https://{host}: unreachable"
+        f" (https://{host}: no answer in 2s)",
+        f"dispatch/team-1 credentials[1] gitlab https://{host}: unreachable"
+        f" (https://{host}/org/repo: no answer in 2s)",
+        f"dispatch/team-1 credentials[2] git {host}: unreachable (no answer in 2s)",
+        "3 credentials: 3 unreachable.",
+    ]
+    assert took < 8, took  # sops included; one after the other would take over 6s
