@@ -8,17 +8,23 @@ credential, and the text and JSON of the results. Nothing here sees a secret val
 
 from __future__ import annotations
 
+import base64
 import enum
 import json
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from ipaddress import ip_address
 from typing import Any
 from urllib.parse import urlsplit
 
+from pydantic import SecretStr
+
 from dispatchctl import tekton
+from dispatchctl.config.credentials import SECRET_FIELD, AnyCredential
+from dispatchctl.config.models import GitSshCredential
 from dispatchctl.render.text import printable
+from dispatchctl.tekton import tekton_annotations
 
 JSON_FORMAT_VERSION = 1
 
@@ -59,19 +65,90 @@ class Result:
     identity: str | None = None
     scopes: tuple[str, ...] | None = None
     checked: tuple[str, ...] = field(default=())  # what was asked: URLs, ssh host, API
+    applied: str | None = None  # with --cluster: the Secret (namespace/name) whose values
+    drift: tuple[str, ...] = ()  # ... were used, and where it differs from the config
 
     @classmethod
     def of(
-        cls, where: tuple[str, str, int, str, str], steps: Sequence[Step], checked: Sequence[str]
+        cls,
+        where: tuple[str, str, int, str, str],
+        steps: Sequence[Step],
+        checked: Sequence[str],
+        applied: Applied | None = None,
     ) -> Result:
         """The first step that did not work decides; else the identity and scopes found."""
         failed = next((s for s in steps if s.outcome is not Outcome.WORKS), None)
         identity = next((s.identity for s in steps if s.identity), None)
         scopes = next((s.scopes for s in steps if s.scopes is not None), None)
-        if failed is not None:
-            return cls(*where, failed.outcome, failed.detail, identity, scopes, tuple(checked))
-        details = "; ".join(s.detail for s in steps if s.detail)
-        return cls(*where, Outcome.WORKS, details, identity, scopes, tuple(checked))
+        outcome = Outcome.WORKS if failed is None else failed.outcome
+        details = (
+            "; ".join(s.detail for s in steps if s.detail) if failed is None else failed.detail
+        )
+        secret, drift = (applied.secret, applied.drift) if applied else (None, ())
+        return cls(*where, outcome, details, identity, scopes, tuple(checked), secret, drift)
+
+
+# --- verify --cluster: the values of the Secret as applied ---------------------------------
+
+
+@dataclass(frozen=True)
+class Applied:
+    """The Secret a credential was applied as: its name, the credential with the Secret's
+    values (None: no such Secret), and the names of what differs from the config."""
+
+    secret: str
+    credential: AnyCredential | None
+    drift: tuple[str, ...] = ()
+
+
+def applied_values(
+    cred: AnyCredential, desired: Mapping[str, Any], live: Mapping[str, Any] | None
+) -> Applied:
+    """``cred`` with the secret values and username of ``live``, the Secret as the cluster
+    holds it; ``desired`` is the manifest the config makes of it. Drift names keys only."""
+    meta = desired["metadata"]
+    name = f"{meta['namespace']}/{meta['name']}"
+    if live is None:
+        return Applied(name, None)
+    drift: list[str] = []
+    if live.get("type") != desired["type"]:
+        drift.append("type")
+    want, have = desired.get("data") or {}, live.get("data") or {}
+    drift += [key for key in sorted({*want, *have}) if want.get(key) != have.get(key)]
+    want_notes = tekton_annotations(meta.get("annotations") or {})
+    have_notes = tekton_annotations((live.get("metadata") or {}).get("annotations") or {})
+    drift += [
+        f"annotations[{key}]"
+        for key in sorted({*want_notes, *have_notes})
+        if want_notes.get(key) != have_notes.get(key)
+    ]
+    values = {key: _decoded(value) for key, value in have.items()}
+    if isinstance(cred, GitSshCredential):
+        update: dict[str, Any] = {
+            "privateKey": SecretStr(values.get("ssh-privatekey", "")),
+            "knownHosts": values.get("known_hosts", ""),
+        }
+    else:
+        secret_field = SECRET_FIELD[cred.type]
+        update = {
+            "username": values.get("username", ""),
+            secret_field: SecretStr(values.get("password", "")),
+        }
+    return Applied(name, cred.model_copy(update=update), tuple(drift))
+
+
+def _decoded(value: Any) -> str:
+    try:
+        return base64.b64decode(str(value)).decode()
+    except ValueError:
+        return ""
+
+
+def missing_secret_step(secret: str) -> Step:
+    return Step(
+        Outcome.NOT_CHECKED,
+        f"Secret {secret} is not in the cluster (apply the config, or verify without --cluster)",
+    )
 
 
 # --- scopes ----------------------------------------------------------------------------------
@@ -286,6 +363,10 @@ def result_line(result: Result) -> str:
         notes.append(f"scopes {', '.join(result.scopes) or 'none'}")
     if result.detail:
         notes.append(result.detail)
+    if result.drift:
+        notes.append(
+            f"Secret {result.applied} differs from the config in {', '.join(result.drift)}"
+        )
     # the identity and details carry servers' words: they cannot drive the terminal
     return head + (f" ({printable('; '.join(notes))})" if notes else "")
 
@@ -322,6 +403,8 @@ def document(results: Sequence[Result]) -> dict[str, Any]:
                 "identity": r.identity,
                 "scopes": None if r.scopes is None else list(r.scopes),
                 "checked": list(r.checked),
+                "appliedSecret": r.applied,
+                "drift": list(r.drift),
             }
             for r in results
         ],

@@ -33,7 +33,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlencode, urlsplit
 
 from dispatchctl import tekton
@@ -41,11 +41,16 @@ from dispatchctl.config import credentials as creds
 from dispatchctl.config.load import load_config
 from dispatchctl.config.models import DockerCredential, GitSshCredential
 from dispatchctl.config.ssh import canonical_private_key
+from dispatchctl.desired import build_desired
+from dispatchctl.objects import SECRET, ObjectRef
 from dispatchctl.verification import (
+    Applied,
     Outcome,
     Result,
     Step,
+    applied_values,
     git_step,
+    missing_secret_step,
     parse_challenge,
     parse_scopes,
     realm_problem,
@@ -53,6 +58,9 @@ from dispatchctl.verification import (
     scopes_step,
     ssh_step,
 )
+
+if TYPE_CHECKING:
+    from dispatchctl.cluster import Cluster
 
 log = logging.getLogger("dispatchctl.verify")
 
@@ -71,15 +79,23 @@ def verify_files(
     allow_plaintext: bool = False,
     parallelism: int = DEFAULT_PARALLELISM,
     timeout: float = DEFAULT_TIMEOUT,
+    cluster: Cluster | None = None,
 ) -> list[Result]:
     """Every credential of the config, checked at most ``parallelism`` at a time, in the
-    config's order."""
+    config's order; with ``cluster``, with the values of its Secret as the cluster holds it."""
     config = load_config(files, allow_plaintext=allow_plaintext).config
-    jobs = [
-        ((config.namespace_of(account), account.name, index, cred.type, _target(cred)), cred)
-        for account in config.serviceAccounts
-        for index, cred in enumerate(account.credentials)
-    ]
+    manifests = {obj.ref: obj.manifest for obj in build_desired(config).objects} if cluster else {}
+    jobs: list[tuple[Where, creds.AnyCredential, Applied | None]] = []
+    for account in config.serviceAccounts:
+        namespace = config.namespace_of(account)
+        for index, cred in enumerate(account.credentials):
+            where = (namespace, account.name, index, cred.type, _target(cred))
+            found = None
+            if cluster is not None:
+                name = creds.secret_name(account, cred)
+                live = cluster.get(SECRET, namespace, name)
+                found = applied_values(cred, manifests[ObjectRef(SECRET, namespace, name)], live)
+            jobs.append((where, cred, found))
     with ThreadPoolExecutor(max_workers=parallelism) as pool:
         return list(pool.map(lambda job: check(*job, timeout=timeout), jobs))
 
@@ -92,11 +108,19 @@ def _target(cred: creds.AnyCredential) -> str:
     return creds.git_url(cred)
 
 
+Where = tuple[str, str, int, str, str]  # namespace, account, index, type, target
+
+
 def check(
-    where: tuple[str, str, int, str, str], cred: creds.AnyCredential, *, timeout: float
+    where: Where, cred: creds.AnyCredential, applied: Applied | None = None, *, timeout: float
 ) -> Result:
     checked: list[str] = []
     log.info("checking %s/%s credentials[%d] %s %s", *where)
+    if applied is not None:
+        if applied.credential is None:
+            return Result.of(where, [missing_secret_step(applied.secret)], checked, applied)
+        cred = applied.credential
+        checked.append(f"Secret {applied.secret}")
     with _private_folder() as folder:
         if isinstance(cred, DockerCredential):
             steps = _check_docker(cred, timeout, checked)
@@ -104,7 +128,7 @@ def check(
             steps = _check_ssh(cred, folder, timeout, checked)
         else:
             steps = _check_scm(cred, folder, timeout, checked)
-        result = Result.of(where, list(steps), checked)
+        result = Result.of(where, list(steps), checked, applied)
     log.info("%s/%s credentials[%d]: %s", *where[:3], result.outcome.value)
     return result
 

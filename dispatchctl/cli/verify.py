@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+
 import click
 
 from dispatchctl.cli import options
@@ -34,12 +36,24 @@ from dispatchctl.cli import options
     metavar="DURATION",
     help="How long one request, handshake or git command may take (30s, 2m).",
 )
+@click.option(
+    "--cluster",
+    "from_cluster",
+    is_flag=True,
+    help="Check the Secrets as applied (read from the cluster) instead of the config's values; "
+    "shows where they differ from the config.",
+)
+@options.cluster_options
 def verify(
     config_files: tuple[str, ...],
     allow_plaintext: bool,
     output_format: str,
     parallelism: int,
     timeout: float,
+    from_cluster: bool,
+    kubeconfig: str | None,
+    context: str | None,
+    local: str | None,
 ) -> int:
     """Check that every credential works now: git ls-remote, an ssh handshake against
     knownHosts, the provider's API (identity, scopes), a registry login. Read-only.
@@ -51,13 +65,24 @@ def verify(
     Examples:
       dispatchctl verify ci/credentials.yaml
       dispatchctl verify ci/credentials.yaml --format json
+      dispatchctl verify ci/credentials.yaml --cluster --context prod
     """
     from dispatchctl import verification
     from dispatchctl.verify import verify_files
 
-    results = verify_files(
-        config_files, allow_plaintext=allow_plaintext, parallelism=parallelism, timeout=timeout
-    )
+    with contextlib.ExitStack() as stack:
+        cluster = (
+            stack.enter_context(options.open_cluster(kubeconfig, context, local))
+            if from_cluster
+            else None
+        )
+        results = verify_files(
+            config_files,
+            allow_plaintext=allow_plaintext,
+            parallelism=parallelism,
+            timeout=timeout,
+            cluster=cluster,
+        )
     if output_format == "json":
         click.echo(verification.render_json(results), nl=False)
     else:

@@ -231,5 +231,7 @@ def test_text_and_json() -> None:
         "identity": None,
         "scopes": None,
         "checked": ["u"],
+        "appliedSecret": None,
+        "drift": [],
     }
     assert render_text([]) == "No credentials to verify.\n"

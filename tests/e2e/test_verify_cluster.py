@@ -1,0 +1,66 @@
+"""``verify --cluster``: the Secrets as applied, read back from the cluster, are what gets
+checked, so a hand edit shows up (and its keys are named) while the config still works.
+Against Debian's docker-registry with htpasswd (tests/fixtures/servers.py) on both cluster
+backends."""
+
+from __future__ import annotations
+
+import base64
+import json
+import secrets
+
+import pytest
+
+from tests.e2e.conftest import NS, Run, Write, apply_ok
+from tests.fixtures.cluster import Kubectl
+from tests.fixtures.servers import StartRegistry
+
+pytestmark = pytest.mark.usefixtures("dispatch_ns", "trust_test_ca")
+
+
+def test_verify_cluster_checks_the_applied_secret_and_names_the_drift(
+    run: Run,
+    write_config: Write,
+    cluster_args: list[str],
+    kubectl: Kubectl,
+    registry: StartRegistry,
+) -> None:
+    password = f"canary-{secrets.token_hex(8)}"
+    edited = f"canary-{secrets.token_hex(8)}"
+    started = registry({"robot": password})
+    cred = {"type": "docker", "registry": started.host, "username": "robot", "password": password}
+    config = write_config({"team-1": [cred]})
+    name = f"team-1-docker-127-0-0-1-{started.host.rpartition(':')[2]}"
+    line = f"dispatch/team-1 credentials[0] docker https://{started.host}"
+
+    before = run("verify", config, "--cluster", *cluster_args)
+    assert (before.code, before.out.splitlines()[0]) == (
+        1,
+        f"{line}: not checked (Secret {NS}/{name} is not in the cluster (apply the config, or"
+        " verify without --cluster))",
+    )
+
+    apply_ok(run, cluster_args, config)
+    applied = run("verify", config, "--cluster", *cluster_args)
+    assert (applied.code, applied.err, applied.out.splitlines()[0]) == (0, "", f"{line}: works")
+
+    patch = {"data": {"password": base64.b64encode(edited.encode()).decode()}}
+    kubectl("patch", "secret", name, "-n", NS, "--type=merge", "-p", json.dumps(patch))
+    drifted = run("verify", config, "--cluster", *cluster_args, "-vv")
+    assert drifted.code == 1
+    assert drifted.out.splitlines()[0] == (
+        f"{line}: rejected (https://{started.host}/v2/: the server refused the credential (401);"
+        f" Secret {NS}/{name} differs from the config in password)"
+    )
+    as_json = run("verify", config, "--cluster", *cluster_args, "--format", "json")
+    (result,) = json.loads(as_json.out)["results"]
+    assert (result["outcome"], result["appliedSecret"], result["drift"]) == (
+        "rejected",
+        f"{NS}/{name}",
+        ["password"],
+    )
+    config_itself = run("verify", config)
+    assert (config_itself.code, config_itself.out.splitlines()[0]) == (0, f"{line}: works")
+    for result in (before, applied, drifted, as_json, config_itself):
+        assert password not in result.out + result.err
+        assert edited not in result.out + result.err
