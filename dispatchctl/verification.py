@@ -3,7 +3,9 @@
 The shell (``dispatchctl/verify.py``) runs git, ssh and HTTP requests; everything it then
 decides from their words is here: which outcome an error message means, whether a token's
 scopes cover what Dispatch needs, whether a registry's token service may receive the
-credential, and the text and JSON of the results. Nothing here sees a secret value.
+credential, which values of an applied Secret to check (``verify --cluster``), and the text
+and JSON of the results. Secret values pass through here only into ``SecretStr`` fields;
+no message is made from one.
 """
 
 from __future__ import annotations

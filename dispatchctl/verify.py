@@ -218,6 +218,11 @@ def _check_scm(
     username = cred.username
     secret = getattr(cred, creds.SECRET_FIELD[cred.type]).get_secret_value()
     insecure = cred.insecureSkipTLSVerify
+    if any(c in value for value in (username, secret) for c in "\r\n\0"):
+        # only a Secret edited by hand can hold one (validate refuses it in the config): git's
+        # credential protocol and HTTP headers cannot carry it
+        yield Step(Outcome.NOT_CHECKED, "the username or secret holds a line break")
+        return
     if cred.repositories:
         helper_file = _write_private(
             folder / "credential", f"username={username}\npassword={secret}\n"

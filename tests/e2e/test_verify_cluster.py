@@ -13,7 +13,7 @@ import pytest
 
 from tests.e2e.conftest import NS, Run, Write, apply_ok
 from tests.fixtures.cluster import Kubectl
-from tests.fixtures.servers import StartRegistry
+from tests.fixtures.servers import ProviderApi, StartRegistry, Token
 
 pytestmark = pytest.mark.usefixtures("dispatch_ns", "trust_test_ca")
 
@@ -64,3 +64,32 @@ def test_verify_cluster_checks_the_applied_secret_and_names_the_drift(
     for result in (before, applied, drifted, as_json, config_itself):
         assert password not in result.out + result.err
         assert edited not in result.out + result.err
+
+
+def test_a_hand_edited_token_with_a_line_break_is_not_sent(
+    run: Run,
+    write_config: Write,
+    cluster_args: list[str],
+    kubectl: Kubectl,
+    provider_api: ProviderApi,
+) -> None:
+    """The config cannot hold one (validate refuses it); a Secret edited by hand can, and it
+    would break git's credential protocol and the HTTP header: not checked, and not sent."""
+    token = f"canary-{secrets.token_hex(8)}"
+    provider_api.tokens[token] = Token("octocat", ("repo", "admin:repo_hook"))
+    cred = {"type": "github", "url": provider_api.url, "username": "octocat", "token": token}
+    config = write_config({"team-1": [cred]})
+    apply_ok(run, cluster_args, config)
+    assert run("verify", config, "--cluster", *cluster_args).code == 0
+    patch = {"data": {"password": base64.b64encode(f"{token}\nX-Other: 1".encode()).decode()}}
+    name = f"team-1-github-127-0-0-1-{provider_api.url.rpartition(':')[2]}"
+    kubectl("patch", "secret", name, "-n", NS, "--type=merge", "-p", json.dumps(patch))
+    provider_api.requests.clear()
+    result = run("verify", config, "--cluster", *cluster_args)
+    assert result.code == 1
+    assert result.out.splitlines()[0] == (
+        f"dispatch/team-1 credentials[0] github {provider_api.url}: not checked (the username"
+        f" or secret holds a line break; Secret {NS}/{name} differs from the config in password)"
+    )
+    assert provider_api.requests == []
+    assert token not in result.out + result.err
