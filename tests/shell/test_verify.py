@@ -14,7 +14,9 @@ Every secret is a canary: no output of verify, -vv and JSON included, may hold o
 from __future__ import annotations
 
 import json
+import os
 import secrets
+import shutil
 import socket
 import subprocess
 import time
@@ -513,3 +515,39 @@ def test_a_server_that_never_answers_is_unreachable_within_the_timeout(verify: V
         "3 credentials: 3 unreachable.",
     ]
     assert took < 8, took  # sops included; one after the other would take over 6s
+
+
+@pytest.mark.usefixtures("trust_test_ca")
+def test_no_secret_in_a_child_s_command_line_or_environment(
+    verify: Verify,
+    octocat: tuple[GitHttpServer, str],
+    sshd: StartSshd,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """git and ssh (git's own ssh too) run through wrappers that record their arguments and
+    environment, then run the real programs: the checks work and no record holds a secret."""
+    server, token = octocat
+    ssh_server = sshd()
+    key = ssh_key()
+    ssh_server.authorize(key)
+    record = tmp_path / "children.log"
+    wrappers = tmp_path / "bin"
+    wrappers.mkdir()
+    for program in ("git", "ssh"):
+        real = shutil.which(program)
+        wrapper = wrappers / program
+        wrapper.write_text(
+            f'#!/bin/sh\n{{ printf "%s\\n" "$0" "$@"; env; }} >> {record}\nexec {real} "$@"\n'
+        )
+        wrapper.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{wrappers}:{os.environ['PATH']}")
+    code, out, _ = verify(
+        github(server, "octocat", token), git_ssh(ssh_server, key, ssh_server.known_hosts())
+    )
+    assert code == 0, out
+    seen = record.read_text()
+    assert seen.count(f"{wrappers}/git\n") == 2  # ls-remote over https, then over ssh
+    assert seen.count(f"{wrappers}/ssh\n") == 2  # the handshake, then git's
+    assert token not in seen
+    assert not any(line in seen for line in key.strip().splitlines()[1:-1])
