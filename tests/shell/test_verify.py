@@ -283,10 +283,16 @@ def git_ssh(server: SshServer, key: str, known: str, *repos: str) -> dict[str, A
     }
 
 
-def test_ssh_good_key_works(verify: Verify, sshd: StartSshd) -> None:
+def authorized_sshd(sshd: StartSshd) -> tuple[SshServer, str]:
+    """A running sshd and a key it lets in."""
     server = sshd()
     key = ssh_key()
     server.authorize(key)
+    return server, key
+
+
+def test_ssh_good_key_works(verify: Verify, sshd: StartSshd) -> None:
+    server, key = authorized_sshd(sshd)
     code, out, err = verify(git_ssh(server, key, server.known_hosts()))
     assert (code, err) == (0, "")
     assert lines(out) == [
@@ -307,9 +313,7 @@ def test_ssh_key_not_authorized_is_rejected(verify: Verify, sshd: StartSshd) -> 
 
 
 def test_ssh_revoked_key_is_rejected(verify: Verify, sshd: StartSshd) -> None:
-    server = sshd()
-    key = ssh_key()
-    server.authorize(key)
+    server, key = authorized_sshd(sshd)
     assert verify(git_ssh(server, key, server.known_hosts()))[0] == 0
     server.authorized_keys.write_text("")
     code, out, _ = verify(git_ssh(server, key, server.known_hosts()))
@@ -320,9 +324,7 @@ def test_ssh_revoked_key_is_rejected(verify: Verify, sshd: StartSshd) -> None:
 def test_ssh_changed_host_key_is_a_host_key_mismatch_not_auth_failed(
     verify: Verify, sshd: StartSshd, tmp_path: Path
 ) -> None:
-    server = sshd()
-    key = ssh_key()
-    server.authorize(key)
+    server, key = authorized_sshd(sshd)
     old = tmp_path / "old_host_key"
     subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(old)], check=True)
     stale = (
@@ -350,9 +352,7 @@ def test_ssh_changed_host_key_is_a_host_key_mismatch_not_auth_failed(
 def test_ssh_missing_repository_is_rejected_after_the_handshake(
     verify: Verify, sshd: StartSshd
 ) -> None:
-    server = sshd()
-    key = ssh_key()
-    server.authorize(key)
+    server, key = authorized_sshd(sshd)
     missing = server.url().replace("repo.git", "gone.git")
     code, out, _ = verify(git_ssh(server, key, server.known_hosts(), server.url(), missing))
     assert code == 1
@@ -453,9 +453,7 @@ def test_every_kind_at_once_verbose_and_json_hold_no_secret(
     provider_api: ProviderApi,
 ) -> None:
     server, token = octocat
-    ssh_server = sshd()
-    key = ssh_key()
-    ssh_server.authorize(key)
+    ssh_server, key = authorized_sshd(sshd)
     password = canary("password")
     started = registry({"robot": password})
     creds = [
@@ -528,9 +526,7 @@ def test_no_secret_in_a_child_s_command_line_or_environment(
     """git and ssh (git's own ssh too) run through wrappers that record their arguments and
     environment, then run the real programs: the checks work and no record holds a secret."""
     server, token = octocat
-    ssh_server = sshd()
-    key = ssh_key()
-    ssh_server.authorize(key)
+    ssh_server, key = authorized_sshd(sshd)
     record = tmp_path / "children.log"
     wrappers = tmp_path / "bin"
     wrappers.mkdir()
