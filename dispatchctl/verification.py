@@ -322,9 +322,7 @@ def realm_problem(registry_host: str, realm: str) -> str | None:
         return f"the token service {_origin(realm)} is not https"
     if not host:
         return "the token service's URL names no host"
-    mine = registry_host.lower().rpartition("@")[2]
-    mine = mine.rsplit(":", 1)[0] if mine.count(":") == 1 else mine
-    mine = mine.strip("[]")
+    mine = (urlsplit(f"https://{registry_host}").hostname or "").rstrip(".")
     if host == mine:
         return None
     parent = mine.partition(".")[2]

@@ -169,6 +169,8 @@ def test_challenges(header: str, expected: tuple[str, dict[str, str]]) -> None:
         ("ghcr.io", "https://ghcr.io/token", True),
         ("127.0.0.1:5000", "https://127.0.0.1:5001/token", True),
         ("127.0.0.1:5000", "https://127.0.0.2/token", False),
+        ("[::1]:5000", "https://[::1]:5001/token", True),
+        ("[::1]:5000", "https://[::2]/token", False),
         ("registry-1.docker.io", "http://auth.docker.io/token", False),
         ("registry-1.docker.io", "https://auth.docker.io.evil.example/token", False),
         ("ghcr.io", "https://evil.io/token", False),
