@@ -234,33 +234,34 @@ _SSH_IDENTITY = (
 SSH_AUTHENTICATED = re.compile(r'^Authenticated to \S+ \(\S+\) using "([^"]+)"', re.MULTILINE)
 
 
-def git_step(returncode: int, stderr: str, url: str) -> Step:
-    """``git ls-remote URL HEAD``'s exit code and stderr -> the outcome for that repository."""
+def git_step(returncode: int, output: str, url: str) -> Step:
+    """``git ls-remote URL HEAD``'s exit code and output (stdout and stderr) -> the outcome
+    for that repository."""
     if returncode == 0:
         return Step(Outcome.WORKS)
-    if _HOST_KEY.search(stderr):
-        return host_key_step(stderr)
-    if _TLS.search(stderr):
+    if _HOST_KEY.search(output):
+        return host_key_step(output)
+    if _TLS.search(output):
         return Step(Outcome.TLS, f"{url}: the server's certificate was not accepted")
-    if _AUTH.search(stderr):
+    if _AUTH.search(output):
         return Step(Outcome.REJECTED, f"{url}: the server refused the credential")
-    if _REDIRECT.search(stderr):
+    if _REDIRECT.search(output):
         return Step(
             Outcome.NOT_CHECKED,
             f"{url}: the server redirects elsewhere; verify sends no credential on (list the"
             " repository's own URL)",
         )
-    if _NOT_FOUND.search(stderr):
+    if _NOT_FOUND.search(output):
         return Step(
             Outcome.REJECTED, f"{url}: no such repository, or the credential may not read it"
         )
-    if _UNREACHABLE.search(stderr):
+    if _UNREACHABLE.search(output):
         return Step(Outcome.UNREACHABLE, f"{url}: could not connect")
     return Step(Outcome.REJECTED, f"{url}: git ls-remote failed (exit code {returncode})")
 
 
-def host_key_step(stderr: str) -> Step:
-    found = _FINGERPRINT.search(stderr)
+def host_key_step(output: str) -> Step:
+    found = _FINGERPRINT.search(output)
     presented = f" (the server presents {found.group(1)})" if found else ""
     return Step(
         Outcome.HOST_KEY,
@@ -269,18 +270,18 @@ def host_key_step(stderr: str) -> Step:
     )
 
 
-def ssh_step(stderr: str, user: str, *, timed_out: float | None = None) -> Step:
+def ssh_step(output: str, user: str, *, timed_out: float | None = None) -> Step:
     """The handshake (``ssh -T user@host`` at LogLevel VERBOSE): authenticated or why not;
     ``timed_out``: the seconds after which it was stopped."""
-    if _HOST_KEY.search(stderr):
-        return host_key_step(stderr)
-    if SSH_AUTHENTICATED.search(stderr):
+    if _HOST_KEY.search(output):
+        return host_key_step(output)
+    if SSH_AUTHENTICATED.search(output):
         for pattern in _SSH_IDENTITY:
-            found = pattern.search(stderr)
+            found = pattern.search(output)
             if found is not None:
                 return Step(Outcome.WORKS, identity=found.group(1) if found.groups() else None)
         return Step(Outcome.WORKS, identity=user)
-    if re.search(r"Permission denied|Too many authentication failures", stderr):
+    if re.search(r"Permission denied|Too many authentication failures", output):
         return Step(Outcome.REJECTED, f"the server refused the key for user {user}")
     if timed_out is not None:
         return Step(Outcome.UNREACHABLE, f"no answer in {timed_out:g}s")

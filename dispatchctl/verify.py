@@ -174,7 +174,7 @@ def _child_env(home: Path, **extra: str) -> dict[str, str]:
 @dataclass(frozen=True)
 class _Ran:
     returncode: int | None  # None: killed at the timeout
-    stderr: str
+    output: str  # stdout and stderr: GitHub greets on stderr, GitLab on stdout
 
 
 def _run(argv: list[str], env: Mapping[str, str], timeout: float) -> _Ran:
@@ -185,20 +185,20 @@ def _run(argv: list[str], env: Mapping[str, str], timeout: float) -> _Ran:
         argv,
         env=dict(env),
         stdin=subprocess.DEVNULL,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
         start_new_session=True,
     ) as proc:
         try:
-            _, err = proc.communicate(timeout=timeout)
+            out, _ = proc.communicate(timeout=timeout)
         except subprocess.TimeoutExpired:
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(proc.pid, signal.SIGKILL)
-            _, err = proc.communicate()
+            out, _ = proc.communicate()
             log.debug("%s: no answer in %ss", argv[0], timeout)
-            return _Ran(None, err.decode(errors="replace"))
+            return _Ran(None, out.decode(errors="replace"))
     log.debug("%s exited %d", argv[0], proc.returncode)
-    return _Ran(proc.returncode, err.decode(errors="replace"))
+    return _Ran(proc.returncode, out.decode(errors="replace"))
 
 
 def _ls_remote(url: str, config: Sequence[str], env: Mapping[str, str], timeout: float) -> Step:
@@ -206,7 +206,7 @@ def _ls_remote(url: str, config: Sequence[str], env: Mapping[str, str], timeout:
     ran = _run(["git", *settings, "ls-remote", "--", url, "HEAD"], env, timeout)
     if ran.returncode is None:
         return Step(Outcome.UNREACHABLE, f"{url}: no answer in {timeout:g}s")
-    return git_step(ran.returncode, ran.stderr, url)
+    return git_step(ran.returncode, ran.output, url)
 
 
 # --- git over https -------------------------------------------------------------------------
@@ -432,7 +432,7 @@ def _check_ssh(
         env,
         timeout,
     )
-    step = ssh_step(ran.stderr, user, timed_out=timeout if ran.returncode is None else None)
+    step = ssh_step(ran.output, user, timed_out=timeout if ran.returncode is None else None)
     yield step
     if step.outcome is not Outcome.WORKS:
         return

@@ -79,7 +79,7 @@ AUTHENTICATED = 'Authenticated to github.com ([140.82.121.4]:22) using "publicke
 
 
 @pytest.mark.parametrize(
-    ("timed_out", "stderr", "expected"),
+    ("timed_out", "output", "expected"),
     [
         (
             None,
@@ -112,8 +112,8 @@ AUTHENTICATED = 'Authenticated to github.com ([140.82.121.4]:22) using "publicke
         (5.0, "", Step(Outcome.UNREACHABLE, "no answer in 5s")),
     ],
 )
-def test_ssh_messages(timed_out: float | None, stderr: str, expected: Step) -> None:
-    assert ssh_step(stderr, "git", timed_out=timed_out) == expected
+def test_ssh_messages(timed_out: float | None, output: str, expected: Step) -> None:
+    assert ssh_step(output, "git", timed_out=timed_out) == expected
 
 
 @pytest.mark.parametrize(
