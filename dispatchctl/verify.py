@@ -36,6 +36,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlencode, urlsplit
 
+from pydantic import SecretStr
+
 from dispatchctl import tekton
 from dispatchctl.config import credentials as creds
 from dispatchctl.config.load import load_config
@@ -121,6 +123,9 @@ def check(
             return Result.of(where, [missing_secret_step(applied.secret)], checked, applied)
         cred = applied.credential
         checked.append(f"Secret {applied.secret}")
+    elif isinstance(cred, GitSshCredential):  # the key as apply writes it to the Secret
+        key = canonical_private_key(cred.privateKey.get_secret_value())
+        cred = cred.model_copy(update={"privateKey": SecretStr(key)})
     with _private_folder() as folder:
         if isinstance(cred, DockerCredential):
             steps = _check_docker(cred, timeout, checked)
@@ -404,7 +409,7 @@ def _check_ssh(
     cred: GitSshCredential, folder: Path, timeout: float, checked: list[str]
 ) -> Iterator[Step]:
     name, port = tekton.ssh_host_port(cred.host)
-    key = _write_private(folder / "id", canonical_private_key(cred.privateKey.get_secret_value()))
+    key = _write_private(folder / "id", cred.privateKey.get_secret_value())
     known = _write_private(folder / "known_hosts", cred.knownHosts.rstrip("\n") + "\n")
     config = _write_private(
         folder / "ssh_config",
