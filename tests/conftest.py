@@ -18,6 +18,7 @@ pytest_plugins = [
     "tests.fixtures.oracle",
     "tests.fixtures.sops",
     "tests.fixtures.sshd",
+    "tests.fixtures.servers",  # after sshd, whose helpers it imports
 ]
 
 _CLEARED_PREFIXES = ("SOPS_", "KUBECONFIG", "KUBERNETES_SERVICE", "DISPATCHCTL_")

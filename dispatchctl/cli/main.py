@@ -34,6 +34,7 @@ COMMANDS: dict[str, str] = {
     "import": "dispatchctl.cli.import_:import_",
     "local-cluster": "dispatchctl.cli.local_cluster:local_cluster",
     "completion": "dispatchctl.cli.completion:completion",
+    "verify": "dispatchctl.cli.verify:verify",
 }
 
 

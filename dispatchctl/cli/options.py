@@ -161,7 +161,7 @@ def _refuse_detached_value(option: str, rest: list[str]) -> None:
         )
 
 
-def _duration(value: str | float) -> float:
+def duration(value: str | float) -> float:
     """Seconds from "90", "90s", "2m" or "1h" (Terraform writes -lock-timeout=10s)."""
     if isinstance(value, int | float):
         return float(value)
@@ -210,7 +210,7 @@ def cluster_options(f: Callable[..., Any]) -> Callable[..., Any]:
 
 lock_timeout = click.option(
     "--lock-timeout",
-    type=_duration,
+    type=duration,
     default="60s",
     show_default=True,
     metavar="DURATION",

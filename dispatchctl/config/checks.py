@@ -223,12 +223,67 @@ def _check_credential(file: str, path: DataPath, cred: creds.AnyCredential) -> I
             yield Finding(file, (*path, "secretName"), problem)
     if isinstance(cred, GitSshCredential):
         yield from _check_git(file, path, cred)
+        yield from _check_repositories(file, path, cred)
         return
     yield from _check_values(file, path, cred)
     refused = _url_field_problem(cred)
     if refused is not None:
         name, (message, hint) = refused
         yield Finding(file, (*path, name), message, hint)
+    elif not isinstance(cred, DockerCredential):
+        yield from _check_repositories(file, path, cred)
+
+
+def _check_repositories(
+    file: str, path: DataPath, cred: creds.ScmCredential | GitSshCredential
+) -> Iterator[Finding]:
+    """Each entry is a clone URL of the credential's own host, or a path on it: ``verify``
+    sends the credential to it, so another host is refused."""
+    host = _present(cred, "host") if isinstance(cred, GitSshCredential) else "https"
+    if host is None or is_encrypted(host) or (host != "https" and _host_problem(host)):
+        return  # the host is reported where it is
+    for index, entry in enumerate(getattr(cred, "repositories", None) or ()):
+        if is_encrypted(entry):
+            continue
+        problem = _repository_problem(cred, entry)
+        if problem is not None:
+            yield Finding(file, (*path, "repositories", index), *problem)
+
+
+def _repository_problem(
+    cred: creds.ScmCredential | GitSshCredential, entry: str
+) -> tuple[str, str | None] | None:
+    ssh = isinstance(cred, GitSshCredential)
+    example = "e.g. git@github.com:org/repo.git or org/repo" if ssh else "e.g. org/repo"
+    if not entry.strip() or any(c.isspace() for c in entry):
+        return "a repository must be a URL or path without whitespace", example
+    if "://" in entry:
+        scheme = entry.partition("://")[0].lower()
+        if ssh and scheme != "ssh":
+            return "a git (ssh) credential's repositories are ssh URLs", example
+        problem = None if ssh else _url_problem(entry, http_allowed=cred.insecureSkipTLSVerify)
+        if problem is not None:
+            return problem
+        try:
+            parts = urlsplit(entry)
+            parts.port  # noqa: B018 - raises ValueError for a bad port
+        except ValueError:
+            return "not a valid URL", example
+        if parts.password is not None:
+            return "the URL must not carry a password", None
+        if not parts.hostname:
+            return "the URL names no host", example
+    elif not ssh and (":" in entry or "@" in entry):
+        return "an https credential's repositories are https URLs or paths", example
+    where = creds.repository(cred, entry).host
+    expected = creds.repository_host(cred)
+    if where != expected:
+        return (
+            f"the repository is on {where}, not on {expected}, the host this credential is for"
+            " (verify sends the credential only there)",
+            f"list it under the credential for {where}",
+        )
+    return None
 
 
 def _present(cred: creds.AnyCredential, name: str) -> str | None:

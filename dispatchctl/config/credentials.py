@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 from dispatchctl import tekton
 from dispatchctl.config.fields import SECRET_FIELDS
@@ -109,3 +110,60 @@ def secret_name(account: ServiceAccount, cred: AnyCredential) -> str:
 
 def pull_secret_name(account: ServiceAccount, cred: DockerCredential) -> str:
     return f"{secret_name(account, cred)}-pull"
+
+
+_SCP_LIKE = re.compile(r"^(?:(?P<user>[^@/:]+)@)?(?P<host>[^@/:\[\]]+|\[[^\]]+\]):(?P<path>.*)$")
+
+
+@dataclass(frozen=True)
+class Repository:
+    """One entry of ``repositories:`` as git is given it: the clone URL, and for ssh the user
+    it logs in as (None: ssh's default) and the ``host`` or ``host:port`` it names."""
+
+    url: str
+    host: str
+    user: str | None = None
+
+
+def repository(cred: ScmCredential | GitSshCredential, entry: str) -> Repository:
+    """The clone URL of an entry: a URL or ``user@host:path`` as given, a bare path on the
+    credential's host (over ssh as ``git@``, the user every hosted provider takes)."""
+    text = entry.strip()
+    if isinstance(cred, GitSshCredential):
+        return _ssh_repository(cred, text)
+    if "://" in text:
+        return Repository(text, tekton.git_origin(text))
+    return Repository(f"{base_url(cred)}/{text.strip('/')}", git_url(cred))
+
+
+def _ssh_repository(cred: GitSshCredential, text: str) -> Repository:
+    if "://" in text:
+        parts = urlsplit(text)
+        name = (parts.hostname or "").lower()
+        port = parts.port or tekton.SSH_DEFAULT_PORT
+        return Repository(text, tekton.ssh_target(f"{name}:{port}"), parts.username)
+    found = _SCP_LIKE.match(text)
+    if found is not None:
+        host = found["host"].lower()
+        # user@host:path has no port: ssh takes it from its config, i.e. the credential's
+        return Repository(text, tekton.ssh_target(f"{host}:{_ssh_port(cred)}"), found["user"])
+    name, port = tekton.ssh_host_port(cred.host)
+    path = text.strip("/")
+    url = (
+        f"git@{name}:{path}"
+        if port == tekton.SSH_DEFAULT_PORT
+        else f"ssh://git@{name}:{port}/{path}"
+    )
+    return Repository(url, tekton.ssh_target(cred.host), "git")
+
+
+def _ssh_port(cred: GitSshCredential) -> int:
+    return tekton.ssh_host_port(cred.host)[1]
+
+
+def repository_host(cred: ScmCredential | GitSshCredential) -> str:
+    """What a repository's host must equal: ``scheme://host[:port]`` over https, ``host`` or
+    ``host:port`` over ssh."""
+    if isinstance(cred, GitSshCredential):
+        return tekton.ssh_target(cred.host)
+    return git_url(cred)

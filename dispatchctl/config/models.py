@@ -62,10 +62,20 @@ class _Credential(_Model):
         return value
 
 
+_REPOSITORIES_HELP = (
+    "Repositories this credential is for (optional): {example}, or a path on the host such as"
+    " org/repo. `dispatchctl verify` runs git ls-remote on each."
+)
+
+
 class _ScmCredential(_Credential):
     insecureSkipTLSVerify: StrictBool = Field(
         default=False,
         description="Skip TLS verification for Dispatch's SCM calls; also allows an http:// url.",
+    )
+    repositories: list[str] = Field(
+        default_factory=list,
+        description=_REPOSITORIES_HELP.format(example="clone URLs of this host (https://...)"),
     )
 
 
@@ -115,6 +125,12 @@ class GitSshCredential(_Credential):
     knownHosts: str = Field(
         description="known_hosts lines for the host (ssh-keyscan [-p PORT] HOST), written to"
         " ~/.ssh/known_hosts; without them git refuses to connect."
+    )
+    repositories: list[str] = Field(
+        default_factory=list,
+        description=_REPOSITORIES_HELP.format(
+            example="ssh clone URLs of this host (ssh://git@host/org/repo.git, git@host:org/repo)"
+        ),
     )
 
 

@@ -76,6 +76,10 @@ def with_top(**top: Any) -> dict[str, Any]:
     return doc
 
 
+ON_ANOTHER_HOST = (
+    "the repository is on {}, not on {}, the host this credential is for"
+    " (verify sends the credential only there)"
+)
 TOO_LONG_63 = "name is 64 characters long (at most 63)"
 TOO_LONG_253 = "name is 254 characters long (at most 253)"
 NOT_LABEL = "not a DNS-1123 label (lower case a-z, 0-9 and '-')"
@@ -384,6 +388,82 @@ CASES: list[tuple[str, dict[str, Any], list[tuple[tuple[Any, ...], str]]]] = [
             github(url="https://c.example.com", secretName="x"),
         ),
         [((*ACCOUNT, "credentials", 2), "Secret dispatch/x would be written twice")],
+    ),
+    (
+        "repositories of the credential's host: URLs and paths",
+        document(
+            github(repositories=["https://github.com/org/a.git", "org/b", "/org/c.git"]),
+            github(
+                url="https://GitLab.example.com:443/gitlab",
+                repositories=["https://gitlab.example.com/gitlab/org/a.git", "org/b"],
+            ),
+            git(repositories=["git@github.com:org/a.git", "ssh://git@github.com:22/org/b", "c"]),
+            git(host="git.example.com:2222", repositories=["ssh://me@git.example.com:2222/r"]),
+            git(host="git.example.com:2200", repositories=["me@git.example.com:r.git"]),
+        ),
+        [],
+    ),
+    (
+        "repositories of another host, scheme or form",
+        document(
+            github(
+                repositories=[
+                    "https://gitlab.com/org/a.git",
+                    "https://github.com:8443/org/a.git",
+                    "http://github.com/org/a.git",
+                    "git@github.com:org/a.git",
+                    "https://user:pw@github.com/org/a.git",
+                    "org/a b",
+                    ENC,
+                ]
+            ),
+            git(
+                repositories=[
+                    "git@gitlab.com:org/a.git",
+                    "ssh://git@github.com:2222/org/b",
+                    "https://github.com/org/a.git",
+                    "ssh://git:pw@github.com/org/a.git",
+                ]
+            ),
+            git(host="git.example.com:2222", repositories=["ssh://me@git.example.com/r"]),
+        ),
+        [
+            (
+                (*CRED, "repositories", 0),
+                ON_ANOTHER_HOST.format("https://gitlab.com", "https://github.com"),
+            ),
+            (
+                (*CRED, "repositories", 1),
+                ON_ANOTHER_HOST.format("https://github.com:8443", "https://github.com"),
+            ),
+            (
+                (*CRED, "repositories", 2),
+                "http URLs are refused (credentials would travel in clear text)",
+            ),
+            (
+                (*CRED, "repositories", 3),
+                "an https credential's repositories are https URLs or paths",
+            ),
+            ((*CRED, "repositories", 4), "the URL must not carry a user or password"),
+            ((*CRED, "repositories", 5), "a repository must be a URL or path without whitespace"),
+            (
+                (*ACCOUNT, "credentials", 1, "repositories", 0),
+                ON_ANOTHER_HOST.format("gitlab.com", "github.com"),
+            ),
+            (
+                (*ACCOUNT, "credentials", 1, "repositories", 1),
+                ON_ANOTHER_HOST.format("github.com:2222", "github.com"),
+            ),
+            (
+                (*ACCOUNT, "credentials", 1, "repositories", 2),
+                "a git (ssh) credential's repositories are ssh URLs",
+            ),
+            ((*ACCOUNT, "credentials", 1, "repositories", 3), "the URL must not carry a password"),
+            (
+                (*ACCOUNT, "credentials", 2, "repositories", 0),
+                ON_ANOTHER_HOST.format("git.example.com", "git.example.com:2222"),
+            ),
+        ],
     ),
     (
         "a clash after a refused URL",

@@ -36,6 +36,7 @@ CORE = [
     "dispatchctl.render.json",
     "dispatchctl.render.text",
     "dispatchctl.render.markdown",
+    "dispatchctl.verification",
 ]
 FORBIDDEN = (
     "click",
