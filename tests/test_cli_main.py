@@ -55,7 +55,7 @@ def test_help_is_plain_text_with_examples(words: list[str], capsys) -> None:
 
 
 # the commands that talk to a cluster; every other one sends no API request
-SENDS_REQUESTS = ("plan", "apply", "import", "force-unlock", "status")
+SENDS_REQUESTS = ("plan", "apply", "import", "force-unlock", "status", "verify")
 
 
 @pytest.mark.parametrize(

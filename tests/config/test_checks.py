@@ -394,7 +394,7 @@ CASES: list[tuple[str, dict[str, Any], list[tuple[tuple[Any, ...], str]]]] = [
         document(
             github(repositories=["https://github.com/org/a.git", "org/b", "/org/c.git"]),
             github(
-                url="https://GitLab.example.com:443/gitlab",
+                url="https://GitLab.example.com/gitlab",
                 repositories=["https://gitlab.example.com/gitlab/org/a.git", "org/b"],
             ),
             git(repositories=["git@github.com:org/a.git", "ssh://git@github.com:22/org/b", "c"]),
