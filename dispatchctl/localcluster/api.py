@@ -12,9 +12,10 @@ import copy
 import json
 import secrets
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, ClassVar
 
 from dispatchctl.localcluster import gojson, managedfields, serverside, strategies, table
 from dispatchctl.localcluster.decode import decode_body
@@ -169,8 +170,7 @@ class Api:
         if r.verb in ("get", "list") and req.query.get("watch") in ("true", "1"):
             # errors.go NewMethodNotSupported: what a kind without watch answers
             raise method_not_supported(r.resource.plural, r.resource.group, "watch")
-        handler = getattr(self, f"_{r.verb}")
-        return handler(r, req)
+        return self._VERBS[r.verb](self, r, req)
 
     # reads
     def _get(self, r: Route, req: Request) -> Response:
@@ -509,6 +509,17 @@ class Api:
             "items": [_without_type(item) for item in items],
         }
         return Response(200, body)
+
+    # Route.verb (what route() answers) -> the method that runs it
+    _VERBS: ClassVar[dict[str, Callable[[Api, Route, Request], Response]]] = {
+        "get": _get,
+        "list": _list,
+        "create": _create,
+        "update": _update,
+        "patch": _patch,
+        "delete": _delete,
+        "deletecollection": _deletecollection,
+    }
 
 
 _GC_FINALIZERS = ("orphan", "foregroundDeletion")
