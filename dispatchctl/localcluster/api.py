@@ -43,6 +43,7 @@ from dispatchctl.localcluster.resources import (
     IMMORTAL_NAMESPACES,
     LEASES,
     NAMESPACES,
+    SERVICEACCOUNTS,
     SYSTEM_NAMESPACES,
     Resource,
 )
@@ -272,7 +273,19 @@ class Api:
         obj = _ordered(obj)
         if dry_run:
             return obj
-        return self.store.put(res.plural, namespace, name, obj)
+        stored = self.store.put(res.plural, namespace, name, obj)
+        if res is NAMESPACES:
+            self._insert_default_account(name)
+        return stored
+
+    def _insert_default_account(self, namespace: str) -> None:
+        """The ``default`` ServiceAccount kube-controller-manager's serviceaccount controller
+        (pkg/controller/serviceaccount/serviceaccounts_controller.go) gives every namespace a
+        moment after it is made; here it comes with the namespace. The controller sets no field
+        of its own, so the account has no managedFields entry."""
+        account = {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": "default"}}
+        account["metadata"]["namespace"] = namespace
+        self._insert(SERVICEACCOUNTS, account, "kube-controller-manager", applied=None)
 
     def _update(self, r: Route, req: Request) -> Response:
         dry_run = update_options(req).dry_run

@@ -850,6 +850,13 @@ sequence(
     applied(f"{SECRETS}/a?dryRun=All", "one", secret("a")),
     get(f"{SECRETS}/a"),
 )
+sequence(
+    "apply-yaml",
+    applied(f"{SECRETS}/a", "one", b"apiVersion: v1\nkind: Secret\nmetadata:\n  name: a\n"),
+    get(f"{SECRETS}/a"),
+    about="an apply configuration in block YAML, as clients other than kubectl and client-go "
+    "send it",
+)
 
 
 # --- what dispatchctl itself sends, and the controllers' side ------------------------------
