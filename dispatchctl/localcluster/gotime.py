@@ -105,7 +105,21 @@ class _OutOfRange(Exception):
 
 
 def _quote(text: str) -> str:
-    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    """format.go quote: '"' and '\\' escaped, and a control or non-ASCII character written as
+    the \\x escapes of its UTF-8 bytes (a lone surrogate is the U+FFFD Go's JSON made of it)."""
+    out = ['"']
+    for char in text:
+        if char < " " or char >= "\x80":
+            char = "\ufffd" if "\ud800" <= char <= "\udfff" else char
+            out += [f"\\x{byte:02x}" for byte in char.encode()]
+        else:
+            out.append("\\" + char if char in '"\\' else char)
+    return "".join(out) + '"'
+
+
+def _digits(text: str) -> bool:
+    """format.go isDigit: ASCII digits only (str.isdigit also takes "²" and "٣")."""
+    return bool(text) and all("0" <= char <= "9" for char in text)
 
 
 def parse_rfc3339(value: str, micro: bool) -> str:
@@ -151,7 +165,7 @@ def _failed(value: str, why: str) -> ParseError:
 
 
 def _year(rest: str, micro: bool) -> tuple[int, str]:
-    if len(rest) < 4 or not rest[:4].isdigit():
+    if len(rest) < 4 or not _digits(rest[:4]):
         raise _Unparsable
     return int(rest[:4]), rest[4:]
 
@@ -173,9 +187,9 @@ def _number(elem: str, bounds: tuple[int, int] | None, name: str) -> _Element:
 
 def _second(rest: str, micro: bool) -> tuple[int, str]:
     second, rest = _number("05", (0, 59), "second")(rest, micro)
-    if not micro and rest[:1] in (".", ",") and rest[1:2].isdigit():
+    if not micro and rest[:1] in (".", ",") and _digits(rest[1:2]):
         digits = 2  # a fraction the layout does not have: read and dropped
-        while digits < len(rest) and rest[digits].isdigit():
+        while digits < len(rest) and _digits(rest[digits]):
             digits += 1
         rest = rest[digits:]
     return second, rest
@@ -183,7 +197,7 @@ def _second(rest: str, micro: bool) -> tuple[int, str]:
 
 def _fraction(rest: str, micro: bool) -> tuple[int, str]:
     """.000000: exactly six digits after "." or ","; the nanoseconds."""
-    if len(rest) < 7 or rest[0] not in ".," or not rest[1:7].isdigit():
+    if len(rest) < 7 or rest[0] not in ".," or not _digits(rest[1:7]):
         raise _Unparsable
     return int(rest[1:7]) * 1000, rest[7:]
 
@@ -219,9 +233,9 @@ _ELEMENTS: dict[str, _Element] = {
 
 def _getnum(text: str, fixed: bool) -> tuple[int, str] | None:
     """format.go getnum: one or two digits (two when fixed)."""
-    if not text[:1].isdigit():
+    if not _digits(text[:1]):
         return None
-    if not text[1:2].isdigit():
+    if not _digits(text[1:2]):
         return None if fixed else (int(text[0]), text[1:])
     return int(text[:2]), text[2:]
 
