@@ -10,9 +10,9 @@ the real sops. Every command runs as a user runs it, as a subprocess with ``--ku
 Two backends. ``local``: a LocalCluster serving from its own process (the machine has 2 cores;
 the server's CPU is not charged to the client), which reports its request log over a pipe.
 ``real``: kube-apiserver, etcd (with fsync, as a real cluster runs it) and
-kube-controller-manager from ``scripts/control-plane up DIR --fsync``, new for each tool's
-sequence; requests are counted from the apiserver's own ``apiserver_request_total`` metric,
-and kubectl is the one built with it (same version).
+kube-controller-manager from ``gotools/controlplane/control-plane up DIR --fsync``, new for
+each tool's sequence; requests are counted from the apiserver's own
+``apiserver_request_total`` metric, and kubectl is the one built with it (same version).
 
 dispatchctl: apply from empty, a no-change plan, a no-op apply, a plan and an apply with 10%
 of the Secrets changed (every secret value of one account in ten). kubectl, on the same server
@@ -62,7 +62,7 @@ from tests.fixtures.sops import AgeKey, encrypt_file, generate_age_key  # noqa: 
 BIN = Path(sys.executable).parent
 DISPATCHCTL = BIN / "dispatchctl"
 KUBECTL = BIN / "kubectl"
-CONTROL_PLANE = ROOT / "scripts" / "control-plane"
+CONTROL_PLANE = ROOT / "gotools" / "controlplane" / "control-plane"
 NAMESPACE = "dispatch"
 CHANGED_EVERY = 10  # one account in ten gets new secret values: 10% of the Secrets
 RESULTS = ROOT / "benchmarks" / "results"
@@ -212,7 +212,9 @@ class RealServer:
             check=False,
         )
         if proc.returncode != 0:
-            raise RuntimeError(f"scripts/control-plane up failed: {proc.stderr[-2000:]}")
+            raise RuntimeError(
+                f"gotools/controlplane/control-plane up failed: {proc.stderr[-2000:]}"
+            )
         self._state = json.loads((self._dir / "control-plane.json").read_text())
         shutil.copyfile(self._dir / "kubeconfig", self.kubeconfig)
         self.url = str(self._state["server"])

@@ -5,11 +5,11 @@
 
 For each size, config_bench's accounts (8 objects each: 7 Secrets and the ServiceAccount) are
 spread over ``--namespaces`` namespaces (each account names its own), encrypted with the real
-sops. On a new cluster (``scripts/control-plane up --fsync`` for ``real``): ``dispatchctl apply
---create-namespace --auto-approve`` from empty, then a no-change ``dispatchctl plan``. Prints
-wall time, CPU, peak RSS of the process tree (sops included), the requests the server counted,
-and the no-change plan over the sops decrypt of the same file alone; writes JSON to
-benchmarks/results/.
+sops. On a new cluster (``gotools/controlplane/control-plane up --fsync`` for ``real``):
+``dispatchctl apply --create-namespace --auto-approve`` from empty, then a no-change
+``dispatchctl plan``. Prints wall time, CPU, peak RSS of the process tree (sops included), the
+requests the server counted, and the no-change plan over the sops decrypt of the same file
+alone; writes JSON to benchmarks/results/.
 """
 
 from __future__ import annotations

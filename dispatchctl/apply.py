@@ -21,7 +21,7 @@ from dispatchctl.cluster.write import create_object, delete_object, update_objec
 from dispatchctl.errors import DispatchctlError, PlanError
 from dispatchctl.objects import NAMESPACE, ObjectRef
 from dispatchctl.order import phases
-from dispatchctl.plan import Action, Change, Plan, Seen
+from dispatchctl.plan import Action, Change, Plan, Seen, check
 
 if TYPE_CHECKING:
     from dispatchctl.cluster import Cluster
@@ -87,11 +87,8 @@ def apply_plan(
     ``stop``, once set (the CLI sets it on Ctrl+C), stops the run as a hard failure would:
     an event checked between writes, where a KeyboardInterrupt could strike mid-bookkeeping.
     """
-    if plan.has_errors:
-        problems = [c.message for c in plan.conflicts]
-        problems += [d.message for d in plan.duplicate_urls]
-        problems += [f"namespace {ns} does not exist" for ns in plan.missing_namespaces]
-        raise PlanError("the plan has errors and cannot be applied: " + "; ".join(problems))
+    # the plan's own errors, in plan.problems' words; the delete-all guard is the caller's
+    check(plan, allow_delete_all=True)
     if parallelism < 1:
         raise PlanError(f"parallelism must be at least 1, not {parallelism}")
     progress = progress or NullProgress()

@@ -65,7 +65,9 @@ def _open_regular(path: Path | str) -> Iterator[BinaryIO]:
         yield handle
 
 
-def check_target(path: Path, *, replaceable: Callable[[Path], bool] | None, what: str) -> None:
+def check_safe_to_write(
+    path: Path, *, replaceable: Callable[[Path], bool] | None, what: str
+) -> None:
     """Refuse to write at ``path`` if it is a link, not a regular file, or a regular file that
     ``replaceable`` does not recognise (``what`` names what it accepts: "a dispatchctl plan").
     ``replaceable=None`` accepts any regular file."""
@@ -111,9 +113,9 @@ def write_private(
     A temporary file in the same folder, synced, then one rename (``overwrite``) or a hard link,
     which fails with FileExistsError rather than replace a file that appeared meanwhile. A
     reader never sees half a file; the rename replaces a name, never what a link points to.
-    Raises UnsafePathError (see ``check_target``) or OSError: the caller words the error.
+    Raises UnsafePathError (see ``check_safe_to_write``) or OSError: the caller words the error.
     """
-    check_target(path, replaceable=replaceable, what=what)
+    check_safe_to_write(path, replaceable=replaceable, what=what)
     temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
         fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)

@@ -351,26 +351,6 @@ def check(
         raise PlanProblems(found, hints=plan_hints(plan))
 
 
-def exit_code(
-    plan: Plan,
-    *,
-    detailed_exitcode: bool = False,
-    allow_delete_all: bool = False,
-    fail_on_delete: bool = False,
-    fail_on_expiring: bool = False,
-) -> int:
-    """Terraform's convention: 1 when the plan has problems, 2 under ``--detailed-exitcode``
-    when it has changes, else 0."""
-    if problems(
-        plan,
-        allow_delete_all=allow_delete_all,
-        fail_on_delete=fail_on_delete,
-        fail_on_expiring=fail_on_expiring,
-    ):
-        return 1
-    return 2 if detailed_exitcode and plan.has_changes else 0
-
-
 class PlanProblems(PlanError):
     """The plan cannot be applied; one line per problem the printed plan does not list."""
 

@@ -60,7 +60,7 @@ def save(plan: Plan, path: str | Path) -> None:
 def check_out(path: str | Path) -> None:
     """Refuse at once a place ``save`` would refuse, before the plan is made."""
     try:
-        files.check_target(Path(path), replaceable=is_planfile, what="a dispatchctl plan")
+        files.check_safe_to_write(Path(path), replaceable=is_planfile, what="a dispatchctl plan")
     except UnsafePathError as err:
         raise _unsafe_target(path, err) from None
 
@@ -151,7 +151,9 @@ def _refuse_changed(changed: Sequence[str]) -> None:
         )
 
 
-def check_target(saved: Plan, server: str) -> None:
+def check_same_server(saved: Plan, server: str) -> None:
+    """A saved plan is applied only to the API server it was made for: its objects' uids and
+    resourceVersions mean nothing elsewhere."""
     if saved.target.server != server:
         raise StalePlanError(
             f"the plan was made for {saved.target.server}, but this cluster is {server}",

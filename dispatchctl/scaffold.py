@@ -22,7 +22,7 @@ from dispatchctl.config.checks import PLACEHOLDERS, dns_label_problem
 from dispatchctl.config.fields import SECRET_FIELDS
 from dispatchctl.config.models import json_schema_text
 from dispatchctl.errors import AgeKeyError, InitError
-from dispatchctl.files import check_target, make_private_folders, read_regular, write_private
+from dispatchctl.files import check_safe_to_write, make_private_folders, read_regular, write_private
 
 SOPS_CONFIG = ".sops.yaml"
 CONFIG_NAME = "credentials.yaml"
@@ -254,7 +254,7 @@ def _shown(path: Path, cwd: Path) -> Path:
 
 def _read_sops_config(path: Path) -> str | None:
     try:
-        check_target(path, replaceable=None, what="a file")
+        check_safe_to_write(path, replaceable=None, what="a file")
         return read_regular(path, limit=_SOPS_CONFIG_LIMIT).decode("utf-8")
     except FileNotFoundError:
         return None

@@ -209,7 +209,7 @@ def apply_targets(
     )
     with options.open_cluster(*where) as cluster:
         if saved is not None:
-            planfile.check_target(saved, cluster.target.server)
+            planfile.check_same_server(saved, cluster.target.server)
         elif not opts.auto_approve:
             # Show and confirm before anything is written (the lock writes a Lease, and with
             # --create-namespace a namespace); under the lock the plan is made again and must

@@ -79,7 +79,7 @@ def import_(
       dispatchctl import -n dispatch -o team-1.yaml --service-account team-1
     """
     target = Path(out)
-    check_target(target, force=force)
+    check_out_file(target, force=force)
     owner = owner or namespace
     with options.open_cluster(kubeconfig, context, local) as cluster:
         accounts, secrets = read_namespace(cluster, namespace)
@@ -94,11 +94,11 @@ def import_(
     click.echo(summary(result, namespace, out, kubeconfig, context, local))
 
 
-def check_target(target: Path, *, force: bool) -> None:
+def check_out_file(target: Path, *, force: bool) -> None:
     """Refuse before reading anything: a link, a device or FIFO, an existing file, a missing
     folder."""
     try:
-        files.check_target(target, replaceable=None, what="a file")
+        files.check_safe_to_write(target, replaceable=None, what="a file")
     except files.UnsafePathError as err:
         raise NamespaceImportError(
             f"cannot write {target}: {err.strerror}", hint="name a regular file with -o"

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import importlib
 import sys
+from typing import TYPE_CHECKING
 
 import click
 
@@ -15,6 +16,9 @@ from dispatchctl import __version__
 from dispatchctl.cli import options
 from dispatchctl.cli.process import collect_rarely, forbid_core_dumps
 from dispatchctl.errors import DispatchctlError
+
+if TYPE_CHECKING:
+    from dispatchctl.plan import Plan
 
 EXIT_OK = 0
 EXIT_ERROR = 1
@@ -65,6 +69,12 @@ def cli() -> None:
     Options can also come from DISPATCHCTL_* environment variables (each option's help names
     its variable); the command line wins.
     """
+
+
+def exit_code(plan: Plan, *, detailed_exitcode: bool) -> int:
+    """What a plan that may go ahead exits with; one with problems never gets here: its
+    PlanProblems is an error, and main() ends every error with EXIT_ERROR."""
+    return EXIT_CHANGES if detailed_exitcode and plan.has_changes else EXIT_OK
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -7,6 +7,7 @@ import shlex
 import click
 
 from dispatchctl.cli import options
+from dispatchctl.cli.main import exit_code
 from dispatchctl.config import sops
 
 
@@ -100,10 +101,4 @@ def plan(
             again += [f"--context={context}"] if context else []
             again += [f"--local={local}"] if local else []
             click.echo(f"Saved the plan to {out}; apply it with: {shlex.join(again)}", err=True)
-        return plan_mod.exit_code(
-            result,
-            detailed_exitcode=detailed_exitcode,
-            allow_delete_all=allow_delete_all,
-            fail_on_delete=fail_on_delete,
-            fail_on_expiring=fail_on_expiring,
-        )
+        return exit_code(result, detailed_exitcode=detailed_exitcode)

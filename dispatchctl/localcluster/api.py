@@ -12,9 +12,10 @@ import copy
 import json
 import secrets
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, ClassVar
 
 from dispatchctl.localcluster import gojson, managedfields, serverside, strategies, table
 from dispatchctl.localcluster.decode import decode_body
@@ -42,6 +43,7 @@ from dispatchctl.localcluster.resources import (
     IMMORTAL_NAMESPACES,
     LEASES,
     NAMESPACES,
+    SERVICEACCOUNTS,
     SYSTEM_NAMESPACES,
     Resource,
 )
@@ -169,8 +171,7 @@ class Api:
         if r.verb in ("get", "list") and req.query.get("watch") in ("true", "1"):
             # errors.go NewMethodNotSupported: what a kind without watch answers
             raise method_not_supported(r.resource.plural, r.resource.group, "watch")
-        handler = getattr(self, f"_{r.verb}")
-        return handler(r, req)
+        return self._VERBS[r.verb](self, r, req)
 
     # reads
     def _get(self, r: Route, req: Request) -> Response:
@@ -272,7 +273,19 @@ class Api:
         obj = _ordered(obj)
         if dry_run:
             return obj
-        return self.store.put(res.plural, namespace, name, obj)
+        stored = self.store.put(res.plural, namespace, name, obj)
+        if res is NAMESPACES:
+            self._insert_default_account(name)
+        return stored
+
+    def _insert_default_account(self, namespace: str) -> None:
+        """The ``default`` ServiceAccount kube-controller-manager's serviceaccount controller
+        (pkg/controller/serviceaccount/serviceaccounts_controller.go) gives every namespace a
+        moment after it is made; here it comes with the namespace. The controller sets no field
+        of its own, so the account has no managedFields entry."""
+        account = {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": "default"}}
+        account["metadata"]["namespace"] = namespace
+        self._insert(SERVICEACCOUNTS, account, "kube-controller-manager", applied=None)
 
     def _update(self, r: Route, req: Request) -> Response:
         dry_run = update_options(req).dry_run
@@ -509,6 +522,17 @@ class Api:
             "items": [_without_type(item) for item in items],
         }
         return Response(200, body)
+
+    # Route.verb (what route() answers) -> the method that runs it
+    _VERBS: ClassVar[dict[str, Callable[[Api, Route, Request], Response]]] = {
+        "get": _get,
+        "list": _list,
+        "create": _create,
+        "update": _update,
+        "patch": _patch,
+        "delete": _delete,
+        "deletecollection": _deletecollection,
+    }
 
 
 _GC_FINALIZERS = ("orphan", "foregroundDeletion")

@@ -12,6 +12,8 @@ format.go appendInt does (a year of at least 4 digits, "-" before a negative one
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 _U64 = (1 << 64) - 1
 _DAY = 86400
 _ABSOLUTE_YEARS = 292277022400  # time.go absoluteYears
@@ -86,99 +88,154 @@ _CHUNKS = {
 }
 
 
+# a std element's reader: (the text at it, micro) -> (its value, the text after it)
+_Element = Callable[[str, bool], tuple[int, str]]
+
+
 class ParseError(Exception):
     """time.ParseError, with its Error() text."""
 
 
+class _Unparsable(Exception):
+    """The text at this element does not have the element's form."""
+
+
+class _OutOfRange(Exception):
+    """The element was read but is out of range; the argument names it as Go does."""
+
+
 def _quote(text: str) -> str:
-    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    """format.go quote: '"' and '\\' escaped, and a control or non-ASCII character written as
+    the \\x escapes of its UTF-8 bytes (a lone surrogate is the U+FFFD Go's JSON made of it)."""
+    out = ['"']
+    for char in text:
+        if char < " " or char >= "\x80":
+            char = "\ufffd" if "\ud800" <= char <= "\udfff" else char
+            out += [f"\\x{byte:02x}" for byte in char.encode()]
+        else:
+            out.append("\\" + char if char in '"\\' else char)
+    return "".join(out) + '"'
+
+
+def _digits(text: str) -> bool:
+    """format.go isDigit: ASCII digits only (str.isdigit also takes "²" and "٣")."""
+    return bool(text) and all("0" <= char <= "9" for char in text)
 
 
 def parse_rfc3339(value: str, micro: bool) -> str:
     """time.Parse(RFC3339 or RFC3339Micro, value), printed back as MarshalJSON does."""
     layout = RFC3339_MICRO if micro else RFC3339
+    read: dict[str, int] = {}
     rest = value
-    fields = {"2006": 0, "01": 0, "02": 0, "15": 0, "04": 0, "05": 0}
-    nanos, offset = 0, 0  # metav1.Time keeps whole seconds; only MicroTime reads a fraction
-
-    def fail(elem: str, at: str, message: str = "") -> ParseError:
-        if message:
-            return ParseError(f"parsing time {_quote(value)}{message}")
-        return ParseError(
-            f"parsing time {_quote(value)} as {_quote(layout)}: cannot parse {_quote(at)} as "
-            f"{_quote(elem)}"
-        )
-
     for prefix, elem in _CHUNKS[micro]:
         if not rest.startswith(prefix):
-            raise fail(prefix, rest)
+            raise _cannot_parse(value, layout, rest, prefix)
         rest = rest[len(prefix) :]
-        hold = rest
-        bad = False
-        out_of_range = ""
-        if elem == "2006":
-            bad = len(rest) < 4 or not rest[0].isdigit() or not rest[:4].isdigit()
-            if not bad:
-                fields[elem], rest = int(rest[:4]), rest[4:]
-        elif elem in ("01", "02", "15", "04", "05"):
-            number = _getnum(rest, fixed=elem != "15")
-            if number is None:
-                bad = True
-            else:
-                fields[elem], rest = number
-                limit = {"01": (1, 12), "15": (0, 23), "04": (0, 59), "05": (0, 59)}.get(elem)
-                names = {"01": "month", "15": "hour", "04": "minute", "05": "second"}
-                if limit and not limit[0] <= fields[elem] <= limit[1]:
-                    out_of_range = names[elem]
-                elif elem == "05" and not micro and rest[:1] in (".", ",") and rest[1:2].isdigit():
-                    digits = 2  # a fraction the layout does not have: read and dropped
-                    while digits < len(rest) and rest[digits].isdigit():
-                        digits += 1
-                    rest = rest[digits:]
-        elif elem == ".000000":
-            if len(rest) < 7 or rest[0] not in ".," or not rest[1:7].isdigit():
-                bad = True
-            else:
-                nanos, rest = int(rest[1:7]) * 1000, rest[7:]
-        elif rest[:1] == "Z":
-            rest = rest[1:]
-        elif len(rest) < 6 or rest[3] != ":" or rest[0] not in "+-":
-            bad = True
-        else:
-            hours, minutes = _getnum(rest[1:3], True), _getnum(rest[4:6], True)
-            if hours is None or minutes is None:
-                bad = True
-            else:
-                if hours[0] > 24:
-                    out_of_range = "time zone offset hour"
-                elif minutes[0] > 60:
-                    out_of_range = "time zone offset minute"
-                offset = (hours[0] * 60 + minutes[0]) * 60 * (-1 if rest[0] == "-" else 1)
-                rest = rest[6:]
-        if out_of_range:
-            raise fail("", "", f": {out_of_range} out of range")
-        if bad:
-            raise fail(elem, hold)
+        try:
+            read[elem], rest = _ELEMENTS[elem](rest, micro)
+        except _Unparsable:
+            raise _cannot_parse(value, layout, rest, elem) from None
+        except _OutOfRange as err:
+            raise _failed(value, f"{err} out of range") from None
     if rest:
-        raise fail("", "", f": extra text: {_quote(rest)}")
-    year, month, day = fields["2006"], fields["01"], fields["02"]
+        raise _failed(value, f"extra text: {_quote(rest)}")
+    year, month, day = read["2006"], read["01"], read["02"]
     if not 1 <= day <= _days_in(month, year):
-        raise fail("", "", ": day out of range")
+        raise _failed(value, "day out of range")
     seconds = (
         _days_from_civil(year, month, day) * _DAY
-        + fields["15"] * 3600
-        + fields["04"] * 60
-        + fields["05"]
-        - offset
+        + read["15"] * 3600
+        + read["04"] * 60
+        + read["05"]
+        - read["Z07:00"]
     )
-    return format_rfc3339(seconds, nanos if micro else 0, micro)
+    # metav1.Time keeps whole seconds; only MicroTime reads a fraction
+    return format_rfc3339(seconds, read.get(".000000", 0), micro)
+
+
+def _cannot_parse(value: str, layout: str, at: str, elem: str) -> ParseError:
+    return ParseError(
+        f"parsing time {_quote(value)} as {_quote(layout)}: cannot parse {_quote(at)} as "
+        f"{_quote(elem)}"
+    )
+
+
+def _failed(value: str, why: str) -> ParseError:
+    return ParseError(f"parsing time {_quote(value)}: {why}")
+
+
+def _year(rest: str, micro: bool) -> tuple[int, str]:
+    if len(rest) < 4 or not _digits(rest[:4]):
+        raise _Unparsable
+    return int(rest[:4]), rest[4:]
+
+
+def _number(elem: str, bounds: tuple[int, int] | None, name: str) -> _Element:
+    """A std element of one or two digits (two unless it is "15"), checked against bounds."""
+
+    def read(rest: str, micro: bool) -> tuple[int, str]:
+        got = _getnum(rest, fixed=elem != "15")
+        if got is None:
+            raise _Unparsable
+        number, rest = got
+        if bounds and not bounds[0] <= number <= bounds[1]:
+            raise _OutOfRange(name)
+        return number, rest
+
+    return read
+
+
+def _second(rest: str, micro: bool) -> tuple[int, str]:
+    second, rest = _number("05", (0, 59), "second")(rest, micro)
+    if not micro and rest[:1] in (".", ",") and _digits(rest[1:2]):
+        digits = 2  # a fraction the layout does not have: read and dropped
+        while digits < len(rest) and _digits(rest[digits]):
+            digits += 1
+        rest = rest[digits:]
+    return second, rest
+
+
+def _fraction(rest: str, micro: bool) -> tuple[int, str]:
+    """.000000: exactly six digits after "." or ","; the nanoseconds."""
+    if len(rest) < 7 or rest[0] not in ".," or not _digits(rest[1:7]):
+        raise _Unparsable
+    return int(rest[1:7]) * 1000, rest[7:]
+
+
+def _zone(rest: str, micro: bool) -> tuple[int, str]:
+    """Z07:00: "Z" or ±hh:mm; the offset east of UTC in seconds."""
+    if rest[:1] == "Z":
+        return 0, rest[1:]
+    if len(rest) < 6 or rest[3] != ":" or rest[0] not in "+-":
+        raise _Unparsable
+    hours, minutes = _getnum(rest[1:3], True), _getnum(rest[4:6], True)
+    if hours is None or minutes is None:
+        raise _Unparsable
+    if hours[0] > 24:
+        raise _OutOfRange("time zone offset hour")
+    if minutes[0] > 60:
+        raise _OutOfRange("time zone offset minute")
+    offset = (hours[0] * 60 + minutes[0]) * 60 * (-1 if rest[0] == "-" else 1)
+    return offset, rest[6:]
+
+
+_ELEMENTS: dict[str, _Element] = {
+    "2006": _year,
+    "01": _number("01", (1, 12), "month"),
+    "02": _number("02", None, "day"),  # checked against the month once both are read
+    "15": _number("15", (0, 23), "hour"),
+    "04": _number("04", (0, 59), "minute"),
+    "05": _second,
+    ".000000": _fraction,
+    "Z07:00": _zone,
+}
 
 
 def _getnum(text: str, fixed: bool) -> tuple[int, str] | None:
     """format.go getnum: one or two digits (two when fixed)."""
-    if not text[:1].isdigit():
+    if not _digits(text[:1]):
         return None
-    if not text[1:2].isdigit():
+    if not _digits(text[1:2]):
         return None if fixed else (int(text[0]), text[1:])
     return int(text[:2]), text[2:]
 

@@ -175,18 +175,12 @@ def check(
             "boolean": isinstance(value, bool),
         }[schema]
         if not ok:
-            raise DecodeError(
-                f"json: cannot unmarshal {gojson.kind(value)} into Go struct field "
-                f"{struct}.{path} of type {_go_type(schema)}"
-            )
+            raise _wrong_type(value, schema, struct, path)
         return value
     shape, inner = schema
     if shape == "object":
         if not isinstance(value, dict):
-            raise DecodeError(
-                f"json: cannot unmarshal {gojson.kind(value)} into Go struct field "
-                f"{struct}.{path} of type {_go_type(schema, _struct_name(schema, struct, path))}"
-            )
+            raise _wrong_type(value, schema, struct, path)
         name = _struct_name(schema, struct, path) if path else kind
         result = {}
         for key, item in value.items():
@@ -200,10 +194,7 @@ def check(
         return result
     if shape == "map":
         if not isinstance(value, dict):
-            raise DecodeError(
-                f"json: cannot unmarshal {gojson.kind(value)} into Go struct field "
-                f"{struct}.{path} of type {_go_type(schema)}"
-            )
+            raise _wrong_type(value, schema, struct, path)
         # a null value is the zero value of the map's type: "" in map[string]string and
         # map[string][]byte (Go's json decoding of null into a map element)
         return {
@@ -211,11 +202,18 @@ def check(
             for k, v in value.items()
         }
     if not isinstance(value, list):
-        raise DecodeError(
-            f"json: cannot unmarshal {gojson.kind(value)} into Go struct field "
-            f"{struct}.{path} of type {_go_type(schema, _struct_name(inner, struct, path))}"
-        )
+        raise _wrong_type(value, schema, struct, path)
     return [check(v, inner, kind, path, unknown, struct) for v in value]
+
+
+def _wrong_type(value: Any, schema: Schema, struct: str, path: str) -> DecodeError:
+    """encoding/json's UnmarshalTypeError: the value's JSON kind, the innermost Go struct and
+    field, the field's Go type (a struct's, or a list's element struct's, by its name)."""
+    named = schema[1] if isinstance(schema, tuple) and schema[0] == "list" else schema
+    return DecodeError(
+        f"json: cannot unmarshal {gojson.kind(value)} into Go struct field "
+        f"{struct}.{path} of type {_go_type(schema, _struct_name(named, struct, path))}"
+    )
 
 
 def _struct_name(schema: Schema, parent: str, path: str) -> str:

@@ -312,6 +312,10 @@ sequence(
     post(LEASES, lease("times", acquireTime="2026-01-01T10:00:00.123456789Z")),
     post(LEASES, lease("times2", renewTime="2026-01-01T10:00:00Z")),
     post(LEASES, lease("times3", renewTime="yesterday")),
+    # Go reads ASCII digits only, and quotes other characters as the bytes of their UTF-8
+    post(LEASES, lease("times4", renewTime="2026-01-01T10:00:0\u00b2Z")),
+    post(LEASES, lease("times5", renewTime="\u0662\u0660\u0662\u0666-01-01T10:00:00Z")),
+    post(LEASES, lease("times6", acquireTime='2026-01-01T10:00:00.000000Z "\\\t\u00e9')),
 )
 
 # --- patches ---------------------------------------------------------------------------------
@@ -849,6 +853,13 @@ sequence(
     applied(f"{SECRETS}/a", "one", secret("a", metadata={"resourceVersion": "1"})),
     applied(f"{SECRETS}/a?dryRun=All", "one", secret("a")),
     get(f"{SECRETS}/a"),
+)
+sequence(
+    "apply-yaml",
+    applied(f"{SECRETS}/a", "one", b"apiVersion: v1\nkind: Secret\nmetadata:\n  name: a\n"),
+    get(f"{SECRETS}/a"),
+    about="an apply configuration in block YAML, as clients other than kubectl and client-go "
+    "send it",
 )
 
 

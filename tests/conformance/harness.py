@@ -1,14 +1,14 @@
 """Differential conformance: one request sequence, sent to the local cluster and to a real
 kube-apiserver, and the answers compared after what must differ is masked.
 
-A sequence runs in a namespace of its own (the same name on both servers), made first and
-given its ``default`` ServiceAccount: the real serviceaccount controller makes one in every
-namespace, so the local side gets one too, and lists compare. What is compared for each step:
-the status code, the body (a Status: reason, message, details and causes; an object or list:
-every field), the Warning header; for a kubectl command: exit code, stdout and stderr. Masked:
-uids, resourceVersion values, timestamps, managedFields times, continue tokens, the random
-suffix of generateName, a Table's ages. What is left is a difference unless ``allowlist.py``
-names it, with the reason.
+A sequence runs in a namespace of its own (the same name on both servers), made first, with
+its ``default`` ServiceAccount: the real serviceaccount controller makes one in every
+namespace, the local cluster makes it with the namespace, and lists compare. What is
+compared for each step: the status code, the body (a Status: reason, message, details and
+causes; an object or list: every field), the Warning header; for a kubectl command: exit code,
+stdout and stderr. Masked: uids, resourceVersion values, timestamps, managedFields times,
+continue tokens, the random suffix of generateName, a Table's ages. What is left is a
+difference unless ``allowlist.py`` names it, with the reason.
 """
 
 from __future__ import annotations
@@ -132,16 +132,12 @@ class Server:
 
 
 def prepare_namespace(server: Server, namespace: str) -> None:
-    """The namespace of a sequence, and its ``default`` ServiceAccount: the real controller
-    makes it (waited for), the local side gets it from us as the controller would."""
+    """The namespace of a sequence, once it has its ``default`` ServiceAccount: the real
+    controller makes it a moment later (waited for), the local cluster with the namespace."""
     body = json.dumps({"metadata": {"name": namespace}}).encode()
     made = server.request("POST", "/api/v1/namespaces", body, "application/json", "*/*")
     assert made.status == 201, (server.name, made.body)
     path = f"/api/v1/namespaces/{namespace}/serviceaccounts"
-    if server.name == "local":
-        account = json.dumps({"metadata": {"name": "default"}}).encode()
-        assert server.request("POST", path, account, "application/json", "*/*").status == 201
-        return
     deadline = time.monotonic() + 30
     while server.request("GET", f"{path}/default", None, "", "*/*").status != 200:
         assert time.monotonic() < deadline, f"no default ServiceAccount in {namespace}"

@@ -1,5 +1,5 @@
-"""scripts/control-plane's own tests build and start the real control plane: they run when the
-real backend is selected (the default), never with --cluster=local."""
+"""gotools/controlplane/control-plane's own tests build and start the real control plane: they
+run when the real backend is selected (the default), never with --cluster=local."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
-"""scripts/control-plane as a user runs it: up, a working cluster, down with nothing left,
-and clear failures (running twice, no Go, a build that fails)."""
+"""gotools/controlplane/control-plane as a user runs it: up, a working cluster, down with nothing
+left, and clear failures (running twice, no Go, a build that fails)."""
 
 from __future__ import annotations
 

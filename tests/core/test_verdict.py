@@ -6,9 +6,10 @@ from typing import Any
 
 import pytest
 
+from dispatchctl.cli.main import EXIT_ERROR, exit_code
 from dispatchctl.diff import make_plan
 from dispatchctl.errors import PlanError
-from dispatchctl.plan import Plan, check, exit_code, problems
+from dispatchctl.plan import Plan, check, problems
 from tests.core.builders import (
     INPUTS,
     TARGET,
@@ -60,7 +61,17 @@ NO_NAMESPACE = plan_for(account(namespace="ci"))
     ],
 )
 def test_exit_code(plan: Plan, options: dict[str, bool], expected: int) -> None:
-    assert exit_code(plan, **options) == expected
+    assert plan_exits_with(plan, **options) == expected
+
+
+def plan_exits_with(plan: Plan, *, detailed_exitcode: bool = False, **guards: bool) -> int:
+    """As ``dispatchctl plan`` ends: check() raises the problems, which main() prints and ends
+    with EXIT_ERROR; a plan that may go ahead exits with exit_code()."""
+    try:
+        check(plan, **guards)
+    except PlanError:
+        return EXIT_ERROR
+    return exit_code(plan, detailed_exitcode=detailed_exitcode)
 
 
 def test_check_names_every_problem_on_its_own_line() -> None:

@@ -66,12 +66,15 @@ def test_serve_with_kubeconfig_then_restart_on_the_same_state(tmp_path: Path) ->
             "namespace/dispatch created\n"
         )
         kubectl(kubeconfig, "create", "serviceaccount", "team-1", "-n", "dispatch")
-        listed = kubectl(kubeconfig, "get", "sa", "-A")
+        # the one account made here (each namespace also has its default account)
+        listed = kubectl(kubeconfig, "get", "sa", "-A", "--field-selector=metadata.name=team-1")
         assert listed.returncode == 0
         assert listed.stdout.splitlines()[1].split()[:2] == ["dispatch", "team-1"]
     assert proc.returncode == 0
     with serving(*args, stop=signal.SIGINT) as proc:
-        again = kubectl(kubeconfig, "get", "sa", "-A", "-o", "name")
+        again = kubectl(
+            kubeconfig, "get", "sa", "-A", "-o", "name", "--field-selector=metadata.name=team-1"
+        )
         assert again.stdout == "serviceaccount/team-1\n"
     assert proc.returncode == 0
 

@@ -137,6 +137,33 @@ def test_namespaces_carry_defaults_and_take_their_content_with_them(core, http) 
     assert core.list_secret_for_all_namespaces().items == []
 
 
+def test_every_namespace_has_its_default_account_as_the_controller_makes_it(core, http) -> None:
+    """kube-controller-manager's serviceaccount controller, which `kubectl get sa` users meet:
+    a new namespace (not a dry-run one) and each system namespace hold a `default` account,
+    made after the namespace, with no managedFields; a deleted one is not made again."""
+    ns = core.create_namespace({"metadata": {"name": "team"}})
+    core.create_namespace({"metadata": {"name": "tried"}}, dry_run="All")
+    accounts = core.list_service_account_for_all_namespaces().items
+    assert [(a.metadata.namespace, a.metadata.name) for a in accounts] == [
+        ("default", "default"),
+        ("kube-node-lease", "default"),
+        ("kube-public", "default"),
+        ("kube-system", "default"),
+        ("team", "default"),
+    ]
+    _, account, _ = http("GET", "/api/v1/namespaces/team/serviceaccounts/default")
+    assert sorted(account["metadata"]) == [
+        "creationTimestamp",
+        "name",
+        "namespace",
+        "resourceVersion",
+        "uid",
+    ]
+    assert int(account["metadata"]["resourceVersion"]) > int(ns.metadata.resource_version)
+    core.delete_namespaced_service_account("default", "team")
+    assert core.list_namespaced_service_account("team").items == []
+
+
 def test_leases_are_created_by_put_when_missing(http) -> None:
     lease = {
         "apiVersion": "coordination.k8s.io/v1",

@@ -79,7 +79,9 @@ def test_get_prints_the_server_side_table(kubectl) -> None:
     secrets = kubectl("get", "secrets", "-n", "dispatch").stdout.splitlines()
     assert secrets[0].split() == ["NAME", "TYPE", "DATA", "AGE"]
     assert secrets[1].split()[:3] == ["s", "Opaque", "1"]
-    accounts = kubectl("get", "sa", "-A").stdout.splitlines()
+    # the account made here, not the default account of each namespace
+    listed = kubectl("get", "sa", "-A", "--field-selector=metadata.name=team-1")
+    accounts = listed.stdout.splitlines()
     assert accounts[0].split() == ["NAMESPACE", "NAME", "AGE"]  # no SECRETS column in 1.37
     assert accounts[1].split()[:2] == ["dispatch", "team-1"]
     assert len(accounts) == 2

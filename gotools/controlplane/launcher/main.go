@@ -4,8 +4,8 @@
 //	launcher up   -bin BINDIR [-fsync] DIR   start, wait until usable, write DIR/kubeconfig
 //	launcher down DIR                        stop what "up" started in DIR, newest first
 //
-// scripts/control-plane builds the binaries and calls this; it is test tooling, not part of
-// dispatchctl. Everything it needs comes from the standard library, so it builds in seconds.
+// gotools/controlplane/control-plane builds the binaries and calls this; it is test tooling, not
+// part of dispatchctl. Everything it needs comes from the standard library, so it builds in seconds.
 package main
 
 import (

@@ -94,7 +94,7 @@ func up(dir, bin, version string, fsync bool) error {
 	if previous != nil {
 		if alive := running(previous.Processes); len(alive) > 0 {
 			return fmt.Errorf("a control plane is already running in %s: %s; stop it with "+
-				"scripts/control-plane down %s", dir, describe(alive), dir)
+				"gotools/controlplane/control-plane down %s", dir, describe(alive), dir)
 		}
 	}
 	keys, err := loadOrMakePKI(dir)
