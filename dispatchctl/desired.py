@@ -16,6 +16,7 @@ from pydantic import SecretStr
 
 from dispatchctl.config import credentials as creds
 from dispatchctl.config.models import (
+    PER_REPOSITORY_KEYS,
     BitbucketCloudCredential,
     BitbucketServerCredential,
     Config,
@@ -41,6 +42,7 @@ from dispatchctl.tekton import (
     DOCKER_ANNOTATION,
     DOCKER_CONFIG_JSON,
     GIT_ANNOTATION,
+    GIT_PREFIX,
     SSH_AUTH,
     registry_url,
     ssh_target,
@@ -51,8 +53,9 @@ def build_desired(config: Config) -> DesiredState:
     """Every object the config declares, in apply-friendly order (Secrets before accounts)."""
     owner = config.metadata.name
     objects: list[DesiredObject] = []
+    per_repository = config.tekton >= PER_REPOSITORY_KEYS
     for account in config.serviceAccounts:
-        builder = _AccountBuilder(owner, config.namespace_of(account), account)
+        builder = _AccountBuilder(owner, config.namespace_of(account), account, per_repository)
         objects += builder.build()
     return DesiredState(owner=owner, default_namespace=config.namespace, objects=tuple(objects))
 
@@ -70,8 +73,11 @@ def _marks(cred: creds.AnyCredential) -> dict[str, str]:
 
 
 class _AccountBuilder:
-    def __init__(self, owner: str, namespace: str, account: ServiceAccount) -> None:
+    def __init__(
+        self, owner: str, namespace: str, account: ServiceAccount, per_repository: bool
+    ) -> None:
         self.namespace = namespace
+        self.per_repository = per_repository
         self.account = account
         self.labels = {**account.labels, **owner_labels(owner)}
         self.secrets: list[str] = []
@@ -128,8 +134,16 @@ class _AccountBuilder:
             "ssh-privatekey": canonical_private_key(cred.privateKey.get_secret_value()),
             "known_hosts": cred.knownHosts,
         }
-        annotations = {GIT_ANNOTATION: ssh_target(cred.host), **_marks(cred)}
+        annotations = {**self._ssh_targets(cred), **_marks(cred)}
         return [self._secret(name, SSH_AUTH, annotations, data, cred._source)]
+
+    def _ssh_targets(self, cred: GitSshCredential) -> dict[str, str]:
+        """The host, or on Tekton >= 1.11 each of the credential's repositories: Tekton then
+        gives each its own ssh Host alias with this key alone (deploy keys)."""
+        if not (self.per_repository and cred.repositories):
+            return {GIT_ANNOTATION: ssh_target(cred.host)}
+        targets = dict.fromkeys(creds.tekton_repository(cred, r) for r in cred.repositories)
+        return {f"{GIT_PREFIX}{index}": target for index, target in enumerate(targets)}
 
     def _docker(self, cred: DockerCredential) -> list[DesiredObject]:
         name = creds.secret_name(self.account, cred)

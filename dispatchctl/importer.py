@@ -144,6 +144,7 @@ def import_namespace(
         "kind": KIND,
         "metadata": {"name": owner},
         "namespace": namespace,
+        **_tekton_version([c for a in accounts for c in a.credentials]),
         "serviceAccounts": [a.entry() for a in accounts],
     }
     Config.model_validate(document)  # valid by construction; a failure here is a bug
@@ -154,6 +155,13 @@ def import_namespace(
         ),
         skipped=tuple(skipped),
     )
+
+
+def _tekton_version(credentials: list[dict[str, Any]]) -> dict[str, str]:
+    """``tektonVersion`` 1.11 when a Secret was written for repositories: only that Tekton
+    reads its annotations, so it runs there already."""
+    deploy_keys = any(c["type"] == "git" and c.get("repositories") for c in credentials)
+    return {"tektonVersion": "1.11"} if deploy_keys else {}
 
 
 def to_yaml(document: Mapping[str, Any], *, schema: str) -> str:
@@ -337,14 +345,15 @@ class _Account:
         return None
 
     def _config(self, extra: dict[str, Any] | None = None) -> Config:
-        entry = {"name": self.name, "credentials": [*self.credentials, *([extra] if extra else [])]}
+        credentials = [*self.credentials, *([extra] if extra else [])]
         return Config.model_validate(
             {
                 "apiVersion": API_VERSION,
                 "kind": KIND,
                 "metadata": {"name": self.owner},
                 "namespace": self.namespace,
-                "serviceAccounts": [entry],
+                **_tekton_version(credentials),
+                "serviceAccounts": [{"name": self.name, "credentials": credentials}],
             }
         )
 
@@ -352,7 +361,9 @@ class _Account:
         """The semantic checks' findings for the last credential (an SSH key that does not
         parse, an http URL, a second credential for one URL), each with where in the Secret
         to correct it."""
-        located = checks.LocatedAccount.whole(config.serviceAccounts[0], self.namespace, "", 0)
+        located = checks.LocatedAccount.whole(
+            config.serviceAccounts[0], self.namespace, "", 0, config.tekton
+        )
         last = len(config.serviceAccounts[0].credentials) - 1
         found = []
         for finding in checks.check_accounts([located]):
@@ -440,6 +451,33 @@ def _finding_fix(field_name: str) -> str:
     return f"correct {place} in the Secret{how} and import again"
 
 
+def _deploy_key(
+    name: str, targets: list[str], data: Mapping[str, str], target: str
+) -> tuple[dict[str, Any] | None, str]:
+    """An ssh Secret whose annotations name repositories (``HOST/PATH``, Tekton >= 1.11): a
+    git credential with ``repositories``, in a config declaring ``tektonVersion`` 1.11."""
+    hosts = {value.partition("/")[0] for value in targets}
+    if len(hosts) > 1:
+        return None, (
+            f"its annotations name repositories of {len(hosts)} hosts ({', '.join(sorted(hosts))});"
+            " a config credential is for one host: split it into one Secret per host and import"
+            " again"
+        )
+    if not data.get("known_hosts", "").strip():
+        return None, (
+            "ssh-auth without known_hosts: git refuses the host (Host key verification failed);"
+            f" add the host's line to the Secret ({target}) and import again"
+        )
+    return {
+        "type": "git",
+        "secretName": name,
+        "host": hosts.pop(),
+        "privateKey": data.get("ssh-privatekey", ""),
+        "knownHosts": data["known_hosts"],
+        "repositories": [value.partition("/")[2] for value in targets],
+    }, ""
+
+
 def _credential(secret: Mapping[str, Any], target: str) -> tuple[dict[str, Any] | None, str]:
     """The config entry a live Secret stands for, or None and why not. Tekton annotations of
     any number N, and the URL spellings Dispatch and docker accept, are read; the config
@@ -456,6 +494,8 @@ def _credential(secret: Mapping[str, Any], target: str) -> tuple[dict[str, Any] 
     annotations = tekton_annotations(annotations_of(secret))
     git = [v for k, v in sorted(annotations.items()) if k.startswith(GIT_PREFIX)]
     docker = [v for k, v in sorted(annotations.items()) if k.startswith(DOCKER_PREFIX)]
+    if kind == SSH_AUTH and git and not docker and all("/" in v for v in git):
+        return _deploy_key(name, git, data, target)
     if len(annotations) > 1:
         return None, (
             f"{len(annotations)} Tekton annotations ({', '.join(sorted(annotations))}); a config"

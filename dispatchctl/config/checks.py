@@ -18,6 +18,8 @@ from pydantic import SecretStr
 from dispatchctl import tekton
 from dispatchctl.config import credentials as creds
 from dispatchctl.config.models import (
+    OLDEST_TEKTON,
+    PER_REPOSITORY_KEYS,
     Config,
     DockerCredential,
     GitSshCredential,
@@ -90,13 +92,21 @@ class LocatedAccount:
     # indices of credentials built from only the fields that passed the schema: checked field
     # by field, left out of every comparison
     partial: frozenset[int] = frozenset()
+    # the file's tektonVersion as (major, minor)
+    tekton: tuple[int, int] = OLDEST_TEKTON
 
     @classmethod
     def whole(
-        cls, account: ServiceAccount, namespace: str, file: str, index: int
+        cls,
+        account: ServiceAccount,
+        namespace: str,
+        file: str,
+        index: int,
+        tekton: tuple[int, int] = OLDEST_TEKTON,
     ) -> LocatedAccount:
         """An account that passed the schema entirely."""
-        return cls(account, namespace, file, index, tuple(enumerate(account.credentials)))
+        credentials = tuple(enumerate(account.credentials))
+        return cls(account, namespace, file, index, credentials, tekton=tekton)
 
     @property
     def path(self) -> DataPath:
@@ -161,9 +171,16 @@ def _check_account(located: LocatedAccount) -> Iterator[Finding]:
     if account is not None:
         yield from _check_account_fields(file, base, account)
     urls: dict[tuple[str, str], int] = {}
+    deploy_keys: dict[str, int] = {}  # ssh target -> the first credential with repositories
     for index, cred in located.credentials:
         path = (*base, "credentials", index)
         yield from _check_credential(file, path, cred)
+        if (
+            isinstance(cred, GitSshCredential)
+            and cred.repositories
+            and index not in located.partial
+        ):
+            yield from _check_deploy_key(file, path, cred, located.tekton, deploy_keys, index)
         if index in located.partial or _url_field_problem(cred) is not None:
             continue  # a URL that is refused (or absent) is not compared
         for kind, url in _basic_auth_urls(cred):
@@ -248,6 +265,55 @@ def _check_repositories(
         problem = _repository_problem(cred, entry)
         if problem is not None:
             yield Finding(file, (*path, "repositories", index), *problem)
+
+
+def _check_deploy_key(
+    file: str,
+    path: DataPath,
+    cred: GitSshCredential,
+    release: tuple[int, int],
+    seen: dict[str, int],
+    index: int,
+) -> Iterator[Finding]:
+    """A git credential naming its repositories is a deploy key: on Tekton >= 1.11 each
+    repository gets this key alone, for the clone URLs Tekton rewrites; before 1.11 every key
+    of a host is offered for every repository, so a second one cannot work."""
+    if is_encrypted(cred.host) or _host_problem(cred.host):
+        return
+    if release >= PER_REPOSITORY_KEYS:
+        for number, entry in enumerate(cred.repositories):
+            if not is_encrypted(entry) and _repository_problem(cred, entry) is None:
+                problem = _rewritten_form_problem(cred, entry)
+                if problem is not None:
+                    yield Finding(file, (*path, "repositories", number), *problem)
+        return
+    target = tekton.ssh_target(cred.host)
+    first = seen.setdefault(target, index)
+    if first != index:
+        yield Finding(
+            file,
+            (*path, "repositories"),
+            f"a second key for {target} on this account, as credentials[{first}]: Tekton"
+            f" before 1.11 offers a host's keys in order for every repository (tektonVersion"
+            f" {'.'.join(map(str, release))}), so a deploy key for another repository fails",
+            'if every cluster runs Tekton 1.11 or newer, set tektonVersion: "1.11" at the top'
+            " of the file: each repository then gets its own key",
+        )
+
+
+def _rewritten_form_problem(cred: GitSshCredential, entry: str) -> tuple[str, str | None] | None:
+    """Tekton rewrites ``git@HOST:PATH.git`` and ``ssh://HOST[:PORT]/PATH.git`` (no user) to
+    the repository's own key; a clone URL with another user keeps the host's keys."""
+    user = creds.repository(cred, entry).user
+    if (user is None) if "://" in entry else (user == "git"):
+        return None
+    host, _, rest = creds.tekton_repository(cred, entry).partition("/")
+    return (
+        "Tekton gives a repository its own key only for clone URLs git@HOST:PATH.git and"
+        " ssh://HOST/PATH.git (no user in it): this one would keep the host's keys",
+        f"write git@{host.split(':')[0]}:{rest}.git or ssh://{host}/{rest}.git, here and in"
+        " the pipeline's clone URL",
+    )
 
 
 def _repository_problem(

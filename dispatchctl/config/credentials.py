@@ -167,3 +167,16 @@ def repository_host(cred: ScmCredential | GitSshCredential) -> str:
     if isinstance(cred, GitSshCredential):
         return tekton.ssh_target(cred.host)
     return git_url(cred)
+
+
+def tekton_repository(cred: GitSshCredential, entry: str) -> str:
+    """The ``tekton.dev/git-N`` value that gives ``entry`` this credential's key on Tekton
+    >= 1.11: ``host[:port]/path``, the path without ``.git`` (Tekton's rewrite adds it)."""
+    url = repository(cred, entry).url
+    if "://" in url:
+        path = urlsplit(url).path
+    else:
+        found = _SCP_LIKE.match(url)
+        path = found["path"] if found is not None else url
+    path = path.strip("/").removesuffix(".git")
+    return f"{tekton.ssh_target(cred.host)}/{path}"

@@ -26,6 +26,7 @@ from dispatchctl.config.credentials import AnyCredential
 from dispatchctl.config.fields import SECRET_FIELDS
 from dispatchctl.config.models import (
     CREDENTIAL_TYPES,
+    OLDEST_TEKTON,
     Config,
     Credential,
     Metadata,
@@ -450,7 +451,9 @@ def _parts(f: _File) -> tuple[Config | None, list[checks.LocatedAccount]]:
     if f.config is not None:
         config = f.config
         return config, [
-            checks.LocatedAccount.whole(account, config.namespace_of(account), f.display, index)
+            checks.LocatedAccount.whole(
+                account, config.namespace_of(account), f.display, index, config.tekton
+            )
             for index, account in enumerate(config.serviceAccounts)
         ]
     top = _valid(Config, {**f.data, "serviceAccounts": []})
@@ -473,7 +476,13 @@ def _parts(f: _File) -> tuple[Config | None, list[checks.LocatedAccount]]:
         namespace = (account.namespace if account else None) or (top.namespace if top else None)
         located.append(
             checks.LocatedAccount(
-                account, namespace, f.display, index, tuple(parsed), frozenset(partial)
+                account,
+                namespace,
+                f.display,
+                index,
+                tuple(parsed),
+                frozenset(partial),
+                top.tekton if top else OLDEST_TEKTON,
             )
         )
     return top, located
@@ -567,6 +576,13 @@ def _schema_problems(f: _File, err: ValidationError) -> None:
             continue
         if kind == "value_error":  # our own validators' words, without pydantic's prefix
             f.problem(loc, str(item["ctx"]["error"]))
+            continue
+        if loc == ("tektonVersion",) and kind in ("string_pattern_mismatch", "string_type"):
+            f.problem(
+                loc,
+                'tektonVersion is a Tekton release, MAJOR.MINOR in quotes: e.g. "1.11"'
+                " (unquoted, 1.10 would be the number 1.1)",
+            )
             continue
         if kind.startswith("date_"):
             f.problem(loc, f"{loc[-1]} is not a day of the calendar (YYYY-MM-DD)")

@@ -194,6 +194,13 @@ class Config(_Model):
     kind: Literal["ServiceAccounts"]
     metadata: Metadata
     namespace: str = Field(description="Default namespace of the service accounts.")
+    tektonVersion: str | None = Field(
+        default=None,
+        pattern=r"^v?\d+\.\d+(\.\d+)?$",
+        description="The oldest Tekton release that runs these accounts' pipelines, MAJOR.MINOR"
+        " (default 0.14, what Dispatch 1.4 ships). From 1.11 a git credential's repositories"
+        " get a key of their own (deploy keys).",
+    )
     serviceAccounts: list[ServiceAccount] = Field(default_factory=list)
     sops: dict[str, Any] | None = Field(
         default=None, description="Written by sops itself, never by hand."
@@ -201,6 +208,24 @@ class Config(_Model):
 
     def namespace_of(self, account: ServiceAccount) -> str:
         return account.namespace or self.namespace
+
+    @property
+    def tekton(self) -> tuple[int, int]:
+        """``tektonVersion`` as (major, minor)."""
+        return tekton_release(self.tektonVersion)
+
+
+# Dispatch 1.4 ships Tekton 0.14: what a config that names no tektonVersion runs on.
+OLDEST_TEKTON = (0, 14)
+# tektoncd/pipeline#9643 (in v1.11.0): an ssh annotation HOST/PATH gets its own Host alias
+PER_REPOSITORY_KEYS = (1, 11)
+
+
+def tekton_release(version: str | None) -> tuple[int, int]:
+    if version is None:
+        return OLDEST_TEKTON
+    major, minor = version.removeprefix("v").split(".")[:2]
+    return int(major), int(minor)
 
 
 def json_schema() -> dict[str, Any]:

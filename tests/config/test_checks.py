@@ -50,7 +50,9 @@ def checked(doc: dict[str, Any]) -> list[checks.Finding]:
     config = Config.model_validate(doc)
     found = checks.check_file(config, "c.yaml")
     located = [
-        checks.LocatedAccount.whole(account, config.namespace_of(account), "c.yaml", index)
+        checks.LocatedAccount.whole(
+            account, config.namespace_of(account), "c.yaml", index, config.tekton
+        )
         for index, account in enumerate(config.serviceAccounts)
     ]
     found += checks.check_accounts(located)
@@ -402,6 +404,41 @@ CASES: list[tuple[str, dict[str, Any], list[tuple[tuple[Any, ...], str]]]] = [
             git(host="git.example.com:2200", repositories=["me@git.example.com:r.git"]),
         ),
         [],
+    ),
+    # deploy keys: a key per repository of one host (Tekton >= 1.11 only)
+    (
+        "two deploy keys for one host before Tekton 1.11",
+        document(git(repositories=["org/a"]), git(repositories=["org/b"], secretName="b")),
+        [
+            (
+                (*ACCOUNT, "credentials", 1, "repositories"),
+                "a second key for github.com on this account, as credentials[0]: Tekton before"
+                " 1.11 offers a host's keys in order for every repository (tektonVersion 0.14),"
+                " so a deploy key for another repository fails",
+            )
+        ],
+    ),
+    (
+        "two deploy keys for one host from Tekton 1.11, in the clone URLs Tekton rewrites",
+        {
+            **document(
+                git(repositories=["org/a", "git@github.com:org/c.git"]),
+                git(repositories=["ssh://github.com/org/b.git"], secretName="b"),
+            ),
+            "tektonVersion": "v1.11.0",
+        },
+        [],
+    ),
+    (
+        "a clone URL Tekton does not rewrite to the repository's key",
+        {**document(git(repositories=["ssh://git@github.com/org/a.git"])), "tektonVersion": "1.15"},
+        [
+            (
+                (*CRED, "repositories", 0),
+                "Tekton gives a repository its own key only for clone URLs git@HOST:PATH.git and"
+                " ssh://HOST/PATH.git (no user in it): this one would keep the host's keys",
+            )
+        ],
     ),
     (
         "repositories of another host, scheme or form",

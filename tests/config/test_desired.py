@@ -426,3 +426,37 @@ def test_build_is_deterministic() -> None:
     first = build_desired(config_from(text))
     second = build_desired(config_from(text))
     assert first == second
+
+
+@pytest.mark.parametrize(
+    ("version", "annotations"),
+    [
+        (None, {"tekton.dev/git-0": "git.example.com:2222"}),
+        ("1.10", {"tekton.dev/git-0": "git.example.com:2222"}),
+        (
+            "1.11",
+            {
+                "tekton.dev/git-0": "git.example.com:2222/org/a",
+                "tekton.dev/git-1": "git.example.com:2222/team/b",
+                "tekton.dev/git-2": "git.example.com:2222/c",
+            },
+        ),
+    ],
+)
+def test_a_deploy_key_names_its_repositories_from_tekton_1_11(
+    version: str | None, annotations: dict[str, str]
+) -> None:
+    top = "" if version is None else f"tektonVersion: '{version}'\n"
+    repositories = "[org/a.git, 'ssh://git.example.com:2222/team/b.git', 'git@git.example.com:c']"
+    config = config_from(
+        HEADER
+        + top
+        + "serviceAccounts:\n  - name: team-1\n    credentials:\n"
+        + "      - type: git\n        host: git.example.com:2222\n"
+        + f"        privateKey: |\n{block(ssh_key('ed25519'), 10)}\n"
+        + "        knownHosts: '[git.example.com]:2222 ssh-ed25519 AAAA'\n"
+        + f"        repositories: {repositories}\n"
+    )
+    (secret,) = [o for o in build_desired(config).objects if o.ref.kind == "Secret"]
+    written = secret.manifest["metadata"]["annotations"]
+    assert {k: v for k, v in written.items() if k.startswith("tekton.dev/")} == annotations

@@ -758,3 +758,12 @@ def test_expires_is_a_written_day_of_the_calendar(tmp_path: Path) -> None:
         f"{path}:11:59: serviceAccounts[0].credentials[2].expires: expires is a date written"
         " YYYY-MM-DD, e.g. 2027-01-31",
     ]
+
+
+@pytest.mark.parametrize("version", ["'1'", "1.11", "latest", "'1.x'"])
+def test_tekton_version_is_a_release_in_quotes(tmp_path: Path, version: str) -> None:
+    path = write(tmp_path, HEADER + f"tektonVersion: {version}\n")
+    assert problems(path) == [
+        f"{path}:6:16: tektonVersion: tektonVersion is a Tekton release, MAJOR.MINOR in quotes:"
+        ' e.g. "1.11" (unquoted, 1.10 would be the number 1.1)'
+    ]

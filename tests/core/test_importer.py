@@ -602,3 +602,44 @@ def test_a_value_that_cannot_be_a_literal_block_is_written_so_it_loads_back_exac
     document = {"a": "line one  \nline two\r\n", "b": "x\ny\n"}
 
     assert yaml.safe_load(to_yaml(document, schema="s.json")) == document
+
+
+def test_a_secret_written_for_repositories_is_a_deploy_key_of_a_tekton_1_11_config() -> None:
+    live = secret(
+        "team-1-x",
+        "kubernetes.io/ssh-auth",
+        {"tekton.dev/git-0": "github.com/org/a", "tekton.dev/git-1": "github.com/org/b"},
+        **{"ssh-privatekey": KEY, "known_hosts": KNOWN_HOSTS},
+    )
+
+    result = run([account("team-1", ["team-1-x"])], live)
+
+    assert result.skipped == ()
+    assert result.document["tektonVersion"] == "1.11"
+    assert result.document["serviceAccounts"][0]["credentials"] == [
+        {
+            "type": "git",
+            "secretName": "team-1-x",
+            "host": "github.com",
+            "privateKey": KEY,
+            "knownHosts": KNOWN_HOSTS,
+            "repositories": ["org/a", "org/b"],
+        }
+    ]
+    assert result.accounts[0].notes == ()
+
+
+def test_a_secret_for_repositories_of_two_hosts_is_skipped_with_the_fix() -> None:
+    live = secret(
+        "team-1-x",
+        "kubernetes.io/ssh-auth",
+        {"tekton.dev/git-0": "github.com/org/a", "tekton.dev/git-1": "gitlab.com/org/b"},
+        **{"ssh-privatekey": KEY, "known_hosts": KNOWN_HOSTS},
+    )
+
+    result = run([account("team-1", ["team-1-x"])], live)
+
+    assert [s.reason for s in result.skipped] == [
+        "its annotations name repositories of 2 hosts (github.com, gitlab.com); a config"
+        " credential is for one host: split it into one Secret per host and import again"
+    ]

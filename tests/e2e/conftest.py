@@ -75,14 +75,20 @@ def git_ssh(**extra: Any) -> dict[str, Any]:
 
 
 def config_text(
-    accounts: dict[str, list[dict[str, Any]]], *, owner: str = OWNER, namespace: str = NS
+    accounts: dict[str, list[dict[str, Any]]],
+    *,
+    owner: str = OWNER,
+    namespace: str = NS,
+    **top: Any,
 ) -> str:
-    """A config declaring ``accounts`` (name -> credentials) in ``namespace``."""
+    """A config declaring ``accounts`` (name -> credentials) in ``namespace``; ``top``: more
+    top-level fields (``tektonVersion="1.11"``)."""
     document = {
         "apiVersion": "dispatchctl/v1",
         "kind": "ServiceAccounts",
         "metadata": {"name": owner},
         "namespace": namespace,
+        **top,
         "serviceAccounts": [
             {"name": name, "credentials": credentials} for name, credentials in accounts.items()
         ],
@@ -137,8 +143,10 @@ def write_config(make_config: Callable[..., Path], sops_env: object) -> Write:
         name: str = "config.yaml",
         owner: str = OWNER,
         namespace: str = NS,
+        **top: Any,
     ) -> Path:
-        return make_config(config_text(accounts, owner=owner, namespace=namespace), name=name)
+        text = config_text(accounts, owner=owner, namespace=namespace, **top)
+        return make_config(text, name=name)
 
     return write
 
