@@ -3,28 +3,26 @@
 from __future__ import annotations
 
 import contextlib
-import dataclasses
-import os
 import signal
 import sys
 import threading
 from collections.abc import Iterator
-from dataclasses import dataclass
+from contextlib import AbstractContextManager
 from types import FrameType
 from typing import TYPE_CHECKING, Any
 
 import click
 
-from dispatchctl import plan as plan_mod
-from dispatchctl import planfile, planner
+from dispatchctl import workflow
 from dispatchctl.apply import NAMESPACE, ApplyResult, apply_plan
 from dispatchctl.cli import options
 from dispatchctl.cli.output import echo_plan
 from dispatchctl.cli.progress import BarProgress, LineProgress, describe
-from dispatchctl.cluster.lock import Lock, holder_identity
 from dispatchctl.errors import PlanError
-from dispatchctl.plan import Action, Plan
+from dispatchctl.objects import Target
+from dispatchctl.plan import Plan
 from dispatchctl.render.text import NO_CHANGES, printable
+from dispatchctl.workflow import ApplyOptions
 
 if TYPE_CHECKING:
     from dispatchctl.cluster import Cluster
@@ -112,22 +110,26 @@ def report(result: ApplyResult) -> int:
     return 1
 
 
-@dataclass(frozen=True)
-class ApplyOptions:
-    """What the flags ask of one apply (a saved plan may ask for more: see ``_implied``)."""
+class ClickTerminal:
+    """The apply sequence at a terminal or in a CI log (workflow.Terminal)."""
 
-    allow_plaintext: bool = False
-    adopt: bool = False
-    adopt_from: tuple[str, ...] = ()
-    create_namespace: bool = False
-    allow_delete_all: bool = False
-    lock_timeout: float = 60.0
-    parallelism: int = 8
-    no_color: bool = False
-    auto_approve: bool = False
-    quiet: bool = False
-    service_accounts: tuple[str, ...] = ()
-    trusted: tuple[str, ...] = ()
+    def __init__(self, opts: ApplyOptions) -> None:
+        self.opts = opts
+
+    def check_confirmable(self, auto_approve: bool) -> None:
+        check_confirmable(auto_approve)
+
+    def show(self, plan: Plan) -> None:
+        echo_plan(plan, "text", no_color=self.opts.no_color)
+
+    def confirm(self) -> None:
+        confirm()
+
+    def say(self, text: str) -> None:
+        click.echo(printable(text), err=True)
+
+    def run(self, plan: Plan, cluster: Cluster, parallelism: int) -> ApplyResult:
+        return run(plan, cluster, parallelism, quiet=self.opts.quiet)
 
 
 @click.command()
@@ -183,81 +185,14 @@ def apply_targets(
     where: tuple[str | None, str | None, str | None],
     opts: ApplyOptions,
 ) -> int:
-    """Config files: plan, show, confirm (unless --auto-approve), then lock, plan again and
-    apply. A saved plan: check it is still current under the lock, then apply it."""
-    saved = planfile.load(targets[0]) if planfile.is_planfile(targets[0]) else None
-    if saved is not None:
-        if len(targets) > 1:
-            raise click.UsageError("a plan file is applied alone, without config files")
-        if opts.service_accounts:
-            raise click.UsageError(
-                "a plan file keeps the --service-account scope it was made with; "
-                "apply it without --service-account"
-            )
-        planfile.check_inputs(saved)
-        opts = _implied(saved, opts)
-        targets = tuple(i.path for i in saved.inputs)
-        where = options.cluster_of_plan(saved.target, *where)
-    loaded = planner.load(targets, allow_plaintext=opts.allow_plaintext, trusted=opts.trusted)
-    if saved is None:
-        check_confirmable(opts.auto_approve)
-    else:
-        # the bytes decrypted, not only those checked above: a file replaced meanwhile
-        planfile.check_loaded(saved, loaded.inputs)
-    plan_options = planner.PlanOptions(
-        opts.adopt, opts.create_namespace, opts.service_accounts, opts.adopt_from
-    )
-    with options.open_cluster(*where) as cluster:
-        if saved is not None:
-            planfile.check_same_server(saved, cluster.target.server)
-        elif not opts.auto_approve:
-            # Show and confirm before anything is written (the lock writes a Lease, and with
-            # --create-namespace a namespace); under the lock the plan is made again and must
-            # equal the confirmed one, exactly as a saved plan must. With --auto-approve
-            # nobody reviews this run's plan: it is made under the lock and applied.
-            saved = planner.plan_against(loaded, cluster, plan_options)
-            echo_plan(saved, "text", no_color=opts.no_color)
-            plan_mod.check(saved, allow_delete_all=opts.allow_delete_all, errors_shown=True)
-            if not saved.has_changes:
-                return 0
-            confirm()
-        lock = Lock(
-            cluster,
-            owner=loaded.desired.owner,
-            namespace=loaded.desired.default_namespace,
-            identity=holder_identity(os.environ),
-            timeout=opts.lock_timeout,
-            create_namespace=opts.create_namespace,
-            on_wait=lambda text: click.echo(printable(text), err=True),
-        )
-        with lock:
-            plan = planner.plan_against(loaded, cluster, plan_options)
-            if lock.created_namespace is not None:
-                # The lock's Lease needed its namespace first: that creation is part of this
-                # apply, shown in its plan and counted in its summary (apply_plan's create of
-                # it finds it there, which counts as done).
-                namespaces = (lock.created_namespace, *plan.create_namespaces)
-                plan = dataclasses.replace(plan, create_namespaces=namespaces)
-            if saved is None:
-                echo_plan(plan, "text", no_color=opts.no_color)
-            else:
-                planfile.check_current(saved, plan)
-            plan_mod.check(plan, allow_delete_all=opts.allow_delete_all, errors_shown=saved is None)
-            if not plan.has_changes:
-                if saved is not None:
-                    click.echo(NO_CHANGES)
-                return 0
-            return report(run(plan, cluster, opts.parallelism, quiet=opts.quiet))
+    """workflow.apply_targets with this command's cluster flags, at the terminal; its exit
+    code."""
 
+    def connect(saved_target: Target | None) -> AbstractContextManager[Cluster]:
+        flags = where if saved_target is None else options.cluster_of_plan(saved_target, *where)
+        return options.open_cluster(*flags)
 
-def _implied(saved: Plan, opts: ApplyOptions) -> ApplyOptions:
-    """A saved plan was reviewed with its flags: applying it needs no repeating of them."""
-    return dataclasses.replace(
-        opts,
-        adopt=opts.adopt or any(c.action is Action.ADOPT for c in saved.changes),
-        adopt_from=tuple(dict.fromkeys((*opts.adopt_from, *saved.adopt_from))),
-        create_namespace=opts.create_namespace or bool(saved.create_namespaces),
-        # plan -o saves such a plan only under --allow-delete-all: it was reviewed as one
-        allow_delete_all=opts.allow_delete_all or saved.deletes_everything,
-        service_accounts=saved.scope,
-    )
+    applied = workflow.apply_targets(targets, opts, connect=connect, terminal=ClickTerminal(opts))
+    if applied.unshown_no_changes:
+        click.echo(NO_CHANGES)
+    return 0 if applied.result is None else report(applied.result)
