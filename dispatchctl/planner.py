@@ -27,6 +27,8 @@ if TYPE_CHECKING:
 class Loaded:
     desired: DesiredState
     inputs: tuple[InputFile, ...]
+    # False: loaded without the key (--no-decrypt); secret values stay sealed
+    decrypted: bool = True
 
 
 @dataclass(frozen=True)
@@ -42,10 +44,14 @@ def load(
     *,
     allow_plaintext: bool = False,
     decryption: Decryption | None = None,
+    decrypt: bool = True,
 ) -> Loaded:
-    """Read, decrypt and validate the files and build the desired objects (no cluster yet)."""
-    loaded = load_config(files, allow_plaintext=allow_plaintext, decryption=decryption)
-    return Loaded(desired=build_desired(loaded.config), inputs=loaded.inputs)
+    """Read, decrypt and validate the files and build the desired objects (no cluster yet).
+    ``decrypt`` False: sops is never started; secret values stay sealed."""
+    loaded = load_config(
+        files, allow_plaintext=allow_plaintext, decryption=decryption, decrypt=decrypt
+    )
+    return Loaded(build_desired(loaded.config), loaded.inputs, loaded.decrypted)
 
 
 def plan_against(loaded: Loaded, cluster: Cluster, options: PlanOptions) -> Plan:
@@ -65,5 +71,6 @@ def plan_against(loaded: Loaded, cluster: Cluster, options: PlanOptions) -> Plan
         inputs=loaded.inputs,
         adopt=options.adopt,
         create_namespaces=options.create_namespaces,
+        decrypted=loaded.decrypted,
     )
     return plan if narrowed is None else scope.mark(plan, narrowed)

@@ -26,7 +26,9 @@ class _Model(BaseModel):
 
 
 class _Credential(_Model):
-    """Fields every credential shares. ``_source`` ("file:line") is set by the loader."""
+    """Fields every credential shares. The loader sets ``_source`` ("file:line") and
+    ``_ciphertext``: each secret field's ``ENC[...]`` text as it stands in the encrypted file
+    (none for a clear-text file)."""
 
     secretName: str | None = Field(
         default=None,
@@ -34,6 +36,7 @@ class _Credential(_Model):
         " (e.g. to adopt team-1-basic-auth made by `dispatch login`).",
     )
     _source: str | None = PrivateAttr(default=None)
+    _ciphertext: dict[str, str] = PrivateAttr(default_factory=dict)
 
 
 class _ScmCredential(_Credential):

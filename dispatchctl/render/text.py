@@ -24,7 +24,11 @@ SYMBOL_COLORS = {
     "<=": "\x1b[36m",
 }
 # key status -> the symbol its line starts with
-KEY_SYMBOLS = {"added": "+", "removed": "-", "changed": "~"}
+KEY_SYMBOLS = {"added": "+", "removed": "-", "changed": "~", "unknown": "~"}
+KEYLESS_NOTE = (
+    "made without the decryption key (--no-decrypt): secret data keys are judged by the"
+    " ciphertext recorded at the last apply and by managedFields, not by their values"
+)
 
 
 def should_color(stream: TextIO, env: Mapping[str, str]) -> bool:
@@ -49,6 +53,7 @@ def render_document_text(doc: Mapping[str, Any], *, color: bool) -> str:
         f"Cluster: {_cluster(doc['target'])}",
         *(f"Input:   {f['path']} (sha256 {f['sha256'][:12]})" for f in doc["inputs"]),
         *([f"Scope:   {partial_note(doc)}"] if doc.get("scope") else []),
+        *([f"Key:     {KEYLESS_NOTE}"] if not doc["decrypted"] else []),
         "",
     ]
     blocks = [_namespace_block(ns, paint) for ns in doc["create_namespaces"]]
@@ -127,11 +132,32 @@ def detail_lines(change: Mapping[str, Any], paint: Painter) -> list[str]:
         if status == "unchanged":
             unchanged += 1
         else:
-            lines.append(f"      {paint.symbol(KEY_SYMBOLS[status])} {key['key']} ({status})")
+            lines.append(f"      {paint.symbol(KEY_SYMBOLS[status])} {key['key']} ({verdict(key)})")
     if unchanged:
         plural = "key" if unchanged == 1 else "keys"
         lines.append(f"      # ({unchanged} unchanged {plural} hidden)")
     return lines
+
+
+def verdict(key: Mapping[str, Any]) -> str:
+    """What is known of a key that apply may write; in a plan without the key, also why."""
+    status, basis, writer = key["status"], key["basis"], key["changed_by"]
+    by = ""
+    if writer is not None:
+        by = f"changed in the cluster by {writer['manager']}"
+        by += f" at {writer['time']}" if writer["time"] else ""
+    if basis == "ciphertext" and status == "changed":
+        text = (
+            "changed in the config: another ciphertext than last applied; the value may be"
+            " equal (after sops rotate, for one), apply decides"
+        )
+        return f"{text}; also {by}" if by else text
+    if basis == "cluster":
+        return f"{by}; apply will restore it"
+    if status == "unknown":
+        text = "unknown: nothing records what was last applied"
+        return f"{text}; {by}" if by else text
+    return f"{status}; {by}, apply will restore it" if by else status
 
 
 def fact_lines(change: Mapping[str, Any]) -> list[tuple[str, str]]:
