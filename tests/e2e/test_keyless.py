@@ -299,3 +299,94 @@ def test_another_writer_is_named_and_apply_restores_the_key(
     restored = get(api, "Secret", "team-1-github")
     assert restored is not None and decoded(restored)["password"] == TOKEN_1
     assert keyless(config).out.rstrip().endswith(NO_CHANGES)
+
+
+def test_a_saved_keyless_plan_is_applied_by_the_job_with_the_key(
+    config: Path,
+    keyless: Callable[..., Result],
+    tmp_path: Path,
+    run: Run,
+    api: Cluster,
+    cluster_args: list[str],
+) -> None:
+    sops("set", config, TOKEN_PATH, json.dumps(NEW_TOKEN))
+    saved = tmp_path / "reviewed.plan"
+    assert keyless(config, "-o", saved).code == 0
+    document = json.loads(saved.read_text())
+    assert document["decrypted"] is False
+    assert keys_of(document, "team-1-github")["password"]["basis"] == "ciphertext"
+
+    applied = run("apply", saved, *cluster_args)
+    assert (applied.code, applied.err) == (0, ""), applied.err
+    secret = get(api, "Secret", "team-1-github")
+    assert secret is not None and decoded(secret)["password"] == NEW_TOKEN
+    assert keyless(config).out.rstrip().endswith(NO_CHANGES)
+
+
+def test_a_rotated_file_applied_from_a_keyless_plan_refreshes_records_only(
+    config: Path,
+    keyless: Callable[..., Result],
+    tmp_path: Path,
+    run: Run,
+    api: Cluster,
+    apiserver: Any,
+    cluster_args: list[str],
+) -> None:
+    sops("rotate", "--in-place", config)
+    saved = tmp_path / "rotated.plan"
+    assert keyless(config, "-o", saved).code == 0
+    before = get(api, "Secret", "team-1-git-github-com")
+    apiserver.requests.clear()
+    applied = run("apply", saved, *cluster_args)
+    assert (applied.code, applied.err) == (0, ""), applied.err
+    after = get(api, "Secret", "team-1-git-github-com")
+    assert before is not None and after is not None
+    assert after["data"] == before["data"]
+    # the data keys stay dispatchctl's own from the first write: no value was written again
+    assert [e["manager"] for e in after["metadata"]["managedFields"]] == ["dispatchctl"]
+    assert keyless(config).out.rstrip().endswith(NO_CHANGES)
+
+
+def test_apply_refuses_to_write_a_key_the_keyless_plan_called_unchanged(
+    config: Path,
+    keyless: Callable[..., Result],
+    tmp_path: Path,
+    run: Run,
+    api: Cluster,
+    cluster_args: list[str],
+) -> None:
+    # a writer that takes dispatchctl's own field manager name: no plan without the key can
+    # tell its write from dispatchctl's
+    secret = get(api, "Secret", "team-1-github")
+    assert secret is not None
+    api.request(
+        "PUT",
+        object_path("Secret", NS, "team-1-github"),
+        query={"fieldManager": "dispatchctl"},
+        body=_foreign(secret),
+    )
+    saved = tmp_path / "blind.plan"
+    planned = keyless(config, "-o", saved)
+    assert planned.out.rstrip().endswith(NO_CHANGES)
+
+    refused = run("apply", saved, *cluster_args)
+    assert refused.code == 1
+    assert refused.err == (
+        "Error: the plan was made without the key and called unchanged what apply would write:"
+        " data key password of Secret/dispatch/team-1-github\n"
+        "  hint: run dispatchctl plan --no-decrypt again and review the new plan\n"
+    )
+    assert FOREIGN not in refused.out + refused.err
+    secret = get(api, "Secret", "team-1-github")
+    assert secret is not None and decoded(secret)["password"] == FOREIGN
+
+
+def test_a_keyless_plan_goes_stale_like_any_other(
+    config: Path, keyless: Callable[..., Result], tmp_path: Path, run: Run, cluster_args: list[str]
+) -> None:
+    saved = tmp_path / "old.plan"
+    assert keyless(config, "-o", saved).code == 0
+    sops("set", config, TOKEN_PATH, json.dumps(NEW_TOKEN))
+    refused = run("apply", saved, *cluster_args)
+    assert refused.code == 1
+    assert "stale plan: config files changed since the plan was made" in refused.err
