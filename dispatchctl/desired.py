@@ -113,6 +113,7 @@ class _AccountBuilder:
         data: Mapping[str, str],
         source: str | None,
         secrets: Mapping[str, tuple[bool, str | None]],
+        sealed_facts: Mapping[str, str] | None = None,
     ) -> DesiredObject:
         """``secrets``: per data key made of secret fields, whether it is sealed and its
         record (``data`` lacks the sealed ones)."""
@@ -135,7 +136,9 @@ class _AccountBuilder:
             "data": {key: _b64(value) for key, value in data.items()},
         }
         sealed = frozenset(key for key, (is_sealed, _) in secrets.items() if is_sealed)
-        return DesiredObject(ObjectRef(SECRET, self.namespace, name), manifest, source, sealed)
+        ref = ObjectRef(SECRET, self.namespace, name)
+        facts = dict(sealed_facts or {}) if sealed else {}
+        return DesiredObject(ref, manifest, source, sealed, facts)
 
     def _scm(self, cred: creds.ScmCredential) -> list[DesiredObject]:
         name = creds.secret_name(self.account, cred)
@@ -201,6 +204,7 @@ class _AccountBuilder:
                     data,
                     cred._source,
                     {".dockerconfigjson": (password.sealed, record)},
+                    {"registry": registry, "username": cred.username},
                 )
             )
         return out

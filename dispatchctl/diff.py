@@ -151,7 +151,7 @@ def _diff_object(
             None,
             keys=_key_diffs(manifest, None, obj.sealed) if obj.ref.kind == SECRET else (),
             fields=_created_fields(manifest),
-            facts=Facts(None, _facts(obj.ref, manifest)),
+            facts=Facts(None, {**_facts(obj.ref, manifest), **obj.sealed_facts}),
             desired=None if obj.sealed else manifest,
             **common,
         )
@@ -247,15 +247,17 @@ def _facts_of(
     """Before and after; the facts a sealed key would give are the live ones when the key is
     unchanged, and unknown otherwise."""
     before = _facts(obj.ref, live)
-    facts = _facts(obj.ref, after)
+    facts = {**_facts(obj.ref, after), **obj.sealed_facts}
     if obj.sealed:
         status = {k.key: k.status for k in keys}
         for key in obj.sealed:
             for name in _SEALED_FACTS.get(key, ()):
+                if name in facts:
+                    continue
                 if status.get(key) is KeyStatus.UNCHANGED and name in before:
                     facts[name] = before[name]
                 elif status.get(key) is not KeyStatus.UNCHANGED:
-                    facts.setdefault(name, _UNKNOWN_FACT)
+                    facts[name] = _UNKNOWN_FACT
     return Facts(before, facts)
 
 

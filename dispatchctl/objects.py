@@ -52,13 +52,15 @@ class DesiredObject:
     ``source`` is where the config declared it ("file:line"), for display. ``manifest`` holds
     secret values and is never rendered, logged or saved. ``sealed`` names the data keys whose
     values are unknown (a config loaded without the key): the manifest lacks them, and its
-    ciphertext annotation says what they would be.
+    ciphertext annotation says what they would be; ``sealed_facts`` are the safe facts such a
+    key would give that the config says anyway (a pull Secret's registry and username).
     """
 
     ref: ObjectRef
     manifest: Mapping[str, Any] = field(repr=False)
     source: str | None = None
     sealed: frozenset[str] = frozenset()
+    sealed_facts: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

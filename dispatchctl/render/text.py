@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from typing import Any, TextIO
 
 from dispatchctl.facts import ORDER
+from dispatchctl.objects import CIPHERTEXT_ANNOTATION
 from dispatchctl.plan import Plan, missing_namespace_message
 from dispatchctl.render.json import VERBS, plan_document
 
@@ -25,6 +26,7 @@ SYMBOL_COLORS = {
 }
 # key status -> the symbol its line starts with
 KEY_SYMBOLS = {"added": "+", "removed": "-", "changed": "~", "unknown": "~"}
+RECORD_FIELD = f"annotations[{CIPHERTEXT_ANNOTATION}]"
 KEYLESS_NOTE = (
     "made without the decryption key (--no-decrypt): secret data keys are judged by the"
     " ciphertext recorded at the last apply and by managedFields, not by their values"
@@ -149,7 +151,7 @@ def verdict(key: Mapping[str, Any]) -> str:
     if basis == "ciphertext" and status == "changed":
         text = (
             "changed in the config: another ciphertext than last applied; the value may be"
-            " equal (after sops rotate, for one), apply decides"
+            " the same, as after sops rotate, and apply decides"
         )
         return f"{text}; also {by}" if by else text
     if basis == "cluster":
@@ -191,6 +193,9 @@ def _field_lines(field: Mapping[str, Any], paint: Painter) -> list[str]:
     """``path: before -> after``; a list one entry per line, marked kept, removed or added."""
     before, after = field["before"], field["after"]
     symbol = "+" if before is None else "-" if after is None else "~"
+    changed = _record_change(before, after) if field["path"] == RECORD_FIELD else []
+    if changed:  # its digests say nothing to a reader: the keys whose record changes
+        return [f"{paint.symbol(symbol)} {field['path']}: ciphertext of {', '.join(changed)}"]
     if isinstance(before or after, list):
         old, new = before or [], after or []
         lines = [f"{paint.symbol(symbol)} {field['path']}:"]
@@ -202,6 +207,25 @@ def _field_lines(field: Mapping[str, Any], paint: Painter) -> list[str]:
     if symbol == "~":
         return [f"{paint.symbol(symbol)} {field['path']}: {_value(before)} -> {_value(after)}"]
     return [f"{paint.symbol(symbol)} {field['path']}: {_value(before if after is None else after)}"]
+
+
+def _record_change(before: Any, after: Any) -> list[str]:
+    """The data keys whose ciphertext record changes; [] when a side is no record (edited by
+    hand), which is then shown as it is."""
+    old, new = _record(before), _record(after)
+    if old is None or new is None:
+        return []
+    return sorted(k for k in old.keys() | new.keys() if old.get(k) != new.get(k))
+
+
+def _record(value: Any) -> dict[str, Any] | None:
+    if value is None:
+        return {}
+    try:
+        record = json.loads(value) if isinstance(value, str) else None
+    except ValueError:
+        return None
+    return record if isinstance(record, dict) else None
 
 
 def printable(text: str) -> str:

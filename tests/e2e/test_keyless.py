@@ -191,6 +191,16 @@ def test_updatekeys_keeps_every_verdict_and_rotate_changes_all_but_writes_no_val
     for name in ("team-1-github", "team-1-docker", "team-1-docker-pull", "team-1-git-github-com"):
         statuses = {k["status"] for k in keys_of(document, name).values() if k["basis"] != "value"}
         assert statuses == {"changed"}, name
+    text = keyless(config).out
+    assert (
+        "      ~ ssh-privatekey (changed in the config: another ciphertext than last applied;"
+        " the value may be the same, as after sops rotate, and apply decides)\n"
+    ) in text
+    assert "      ~ annotations[dispatchctl.io/ciphertext]: ciphertext of ssh-privatekey\n" in text
+    # facts a sealed value would give: unknown, unless the config states them too
+    assert '      fingerprint: "SHA256:' in text and '" -> "(unknown without the key)"\n' in text
+    pull = next(c for c in document["changes"] if c["name"] == "team-1-docker-pull")
+    assert pull["facts"]["after"] == pull["facts"]["before"]
 
     # the key finds every value equal: only the record is refreshed, no value written
     apply_ok(run, cluster_args, config)
