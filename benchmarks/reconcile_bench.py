@@ -14,8 +14,9 @@ kube-controller-manager from ``scripts/control-plane up DIR --fsync``, new for e
 sequence; requests are counted from the apiserver's own ``apiserver_request_total`` metric,
 and kubectl is the one built with it (same version).
 
-dispatchctl: apply from empty, a no-change plan, a no-op apply, a plan and an apply with 10%
-of the Secrets changed (every secret value of one account in ten). kubectl, on the same server
+dispatchctl: apply from empty, a no-change plan (with the key, then without: --no-decrypt), a
+no-op apply, a plan and an apply with 10% of the Secrets changed (every secret value of one
+account in ten). kubectl, on the same server
 made empty again: ``kubectl apply -f`` of ``dispatchctl render --reveal``, ``kubectl diff -f``,
 the same apply again (no-op), then the changed render diffed and applied; on the real backend
 also ``kubectl apply --server-side`` (from empty, no-op, changed). Each sequence starts from
@@ -371,6 +372,14 @@ class Bench:
                 "no-change plan",
                 "dispatchctl",
                 self.dispatchctl_argv(*plan, "--detailed-exitcode"),
+            )
+        )
+        expect(self.output(), "No changes.")
+        steps.append(
+            self.run(
+                "no-change, no key",
+                "dispatchctl",
+                self.dispatchctl_argv(*plan, "--no-decrypt", "--detailed-exitcode"),
             )
         )
         expect(self.output(), "No changes.")
