@@ -24,7 +24,7 @@ from dispatchctl.config.load import input_digest
 from dispatchctl.errors import PlanError, StalePlanError
 from dispatchctl.files import UnsafePathError, read_regular, write_private
 from dispatchctl.objects import ObjectRef
-from dispatchctl.plan import Change, KeyBasis, KeyStatus, Plan
+from dispatchctl.plan import Action, Change, KeyBasis, KeyStatus, Plan
 from dispatchctl.render.json import MAX_DEPTH, malformed, plan_document, plan_from_document
 
 PLANFILE_KIND = "dispatchctl-plan"
@@ -188,9 +188,11 @@ def _equal(saved: Change | None, current: Change | None) -> bool:
 def _check_announced(before: dict[ObjectRef, Change], now: dict[ObjectRef, Change]) -> None:
     """A plan made without the key: refuse when the plan with the key would write a data key
     it called unchanged (or an object it saw no change in): only what was reviewed is
-    written."""
+    written. An object created or deleted since is left to the stale-plan check."""
     unannounced = []
     for ref, current in sorted(now.items()):
+        if current.action in (Action.CREATE, Action.DELETE):
+            continue
         said = {k.key: k.status for k in before[ref].keys} if ref in before else {}
         for key in current.keys:
             if (

@@ -400,3 +400,22 @@ def test_a_keyless_plan_goes_stale_like_any_other(
     refused = run("apply", saved, *cluster_args)
     assert refused.code == 1
     assert "stale plan: config files changed since the plan was made" in refused.err
+
+
+def test_a_secret_deleted_since_the_keyless_plan_makes_it_stale(
+    config: Path,
+    keyless: Callable[..., Result],
+    tmp_path: Path,
+    run: Run,
+    cluster_args: list[str],
+    kubectl: Kubectl,
+) -> None:
+    saved = tmp_path / "old.plan"
+    assert keyless(config, "-o", saved).code == 0
+    kubectl("delete", "secret", "team-1-github", "-n", NS)
+    refused = run("apply", saved, *cluster_args)
+    assert refused.code == 1
+    assert refused.err.startswith(
+        "Error: stale plan: the cluster changed since the plan was made: "
+        "Secret/dispatch/team-1-github\n"
+    )
