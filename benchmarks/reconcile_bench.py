@@ -58,7 +58,7 @@ sys.path.insert(0, str(ROOT))
 
 from benchmarks.config_bench import config_text  # noqa: E402
 from dispatchctl.config import sops  # noqa: E402
-from tests.fixtures.sops import AgeKey, encrypt_file, generate_age_key  # noqa: E402
+from tests.fixtures.sops import AgeKey, edit_file, encrypt_file, generate_age_key  # noqa: E402
 
 BIN = Path(sys.executable).parent
 DISPATCHCTL = BIN / "dispatchctl"
@@ -583,9 +583,11 @@ def main() -> None:
         key, env = user_env(folder)
         config, changed = folder / "config.yaml", folder / "changed.yaml"
         original_text, changed_config = changed_text(args.accounts)
-        for path, text in ((config, original_text), (changed, changed_config)):
-            path.write_text(text)
-            encrypt_file(path, key.public)
+        config.write_text(original_text)
+        encrypt_file(config, key.public)
+        # changed as a user changes it: sops edit keeps the other values' ciphertext
+        shutil.copy(config, changed)
+        edit_file(changed, changed_config, env)
         exe = sops.resolve_binary()
         sops_s = median_seconds(
             lambda: subprocess.run([exe, "decrypt", str(config)], capture_output=True, env=env)
