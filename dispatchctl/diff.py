@@ -486,6 +486,8 @@ def key_writers(live: Mapping[str, Any]) -> dict[str, Writer]:
         e for e in (live.get("metadata") or {}).get("managedFields") or [] if isinstance(e, Mapping)
     ]
     ours = [e for e in entries if e.get("manager") == FIELD_MANAGER]
+    if not ours:  # never written by dispatchctl (to adopt, or by an older version): no "since"
+        return {}
     our_time = max((str(e.get("time") or "") for e in ours), default="")
     our_keys = {key for e in ours for key in _data_keys(e)}
     writers: dict[str, Writer] = {}

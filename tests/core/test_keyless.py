@@ -60,6 +60,8 @@ def secret(*entries: dict[str, Any]) -> dict[str, Any]:
             ],
             {},
         ),
+        # never written by dispatchctl: nothing to have changed since
+        ([entry("kubectl-create", T1, "password")], {}),
         # two writers since: the later one is named
         (
             [
@@ -70,7 +72,7 @@ def secret(*entries: dict[str, Any]) -> dict[str, Any]:
             {"password": Writer("another-writer", T3)},
         ),
     ],
-    ids=["ours", "later", "same-second", "before-ours", "shared-apply", "latest"],
+    ids=["ours", "later", "same-second", "before-ours", "shared-apply", "never-ours", "latest"],
 )
 def test_key_writers(entries: list[dict[str, Any]], expected: dict[str, Writer]) -> None:
     assert key_writers(secret(*entries)) == expected

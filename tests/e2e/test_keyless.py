@@ -419,3 +419,29 @@ def test_a_secret_deleted_since_the_keyless_plan_makes_it_stale(
         "Error: stale plan: the cluster changed since the plan was made: "
         "Secret/dispatch/team-1-github\n"
     )
+
+
+def test_an_object_to_adopt_has_no_record_and_its_secret_keys_are_unknown(
+    write_config: Write, keyless: Callable[..., Result], kubectl: Kubectl
+) -> None:
+    kubectl(
+        "create", "secret", "generic", "team-1-github", "-n", NS,
+        "--type=kubernetes.io/basic-auth", f"--from-literal=password={FOREIGN}",
+        "--from-literal=username=octocat",
+    )  # fmt: skip
+    config = write_config({"team-1": [github()]})
+    document = plan_json(keyless(config, "--adopt", "--format=json"))
+    keys = keys_of(document, "team-1-github")
+    assert keys["password"] == {
+        "key": "password",
+        "status": "unknown",
+        "basis": "none",
+        "changed_by": None,
+    }
+    assert keys["username"]["status"] == "unchanged"
+    assert keys["scm.provider.url"] == {
+        "key": "scm.provider.url",
+        "status": "added",
+        "basis": "value",
+        "changed_by": None,
+    }
