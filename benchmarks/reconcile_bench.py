@@ -4,8 +4,8 @@
         [--rounds 1] [--latency-ms 0]
 
 The config is config_bench's (500 accounts x 6 credentials; the docker credential also makes
-an image pull Secret: 500 ServiceAccounts + 3,500 Secrets = 4,000 objects), encrypted with
-the real sops. Every command runs as a user runs it, as a subprocess with ``--kubeconfig``.
+an image pull Secret: 500 ServiceAccounts + 3,500 Secrets = 4,000 objects), each account with
+values of its own, encrypted with the real sops; the changed config is made with sops edit. Every command runs as a user runs it, as a subprocess with ``--kubeconfig``.
 
 Two backends. ``local``: a LocalCluster serving from its own process (the machine has 2 cores;
 the server's CPU is not charged to the client), which reports its request log over a pipe.
@@ -38,6 +38,7 @@ import http.client
 import json
 import multiprocessing
 import os
+import re
 import shutil
 import ssl
 import statistics
@@ -77,6 +78,7 @@ ROTATE = {
     "password: docker-password\n": "password: docker-password-rotated\n",
 }
 ACCOUNT_START = "\n  - name: team-"
+_SECRET_VALUE = re.compile(r"((?:token|appPassword|password): [^}\n]+)")
 
 
 # --- the local server, in its own process ---------------------------------------------------
@@ -453,21 +455,27 @@ def plan_line(output: str) -> str:
 
 
 def changed_text(accounts: int) -> tuple[str, str]:
-    """config_bench's config and a copy where one account in ten has new secret values.
+    """config_bench's config, each account with values of its own, and a copy where one
+    account in ten has new secret values (a new SSH key too)."""
+    head = config_text(0)
+    original = [_account(i, rotated=False) for i in range(accounts)]
+    changed = [
+        _account(i, rotated=True) if i % CHANGED_EVERY == 0 else block
+        for i, block in enumerate(original)
+    ]
+    return head + "".join(original), head + "".join(changed)
 
-    config_text makes a new SSH key per call, so a second call supplies changed privateKeys."""
-    original, other = config_text(accounts), config_text(accounts)
-    head, *blocks = original.split(ACCOUNT_START)
-    _, *other_blocks = other.split(ACCOUNT_START)
-    changed = []
-    for i, (block, alternative) in enumerate(zip(blocks, other_blocks, strict=True)):
-        if i % CHANGED_EVERY == 0:
-            for old, new in ROTATE.items():
-                assert old in alternative, old
-                alternative = alternative.replace(old, new)
-            block = alternative
-        changed.append(block)
-    return original, ACCOUNT_START.join([head, *changed])
+
+def _account(index: int, *, rotated: bool) -> str:
+    """config_bench's account block with its own SSH key (config_text makes one per call) and
+    its secret values suffixed with its number: sops edit gives a value repeated in a file one
+    ciphertext, which would change the record of every account that repeats it."""
+    block = config_text(1).split(ACCOUNT_START, 1)[1].split("\n", 1)[1]
+    if rotated:
+        for old, new in ROTATE.items():
+            assert old in block, old
+            block = block.replace(old, new)
+    return f"{ACCOUNT_START}{index}\n" + _SECRET_VALUE.sub(rf"\1-{index}", block)
 
 
 def user_env(folder: Path) -> tuple[AgeKey, dict[str, str]]:
