@@ -486,7 +486,9 @@ def key_writers(live: Mapping[str, Any]) -> dict[str, Writer]:
         e for e in (live.get("metadata") or {}).get("managedFields") or [] if isinstance(e, Mapping)
     ]
     ours = [e for e in entries if e.get("manager") == FIELD_MANAGER]
-    if not ours:  # never written by dispatchctl (to adopt, or by an older version): no "since"
+    # never written by dispatchctl (to adopt, or by an older version): no "since"; or only
+    # by dispatchctl (a converged Secret, most of a plan)
+    if not ours or len(ours) == len(entries):
         return {}
     our_time = max((str(e.get("time") or "") for e in ours), default="")
     our_keys = {key for e in ours for key in _data_keys(e)}
