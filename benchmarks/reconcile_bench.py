@@ -4,8 +4,9 @@
         [--rounds 1] [--latency-ms 0]
 
 The config is config_bench's (500 accounts x 6 credentials; the docker credential also makes
-an image pull Secret: 500 ServiceAccounts + 3,500 Secrets = 4,000 objects), encrypted with
-the real sops. Every command runs as a user runs it, as a subprocess with ``--kubeconfig``.
+an image pull Secret: 500 ServiceAccounts + 3,500 Secrets = 4,000 objects), each account with
+values of its own, encrypted with the real sops; the changed config is made with sops edit.
+Every command runs as a user runs it, as a subprocess with ``--kubeconfig``.
 
 Two backends. ``local``: a LocalCluster serving from its own process (the machine has 2 cores;
 the server's CPU is not charged to the client), which reports its request log over a pipe.
@@ -14,8 +15,9 @@ kube-controller-manager from ``gotools/controlplane/control-plane up DIR --fsync
 each tool's sequence; requests are counted from the apiserver's own
 ``apiserver_request_total`` metric, and kubectl is the one built with it (same version).
 
-dispatchctl: apply from empty, a no-change plan, a no-op apply, a plan and an apply with 10%
-of the Secrets changed (every secret value of one account in ten). kubectl, on the same server
+dispatchctl: apply from empty, a no-change plan (with the key, then without: --no-decrypt), a
+no-op apply, a plan and an apply with 10% of the Secrets changed (every secret value of one
+account in ten). kubectl, on the same server
 made empty again: ``kubectl apply -f`` of ``dispatchctl render --reveal``, ``kubectl diff -f``,
 the same apply again (no-op), then the changed render diffed and applied; on the real backend
 also ``kubectl apply --server-side`` (from empty, no-op, changed). Each sequence starts from
@@ -37,6 +39,7 @@ import http.client
 import json
 import multiprocessing
 import os
+import re
 import shutil
 import ssl
 import statistics
@@ -57,7 +60,7 @@ sys.path.insert(0, str(ROOT))
 
 from benchmarks.config_bench import config_text  # noqa: E402
 from dispatchctl.config import sops  # noqa: E402
-from tests.fixtures.sops import AgeKey, encrypt_file, generate_age_key  # noqa: E402
+from tests.fixtures.sops import AgeKey, edit_file, encrypt_file, generate_age_key  # noqa: E402
 
 BIN = Path(sys.executable).parent
 DISPATCHCTL = BIN / "dispatchctl"
@@ -76,6 +79,7 @@ ROTATE = {
     "password: docker-password\n": "password: docker-password-rotated\n",
 }
 ACCOUNT_START = "\n  - name: team-"
+_SECRET_VALUE = re.compile(r"((?:token|appPassword|password): [^}\n]+)")
 
 
 # --- the local server, in its own process ---------------------------------------------------
@@ -376,6 +380,14 @@ class Bench:
             )
         )
         expect(self.output(), "No changes.")
+        steps.append(
+            self.run(
+                "no-change, no key",
+                "dispatchctl",
+                self.dispatchctl_argv(*plan, "--no-decrypt", "--detailed-exitcode"),
+            )
+        )
+        expect(self.output(), "No changes.")
         steps.append(self.run("no-op apply", "dispatchctl", self.dispatchctl_argv(*apply)))
         expect(self.output(), "No changes.")
         steps.append(
@@ -446,21 +458,27 @@ def plan_line(output: str) -> str:
 
 
 def changed_text(accounts: int) -> tuple[str, str]:
-    """config_bench's config and a copy where one account in ten has new secret values.
+    """config_bench's config, each account with values of its own, and a copy where one
+    account in ten has new secret values (a new SSH key too)."""
+    head = config_text(0)
+    original = [_account(i, rotated=False) for i in range(accounts)]
+    changed = [
+        _account(i, rotated=True) if i % CHANGED_EVERY == 0 else block
+        for i, block in enumerate(original)
+    ]
+    return head + "".join(original), head + "".join(changed)
 
-    config_text makes a new SSH key per call, so a second call supplies changed privateKeys."""
-    original, other = config_text(accounts), config_text(accounts)
-    head, *blocks = original.split(ACCOUNT_START)
-    _, *other_blocks = other.split(ACCOUNT_START)
-    changed = []
-    for i, (block, alternative) in enumerate(zip(blocks, other_blocks, strict=True)):
-        if i % CHANGED_EVERY == 0:
-            for old, new in ROTATE.items():
-                assert old in alternative, old
-                alternative = alternative.replace(old, new)
-            block = alternative
-        changed.append(block)
-    return original, ACCOUNT_START.join([head, *changed])
+
+def _account(index: int, *, rotated: bool) -> str:
+    """config_bench's account block with its own SSH key (config_text makes one per call) and
+    its secret values suffixed with its number: sops edit gives a value repeated in a file one
+    ciphertext, which would change the record of every account that repeats it."""
+    block = config_text(1).split(ACCOUNT_START, 1)[1].split("\n", 1)[1]
+    if rotated:
+        for old, new in ROTATE.items():
+            assert old in block, old
+            block = block.replace(old, new)
+    return f"{ACCOUNT_START}{index}\n" + _SECRET_VALUE.sub(rf"\1-{index}", block)
 
 
 def user_env(folder: Path) -> tuple[AgeKey, dict[str, str]]:
@@ -576,9 +594,11 @@ def main() -> None:
         key, env = user_env(folder)
         config, changed = folder / "config.yaml", folder / "changed.yaml"
         original_text, changed_config = changed_text(args.accounts)
-        for path, text in ((config, original_text), (changed, changed_config)):
-            path.write_text(text)
-            encrypt_file(path, key.public)
+        config.write_text(original_text)
+        encrypt_file(config, key.public)
+        # changed as a user changes it: sops edit keeps the other values' ciphertext
+        shutil.copy(config, changed)
+        edit_file(changed, changed_config, env)
         exe = sops.resolve_binary()
         sops_s = median_seconds(
             lambda: subprocess.run([exe, "decrypt", str(config)], capture_output=True, env=env)

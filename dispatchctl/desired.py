@@ -8,6 +8,7 @@ per credential type; manifests are the Kubernetes wire form, ``data`` base64-enc
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -26,8 +27,10 @@ from dispatchctl.config.models import (
     GitSshCredential,
     ServiceAccount,
 )
+from dispatchctl.config.positions import is_encrypted
 from dispatchctl.config.ssh import canonical_private_key
 from dispatchctl.objects import (
+    CIPHERTEXT_ANNOTATION,
     CREDENTIAL_ANNOTATION,
     EXPIRES_ANNOTATION,
     SECRET,
@@ -72,6 +75,33 @@ def _marks(cred: creds.AnyCredential) -> dict[str, str]:
     return marks
 
 
+class _Secret:
+    """One secret field of a credential: its value when the config was decrypted, and the
+    ciphertext it had in the file (None for a clear-text file)."""
+
+    def __init__(self, cred: Any, name: str) -> None:
+        value: SecretStr = getattr(cred, name)
+        text = value.get_secret_value()
+        self.sealed = is_encrypted(text)  # loaded without the key: the value is ENC[...] text
+        self.ciphertext: str | None = text if self.sealed else cred._ciphertext.get(name)
+        self._value = text
+
+    @property
+    def value(self) -> str:
+        assert not self.sealed, "a sealed value is never written"
+        return self._value
+
+
+def _record(*parts: str | None) -> str | None:
+    """What the ciphertext annotation records for a data key made of these parts (public
+    ones and ciphertexts; never a value): None when a secret part has no ciphertext."""
+    if any(part is None for part in parts):
+        return None
+    text = parts[0] if len(parts) == 1 else json.dumps(parts, separators=(",", ":"))
+    assert text is not None
+    return "sha256:" + hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
 class _AccountBuilder:
     def __init__(
         self, owner: str, namespace: str, account: ServiceAccount, per_repository: bool
@@ -97,7 +127,17 @@ class _AccountBuilder:
         annotations: Mapping[str, str],
         data: Mapping[str, str],
         source: str | None,
+        secrets: Mapping[str, tuple[bool, str | None]],
+        sealed_facts: Mapping[str, str] | None = None,
     ) -> DesiredObject:
+        """``secrets``: per data key made of secret fields, whether it is sealed and its
+        record (``data`` lacks the sealed ones)."""
+        records = {key: record for key, (_, record) in secrets.items() if record is not None}
+        annotations = dict(annotations)
+        if records:
+            annotations[CIPHERTEXT_ANNOTATION] = json.dumps(
+                records, sort_keys=True, separators=(",", ":")
+            )
         manifest: dict[str, Any] = {
             "apiVersion": "v1",
             "kind": SECRET,
@@ -105,37 +145,42 @@ class _AccountBuilder:
                 "name": name,
                 "namespace": self.namespace,
                 "labels": dict(self.labels),
-                "annotations": dict(annotations),
+                "annotations": annotations,
             },
             "type": secret_type,
             "data": {key: _b64(value) for key, value in data.items()},
         }
-        return DesiredObject(ObjectRef(SECRET, self.namespace, name), manifest, source)
+        sealed = frozenset(key for key, (is_sealed, _) in secrets.items() if is_sealed)
+        ref = ObjectRef(SECRET, self.namespace, name)
+        facts = dict(sealed_facts or {}) if sealed else {}
+        return DesiredObject(ref, manifest, source, sealed, facts)
 
     def _scm(self, cred: creds.ScmCredential) -> list[DesiredObject]:
         name = creds.secret_name(self.account, cred)
         self.secrets.append(name)
         url = creds.git_url(cred)
-        secret: SecretStr = getattr(cred, creds.SECRET_FIELD[cred.type])
+        secret = _Secret(cred, creds.SECRET_FIELD[cred.type])
         data = {
             "username": cred.username,
-            "password": secret.get_secret_value(),
+            **({} if secret.sealed else {"password": secret.value}),
             "scm.provider.name": creds.SCM_TYPES[cred.type].provider,
             "scm.provider.url": creds.provider_url(cred),
             "scm.provider.skiptlsverify": "true" if cred.insecureSkipTLSVerify else "false",
         }
         annotations = {GIT_ANNOTATION: url, **_marks(cred)}
-        return [self._secret(name, BASIC_AUTH, annotations, data, cred._source)]
+        secrets = {"password": (secret.sealed, _record(secret.ciphertext))}
+        return [self._secret(name, BASIC_AUTH, annotations, data, cred._source, secrets)]
 
     def _git(self, cred: GitSshCredential) -> list[DesiredObject]:
         name = creds.secret_name(self.account, cred)
         self.secrets.append(name)
-        data = {
-            "ssh-privatekey": canonical_private_key(cred.privateKey.get_secret_value()),
-            "known_hosts": cred.knownHosts,
-        }
+        key = _Secret(cred, "privateKey")
+        data = {"known_hosts": cred.knownHosts}
+        if not key.sealed:
+            data = {"ssh-privatekey": canonical_private_key(key.value), **data}
         annotations = {**self._ssh_targets(cred), **_marks(cred)}
-        return [self._secret(name, SSH_AUTH, annotations, data, cred._source)]
+        secrets = {"ssh-privatekey": (key.sealed, _record(key.ciphertext))}
+        return [self._secret(name, SSH_AUTH, annotations, data, cred._source, secrets)]
 
     def _ssh_targets(self, cred: GitSshCredential) -> dict[str, str]:
         """The host, or on Tekton >= 1.11 each of the credential's repositories: Tekton then
@@ -148,29 +193,41 @@ class _AccountBuilder:
     def _docker(self, cred: DockerCredential) -> list[DesiredObject]:
         name = creds.secret_name(self.account, cred)
         self.secrets.append(name)
-        password = cred.password.get_secret_value()
+        password = _Secret(cred, "password")
         registry = registry_url(cred.registry)
         out = [
             self._secret(
                 name,
                 BASIC_AUTH,
                 {DOCKER_ANNOTATION: registry, **_marks(cred)},
-                {"username": cred.username, "password": password},
+                {
+                    "username": cred.username,
+                    **({} if password.sealed else {"password": password.value}),
+                },
                 cred._source,
+                {"password": (password.sealed, _record(password.ciphertext))},
             )
         ]
         if cred.imagePullSecret:
             pull = creds.pull_secret_name(self.account, cred)
             self.pull_secrets.append(pull)
-            auth = _b64(f"{cred.username}:{password}")
-            auths = {registry: {"username": cred.username, "password": password, "auth": auth}}
+            data = {}
+            if not password.sealed:
+                auth = _b64(f"{cred.username}:{password.value}")
+                entry = {"username": cred.username, "password": password.value, "auth": auth}
+                config = {"auths": {registry: entry}}
+                data[".dockerconfigjson"] = json.dumps(config, separators=(",", ":"))
+            # the key is made of the registry and username too: a record of all three
+            record = _record(registry, cred.username, password.ciphertext)
             out.append(
                 self._secret(
                     pull,
                     DOCKER_CONFIG_JSON,
                     _marks(cred),
-                    {".dockerconfigjson": json.dumps({"auths": auths}, separators=(",", ":"))},
+                    data,
                     cred._source,
+                    {".dockerconfigjson": (password.sealed, record)},
+                    {"registry": registry, "username": cred.username},
                 )
             )
         return out

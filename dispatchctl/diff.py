@@ -13,6 +13,7 @@ from __future__ import annotations
 import base64
 import binascii
 import copy
+import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -21,6 +22,8 @@ from dispatchctl import tekton
 from dispatchctl.duplicates import duplicate_urls
 from dispatchctl.facts import secret_facts
 from dispatchctl.objects import (
+    CIPHERTEXT_ANNOTATION,
+    FIELD_MANAGER,
     MANAGED_BY_LABEL,
     OWNER_LABEL,
     REFERENCE_LISTS,
@@ -32,6 +35,7 @@ from dispatchctl.objects import (
     LiveState,
     ObjectRef,
     Target,
+    annotations_of,
     labels_of,
     listed_secrets,
     owned_by,
@@ -45,11 +49,13 @@ from dispatchctl.plan import (
     ConflictKind,
     Facts,
     FieldDiff,
+    KeyBasis,
     KeyDiff,
     KeyStatus,
     Plan,
     Rename,
     Seen,
+    Writer,
 )
 
 # Keys with these prefixes are dispatchctl's even when the config no longer sets them, so a
@@ -61,6 +67,11 @@ DEFAULT_SECRET_TYPE = "Opaque"
 # shows (``stringData`` holds secret values, should a manifest ever carry it).
 _SPECIAL_FIELDS = frozenset({"apiVersion", "kind", "metadata", "data", "stringData", "type"})
 _SPECIAL_FIELDS |= frozenset(REFERENCE_LISTS)
+
+# Safe facts read from a secret value, which a plan without the key cannot read: shown as
+# they are when the key is unchanged, else as unknown.
+_SEALED_FACTS = {"ssh-privatekey": ("fingerprint",), ".dockerconfigjson": ("registry", "username")}
+_UNKNOWN_FACT = "(unknown without the key)"
 
 _DELETE_REASON = "no longer declared in the config"
 
@@ -74,12 +85,14 @@ def make_plan(
     adopt: bool = False,
     create_namespaces: bool = False,
     adopt_from: tuple[str, ...] = (),
+    decrypted: bool = True,
 ) -> Plan:
     """The plan that makes ``live`` match ``desired``; changes come in apply order.
 
     ``adopt_from`` names former owners (the config's metadata.name before a rename): declared
     objects labelled for one of them are adopted, not conflicts. Nothing else of theirs is
-    read, so nothing of theirs is pruned.
+    read, so nothing of theirs is pruned. ``decrypted`` False: the config was loaded without
+    the key (its sealed keys are judged by their ciphertext records).
     """
     owner = desired.owner
     owned = {ref for ref, obj in live.objects.items() if owned_by(obj, owner)}
@@ -121,6 +134,7 @@ def make_plan(
         deletes_everything=bool(deletes) and len(deletes) == len(owned),
         adopt_from=tuple(adopt_from),
         renames=_renames(desired, live, owned, [*changes, *deletes]),
+        decrypted=decrypted,
     )
 
 
@@ -146,10 +160,10 @@ def _diff_object(
             obj.ref,
             Action.CREATE,
             None,
-            keys=_key_diffs(manifest, None) if obj.ref.kind == SECRET else (),
+            keys=_key_diffs(manifest, None, obj.sealed) if obj.ref.kind == SECRET else (),
             fields=(*_created_metadata(manifest), *_created_fields(manifest)),
-            facts=Facts(None, _facts(obj.ref, manifest)),
-            desired=manifest,
+            facts=Facts(None, {**_facts(obj.ref, manifest), **obj.sealed_facts}),
+            desired=None if obj.sealed else manifest,
             **common,
         )
 
@@ -170,7 +184,7 @@ def _diff_object(
 
     seen = _seen(live)
     if obj.ref.kind == SECRET:
-        keys = _key_diffs(manifest, live)
+        keys = _key_diffs(manifest, live, obj.sealed)
         replace_reason = _replace_reason(manifest, live, keys)
         if replace_reason:
             if adopting:
@@ -181,9 +195,9 @@ def _diff_object(
                 seen,
                 keys=keys,
                 fields=_type_field(manifest, live),
-                facts=Facts(_facts(obj.ref, live), _facts(obj.ref, manifest)),
+                facts=_facts_of(obj, live, manifest, keys),
                 reason=replace_reason,
-                desired=manifest,
+                desired=None if obj.sealed else manifest,
                 **common,
             )
     else:
@@ -199,11 +213,11 @@ def _diff_object(
         seen,
         keys=keys,
         fields=tuple(fields),
-        facts=Facts(_facts(obj.ref, live), _facts(obj.ref, merged)),
+        facts=_facts_of(obj, live, merged, keys),
         reason=f"{why}; {taken_over}" if adopting else "",
         # copied only here, for a change: apply may alter what it writes, and a no-change
-        # plan (every object unchanged) then copies nothing
-        desired=copy.deepcopy(merged),
+        # plan (every object unchanged) then copies nothing; nothing to write when sealed
+        desired=None if obj.sealed else copy.deepcopy(merged),
         **common,
     )
 
@@ -296,6 +310,29 @@ def _by_shape(
 def _facts(ref: ObjectRef, obj: Mapping[str, Any]) -> dict[str, str]:
     """Safe facts of a Secret (none for an account: its fields say it all)."""
     return secret_facts(obj) if ref.kind == SECRET else {}
+
+
+def _facts_of(
+    obj: DesiredObject,
+    live: Mapping[str, Any],
+    after: Mapping[str, Any],
+    keys: Sequence[KeyDiff],
+) -> Facts:
+    """Before and after; the facts a sealed key would give are the live ones when the key is
+    unchanged, and unknown otherwise."""
+    before = _facts(obj.ref, live)
+    facts = {**_facts(obj.ref, after), **obj.sealed_facts}
+    if obj.sealed:
+        status = {k.key: k.status for k in keys}
+        for key in obj.sealed:
+            for name in _SEALED_FACTS.get(key, ()):
+                if name in facts:
+                    continue
+                if status.get(key) is KeyStatus.UNCHANGED and name in before:
+                    facts[name] = before[name]
+                elif status.get(key) is not KeyStatus.UNCHANGED:
+                    facts[name] = _UNKNOWN_FACT
+    return Facts(before, facts)
 
 
 def _merge(
@@ -440,24 +477,127 @@ def _secret_type(obj: Mapping[str, Any]) -> str:
     return obj.get("type") or DEFAULT_SECRET_TYPE
 
 
-def _key_diffs(manifest: Mapping[str, Any], live: Mapping[str, Any] | None) -> tuple[KeyDiff, ...]:
-    """Each data key's status; values are compared decoded and never leave this function."""
-    if live is not None and manifest.get("data") == live.get("data"):  # the same base64
+def _key_diffs(
+    manifest: Mapping[str, Any],
+    live: Mapping[str, Any] | None,
+    sealed: frozenset[str] = frozenset(),
+) -> tuple[KeyDiff, ...]:
+    """Each data key's status; values are compared decoded and never leave this function.
+    A sealed key (no value: the config was loaded without the key) is judged by the
+    ciphertext records and managedFields instead (``_sealed_key``)."""
+    if not sealed and live is not None and manifest.get("data") == live.get("data"):
         return tuple(KeyDiff(key, KeyStatus.UNCHANGED) for key in sorted(live.get("data") or {}))
-    wanted = _decoded(manifest.get("data"))
+    if sealed and live is not None:
+        same = _unchanged_sealed(manifest, live, sealed)
+        if same is not None:
+            return same
+    wanted: dict[str, bytes | None] = _decoded(manifest.get("data"))
     present = _decoded(live.get("data")) if live is not None else {}
+    writers = key_writers(live) if live is not None else {}
+    wanted_records = _records(manifest) if sealed else {}
+    live_records = _records(live) if sealed and live is not None else {}
     result = []
-    for key in sorted(set(wanted) | set(present)):
+    for key in sorted(set(wanted) | set(present) | sealed):
         if key not in present:
-            status = KeyStatus.ADDED
+            result.append(KeyDiff(key, KeyStatus.ADDED))
+        elif key in sealed:
+            result.append(
+                _sealed_key(key, wanted_records.get(key), live_records.get(key), writers.get(key))
+            )
         elif key not in wanted:
-            status = KeyStatus.REMOVED
+            result.append(KeyDiff(key, KeyStatus.REMOVED))
         elif wanted[key] is None or wanted[key] != present[key]:
-            status = KeyStatus.CHANGED
+            result.append(KeyDiff(key, KeyStatus.CHANGED, changed_by=writers.get(key)))
         else:
-            status = KeyStatus.UNCHANGED
-        result.append(KeyDiff(key, status))
+            result.append(KeyDiff(key, KeyStatus.UNCHANGED))
     return tuple(result)
+
+
+def _unchanged_sealed(
+    manifest: Mapping[str, Any], live: Mapping[str, Any], sealed: frozenset[str]
+) -> tuple[KeyDiff, ...] | None:
+    """Every key unchanged, told without decoding a value or a record: the same base64 for
+    the other keys, the same record annotation text (apply wrote it as the plan renders it),
+    the sealed keys present and no other writer of them. None when any of that fails."""
+    data, present = manifest.get("data") or {}, live.get("data") or {}
+    record = annotations_of(manifest).get(CIPHERTEXT_ANNOTATION)
+    if (
+        record is None
+        or record != annotations_of(live).get(CIPHERTEXT_ANNOTATION)
+        or present.keys() != data.keys() | sealed
+        or any(present[key] != value for key, value in data.items())
+        or not sealed.isdisjoint(key_writers(live))
+    ):
+        return None
+    return tuple(
+        KeyDiff(key, KeyStatus.UNCHANGED, KeyBasis.CIPHERTEXT if key in sealed else KeyBasis.VALUE)
+        for key in sorted(present)
+    )
+
+
+def _sealed_key(
+    key: str, wanted: str | None, applied: str | None, writer: Writer | None
+) -> KeyDiff:
+    """A present key whose new value is unknown: the config's ciphertext against the one
+    recorded at the last apply, then whether another writer changed the key since."""
+    if wanted is None or applied is None:
+        return KeyDiff(key, KeyStatus.UNKNOWN, KeyBasis.NONE, writer)
+    if wanted != applied:
+        return KeyDiff(key, KeyStatus.CHANGED, KeyBasis.CIPHERTEXT, writer)
+    if writer is not None:
+        return KeyDiff(key, KeyStatus.CHANGED, KeyBasis.CLUSTER, writer)
+    return KeyDiff(key, KeyStatus.UNCHANGED, KeyBasis.CIPHERTEXT)
+
+
+def _records(obj: Mapping[str, Any]) -> dict[str, str]:
+    """The ciphertext annotation's records per data key ({} when absent or not ours)."""
+    text = annotations_of(obj).get(CIPHERTEXT_ANNOTATION)
+    try:
+        records = json.loads(text) if isinstance(text, str) else None
+    except ValueError:
+        return {}
+    if not isinstance(records, dict):
+        return {}
+    return {str(k): v for k, v in records.items() if isinstance(v, str)}
+
+
+def key_writers(live: Mapping[str, Any]) -> dict[str, Writer]:
+    """Per data key, the other field manager that changed it since dispatchctl's last write
+    (managedFields): one that owns the key, dispatchctl not owning it, with an entry no older
+    than dispatchctl's newest (times are to the second: a tie counts as a change).
+
+    An entry's time is the last time its manager changed any field, so a writer that set the
+    key before dispatchctl's last write (which left the value as it was) and changed another
+    field after it is named too: the plan then says more may change than does.
+    """
+    entries = [
+        e for e in (live.get("metadata") or {}).get("managedFields") or [] if isinstance(e, Mapping)
+    ]
+    ours = [e for e in entries if e.get("manager") == FIELD_MANAGER]
+    # never written by dispatchctl (to adopt, or by an older version): no "since"; or only
+    # by dispatchctl (a converged Secret, most of a plan)
+    if not ours or len(ours) == len(entries):
+        return {}
+    our_time = max((str(e.get("time") or "") for e in ours), default="")
+    our_keys = {key for e in ours for key in _data_keys(e)}
+    writers: dict[str, Writer] = {}
+    for entry in entries:
+        time = str(entry.get("time") or "")
+        if entry.get("manager") == FIELD_MANAGER or time < our_time:
+            continue
+        for key in _data_keys(entry):
+            known = writers.get(key)
+            if key not in our_keys and (known is None or time > (known.time or "")):
+                writers[key] = Writer(
+                    str(entry.get("manager") or "an unnamed client"), time or None
+                )
+    return writers
+
+
+def _data_keys(entry: Mapping[str, Any]) -> list[str]:
+    """The data keys a managedFields entry owns (``"f:data": {"f:password": {}}``)."""
+    data = (entry.get("fieldsV1") or {}).get("f:data")
+    return [key[2:] for key in data if key.startswith("f:")] if isinstance(data, Mapping) else []
 
 
 def _decoded(data: Mapping[str, str] | None) -> dict[str, bytes | None]:

@@ -20,6 +20,13 @@ CREDENTIAL_ANNOTATION = "dispatchctl.io/credential"
 # The day a credential stops working (its `expires:`), for `dispatchctl status` without the key
 EXPIRES_ANNOTATION = "dispatchctl.io/expires"
 EXPIRY_WARN_DAYS = 14  # plan's --warn-expiring default
+# On each Secret apply writes: per data key made of secret fields, "sha256:" + the sha256 of
+# the ciphertext those fields had in the file (the ``ENC[...]`` text, public like the file).
+# A plan without the key compares the config's ciphertext with it.
+CIPHERTEXT_ANNOTATION = "dispatchctl.io/ciphertext"
+# Every write names this field manager, so managedFields tell dispatchctl's writes of a key
+# from another writer's.
+FIELD_MANAGER = "dispatchctl"
 
 SECRET = "Secret"
 SERVICE_ACCOUNT = "ServiceAccount"
@@ -46,12 +53,17 @@ class DesiredObject:
     """One object dispatchctl wants in the cluster.
 
     ``source`` is where the config declared it ("file:line"), for display. ``manifest`` holds
-    secret values and is never rendered, logged or saved.
+    secret values and is never rendered, logged or saved. ``sealed`` names the data keys whose
+    values are unknown (a config loaded without the key): the manifest lacks them, and its
+    ciphertext annotation says what they would be; ``sealed_facts`` are the safe facts such a
+    key would give that the config says anyway (a pull Secret's registry and username).
     """
 
     ref: ObjectRef
     manifest: Mapping[str, Any] = field(repr=False)
     source: str | None = None
+    sealed: frozenset[str] = frozenset()
+    sealed_facts: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

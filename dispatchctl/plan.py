@@ -52,12 +52,36 @@ class KeyStatus(StrEnum):
     REMOVED = "removed"
     CHANGED = "changed"
     UNCHANGED = "unchanged"
+    UNKNOWN = "unknown"  # a plan without the key, and no record of what was applied
+
+
+class KeyBasis(StrEnum):
+    """What a key's status rests on. Without the key a secret value cannot be compared: its
+    status then comes from the ciphertext recorded at the last apply and from managedFields."""
+
+    VALUE = "value"  # the values compared (a plan with the key, or a non-secret key)
+    CIPHERTEXT = "ciphertext"  # the config's ciphertext against the one last applied
+    CLUSTER = "cluster"  # the same ciphertext, but another writer changed the key since
+    NONE = "none"  # nothing records what was applied
+
+
+@dataclass(frozen=True)
+class Writer:
+    """Another field manager that changed a key after dispatchctl's last write (managedFields)."""
+
+    manager: str
+    time: str | None = None
+
+    def __str__(self) -> str:
+        return self.manager + (f" at {self.time}" if self.time else "")
 
 
 @dataclass(frozen=True)
 class KeyDiff:
     key: str
     status: KeyStatus
+    basis: KeyBasis = KeyBasis.VALUE
+    changed_by: Writer | None = None
 
 
 @dataclass(frozen=True)
@@ -247,6 +271,8 @@ class Plan:
     # --adopt-from: the former owner names this plan takes declared objects over from
     adopt_from: tuple[str, ...] = ()
     expiring: tuple[Expiring, ...] = ()  # warnings (errors under --fail-on-expiring)
+    # False for a plan made without the key (--no-decrypt): secret keys judged by ciphertext
+    decrypted: bool = True
 
     @property
     def deletes(self) -> bool:

@@ -4,6 +4,9 @@ A plan file is the versioned JSON plan document (``render.json``, the single red
 plus the tool version. It holds no secret value and no hash of one: what makes a saved plan
 safe to apply is the sha256 of every input file as it was on disk, the target server, and the
 uid/resourceVersion of every object the plan saw, all checked again before a single write.
+A plan made without the key (``plan --no-decrypt``) cannot say what the secret values are: its
+apply, by a job with the key, plans again and refuses to write a data key the saved plan did
+not announce.
 """
 
 from __future__ import annotations
@@ -21,8 +24,8 @@ from dispatchctl import __version__, files
 from dispatchctl.config.load import input_digest
 from dispatchctl.errors import PlanError, StalePlanError
 from dispatchctl.files import UnsafePathError, read_regular, write_private
-from dispatchctl.objects import InputFile
-from dispatchctl.plan import Change, Plan
+from dispatchctl.objects import InputFile, ObjectRef
+from dispatchctl.plan import Action, Change, KeyBasis, KeyStatus, Plan
 from dispatchctl.render.json import MAX_DEPTH, malformed, plan_document, plan_from_document
 
 PLANFILE_KIND = "dispatchctl-plan"
@@ -171,9 +174,14 @@ def check_current(saved: Plan, current: Plan) -> None:
         raise StalePlanError(
             f"the plan is for owner {saved.owner!r}, the config's is {current.owner!r}"
         )
-    before = {c.ref: _comparable(c) for c in saved.changes}
-    now = {c.ref: _comparable(c) for c in current.changes}
-    differing = sorted(ref for ref in before.keys() | now.keys() if before.get(ref) != now.get(ref))
+    before = {c.ref: c for c in saved.changes}
+    now = {c.ref: c for c in current.changes}
+    if not saved.decrypted:
+        _check_announced(before, now)
+    same = _covers if not saved.decrypted else _equal
+    differing = sorted(
+        ref for ref in before.keys() | now.keys() if not same(before.get(ref), now.get(ref))
+    )
     # A namespace the plan creates that exists by now (the lock creates its own first) changes
     # nothing; one to create that the saved plan did not show does.
     namespaces_differ = not set(current.create_namespaces) <= set(saved.create_namespaces)
@@ -185,3 +193,48 @@ def check_current(saved: Plan, current: Plan) -> None:
             "stale plan: the cluster changed since the plan was made: " + ", ".join(names),
             hint="run dispatchctl plan again and review the new plan",
         )
+
+
+def _equal(saved: Change | None, current: Change | None) -> bool:
+    return saved is not None and current is not None and _comparable(saved) == _comparable(current)
+
+
+def _check_announced(before: dict[ObjectRef, Change], now: dict[ObjectRef, Change]) -> None:
+    """A plan made without the key: refuse when the plan with the key would write a data key
+    it called unchanged (or an object it saw no change in): only what was reviewed is
+    written. An object created or deleted since is left to the stale-plan check."""
+    unannounced = []
+    for ref, current in sorted(now.items()):
+        if current.action in (Action.CREATE, Action.DELETE):
+            continue
+        said = {k.key: k.status for k in before[ref].keys} if ref in before else {}
+        for key in current.keys:
+            if (
+                key.status is not KeyStatus.UNCHANGED
+                and said.get(key.key, KeyStatus.UNCHANGED) is KeyStatus.UNCHANGED
+            ):
+                unannounced.append(f"data key {key.key} of {ref}")
+    if unannounced:
+        raise StalePlanError(
+            "the plan was made without the key and called unchanged what apply would write: "
+            + ", ".join(unannounced),
+            hint="run dispatchctl plan --no-decrypt again and review the new plan",
+        )
+
+
+def _covers(saved: Change | None, current: Change | None) -> bool:
+    """Whether a keyless plan's change announced what the plan with the key writes: the same
+    object, action, seen version and fields; keys compared by value alike, and a key judged
+    by its ciphertext any way (``_check_announced`` refused the unannounced ones). A change
+    it announced that turns out to write nothing (an equal value) is covered too."""
+    if saved is None:
+        return False
+    guessed = {k.key for k in saved.keys if k.basis is not KeyBasis.VALUE}
+    if current is None:
+        return not saved.fields and all(
+            k.key in guessed for k in saved.keys if k.status is not KeyStatus.UNCHANGED
+        )
+    if (saved.action, saved.seen, saved.fields) != (current.action, current.seen, current.fields):
+        return False
+    known = {k.key: k.status for k in saved.keys if k.key not in guessed}
+    return known == {k.key: k.status for k in current.keys if k.key not in guessed}

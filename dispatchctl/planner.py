@@ -29,6 +29,8 @@ if TYPE_CHECKING:
 class Loaded:
     desired: DesiredState
     inputs: tuple[InputFile, ...]
+    # False: loaded without the key (--no-decrypt); secret values stay sealed
+    decrypted: bool = True
 
 
 @dataclass(frozen=True)
@@ -49,12 +51,18 @@ def load(
     allow_plaintext: bool = False,
     decryption: Decryption | None = None,
     trusted: Collection[str] = (),
+    decrypt: bool = True,
 ) -> Loaded:
-    """Read, decrypt and validate the files and build the desired objects (no cluster yet)."""
+    """Read, decrypt and validate the files and build the desired objects (no cluster yet).
+    ``decrypt`` False: sops is never started; secret values stay sealed."""
     loaded = load_config(
-        files, allow_plaintext=allow_plaintext, decryption=decryption, trusted=trusted
+        files,
+        allow_plaintext=allow_plaintext,
+        decryption=decryption,
+        trusted=trusted,
+        decrypt=decrypt,
     )
-    return Loaded(desired=build_desired(loaded.config), inputs=loaded.inputs)
+    return Loaded(build_desired(loaded.config), loaded.inputs, loaded.decrypted)
 
 
 def plan_against(loaded: Loaded, cluster: Cluster, options: PlanOptions) -> Plan:
@@ -75,6 +83,7 @@ def plan_against(loaded: Loaded, cluster: Cluster, options: PlanOptions) -> Plan
         adopt=options.adopt,
         create_namespaces=options.create_namespaces,
         adopt_from=options.adopt_from,
+        decrypted=loaded.decrypted,
     )
     plan = replace(plan, expiring=expiring(desired, date.today(), options.warn_expiring))
     return plan if narrowed is None else scope.mark(plan, narrowed)

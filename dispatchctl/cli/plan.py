@@ -14,6 +14,12 @@ from dispatchctl.config import sops
 @click.command()
 @options.verbose
 @options.config_files
+@click.option(
+    "--no-decrypt",
+    is_flag=True,
+    help="Plan without the decryption key (pull requests): secret values are judged by the"
+    " ciphertext recorded at the last apply; sops is never started.",
+)
 @options.allow_plaintext
 @options.trust_key_service
 @options.cluster_options
@@ -41,6 +47,7 @@ from dispatchctl.config import sops
 )
 def plan(
     config_files: tuple[str, ...],
+    no_decrypt: bool,
     allow_plaintext: bool,
     trusted: tuple[str, ...],
     kubeconfig: str | None,
@@ -66,16 +73,22 @@ def plan(
       dispatchctl plan ci/credentials.yaml
       dispatchctl plan ci/credentials.yaml --format markdown > plan.md
       dispatchctl plan ci/credentials.yaml -o plan.out --detailed-exitcode
+      dispatchctl plan --no-decrypt ci/credentials.yaml   # no key needed
     """
     # sops first: the rest of the program is imported while it decrypts (a third of a second)
-    with sops.start_decrypting(config_files, trusted) as decryption:
+    with sops.start_decrypting(() if no_decrypt else config_files, trusted) as decryption:
         from dispatchctl import plan as plan_mod
         from dispatchctl import planfile, planner
         from dispatchctl.cli.output import echo_plan
 
         if out is not None:
             planfile.check_out(out)
-        loaded = planner.load(config_files, allow_plaintext=allow_plaintext, decryption=decryption)
+        loaded = planner.load(
+            config_files,
+            allow_plaintext=allow_plaintext,
+            decryption=decryption,
+            decrypt=not no_decrypt,
+        )
         with options.open_cluster(kubeconfig, context, local) as cluster:
             result = planner.plan_against(
                 loaded,

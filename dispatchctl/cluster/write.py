@@ -19,7 +19,7 @@ from dispatchctl.cluster.errors import (
     ConflictError,
     NotFoundError,
 )
-from dispatchctl.objects import NAMESPACE, REFERENCE_LISTS, ObjectRef
+from dispatchctl.objects import FIELD_MANAGER, NAMESPACE, REFERENCE_LISTS, ObjectRef
 from dispatchctl.plan import Seen
 
 if TYPE_CHECKING:
@@ -28,6 +28,8 @@ if TYPE_CHECKING:
 log = logging.getLogger("dispatchctl.cluster")
 
 _RERUN = "nothing was overwritten; run plan again to review the change"
+# every write names dispatchctl's field manager (see objects.FIELD_MANAGER)
+_AS_US = {"fieldManager": FIELD_MANAGER}
 
 
 def ref_of(manifest: Mapping[str, Any]) -> ObjectRef:
@@ -40,7 +42,11 @@ def create_namespace(cluster: Cluster, name: str) -> bool:
     body = {"apiVersion": "v1", "kind": NAMESPACE, "metadata": {"name": name}}
     try:
         cluster.request(
-            "POST", collection_path(NAMESPACE, None), body=body, what=f"create namespace {name}"
+            "POST",
+            collection_path(NAMESPACE, None),
+            query=_AS_US,
+            body=body,
+            what=f"create namespace {name}",
         )
     except AlreadyExistsError:
         return False
@@ -55,6 +61,7 @@ def create_object(cluster: Cluster, manifest: Mapping[str, Any]) -> Mapping[str,
         return cluster.request(
             "POST",
             collection_path(ref.kind, ref.namespace),
+            query=_AS_US,
             body=manifest,
             what=f"create {ref}",
         ).body
@@ -90,7 +97,9 @@ def update_object(cluster: Cluster, manifest: Mapping[str, Any], seen: Seen) -> 
         "metadata": {**manifest["metadata"], "resourceVersion": seen.resource_version},
     }
     try:
-        return cluster.request("PUT", ref_path(ref), body=body, what=f"update {ref}").body
+        return cluster.request(
+            "PUT", ref_path(ref), query=_AS_US, body=body, what=f"update {ref}"
+        ).body
     except ConflictError as err:
         live = cluster.get(ref.kind, ref.namespace, ref.name)
         ours = live is not None and live["metadata"].get("uid") == seen.uid

@@ -540,8 +540,18 @@ def _merge(files: list[_File], located: list[checks.LocatedAccount]) -> Config:
         account._source = f.where(item.path)
         for index, cred in enumerate(account.credentials):
             cred._source = f.where((*item.path, "credentials", index))
+            cred._ciphertext = _ciphertext_of(f, (*item.path, "credentials", index))
         accounts.append(account)
     return base.model_copy(update={"serviceAccounts": accounts, "sops": None})
+
+
+def _ciphertext_of(f: _File, path: DataPath) -> dict[str, str]:
+    """The credential's secret fields as they stand in the file on disk: ``ENC[...]`` text,
+    whose digest apply records so that a plan without the key can tell a new value."""
+    on_disk = _value_at(f.doc.data if f.doc else None, path)
+    if not isinstance(on_disk, dict):
+        return {}
+    return {name: on_disk[name] for name in SECRET_FIELDS if is_encrypted(on_disk.get(name))}
 
 
 def _raise_if_problems(files: list[_File]) -> None:

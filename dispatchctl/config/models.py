@@ -37,7 +37,9 @@ class _Model(BaseModel):
 
 
 class _Credential(_Model):
-    """Fields every credential shares. ``_source`` ("file:line") is set by the loader."""
+    """Fields every credential shares. The loader sets ``_source`` ("file:line") and
+    ``_ciphertext``: each secret field's ``ENC[...]`` text as it stands in the encrypted file
+    (none for a clear-text file)."""
 
     secretName: str | None = Field(
         default=None,
@@ -50,6 +52,7 @@ class _Credential(_Model):
         " --warn-expiring days before, and the Secret carries it for `dispatchctl status`.",
     )
     _source: str | None = PrivateAttr(default=None)
+    _ciphertext: dict[str, str] = PrivateAttr(default_factory=dict)
 
     @field_validator("expires", mode="before")
     @classmethod

@@ -4,7 +4,9 @@ the text and markdown views.
 This is the single redaction point: it reads every Plan field except ``Change.desired`` (the
 manifests apply writes, with secret values), so nothing built from the document can leak one.
 Bump FORMAT_VERSION on any change a reader of the previous version would misread; adding a field
-is not one (version 2: ``facts`` became ``{"before", "after"}``).
+is not one (version 2: ``facts`` became ``{"before", "after"}``; version 3: a key's status may be
+``unknown`` and, in a plan made without the key, rests on its ``basis``: a version 2 reader
+counting added/changed/removed keys would take an unknown key for an unchanged one).
 The format is documented in README.md ("JSON plan format") and schemas/plan.schema.json.
 """
 
@@ -26,14 +28,16 @@ from dispatchctl.plan import (
     Expiring,
     Facts,
     FieldDiff,
+    KeyBasis,
     KeyDiff,
     KeyStatus,
     Plan,
     Rename,
     Seen,
+    Writer,
 )
 
-FORMAT_VERSION = "2"
+FORMAT_VERSION = "3"
 # the document's action names, in Action's order: the order every view lists them in
 VERBS = tuple(action.verb for action in Action)
 _ACTIONS_BY_VERB = dict(zip(VERBS, Action, strict=True))
@@ -46,6 +50,7 @@ def plan_document(plan: Plan) -> dict[str, Any]:
         "format_version": FORMAT_VERSION,
         "dispatchctl_version": plan.tool_version,
         "owner": plan.owner,
+        "decrypted": plan.decrypted,
         "target": {"server": plan.target.server, "context": plan.target.context},
         "inputs": [{"path": f.path, "sha256": f.sha256} for f in plan.inputs],
         "summary": {
@@ -84,13 +89,23 @@ def _change_document(change: Change) -> dict[str, Any]:
         "account": change.account,
         "source": change.source,
         "seen": seen_doc,
-        "keys": [{"key": k.key, "status": k.status.value} for k in change.keys],
+        "keys": [_key_document(k) for k in change.keys],
         "fields": [{"path": f.path, "before": f.before, "after": f.after} for f in change.fields],
         "facts": {
             "before": _facts_document(change.facts.before),
             "after": _facts_document(change.facts.after),
         },
         "reason": change.reason,
+    }
+
+
+def _key_document(key: KeyDiff) -> dict[str, Any]:
+    writer = key.changed_by
+    return {
+        "key": key.key,
+        "status": key.status.value,
+        "basis": key.basis.value,
+        "changed_by": None if writer is None else {"manager": writer.manager, "time": writer.time},
     }
 
 
@@ -193,6 +208,7 @@ def plan_from_document(doc: Mapping[str, Any]) -> Plan:
         expiring=tuple(_expiring_from(item) for item in root.field("expiring").items())
         if "expiring" in doc
         else (),
+        decrypted=root.field("decrypted").boolean(),
     )
 
 
@@ -330,13 +346,7 @@ def _change_from(node: _Node) -> Change:
         seen=None
         if seen.value is None
         else Seen(seen.field("uid").string(), seen.field("resourceVersion").string()),
-        keys=tuple(
-            KeyDiff(
-                key.closed("key", "status").field("key").string(),
-                KeyStatus(key.field("status").choice(KeyStatus)),
-            )
-            for key in node.field("keys").items()
-        ),
+        keys=tuple(_key_from(key) for key in node.field("keys").items()),
         fields=tuple(
             FieldDiff(
                 field.closed("path", "before", "after").field("path").string(),
@@ -349,6 +359,23 @@ def _change_from(node: _Node) -> Change:
         reason=node.field("reason").string(),
         account=node.field("account").string(nullable=True),
         source=node.field("source").string(nullable=True),
+    )
+
+
+def _key_from(node: _Node) -> KeyDiff:
+    node.closed("key", "status", "basis", "changed_by")
+    by = node.field("changed_by")
+    writer = None
+    if by.value is not None:
+        if not isinstance(by.value, Mapping):
+            raise by._wrong("null or an object")
+        by.closed("manager", "time")
+        writer = Writer(by.field("manager").string(), by.field("time").string(nullable=True))
+    return KeyDiff(
+        node.field("key").string(),
+        KeyStatus(node.field("status").choice(KeyStatus)),
+        KeyBasis(node.field("basis").choice(KeyBasis)),
+        writer,
     )
 
 

@@ -13,6 +13,7 @@ from typing import Any
 from dispatchctl.plan import Plan
 from dispatchctl.render.json import VERBS, plan_document
 from dispatchctl.render.text import (
+    KEYLESS_NOTE,
     NO_CHANGES,
     Painter,
     change_block,
@@ -75,6 +76,8 @@ def _head(doc: Mapping[str, Any]) -> list[str]:
     ]
     if doc.get("scope"):
         lines += ["> [!NOTE]", f"> Scope: {partial_note(doc)}.", ""]
+    if not doc["decrypted"]:
+        lines += ["> [!NOTE]", f"> This plan was {KEYLESS_NOTE}.", ""]
     errors = error_lines(doc)
     if errors:
         lines += ["> [!CAUTION]", "> **The plan cannot be applied:**"]

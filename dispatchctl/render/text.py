@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from typing import Any, TextIO
 
 from dispatchctl.facts import ORDER
+from dispatchctl.objects import CIPHERTEXT_ANNOTATION
 from dispatchctl.plan import Plan, former_owner_hints, missing_namespace_message
 from dispatchctl.render.json import VERBS, plan_document
 
@@ -24,7 +25,12 @@ SYMBOL_COLORS = {
     "<=": "\x1b[36m",
 }
 # key status -> the symbol its line starts with
-KEY_SYMBOLS = {"added": "+", "removed": "-", "changed": "~"}
+KEY_SYMBOLS = {"added": "+", "removed": "-", "changed": "~", "unknown": "~"}
+RECORD_FIELD = f"annotations[{CIPHERTEXT_ANNOTATION}]"
+KEYLESS_NOTE = (
+    "made without the decryption key (--no-decrypt): secret data keys are judged by the"
+    " ciphertext recorded at the last apply and by managedFields, not by their values"
+)
 
 
 def should_color(stream: TextIO, env: Mapping[str, str]) -> bool:
@@ -49,6 +55,7 @@ def render_document_text(doc: Mapping[str, Any], *, color: bool) -> str:
         f"Cluster: {_cluster(doc['target'])}",
         *(f"Input:   {f['path']} (sha256 {f['sha256'][:12]})" for f in doc["inputs"]),
         *([f"Scope:   {partial_note(doc)}"] if doc.get("scope") else []),
+        *([f"Key:     {KEYLESS_NOTE}"] if not doc["decrypted"] else []),
         "",
     ]
     blocks = [_namespace_block(ns, paint) for ns in doc["create_namespaces"]]
@@ -144,11 +151,32 @@ def detail_lines(change: Mapping[str, Any], paint: Painter) -> list[str]:
         if status == "unchanged":
             unchanged += 1
         else:
-            lines.append(f"      {paint.symbol(KEY_SYMBOLS[status])} {key['key']} ({status})")
+            lines.append(f"      {paint.symbol(KEY_SYMBOLS[status])} {key['key']} ({verdict(key)})")
     if unchanged:
         plural = "key" if unchanged == 1 else "keys"
         lines.append(f"      # ({unchanged} unchanged {plural} hidden)")
     return lines
+
+
+def verdict(key: Mapping[str, Any]) -> str:
+    """What is known of a key that apply may write; in a plan without the key, also why."""
+    status, basis, writer = key["status"], key["basis"], key["changed_by"]
+    by = ""
+    if writer is not None:
+        by = f"changed in the cluster by {writer['manager']}"
+        by += f" at {writer['time']}" if writer["time"] else ""
+    if basis == "ciphertext" and status == "changed":
+        text = (
+            "changed in the config: another ciphertext than last applied; the value may be"
+            " the same, as after sops rotate, and apply decides"
+        )
+        return f"{text}; also {by}" if by else text
+    if basis == "cluster":
+        return f"{by}; apply will restore it"
+    if status == "unknown":
+        text = "unknown: nothing records what was last applied"
+        return f"{text}; {by}" if by else text
+    return f"{status}; {by}, apply will restore it" if by else status
 
 
 def fact_lines(change: Mapping[str, Any]) -> list[tuple[str, str]]:
@@ -182,6 +210,9 @@ def _field_lines(field: Mapping[str, Any], paint: Painter) -> list[str]:
     """``path: before -> after``; a list one entry per line, marked kept, removed or added."""
     before, after = field["before"], field["after"]
     symbol = "+" if before is None else "-" if after is None else "~"
+    changed = _record_change(before, after) if field["path"] == RECORD_FIELD else []
+    if changed:  # its digests say nothing to a reader: the keys whose record changes
+        return [f"{paint.symbol(symbol)} {field['path']}: ciphertext of {', '.join(changed)}"]
     if isinstance(before or after, list):
         old, new = before or [], after or []
         lines = [f"{paint.symbol(symbol)} {field['path']}:"]
@@ -193,6 +224,25 @@ def _field_lines(field: Mapping[str, Any], paint: Painter) -> list[str]:
     if symbol == "~":
         return [f"{paint.symbol(symbol)} {field['path']}: {_value(before)} -> {_value(after)}"]
     return [f"{paint.symbol(symbol)} {field['path']}: {_value(before if after is None else after)}"]
+
+
+def _record_change(before: Any, after: Any) -> list[str]:
+    """The data keys whose ciphertext record changes; [] when a side is no record (edited by
+    hand), which is then shown as it is."""
+    old, new = _record(before), _record(after)
+    if old is None or new is None:
+        return []
+    return sorted(k for k in old.keys() | new.keys() if old.get(k) != new.get(k))
+
+
+def _record(value: Any) -> dict[str, Any] | None:
+    if value is None:
+        return {}
+    try:
+        record = json.loads(value) if isinstance(value, str) else None
+    except ValueError:
+        return None
+    return record if isinstance(record, dict) else None
 
 
 def printable(text: str) -> str:

@@ -80,6 +80,13 @@ def test_plaintext_twin_needs_the_explicit_opt_out(capsys) -> None:
 def test_encrypted_example_and_its_twin_declare_the_same_objects(demo_key) -> None:
     encrypted = build_desired(load_config([EXAMPLE]).config)
     plain = build_desired(load_config([PLAIN], allow_plaintext=True).config)
+    # only the encrypted file has ciphertexts for apply to record
+    records = [
+        o.manifest["metadata"]["annotations"].pop("dispatchctl.io/ciphertext")
+        for o in encrypted.objects
+        if o.ref.kind == "Secret"
+    ]
+    assert all(record.startswith('{"') and "sha256:" in record for record in records)
     assert [o.manifest for o in encrypted.objects] == [o.manifest for o in plain.objects]
     assert len(encrypted.objects) == 13
 

@@ -244,7 +244,7 @@ def test_document_of_another_version_is_refused() -> None:
     with pytest.raises(PlanError) as caught:
         plan_from_document(doc)
     assert caught.value.message == (
-        "unsupported plan format version '0' (this dispatchctl reads '2')"
+        "unsupported plan format version '0' (this dispatchctl reads '3')"
     )
     assert caught.value.hint == "make the plan again with this version of dispatchctl"
     with pytest.raises(PlanError, match="unsupported plan format version None"):

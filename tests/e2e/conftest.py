@@ -23,6 +23,7 @@ from dispatchctl.cluster import Cluster, connect
 from dispatchctl.localcluster.faults import RequestRecord
 from tests.config.helpers import KNOWN_HOSTS, ssh_key
 from tests.fixtures.cluster import ApiServer
+from tests.fixtures.sops import edit_file
 
 OWNER = "ci-credentials"
 NS = "dispatch"
@@ -131,10 +132,11 @@ def run(capsys: pytest.CaptureFixture[str]) -> Run:
 
 
 @pytest.fixture
-def write_config(make_config: Callable[..., Path], sops_env: object) -> Write:
+def write_config(make_config: Callable[..., Path], sops_env: object, tmp_path: Path) -> Write:
     """``write_config({"team-1": [github()]})``: an encrypted config file, keys in sops's env.
 
-    Writing the same ``name`` again replaces the file (a new commit of the config).
+    Writing the same ``name`` again changes the file as a new commit would, with ``sops
+    edit``: values left as they were keep their ciphertext.
     """
 
     def write(
@@ -146,6 +148,10 @@ def write_config(make_config: Callable[..., Path], sops_env: object) -> Write:
         **top: Any,
     ) -> Path:
         text = config_text(accounts, owner=owner, namespace=namespace, **top)
+        path = tmp_path / name  # where make_config writes
+        if path.is_file() and "\nsops:\n" in path.read_text():
+            edit_file(path, text)
+            return path
         return make_config(text, name=name)
 
     return write

@@ -91,7 +91,9 @@ def test_no_output_file_or_log_holds_a_secret_value(
     apiserver.faults.add(Fault(verb="create", resource="serviceaccounts", drop=True))
     cli("apply", plan_file, *cluster_args, code=0)
     assert "retry 1 in" in outputs[-1].err  # -vv really logged the retries
-    assert "POST /api/v1/namespaces/dispatch/secrets -> 201" in outputs[-1].err
+    assert "POST /api/v1/namespaces/dispatch/secrets?fieldManager=dispatchctl -> 201" in (
+        outputs[-1].err
+    )
 
     # a token changes: plans of an update, then an apply that fails on 429s
     every["team-1"][0] = github(TOKEN_2)
@@ -99,6 +101,14 @@ def test_no_output_file_or_log_holds_a_secret_value(
     for fmt in ("text", "json", "markdown"):
         cli("plan", changed, *cluster_args, f"--format={fmt}", code=0)
     cli("plan", changed, *cluster_args, "-o", plan_file, code=0)
+    # the same without the key (a pull request's plan), saved and shown
+    keyless_file = tmp_path / "keyless.plan"
+    with monkeypatch.context() as keyless:
+        keyless.delenv("SOPS_AGE_KEY_FILE")
+        for fmt in ("text", "json", "markdown"):
+            cli("plan", "--no-decrypt", changed, *cluster_args, f"--format={fmt}", code=0)
+        cli("plan", "--no-decrypt", changed, *cluster_args, "-o", keyless_file, code=0)
+        cli("show", keyless_file, code=0)
     apiserver.faults.add(
         Fault(verb="update", resource="secrets", count=None, status=429, retry_after=0)
     )
@@ -186,7 +196,7 @@ def test_no_output_file_or_log_holds_a_secret_value(
     monkeypatch.delenv("SOPS_AGE_KEY_FILE")
     assert "Error:" in cli("plan", config, *cluster_args, code=1).err
 
-    assert len(outputs) == 37
+    assert len(outputs) == 42
     shown = {f"run {i} ({r.code})": r.out + r.err for i, r in enumerate(outputs)}
     files = {
         str(path): path.read_text(errors="replace")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 import shlex
 from pathlib import Path
 
@@ -50,7 +51,13 @@ def test_edited_secret_is_detected_and_repaired(
     planned = run("plan", config, *cluster_args, "--detailed-exitcode")
     assert (planned.code, planned.err) == (2, "")
     assert "  ~ Secret dispatch/team-1-github\n" in planned.out
-    assert "      ~ password (changed)\n" in planned.out
+    # the writer named from managedFields (kubectl patch's manager), with the time
+    shown = re.search(r"      ~ password \((.*)\)\n", planned.out)
+    assert shown is not None, planned.out
+    assert re.fullmatch(
+        r"changed; changed in the cluster by kubectl-patch at \S+Z, apply will restore it",
+        shown.group(1),
+    )
     assert (
         '      ~ annotations[tekton.dev/git-0]: "https://git.evil.example" -> "https://github.com"\n'
         in planned.out

@@ -417,7 +417,7 @@ def test_plan_file_of_another_format_version_names_the_file(
         result = run(command, saved, *([] if command == "show" else cluster_args))
         assert result.code == 1
         assert result.err.startswith(
-            f"Error: {saved}: unsupported plan format version '99' (this dispatchctl reads '2')\n"
+            f"Error: {saved}: unsupported plan format version '99' (this dispatchctl reads '3')\n"
         )
         assert "hint: make the plan again with this version of dispatchctl" in result.err
 

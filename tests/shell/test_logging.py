@@ -43,7 +43,7 @@ def test_debug_logs_of_an_apply_with_retries_and_failures_hold_no_secret_value(
 
     text = caplog.text + "".join(str(r.args) for r in caplog.records)
     text += "".join(error for _, error in result.failed)
-    assert "POST /api/v1/namespaces/dispatch/secrets -> 201" in caplog.text
+    assert "POST /api/v1/namespaces/dispatch/secrets?fieldManager=dispatchctl -> 201" in caplog.text
     assert "retry 1 in" in caplog.text
     for n in range(1, 5):
         for form in forms(f"{CANARY}-{n}"):
