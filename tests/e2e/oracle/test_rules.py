@@ -472,8 +472,10 @@ def test_a_listed_secret_with_the_same_url_is_refused_and_each_way_out_works(
                   "--auto-approve")  # fmt: skip
 
     assert refused.code == 1
-    assert "lists Secret team-1-basic-auth (not managed by dispatchctl)" in refused.err
-    assert "secretName: team-1-basic-auth" in refused.err
+    # the text plan lists the error; stderr counts it (printed once)
+    assert "lists Secret team-1-basic-auth (not managed by dispatchctl)" in refused.out
+    assert refused.err == "Error: the plan cannot be applied (1 problem, listed above)\n"
+    assert "secretName: team-1-basic-auth" in refused.out
     assert taskrun("team-1").report.args == [f"-basic-git=team-1-basic-auth={listed_url}"]
     # the way out it names: take the Secret over
     taken = write_config({"team-1": [github(secretName="team-1-basic-auth")]})
