@@ -16,6 +16,7 @@ from dispatchctl.cluster import Cluster
 from tests.e2e.conftest import (
     NO_CHANGES,
     NS,
+    TOKEN_2,
     Result,
     Write,
     docker,
@@ -55,22 +56,26 @@ def cli(sops_env: object) -> Cli:
 
 
 def pipeline_kubeconfig(
-    apiserver: ApiServer, kubectl: Kubectl, tmp_path: Path, *files: str
+    apiserver: ApiServer,
+    kubectl: Kubectl,
+    tmp_path: Path,
+    *files: str,
+    account: str = "dispatchctl",
 ) -> Path:
     """Apply the RBAC files as an admin would, and a kubeconfig holding the token of the
-    pipeline's account ``dispatch/dispatchctl`` that they bind."""
-    kubectl("create", "namespace", NS)
-    kubectl("create", "serviceaccount", "dispatchctl", "-n", NS)
+    pipeline's account ``dispatch/ACCOUNT`` that they bind."""
+    kubectl("create", "namespace", NS, check=False)  # the admin's apply may have made it
+    kubectl("create", "serviceaccount", account, "-n", NS)
     for name in files:
         kubectl("apply", "-f", str(EXAMPLES / name))
-    token = kubectl("create", "token", "dispatchctl", "-n", NS).stdout.strip()
+    token = kubectl("create", "token", account, "-n", NS).stdout.strip()
     assert isinstance(apiserver, RealCluster) and token
     return apiserver.write_kubeconfig(tmp_path / "pipeline.yaml", token=token)
 
 
 def test_the_readme_shows_the_rbac_files_as_they_are() -> None:
     readme = README.read_text()
-    for name in ("rbac.yaml", "rbac-cluster-wide.yaml"):
+    for name in ("rbac.yaml", "rbac-cluster-wide.yaml", "rbac-plan.yaml"):
         assert (EXAMPLES / name).read_text() in readme, name
 
 
@@ -135,3 +140,42 @@ def test_namespaced_binding_applies_in_its_namespace_and_says_what_it_cannot_see
     ), result.err
     assert result.err.endswith("  hint: the account needs RBAC permission for this request\n")
     assert kubectl("get", "namespace", "builds", check=False).returncode != 0
+
+
+def test_the_read_only_account_plans_without_the_key_and_cannot_apply(
+    apiserver: ApiServer,
+    kubectl: Kubectl,
+    kubeconfig: Path,
+    tmp_path: Path,
+    cli: Cli,
+    write_config: Write,
+    api: Cluster,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The pull-request job of the README's workflows: examples/rbac-plan.yaml's account, no
+    age key."""
+    config = write_config({"team-1": [github(), docker()]})
+    result = cli(
+        "apply", config, f"--kubeconfig={kubeconfig}", "--create-namespace", "--auto-approve"
+    )
+    assert result.code == 0, result.err
+    reader = pipeline_kubeconfig(
+        apiserver, kubectl, tmp_path, "rbac-plan.yaml", account="dispatchctl-plan"
+    )
+    write_config({"team-1": [github(TOKEN_2), docker()]})  # the pull request: sops edit
+    before = get(api, "Secret", "team-1-github")
+    key_file = os.environ["SOPS_AGE_KEY_FILE"]
+    monkeypatch.delenv("SOPS_AGE_KEY_FILE")
+
+    plan = cli("plan", config, f"--kubeconfig={reader}", "--no-decrypt", "--detailed-exitcode")
+    monkeypatch.setenv("SOPS_AGE_KEY_FILE", key_file)  # even with the key: it cannot write
+    refused = cli("apply", config, f"--kubeconfig={reader}", "--auto-approve")
+
+    assert plan.code == 2, plan.err
+    assert "Key:     made without the decryption key" in plan.out
+    assert "      ~ password (changed in the config: another ciphertext" in plan.out
+    assert refused.code == 1
+    assert 'User "system:serviceaccount:dispatch:dispatchctl-plan" cannot' in refused.err
+    after = get(api, "Secret", "team-1-github")
+    assert before is not None and after is not None
+    assert after["metadata"]["resourceVersion"] == before["metadata"]["resourceVersion"]

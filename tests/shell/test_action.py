@@ -38,7 +38,7 @@ def runner(tmp_path: Path) -> Runner:
     temp.mkdir()
     state = tmp_path / "state" / "cluster.db"
 
-    def step(markdown_file: str = "") -> Step:
+    def step(markdown_file: str = "", **inputs: str) -> Step:
         outputs = tmp_path / "github-output"
         outputs.write_text("")
         env = {
@@ -52,6 +52,7 @@ def runner(tmp_path: Path) -> Runner:
             "INPUT_COMMAND": "plan",
             "INPUT_ARGS": f"--local={state} --create-namespace --allow-plaintext",
             "INPUT_MARKDOWN_FILE": markdown_file,
+            **{f"INPUT_{name.upper()}": value for name, value in inputs.items()},
         }
         done = subprocess.run(
             ["bash", "--noprofile", "--norc", "-eo", "pipefail", str(ACTION), "run"],
@@ -105,3 +106,21 @@ def test_a_markdown_file_is_never_written_through_a_link_or_over_a_file(
         assert "::error::the action's markdown-file" in refused.log and why in refused.log
         assert refused.outputs == {}
     assert victim.read_text() == "untouched\n"
+
+
+@pytest.mark.parametrize(
+    ("inputs", "message"),
+    [
+        (
+            {"command": "apply", "no_decrypt": "true"},
+            "::error::the action's no-decrypt input is for command plan (apply needs the key)",
+        ),
+        ({"no_decrypt": "yes"}, "::error::the action's no-decrypt input is true or false, not yes"),
+    ],
+)
+def test_no_decrypt_is_for_plan_and_only_true_or_false(
+    runner: Runner, inputs: dict[str, str], message: str
+) -> None:
+    refused = runner(**inputs)
+    assert refused.code == 1
+    assert message in refused.log
