@@ -57,6 +57,7 @@ from dispatchctl.plan import (
     Seen,
     Writer,
 )
+from dispatchctl.reach import reach_of
 
 # Keys with these prefixes are dispatchctl's even when the config no longer sets them, so a
 # credential that changes kind (git -> docker) leaves no stale Tekton annotation behind.
@@ -135,7 +136,16 @@ def make_plan(
         adopt_from=tuple(adopt_from),
         renames=_renames(desired, live, owned, [*changes, *deletes]),
         decrypted=decrypted,
+        reach=reach_of(desired, _changed_accounts(changes)),
     )
+
+
+def _changed_accounts(changes: Sequence[Change]) -> list[tuple[str, str]]:
+    """The accounts whose object or Secrets the plan creates, updates, replaces or adopts."""
+    named = dict.fromkeys(
+        c.account for c in changes if c.action is not Action.DELETE and c.account is not None
+    )
+    return [(namespace, name) for namespace, _, name in (a.partition("/") for a in named)]
 
 
 @dataclass(frozen=True)

@@ -249,6 +249,27 @@ class Expiring:
 
 
 @dataclass(frozen=True)
+class Reach:
+    """A place an account's pipelines can reach through one Secret: ``kind`` git (https),
+    ssh, push (a registry, for docker/kaniko/buildah) or pull (the image pull Secret), the
+    ``target`` as Tekton reads it, and ``identity`` (as USER, or key FINGERPRINT)."""
+
+    kind: str
+    target: str
+    identity: str
+    secret: str
+
+
+@dataclass(frozen=True)
+class AccountReach:
+    """Everything one account's pipelines can reach once the plan is applied."""
+
+    namespace: str
+    account: str
+    reaches: tuple[Reach, ...]
+
+
+@dataclass(frozen=True)
 class Plan:
     """The whole plan: ``changes`` are in apply order; ``conflicts``, ``duplicate_urls`` and
     ``missing_namespaces`` are errors that stop apply."""
@@ -271,6 +292,8 @@ class Plan:
     # --adopt-from: the former owner names this plan takes declared objects over from
     adopt_from: tuple[str, ...] = ()
     expiring: tuple[Expiring, ...] = ()  # warnings (errors under --fail-on-expiring)
+    # what each account the plan changes can reach afterwards (facts for reviewers)
+    reach: tuple[AccountReach, ...] = ()
     # False for a plan made without the key (--no-decrypt): secret keys judged by ciphertext
     decrypted: bool = True
 

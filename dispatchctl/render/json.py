@@ -20,6 +20,7 @@ from typing import Any
 from dispatchctl.errors import PlanError
 from dispatchctl.objects import SECRET, SERVICE_ACCOUNT, InputFile, ObjectRef, Target
 from dispatchctl.plan import (
+    AccountReach,
     Action,
     Change,
     Conflict,
@@ -32,6 +33,7 @@ from dispatchctl.plan import (
     KeyDiff,
     KeyStatus,
     Plan,
+    Reach,
     Rename,
     Seen,
     Writer,
@@ -69,6 +71,7 @@ def plan_document(plan: Plan) -> dict[str, Any]:
         "renames": [_rename_document(r) for r in plan.renames],
         "adopt_from": list(plan.adopt_from),
         "expiring": [_expiring_document(e) for e in plan.expiring],
+        "reach": [_reach_document(r) for r in plan.reach],
     }
 
 
@@ -124,6 +127,17 @@ def _duplicate_document(duplicate: DuplicateUrl) -> dict[str, Any]:
         "source": duplicate.source,
         "other_owner": duplicate.other_owner,
         "message": duplicate.message,
+    }
+
+
+def _reach_document(account: AccountReach) -> dict[str, Any]:
+    return {
+        "namespace": account.namespace,
+        "account": account.account,
+        "reaches": [
+            {"kind": r.kind, "target": r.target, "identity": r.identity, "secret": r.secret}
+            for r in account.reaches
+        ],
     }
 
 
@@ -207,6 +221,9 @@ def plan_from_document(doc: Mapping[str, Any]) -> Plan:
         adopt_from=_strings(root.field("adopt_from")) if "adopt_from" in doc else (),
         expiring=tuple(_expiring_from(item) for item in root.field("expiring").items())
         if "expiring" in doc
+        else (),
+        reach=tuple(_reach_from(item) for item in root.field("reach").items())
+        if "reach" in doc
         else (),
         decrypted=root.field("decrypted").boolean(),
     )
@@ -413,6 +430,18 @@ def _duplicate_from(node: _Node) -> DuplicateUrl:
     )
     node.field("message").string()  # shown from the DuplicateUrl itself, but the schema has it
     return duplicate
+
+
+def _reach_from(node: _Node) -> AccountReach:
+    node.closed("namespace", "account", "reaches")
+    reaches = []
+    for item in node.field("reaches").items():
+        item.closed("kind", "target", "identity", "secret")
+        fields = ("kind", "target", "identity", "secret")
+        reaches.append(Reach(*(item.field(name).string() for name in fields)))
+    return AccountReach(
+        node.field("namespace").string(), node.field("account").string(), tuple(reaches)
+    )
 
 
 def _expiring_from(node: _Node) -> Expiring:

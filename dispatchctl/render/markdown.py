@@ -24,6 +24,7 @@ from dispatchctl.render.text import (
     partial_note,
     plan_warnings,
     printable_document,
+    reach_rows,
     summary_line,
 )
 
@@ -45,7 +46,10 @@ def render_document_markdown(doc: Mapping[str, Any]) -> str:
     head = _head(doc)
     if no_changes(doc):
         return "\n".join(head)  # the head says "No changes" once; no table, no summary line
-    sections = [_section(account, changes) for account, changes in _by_account(doc)]
+    reach = {f"{r['namespace']}/{r['account']}": r for r in doc["reach"]}
+    sections = [
+        _section(account, changes, reach.get(account)) for account, changes in _by_account(doc)
+    ]
     tail = f"\n**{summary_line(doc)}**\n"
     body = "\n".join(head)
     kept = 0
@@ -112,10 +116,16 @@ def _by_account(doc: Mapping[str, Any]) -> list[tuple[str, list[Mapping[str, Any
     return ordered
 
 
-def _section(account: str, changes: list[Mapping[str, Any]]) -> str:
+def _section(
+    account: str, changes: list[Mapping[str, Any]], reach: Mapping[str, Any] | None
+) -> str:
     counts = {verb: sum(c["action"] == verb for c in changes) for verb in VERBS}
     summary = ", ".join(f"{n} to {verb}" for verb, n in counts.items() if n)
-    lines = [f"<details><summary><code>{account}</code>: {summary}</summary>", "", "```diff"]
+    lines = [f"<details><summary><code>{account}</code>: {summary}</summary>", ""]
+    if reach is not None:  # what a reviewer asks first: what can its pipelines reach?
+        rows = reach_rows(reach) or ["nothing"]
+        lines += ["Its pipelines can reach:", "", "```text", *rows, "```", ""]
+    lines.append("```diff")
     for index, change in enumerate(changes):
         if index:
             lines.append("")

@@ -64,6 +64,8 @@ def render_document_text(doc: Mapping[str, Any], *, color: bool) -> str:
         lines += ["dispatchctl will perform the following actions:", ""]
         for block in blocks:
             lines += [*block, ""]
+    if doc["reach"]:
+        lines += [*reach_lines(doc), ""]
     errors = error_lines(doc)
     if errors:
         lines.append(paint.error("Errors (the plan cannot be applied):"))
@@ -118,6 +120,25 @@ def delete_all_warning(doc: Mapping[str, Any]) -> str:
         f"Warning: this plan deletes every object owned by {doc['owner']!r}; "
         "apply refuses it unless --allow-delete-all is given."
     )
+
+
+def reach_lines(doc: Mapping[str, Any]) -> list[str]:
+    """What the pipelines of each changed account can reach, once applied, and as whom."""
+    lines = ["What the pipelines of the accounts this plan changes can reach:"]
+    for account in doc["reach"]:
+        lines.append(f"  ServiceAccount {account['namespace']}/{account['account']}")
+        lines += [f"    {line}" for line in reach_rows(account)] or ["    nothing"]
+    return lines
+
+
+def reach_rows(account: Mapping[str, Any]) -> list[str]:
+    """One aligned line per place: kind, target, identity, the Secret."""
+    rows = [(r["kind"], r["target"], r["identity"], f"({r['secret']})") for r in account["reaches"]]
+    widths = [max((len(row[i]) for row in rows), default=0) for i in range(3)]
+    return [
+        "  ".join([*(c.ljust(w) for c, w in zip(row, widths, strict=False)), row[3]])
+        for row in rows
+    ]
 
 
 def plan_warnings(doc: Mapping[str, Any]) -> list[str]:

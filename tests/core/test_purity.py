@@ -32,6 +32,7 @@ CORE = [
     "dispatchctl.diff",
     "dispatchctl.order",
     "dispatchctl.expiry",
+    "dispatchctl.reach",
     "dispatchctl.plan",
     "dispatchctl.render.json",
     "dispatchctl.render.text",

@@ -222,6 +222,14 @@ def test_a_document_saved_before_adopt_from_existed_adopts_from_no_one() -> None
     assert plan_from_document(doc) == dataclasses.replace(nulls_plan(), adopt_from=())
 
 
+def test_a_document_saved_before_reach_was_shown_shows_none() -> None:
+    doc = plan_document(representative_plan())
+    del doc["reach"]
+    again = plan_from_document(doc)
+    assert again == dataclasses.replace(representative_plan(), reach=())
+    assert "can reach" not in render_text(again, color=False)
+
+
 def test_a_document_saved_before_expiry_dates_were_read_warns_of_none() -> None:
     doc = plan_document(representative_plan())
     del doc["expiring"]
@@ -368,6 +376,8 @@ def test_the_reader_accepts_exactly_what_the_schema_accepts(data: st.DataObject)
         (("duplicate_urls", 0), False),
         (("renames", 0), False),
         (("expiring", 0), False),
+        (("reach", 0), False),
+        (("reach", 0, "reaches", 0), False),
         (("target",), False),
         (("summary",), False),
         (("changes", 0, "facts"), False),
