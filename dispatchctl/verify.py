@@ -145,7 +145,8 @@ def check(
 def _private_folder() -> Iterator[Path]:
     """A folder only we can open, in memory when /dev/shm exists; removed with its files."""
     base = _SHM if _SHM.is_dir() and os.access(_SHM, os.W_OK | os.X_OK) else None
-    folder = Path(tempfile.mkdtemp(prefix="dispatchctl-verify-", dir=base))
+    # the pid in the name: whose folder it is, should one be left by a killed run
+    folder = Path(tempfile.mkdtemp(prefix=f"dispatchctl-verify-{os.getpid()}-", dir=base))
     try:
         yield folder
     finally:

@@ -72,7 +72,8 @@ def verify(
 
     def run(*credentials: dict[str, Any], args: tuple[str, ...] = ()) -> tuple[int, str, str]:
         path = make_config(config_text(*credentials))
-        before = set(SHM.glob("dispatchctl-verify-*")) if SHM.is_dir() else set()
+        ours = f"dispatchctl-verify-{os.getpid()}-*"  # other runs on this machine have theirs
+        before = set(SHM.glob(ours)) if SHM.is_dir() else set()
         capsys.readouterr()
         code = main(["verify", str(path), *args])
         out, err = capsys.readouterr()
@@ -81,7 +82,7 @@ def verify(
                 if field in cred:
                     for line in cred[field].strip().splitlines():
                         assert line not in out + err, f"{field} leaked"
-        after = set(SHM.glob("dispatchctl-verify-*")) if SHM.is_dir() else set()
+        after = set(SHM.glob(ours)) if SHM.is_dir() else set()
         assert after <= before, "a private folder was left behind"
         return code, out, err
 
