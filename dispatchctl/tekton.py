@@ -108,17 +108,24 @@ def registry_host(registry: str) -> str:
 
 @_memo
 def ssh_host_port(host: str) -> tuple[str, int]:
-    """(host, port) of a git-over-ssh ``host`` or ``host:port``; lower case, port 22 default."""
-    name, sep, port = host.strip().rpartition(":")
-    if sep and port.isdigit() and not name.endswith(":"):
-        return name.lower(), int(port)
-    return host.strip().lower(), SSH_DEFAULT_PORT
+    """(host, port) of a git-over-ssh ``host``, ``host:port``, an IPv6 address alone or
+    ``[address]:port``; lower case, without brackets, port 22 default."""
+    text = host.strip().lower()
+    name, sep, port = text.rpartition(":")
+    if text.startswith("[") and name.endswith("]") and port.isdigit():
+        return name[1:-1], int(port)  # [address]:port
+    if sep and port.isdigit() and ":" not in name:
+        return name, int(port)  # host:port
+    return text.removeprefix("[").removesuffix("]"), SSH_DEFAULT_PORT
 
 
 def ssh_target(host: str) -> str:
-    """The ssh ``tekton.dev/git-N`` value: ``host``, or ``host:port`` off port 22."""
+    """The ssh ``tekton.dev/git-N`` value: ``host``, or ``host:port`` off port 22 (an IPv6
+    address in brackets then, as Tekton's net.SplitHostPort reads it)."""
     name, port = ssh_host_port(host)
-    return name if port == SSH_DEFAULT_PORT else f"{name}:{port}"
+    if port == SSH_DEFAULT_PORT:
+        return name
+    return f"[{name}]:{port}" if ":" in name else f"{name}:{port}"
 
 
 def known_hosts_lookups(host: str) -> tuple[str, ...]:
@@ -128,14 +135,13 @@ def known_hosts_lookups(host: str) -> tuple[str, ...]:
     name, port = ssh_host_port(host)
     if port == SSH_DEFAULT_PORT:
         return (name,)
-    bare = name.strip("[]")
-    return (f"[{bare}]:{port}", bare)
+    return (f"[{name}]:{port}", name)
 
 
 def keyscan_command(host: str) -> str:
     """The command that prints the known_hosts line of a git-over-ssh host."""
     name, port = ssh_host_port(host)
-    name = name.strip("[]") or "HOST"
+    name = name or "HOST"
     return f"ssh-keyscan {name}" if port == SSH_DEFAULT_PORT else f"ssh-keyscan -p {port} {name}"
 
 

@@ -7,6 +7,7 @@ data path; the loader turns paths into lines. Values still in sops's ``ENC[...]`
 
 from __future__ import annotations
 
+import ipaddress
 import re
 import shlex
 from collections.abc import Iterator, Sequence
@@ -486,15 +487,19 @@ def _host_problem(host: str) -> tuple[str, str | None] | None:
         name = host  # no port, or a bare IPv6 address
     elif not port.isdigit() or not 0 < int(port) < 65536:
         return "the port is not a number between 1 and 65535", None
-    if name.startswith("[") or ":" in name:
-        return (
-            "an IPv6 address does not work here: Tekton writes it so that ssh finds neither the"
-            " known_hosts line nor the port",
-            "give the server a host name (DNS, or an /etc/hosts entry in the step's image)",
-        )
-    if not _HOST.match(name):
+    if ":" in name and not _ipv6(name.removeprefix("[").removesuffix("]")):
+        return "not an IPv6 address", "e.g. fd00::12, or [fd00::12]:2222 with a port"
+    if ":" not in name and not _HOST.match(name):
         return "not a host name", "e.g. github.com or git.example.com:2222"
     return None
+
+
+def _ipv6(text: str) -> bool:
+    try:
+        ipaddress.IPv6Address(text)
+    except ValueError:
+        return False
+    return True
 
 
 def _url_problem(url: str, *, http_allowed: bool) -> tuple[str, str | None] | None:

@@ -120,6 +120,32 @@ def test_git_over_ssh_reaches_the_server_with_the_key_and_known_hosts(
     assert "Host key verification failed" in refused.stderr
 
 
+def test_git_over_ssh_reaches_a_server_at_an_ipv6_address(
+    sshd: StartSshd,
+    run: Run,
+    write_config: Write,
+    cluster_args: list[str],
+    taskrun: TaskRun,
+) -> None:
+    """``[::1]:PORT`` as the host: Tekton's SplitHostPort and ssh read what dispatchctl writes,
+    the known_hosts line ``[::1]:PORT`` included, for both URL forms."""
+    server = sshd(0, ipv6=True)
+    server.authorize(SSH_KEY)
+    apply_ok(
+        run,
+        cluster_args,
+        write_config({"team-1": [git_ssh(host=server.host, knownHosts=server.known_hosts())]}),
+    )
+
+    pod = taskrun("team-1")
+
+    assert pod.report.error is None
+    for url in (server.url(), server.scp_url()):
+        listed = pod.git("ls-remote", url)
+        assert listed.returncode == 0, listed.stderr
+        assert f"{server.head}\trefs/heads/main" in listed.stdout.splitlines()
+
+
 @pytest.mark.parametrize(
     ("key_type", "key_format", "spell"),
     [
