@@ -23,6 +23,8 @@ CORE = [
     "dispatchctl.config.models",
     "dispatchctl.config.positions",
     "dispatchctl.config.checks",
+    "dispatchctl.config.validation",
+    "dispatchctl.config.plaintext",
     "dispatchctl.config.ssh",
     "dispatchctl.config.credentials",
     "dispatchctl.config.keyerrors",
