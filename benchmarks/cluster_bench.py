@@ -22,6 +22,8 @@ from kubernetes import client as k8s
 
 from dispatchctl.apply import apply_plan
 from dispatchctl.cluster import connect
+from dispatchctl.cluster.read import read_live
+from dispatchctl.cluster.write import create_namespace
 from dispatchctl.localcluster import Fault, LocalCluster
 from dispatchctl.objects import owner_selector
 from tests.shell.builders import NS, OWNER, accounts, plan_for
@@ -44,7 +46,7 @@ def main() -> None:
     desired = accounts(ACCOUNTS)
     for parallelism in (1, 8):
         with LocalCluster() as server, connect(server=server.url) as cluster:
-            cluster.create_namespace(NS)
+            create_namespace(cluster, NS)
             plan = plan_for(cluster, desired)
             server.faults.add(Fault(latency=LATENCY, count=None))  # a network between us
             started = time.perf_counter()
@@ -56,9 +58,9 @@ def main() -> None:
                 f"parallelism {parallelism}: {elapsed:.2f} s"
             )
     with LocalCluster() as server, connect(server=server.url) as cluster:
-        cluster.create_namespace(NS)
+        create_namespace(cluster, NS)
         assert apply_plan(plan_for(cluster, desired), cluster, parallelism=8).ok
-        raw = median(lambda: cluster.read_live(desired))
+        raw = median(lambda: read_live(cluster, desired))
         print(f"read_live, {2 * ACCOUNTS} objects (raw JSON): {raw:.3f} s")
         api = k8s.CoreV1Api(k8s.ApiClient(k8s.Configuration(host=server.url)))
         selector = owner_selector(OWNER)

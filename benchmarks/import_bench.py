@@ -25,6 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from dispatchctl.cluster import connect
 from dispatchctl.cluster.client import collection_path
+from dispatchctl.cluster.write import create_namespace
 from dispatchctl.config.models import Config
 from dispatchctl.desired import build_desired
 from dispatchctl.localcluster import LocalCluster
@@ -78,7 +79,7 @@ def main() -> None:
         kubeconfig = server.write_kubeconfig(folder / "kubeconfig.yaml")
         age = generate_age_key(folder)
         with connect(server=server.url) as api:
-            api.create_namespace(NS)
+            create_namespace(api, NS)
             for obj in build_desired(hand_made_config(args.accounts)).objects:
                 body = copy.deepcopy(dict(obj.manifest))
                 body["metadata"].pop("labels")

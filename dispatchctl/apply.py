@@ -17,7 +17,12 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
-from dispatchctl.cluster.write import create_object, delete_object, update_object
+from dispatchctl.cluster.write import (
+    create_namespace,
+    create_object,
+    delete_object,
+    update_object,
+)
 from dispatchctl.errors import DispatchctlError, PlanError
 from dispatchctl.objects import NAMESPACE, ObjectRef
 from dispatchctl.order import phases
@@ -168,7 +173,7 @@ def execute(cluster: Cluster, change: Change) -> None:
     """Make one change; raises ClusterError (or PlanError for a plan without manifests)."""
     ref = change.ref
     if ref.kind == NAMESPACE:
-        cluster.create_namespace(ref.name)
+        create_namespace(cluster, ref.name)
         return
     if change.action is Action.CREATE:
         create_object(cluster, _desired(change))

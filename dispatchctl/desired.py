@@ -29,6 +29,21 @@ from dispatchctl.config.models import (
 )
 from dispatchctl.config.positions import is_encrypted
 from dispatchctl.config.ssh import canonical_private_key
+from dispatchctl.layouts import (
+    DOCKER,
+    DOCKER_CONFIG,
+    GIT_SSH,
+    KNOWN_HOSTS,
+    PASSWORD,
+    PRIVATE_KEY,
+    PROVIDER_NAME,
+    PROVIDER_URL,
+    PULL,
+    SCM,
+    SKIP_TLS_VERIFY,
+    USERNAME,
+    Layout,
+)
 from dispatchctl.objects import (
     CIPHERTEXT_ANNOTATION,
     CREDENTIAL_ANNOTATION,
@@ -41,12 +56,9 @@ from dispatchctl.objects import (
     owner_labels,
 )
 from dispatchctl.tekton import (
-    BASIC_AUTH,
     DOCKER_ANNOTATION,
-    DOCKER_CONFIG_JSON,
     GIT_ANNOTATION,
     GIT_PREFIX,
-    SSH_AUTH,
     registry_url,
     ssh_target,
 )
@@ -91,6 +103,11 @@ class _Secret:
         assert not self.sealed, "a sealed value is never written"
         return self._value
 
+    @property
+    def written(self) -> str | None:
+        """The value as a Secret's data holds it; None when sealed (not written)."""
+        return None if self.sealed else self._value
+
 
 def _record(*parts: str | None) -> str | None:
     """What the ciphertext annotation records for a data key made of these parts (public
@@ -123,16 +140,17 @@ class _AccountBuilder:
     def _secret(
         self,
         name: str,
-        secret_type: str,
+        layout: Layout,
         annotations: Mapping[str, str],
-        data: Mapping[str, str],
+        values: Mapping[str, str | None],
         source: str | None,
-        secrets: Mapping[str, tuple[bool, str | None]],
+        records: Mapping[str, str | None],
         sealed_facts: Mapping[str, str] | None = None,
     ) -> DesiredObject:
-        """``secrets``: per data key made of secret fields, whether it is sealed and its
-        record (``data`` lacks the sealed ones)."""
-        records = {key: record for key, (_, record) in secrets.items() if record is not None}
+        """``values``: every data key of the layout, a secret one None when it is sealed
+        (loaded without the key); ``records``: each secret key's ciphertext record."""
+        assert tuple(values) == layout.keys and records.keys() == layout.secret
+        records = {key: record for key, record in records.items() if record is not None}
         annotations = dict(annotations)
         if records:
             annotations[CIPHERTEXT_ANNOTATION] = json.dumps(
@@ -147,10 +165,10 @@ class _AccountBuilder:
                 "labels": dict(self.labels),
                 "annotations": annotations,
             },
-            "type": secret_type,
-            "data": {key: _b64(value) for key, value in data.items()},
+            "type": layout.secret_type,
+            "data": {key: _b64(value) for key, value in values.items() if value is not None},
         }
-        sealed = frozenset(key for key, (is_sealed, _) in secrets.items() if is_sealed)
+        sealed = frozenset(key for key in layout.secret if values[key] is None)
         ref = ObjectRef(SECRET, self.namespace, name)
         facts = dict(sealed_facts or {}) if sealed else {}
         return DesiredObject(ref, manifest, source, sealed, facts)
@@ -160,27 +178,28 @@ class _AccountBuilder:
         self.secrets.append(name)
         url = creds.git_url(cred)
         secret = _Secret(cred, creds.SECRET_FIELD[cred.type])
-        data = {
-            "username": cred.username,
-            **({} if secret.sealed else {"password": secret.value}),
-            "scm.provider.name": creds.SCM_TYPES[cred.type].provider,
-            "scm.provider.url": creds.provider_url(cred),
-            "scm.provider.skiptlsverify": "true" if cred.insecureSkipTLSVerify else "false",
+        values = {
+            USERNAME: cred.username,
+            PASSWORD: secret.written,
+            PROVIDER_NAME: creds.SCM_TYPES[cred.type].provider,
+            PROVIDER_URL: creds.provider_url(cred),
+            SKIP_TLS_VERIFY: "true" if cred.insecureSkipTLSVerify else "false",
         }
         annotations = {GIT_ANNOTATION: url, **_marks(cred)}
-        secrets = {"password": (secret.sealed, _record(secret.ciphertext))}
-        return [self._secret(name, BASIC_AUTH, annotations, data, cred._source, secrets)]
+        records = {PASSWORD: _record(secret.ciphertext)}
+        return [self._secret(name, SCM, annotations, values, cred._source, records)]
 
     def _git(self, cred: GitSshCredential) -> list[DesiredObject]:
         name = creds.secret_name(self.account, cred)
         self.secrets.append(name)
         key = _Secret(cred, "privateKey")
-        data = {"known_hosts": cred.knownHosts}
-        if not key.sealed:
-            data = {"ssh-privatekey": canonical_private_key(key.value), **data}
+        values = {
+            PRIVATE_KEY: None if key.sealed else canonical_private_key(key.value),
+            KNOWN_HOSTS: cred.knownHosts,
+        }
         annotations = {**self._ssh_targets(cred), **_marks(cred)}
-        secrets = {"ssh-privatekey": (key.sealed, _record(key.ciphertext))}
-        return [self._secret(name, SSH_AUTH, annotations, data, cred._source, secrets)]
+        records = {PRIVATE_KEY: _record(key.ciphertext)}
+        return [self._secret(name, GIT_SSH, annotations, values, cred._source, records)]
 
     def _ssh_targets(self, cred: GitSshCredential) -> dict[str, str]:
         """The host, or on Tekton >= 1.11 each of the credential's repositories: Tekton then
@@ -198,35 +217,31 @@ class _AccountBuilder:
         out = [
             self._secret(
                 name,
-                BASIC_AUTH,
+                DOCKER,
                 {DOCKER_ANNOTATION: registry, **_marks(cred)},
-                {
-                    "username": cred.username,
-                    **({} if password.sealed else {"password": password.value}),
-                },
+                {USERNAME: cred.username, PASSWORD: password.written},
                 cred._source,
-                {"password": (password.sealed, _record(password.ciphertext))},
+                {PASSWORD: _record(password.ciphertext)},
             )
         ]
         if cred.imagePullSecret:
             pull = creds.pull_secret_name(self.account, cred)
             self.pull_secrets.append(pull)
-            data = {}
+            config_json = None
             if not password.sealed:
                 auth = _b64(f"{cred.username}:{password.value}")
                 entry = {"username": cred.username, "password": password.value, "auth": auth}
-                config = {"auths": {registry: entry}}
-                data[".dockerconfigjson"] = json.dumps(config, separators=(",", ":"))
+                config_json = json.dumps({"auths": {registry: entry}}, separators=(",", ":"))
             # the key is made of the registry and username too: a record of all three
             record = _record(registry, cred.username, password.ciphertext)
             out.append(
                 self._secret(
                     pull,
-                    DOCKER_CONFIG_JSON,
+                    PULL,
                     _marks(cred),
-                    data,
+                    {DOCKER_CONFIG: config_json},
                     cred._source,
-                    {".dockerconfigjson": (password.sealed, record)},
+                    {DOCKER_CONFIG: record},
                     {"registry": registry, "username": cred.username},
                 )
             )

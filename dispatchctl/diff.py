@@ -21,6 +21,7 @@ from typing import Any
 from dispatchctl import tekton
 from dispatchctl.duplicates import duplicate_urls
 from dispatchctl.facts import secret_facts
+from dispatchctl.layouts import DOCKER_CONFIG, PRIVATE_KEY
 from dispatchctl.objects import (
     CIPHERTEXT_ANNOTATION,
     FIELD_MANAGER,
@@ -71,7 +72,7 @@ _SPECIAL_FIELDS |= frozenset(REFERENCE_LISTS)
 
 # Safe facts read from a secret value, which a plan without the key cannot read: shown as
 # they are when the key is unchanged, else as unknown.
-_SEALED_FACTS = {"ssh-privatekey": ("fingerprint",), ".dockerconfigjson": ("registry", "username")}
+_SEALED_FACTS = {PRIVATE_KEY: ("fingerprint",), DOCKER_CONFIG: ("registry", "username")}
 _UNKNOWN_FACT = "(unknown without the key)"
 
 _DELETE_REASON = "no longer declared in the config"

@@ -4,7 +4,8 @@ The same function reads a desired manifest and a live object, so a plan's "befor
 are computed alike and differ only where the objects do. A fact is never a secret value, nor
 anything derived from one but an SSH key's public fingerprint: the credential type, username,
 URLs, registry, host, the SSH key's and the known hosts' public fingerprints. Data keys other
-than ``SAFE_KEYS`` are never decoded here.
+than ``layouts.SAFE_KEYS`` are never decoded here, and ``redact`` shows no others: the one
+place a Secret's data is judged fit to show.
 """
 
 from __future__ import annotations
@@ -17,7 +18,16 @@ from typing import Any
 
 from dispatchctl.config.credentials import PROVIDER_TYPES
 from dispatchctl.config.ssh import KeyProblem, blob_fingerprint, inspect_private_key
-from dispatchctl.objects import CREDENTIAL_ANNOTATION, annotations_of
+from dispatchctl.layouts import (
+    DOCKER_CONFIG,
+    KNOWN_HOSTS,
+    PRIVATE_KEY,
+    PROVIDER_NAME,
+    PROVIDER_URL,
+    SAFE_KEYS,
+    USERNAME,
+)
+from dispatchctl.objects import CREDENTIAL_ANNOTATION, SECRET, annotations_of
 from dispatchctl.tekton import (
     BASIC_AUTH,
     DOCKER_CONFIG_JSON,
@@ -27,14 +37,7 @@ from dispatchctl.tekton import (
     tekton_annotations,
 )
 
-# Data keys whose values are no secret: shown in clear by ``render`` and used for facts here.
-SAFE_KEYS = (
-    "username",
-    "scm.provider.name",
-    "scm.provider.url",
-    "scm.provider.skiptlsverify",
-    "known_hosts",
-)
+REDACTED = "<redacted>"
 # The order facts are shown in.
 ORDER = (
     "credential",
@@ -59,21 +62,21 @@ def secret_facts(secret: Mapping[str, Any]) -> dict[str, str]:
     data = secret.get("data") or {}
     safe = safe_values(data)
     facts: dict[str, str | None] = {
-        "username": safe.get("username"),
-        "provider_url": safe.get("scm.provider.url"),
+        "username": safe.get(USERNAME),
+        "provider_url": safe.get(PROVIDER_URL),
         "registry": docker,
-        "known_hosts": _known_hosts(safe.get("known_hosts")),
+        "known_hosts": _known_hosts(safe.get(KNOWN_HOSTS)),
     }
     facts["host" if kind == SSH_AUTH else "url"] = git
-    if "ssh-privatekey" in data:
-        facts["fingerprint"] = _key_fingerprint(data["ssh-privatekey"])
-    if ".dockerconfigjson" in data:
-        facts.update(_pull_facts(data[".dockerconfigjson"]))
+    if PRIVATE_KEY in data:
+        facts["fingerprint"] = _key_fingerprint(data[PRIVATE_KEY])
+    if DOCKER_CONFIG in data:
+        facts.update(_pull_facts(data[DOCKER_CONFIG]))
     written = annotations.get(CREDENTIAL_ANNOTATION)
     if isinstance(written, str) and written:
         facts["credential"] = written
     elif kind == BASIC_AUTH:
-        provider = PROVIDER_TYPES.get(safe.get("scm.provider.name") or "")
+        provider = PROVIDER_TYPES.get(safe.get(PROVIDER_NAME) or "")
         facts["credential"] = "docker" if docker is not None else provider
     elif kind == SSH_AUTH and git is not None:
         facts["credential"] = "git"
@@ -86,6 +89,25 @@ def safe_values(data: Mapping[str, Any]) -> dict[str, str | None]:
     """The ``SAFE_KEYS`` a Secret's ``data`` has, decoded; None for one that is not base64 of
     UTF-8 text."""
     return {key: _text(data[key]) for key in SAFE_KEYS if key in data}
+
+
+def redact(manifest: Mapping[str, Any]) -> dict[str, Any]:
+    """A copy of a manifest to read: a Secret's keys that hold no secret (username,
+    ``scm.provider.*``, ``known_hosts``) in clear under ``stringData``, as kubectl would take
+    them; every other value (password, ssh-privatekey, .dockerconfigjson) replaced by the
+    marker."""
+    out = dict(manifest)
+    data = out.get("data")
+    if out.get("kind") != SECRET or not isinstance(data, Mapping):
+        return out
+    clear = safe_values(data)
+    out["data"] = {key: REDACTED for key in data if clear.get(key) is None}
+    if not out["data"]:
+        del out["data"]
+    shown = {key: value for key, value in clear.items() if value is not None}
+    if shown:
+        out["stringData"] = shown
+    return out
 
 
 def _text(value: Any) -> str | None:

@@ -15,7 +15,7 @@ from __future__ import annotations
 import base64
 import binascii
 import re
-from collections.abc import Collection, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from io import StringIO
 from typing import Any
@@ -29,7 +29,20 @@ from dispatchctl.config.models import API_VERSION, KIND, Config
 from dispatchctl.config.ssh import canonical_private_key
 from dispatchctl.desired import build_desired
 from dispatchctl.errors import NamespaceImportError
-from dispatchctl.facts import SAFE_KEYS
+from dispatchctl.layouts import (
+    DOCKER,
+    GIT_SSH,
+    KNOWN_HOSTS,
+    PASSWORD,
+    PRIVATE_KEY,
+    PROVIDER_NAME,
+    PROVIDER_URL,
+    PULL,
+    SAFE_KEYS,
+    SCM,
+    SKIP_TLS_VERIFY,
+    USERNAME,
+)
 from dispatchctl.objects import (
     MANAGED_BY_LABEL,
     OWNER_LABEL,
@@ -43,8 +56,10 @@ from dispatchctl.tekton import (
     DOCKER_ANNOTATION,
     DOCKER_CONFIG_JSON,
     DOCKER_PREFIX,
+    GIT,
     GIT_ANNOTATION,
     GIT_PREFIX,
+    REGISTRY,
     SSH_AUTH,
     git_base_url,
     git_origin,
@@ -429,15 +444,15 @@ class _Account:
 
 # config field -> where a Secret holds it (for a check's finding on an imported credential)
 _SECRET_PLACES = {
-    "url": "tekton.dev/git-0 and scm.provider.url",
-    "registry": "tekton.dev/docker-0",
-    "host": "tekton.dev/git-0",
-    "privateKey": "ssh-privatekey",
-    "knownHosts": "known_hosts",
-    "username": "username",
-    "token": "password",
-    "appPassword": "password",
-    "password": "password",
+    "url": f"{GIT_ANNOTATION} and {PROVIDER_URL}",
+    "registry": DOCKER_ANNOTATION,
+    "host": GIT_ANNOTATION,
+    "privateKey": PRIVATE_KEY,
+    "knownHosts": KNOWN_HOSTS,
+    "username": USERNAME,
+    "token": PASSWORD,
+    "appPassword": PASSWORD,
+    "password": PASSWORD,
 }
 # findings whose hints are commands, as true of a Secret as of a config
 _COMMAND_HINTS = frozenset({"privateKey", "knownHosts"})
@@ -451,40 +466,42 @@ def _finding_fix(field_name: str) -> str:
     return f"correct {place} in the Secret{how} and import again"
 
 
-def _deploy_key(
-    name: str, targets: list[str], data: Mapping[str, str], target: str
-) -> tuple[dict[str, Any] | None, str]:
-    """An ssh Secret whose annotations name repositories (``HOST/PATH``, Tekton >= 1.11): a
-    git credential with ``repositories``, in a config declaring ``tektonVersion`` 1.11."""
-    hosts = {value.partition("/")[0] for value in targets}
-    if len(hosts) > 1:
-        return None, (
-            f"its annotations name repositories of {len(hosts)} hosts ({', '.join(sorted(hosts))});"
-            " a config credential is for one host: split it into one Secret per host and import"
-            " again"
+@dataclass(frozen=True)
+class _LiveSecret:
+    """A live Secret as the readers see it: its data decoded, its Tekton annotations by kind.
+    ``target``: the Secret as kubectl names it, for the commands a reason gives."""
+
+    name: str
+    kind: str
+    data: Mapping[str, str]
+    git: list[str]
+    docker: list[str]
+    target: str
+
+    @property
+    def tag(self) -> str | None:
+        """Which kind of Tekton annotation it has (at most one kind, but a deploy key's)."""
+        return GIT if self.git else REGISTRY if self.docker else None
+
+    @property
+    def deploy_key(self) -> bool:
+        """Annotations naming repositories (``HOST/PATH``, Tekton >= 1.11)."""
+        return (
+            self.kind == SSH_AUTH
+            and bool(self.git)
+            and not self.docker
+            and all("/" in v for v in self.git)
         )
-    if not data.get("known_hosts", "").strip():
-        return None, (
-            "ssh-auth without known_hosts: git refuses the host (Host key verification failed);"
-            f" add the host's line to the Secret ({target}) and import again"
-        )
-    return {
-        "type": "git",
-        "secretName": name,
-        "host": hosts.pop(),
-        "privateKey": data.get("ssh-privatekey", ""),
-        "knownHosts": data["known_hosts"],
-        "repositories": [value.partition("/")[2] for value in targets],
-    }, ""
 
 
-def _credential(secret: Mapping[str, Any], target: str) -> tuple[dict[str, Any] | None, str]:
+_Read = tuple[dict[str, Any] | None, str]
+
+
+def _credential(secret: Mapping[str, Any], target: str) -> _Read:
     """The config entry a live Secret stands for, or None and why not. Tekton annotations of
     any number N, and the URL spellings Dispatch and docker accept, are read; the config
     states them in the one form dispatchctl writes (``_compare`` says what adopting changes).
     ``target``: the Secret as kubectl names it, for the commands a reason gives."""
-    kind = secret.get("type") or "Opaque"
-    name = _name(secret)
     data = _decoded(secret)
     if data is None:
         return None, (
@@ -492,80 +509,127 @@ def _credential(secret: Mapping[str, Any], target: str) -> tuple[dict[str, Any] 
             " text only; nothing to import"
         )
     annotations = tekton_annotations(annotations_of(secret))
-    git = [v for k, v in sorted(annotations.items()) if k.startswith(GIT_PREFIX)]
-    docker = [v for k, v in sorted(annotations.items()) if k.startswith(DOCKER_PREFIX)]
-    if kind == SSH_AUTH and git and not docker and all("/" in v for v in git):
-        return _deploy_key(name, git, data, target)
-    if len(annotations) > 1:
+    live = _LiveSecret(
+        _name(secret),
+        secret.get("type") or "Opaque",
+        data,
+        [v for k, v in sorted(annotations.items()) if k.startswith(GIT_PREFIX)],
+        [v for k, v in sorted(annotations.items()) if k.startswith(DOCKER_PREFIX)],
+        target,
+    )
+    if len(annotations) > 1 and not live.deploy_key:
         return None, (
             f"{len(annotations)} Tekton annotations ({', '.join(sorted(annotations))}); a config"
             f" credential has one URL, which dispatchctl writes as {GIT_ANNOTATION} or"
             f" {DOCKER_ANNOTATION}: split it into one Secret per URL and import again"
         )
-    if kind == BASIC_AUTH and docker:
-        return {
-            "type": "docker",
-            "secretName": name,
-            "registry": docker[0],
-            "username": data.get("username", ""),
-            "password": data.get("password", ""),
-        }, ""
+    reader = _READERS.get((live.kind, live.tag)) or _READERS.get((live.kind, None))
+    if reader is None:
+        return None, f"type {live.kind} is not a Dispatch credential; nothing to import"
+    return reader(live)
+
+
+def _docker(live: _LiveSecret) -> _Read:
+    return {
+        "type": "docker",
+        "secretName": live.name,
+        "registry": live.docker[0],
+        "username": live.data.get(USERNAME, ""),
+        "password": live.data.get(PASSWORD, ""),
+    }, ""
+
+
+def _scm(live: _LiveSecret) -> _Read:
     providers = ", ".join(creds.PROVIDER_TYPES)
-    if kind == BASIC_AUTH and git and "scm.provider.name" in data:
-        cred_type = creds.PROVIDER_TYPES.get(data["scm.provider.name"])
-        if cred_type is None:
-            return None, (
-                f"its scm.provider.name {data['scm.provider.name']} is not one of {providers};"
-                " set it to the provider Dispatch should call and import again"
-            )
-        cred: dict[str, Any] = {"type": cred_type, "secretName": name}
-        url = _scm_url(cred_type, git[0], data.get("scm.provider.url", ""))
-        if url is not None:
-            cred["url"] = url
-        cred["username"] = data.get("username", "")
-        cred[creds.SECRET_FIELD[cred_type]] = data.get("password", "")
-        if data.get("scm.provider.skiptlsverify") == "true":
-            cred["insecureSkipTLSVerify"] = True
-        return cred, ""
-    if kind == BASIC_AUTH and git:
+    if PROVIDER_NAME not in live.data:
         return None, (
             "basic-auth for git without scm.provider.name: not one of dispatch login's "
             "github, gitlab, bitbucket-cloud, bitbucket-server credentials; add scm.provider.name"
             f" ({providers}) and scm.provider.url to the Secret and import again"
         )
-    if kind == SSH_AUTH and git:
-        if not data.get("known_hosts", "").strip():
-            return None, (
-                "ssh-auth without known_hosts: git refuses the host (Host key verification "
-                f"failed); add the host's line ({keyscan_command(git[0])}) to the Secret and "
-                "import again, or declare the credential with knownHosts"
-            )
-        return {
-            "type": "git",
-            "secretName": name,
-            "host": git[0],
-            "privateKey": data.get("ssh-privatekey", ""),
-            "knownHosts": data["known_hosts"],
-        }, ""
-    if kind in (BASIC_AUTH, SSH_AUTH):
-        example = (
-            f"{GIT_ANNOTATION}=HOST"
-            if kind == SSH_AUTH
-            else f"{GIT_ANNOTATION}=https://HOST or {DOCKER_ANNOTATION}=REGISTRY"
-        )
+    cred_type = creds.PROVIDER_TYPES.get(live.data[PROVIDER_NAME])
+    if cred_type is None:
         return None, (
-            f"{kind} without a tekton.dev/git-* or tekton.dev/docker-* annotation, so Tekton"
-            f" does not use it; annotate it (kubectl annotate {target} {example}) and import"
+            f"its scm.provider.name {live.data[PROVIDER_NAME]} is not one of {providers};"
+            " set it to the provider Dispatch should call and import again"
+        )
+    cred: dict[str, Any] = {"type": cred_type, "secretName": live.name}
+    url = _scm_url(cred_type, live.git[0], live.data.get(PROVIDER_URL, ""))
+    if url is not None:
+        cred["url"] = url
+    cred["username"] = live.data.get(USERNAME, "")
+    cred[creds.SECRET_FIELD[cred_type]] = live.data.get(PASSWORD, "")
+    if live.data.get(SKIP_TLS_VERIFY) == "true":
+        cred["insecureSkipTLSVerify"] = True
+    return cred, ""
+
+
+def _git(live: _LiveSecret) -> _Read:
+    """A git credential; with annotations naming repositories, a deploy key: ``repositories``
+    of one host, in a config declaring ``tektonVersion`` 1.11."""
+    deploy_key = live.deploy_key
+    hosts = {value.partition("/")[0] for value in live.git} if deploy_key else {live.git[0]}
+    if len(hosts) > 1:
+        return None, (
+            f"its annotations name repositories of {len(hosts)} hosts ({', '.join(sorted(hosts))});"
+            " a config credential is for one host: split it into one Secret per host and import"
             " again"
         )
-    if kind == DOCKER_CONFIG_JSON:
-        return None, (
-            f"{kind} listed in secrets: dispatchctl writes pull Secrets to imagePullSecrets only;"
-            " nothing to import"
+    if not live.data.get(KNOWN_HOSTS, "").strip():
+        refused = (
+            "ssh-auth without known_hosts: git refuses the host (Host key verification failed)"
         )
-    return None, f"type {kind} is not a Dispatch credential; nothing to import"
+        if deploy_key:
+            return (
+                None,
+                f"{refused}; add the host's line to the Secret ({live.target}) and import again",
+            )
+        return None, (
+            f"{refused}; add the host's line ({keyscan_command(live.git[0])}) to the Secret and"
+            " import again, or declare the credential with knownHosts"
+        )
+    cred = {
+        "type": "git",
+        "secretName": live.name,
+        "host": hosts.pop(),
+        "privateKey": live.data.get(PRIVATE_KEY, ""),
+        "knownHosts": live.data[KNOWN_HOSTS],
+    }
+    if deploy_key:
+        cred["repositories"] = [value.partition("/")[2] for value in live.git]
+    return cred, ""
 
 
+def _unannotated(live: _LiveSecret) -> _Read:
+    example = (
+        f"{GIT_ANNOTATION}=HOST"
+        if live.kind == SSH_AUTH
+        else f"{GIT_ANNOTATION}=https://HOST or {DOCKER_ANNOTATION}=REGISTRY"
+    )
+    return None, (
+        f"{live.kind} without a tekton.dev/git-* or tekton.dev/docker-* annotation, so Tekton"
+        f" does not use it; annotate it (kubectl annotate {live.target} {example}) and import"
+        " again"
+    )
+
+
+def _listed_pull_secret(live: _LiveSecret) -> _Read:
+    return None, (
+        f"{live.kind} listed in secrets: dispatchctl writes pull Secrets to imagePullSecrets only;"
+        " nothing to import"
+    )
+
+
+# (Secret type, kind of its Tekton annotation) -> its reader; (type, None) for any other
+# annotation or none. The inverse of desired._BUILDERS, by the layouts both follow.
+_READERS: dict[tuple[str, str | None], Callable[[_LiveSecret], _Read]] = {
+    (DOCKER.secret_type, REGISTRY): _docker,
+    (SCM.secret_type, GIT): _scm,
+    (GIT_SSH.secret_type, GIT): _git,
+    (BASIC_AUTH, None): _unannotated,
+    (SSH_AUTH, None): _unannotated,
+    (PULL.secret_type, None): _listed_pull_secret,
+}
 # scm.provider.url suffixes Dispatch's SCM clients were given besides the base URL
 _API_SUFFIXES = {"github": "/api/v3", "bitbucket-server": "/rest/api/1.0"}
 
@@ -659,14 +723,14 @@ def _data_mismatch(
     if key not in SAFE_KEYS:  # a secret value: neither is shown
         return _Mismatch(f"data key {key} would change", "leave the Secret as it is")
     what = f"data key {key} would change to {want[key]} (was {have[key]})"
-    if key == "scm.provider.url":
+    if key == PROVIDER_URL:
         return _Mismatch(
             what,
             f"dispatchctl derives it from {GIT_ANNOTATION} ({annotations.get(GIT_ANNOTATION)}),"
             " whose host scm.provider.url does not share: correct whichever of the two is"
             " wrong in the Secret and import again",
         )
-    if key == "scm.provider.skiptlsverify":
+    if key == SKIP_TLS_VERIFY:
         return _Mismatch(what, 'set it to "true" or "false" in the Secret and import again')
     return _Mismatch(what, "set it so in the Secret and import again")
 
@@ -686,11 +750,11 @@ def _annotation_change(
 
 def _data_change(key: str, want: str, have: str) -> str | None:
     """The note for a data value that changes only in a way that keeps it working."""
-    if key == "ssh-privatekey" and want == have + "\n":
+    if key == PRIVATE_KEY and want == have + "\n":
         return "adds the final line break OpenSSH needs to ssh-privatekey"
-    if key == "ssh-privatekey" and want == canonical_private_key(have):
+    if key == PRIVATE_KEY and want == canonical_private_key(have):
         return "rewrites ssh-privatekey as OpenSSH reads it (its armour alone, LF line breaks)"
-    if key != "scm.provider.url":
+    if key != PROVIDER_URL:
         return None
     # the same URL: scheme and host in any case, a final slash, the default port
     spelled = git_base_url(have)

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from dispatchctl import __version__, files
-from dispatchctl.config.load import input_digest
+from dispatchctl.config.plaintext import input_digest
 from dispatchctl.errors import PlanError, StalePlanError
 from dispatchctl.files import UnsafePathError, read_regular, write_private
 from dispatchctl.objects import InputFile, ObjectRef

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from dispatchctl import scope
+from dispatchctl.cluster.read import read_live
 from dispatchctl.config.load import load_config
 from dispatchctl.config.sops import Decryption
 from dispatchctl.desired import build_desired
@@ -69,7 +70,7 @@ def plan_against(loaded: Loaded, cluster: Cluster, options: PlanOptions) -> Plan
     """Read what the cluster holds for this owner and diff it against the config (only the
     named accounts' part of both, for a partial plan)."""
     desired = loaded.desired
-    live = cluster.read_live(desired)
+    live = read_live(cluster, desired)
     narrowed = (
         scope.narrow(desired, live, options.service_accounts) if options.service_accounts else None
     )

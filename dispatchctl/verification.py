@@ -25,6 +25,7 @@ from pydantic import SecretStr
 from dispatchctl import tekton
 from dispatchctl.config.credentials import SECRET_FIELD, AnyCredential
 from dispatchctl.config.models import GitSshCredential
+from dispatchctl.layouts import KNOWN_HOSTS, PASSWORD, PRIVATE_KEY, USERNAME
 from dispatchctl.render.text import printable
 from dispatchctl.tekton import tekton_annotations
 
@@ -127,14 +128,14 @@ def applied_values(
     values = {key: _decoded(value) for key, value in have.items()}
     if isinstance(cred, GitSshCredential):
         update: dict[str, Any] = {
-            "privateKey": SecretStr(values.get("ssh-privatekey", "")),
-            "knownHosts": values.get("known_hosts", ""),
+            "privateKey": SecretStr(values.get(PRIVATE_KEY, "")),
+            "knownHosts": values.get(KNOWN_HOSTS, ""),
         }
     else:
         secret_field = SECRET_FIELD[cred.type]
         update = {
-            "username": values.get("username", ""),
-            secret_field: SecretStr(values.get("password", "")),
+            "username": values.get(USERNAME, ""),
+            secret_field: SecretStr(values.get(PASSWORD, "")),
         }
     return Applied(name, cred.model_copy(update=update), tuple(drift))
 

@@ -12,29 +12,7 @@ from ruamel.yaml import YAML
 from dispatchctl.cli import options
 from dispatchctl.config.load import load_config
 from dispatchctl.desired import build_desired
-from dispatchctl.facts import safe_values
-from dispatchctl.objects import SECRET
-
-REDACTED = "<redacted>"
-
-
-def redact(manifest: Mapping[str, Any]) -> dict[str, Any]:
-    """A copy of a manifest to read: a Secret's keys that hold no secret (username,
-    ``scm.provider.*``, ``known_hosts``) in clear under ``stringData``, as kubectl would take
-    them; every other value (password, ssh-privatekey, .dockerconfigjson) replaced by the
-    marker."""
-    out = dict(manifest)
-    data = out.get("data")
-    if out.get("kind") != SECRET or not isinstance(data, Mapping):
-        return out
-    clear = safe_values(data)
-    out["data"] = {key: REDACTED for key in data if clear.get(key) is None}
-    if not out["data"]:
-        del out["data"]
-    shown = {key: value for key, value in clear.items() if value is not None}
-    if shown:
-        out["stringData"] = shown
-    return out
+from dispatchctl.facts import redact
 
 
 def to_yaml(manifests: list[Mapping[str, Any]]) -> str:

@@ -1,8 +1,9 @@
 """The shell that talks to the API server; the only package that imports ``kubernetes``.
 
-``connect`` finds the cluster like kubectl, ``Cluster`` reads live state and writes
-conditionally with retries, ``lock`` holds the apply Lease, ``retry`` is the one boundary
-where foreign errors (the kubernetes client's, urllib3's) and HTTP error statuses become ours.
+``connect`` finds the cluster like kubectl, ``Cluster`` makes requests with retries, ``read``
+reads live state and ``write`` writes conditionally, ``lock`` holds the apply Lease, ``retry``
+is the one boundary where foreign errors (the kubernetes client's, urllib3's) and HTTP error
+statuses become ours.
 """
 
 from __future__ import annotations

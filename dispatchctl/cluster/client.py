@@ -15,7 +15,7 @@ import json
 import logging
 import threading
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote, urlencode
@@ -31,8 +31,6 @@ from dispatchctl.objects import (
     NAMESPACE,
     SECRET,
     SERVICE_ACCOUNT,
-    DesiredState,
-    LiveState,
     ObjectRef,
     Target,
     userinfo,
@@ -242,18 +240,6 @@ class Cluster:
         what = f"list {RESOURCES[kind][1]} in {where}"
         body = self.request("GET", collection_path(kind, namespace), query=query, what=what).body
         return [_with_kind(item, kind) for item in body.get("items") or []]
-
-    def read_live(self, desired: DesiredState, *, namespaces: Iterable[str] = ()) -> LiveState:
-        """What the cluster holds for ``desired`` (see ``dispatchctl.cluster.read``)."""
-        from dispatchctl.cluster.read import read_live
-
-        return read_live(self, desired, namespaces=namespaces)
-
-    def create_namespace(self, name: str) -> bool:
-        """Create a namespace; False when it already existed (someone else made it)."""
-        from dispatchctl.cluster.write import create_namespace
-
-        return create_namespace(self, name)
 
 
 def _with_kind(obj: dict[str, Any], kind: str) -> dict[str, Any]:

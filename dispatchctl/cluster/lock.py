@@ -24,15 +24,13 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from types import TracebackType
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from dispatchctl.cluster.client import collection_path, object_path
+from dispatchctl.cluster.client import Cluster, collection_path, object_path
 from dispatchctl.cluster.errors import AlreadyExistsError, ConflictError, NotFoundError
+from dispatchctl.cluster.write import create_namespace
 from dispatchctl.errors import ClusterError, LockError
 from dispatchctl.objects import owner_labels
-
-if TYPE_CHECKING:
-    from dispatchctl.cluster.client import Cluster
 
 log = logging.getLogger("dispatchctl.cluster")
 
@@ -332,7 +330,7 @@ class Lock:
                     f"cannot take the lock {self.where}: namespace {self.namespace} does not exist",
                     hint="create it, or pass --create-namespace",
                 ) from None
-            if self.cluster.create_namespace(self.namespace):
+            if create_namespace(self.cluster, self.namespace):
                 self.created_namespace = self.namespace
             return False
         self._lease = response.body

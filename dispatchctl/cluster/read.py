@@ -38,9 +38,9 @@ import logging
 from collections.abc import Iterable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from dispatchctl.cluster.client import collection_path, object_path
+from dispatchctl.cluster.client import Cluster, collection_path, object_path
 from dispatchctl.cluster.errors import ForbiddenError, NotFoundError
 from dispatchctl.errors import ClusterError
 from dispatchctl.objects import (
@@ -56,9 +56,6 @@ from dispatchctl.objects import (
     owner_selector,
 )
 from dispatchctl.tekton import tekton_annotations
-
-if TYPE_CHECKING:
-    from dispatchctl.cluster.client import Cluster
 
 log = logging.getLogger("dispatchctl.cluster")
 
@@ -76,80 +73,121 @@ def read_live(
     """The owner's objects, the objects colliding by name with desired ones, and which
     namespaces exist. ``namespaces`` adds namespaces to look in (beyond the desired ones)."""
     spaces = sorted({*desired.namespaces, desired.default_namespace, *namespaces})
-    selector = owner_selector(desired.owner)
+    with ThreadPoolExecutor(max_workers=MAX_CONCURRENT_READS) as pool:
+        exists = {ns: pool.submit(_namespace_exists, cluster, ns) for ns in spaces}
+        objects = _owned_objects(pool, cluster, owner_selector(desired.owner), spaces)
+        secrets_listed = _read_colliding(pool, cluster, desired, objects)
+        _read_listed_elsewhere(pool, cluster, desired, objects, secrets_listed)
+        existing = frozenset(ns for ns, future in exists.items() if future.result())
+        listed_by = _still_listed(pool, cluster, desired, objects)
+    return LiveState(objects=objects, namespaces=existing, listed_by=listed_by)
+
+
+def _owned_objects(
+    pool: ThreadPoolExecutor, cluster: Cluster, selector: str, spaces: list[str]
+) -> dict[ObjectRef, Mapping[str, Any]]:
+    """Step 1: the owner's objects, listed in all namespaces, or in ``spaces`` where RBAC
+    allows only namespaced reads."""
+    everywhere = {kind: pool.submit(_owned_everywhere, cluster, kind, selector) for kind in KINDS}
+    objects: dict[ObjectRef, Mapping[str, Any]] = {}
+    owned: dict[tuple[str, str], Future[list[dict[str, Any]]]] = {}
+    for kind, listed_all in everywhere.items():
+        items = listed_all.result()
+        if items is None:  # a namespaced Role: list where the config looks
+            owned.update(
+                {(ns, kind): pool.submit(_owned, cluster, kind, ns, selector) for ns in spaces}
+            )
+            continue
+        for item in items:
+            meta = item["metadata"]
+            objects[ObjectRef(kind, str(meta.get("namespace") or ""), meta["name"])] = item
+    for (ns, kind), future in owned.items():
+        for item in future.result():
+            objects[ObjectRef(kind, ns, item["metadata"]["name"])] = item
+    return objects
+
+
+def _read_colliding(
+    pool: ThreadPoolExecutor,
+    cluster: Cluster,
+    desired: DesiredState,
+    objects: dict[ObjectRef, Mapping[str, Any]],
+) -> dict[str, _Listing]:
+    """Step 3: desired names step 1 did not find, looked up by one metadata LIST per namespace
+    and kind, and the colliding objects read into ``objects``. Returns the Secrets listed, by
+    namespace."""
     wanted: dict[tuple[str, str], set[str]] = {}
     for obj in desired.objects:
         wanted.setdefault((obj.ref.namespace, obj.ref.kind), set()).add(obj.ref.name)
+    missing = {
+        key: names - {ref.name for ref in objects if (ref.namespace, ref.kind) == key}
+        for key, names in wanted.items()
+    }
+    missing = {key: names for key, names in missing.items() if names}
+    listings = {key: pool.submit(_names_in, cluster, key[1], key[0]) for key in sorted(missing)}
+    fetches = []
+    secrets_listed: dict[str, _Listing] = {}
+    for (ns, kind), future in listings.items():
+        listing = future.result()
+        if kind == SECRET:
+            secrets_listed[ns] = listing
+        for name in sorted(missing[(ns, kind)] & listing.items.keys()):
+            if listing.full:
+                objects[ObjectRef(kind, ns, name)] = listing.items[name]
+            else:
+                fetches.append(pool.submit(_get, cluster, kind, ns, name))
+    _gather(fetches, objects)
+    return secrets_listed
 
-    with ThreadPoolExecutor(max_workers=MAX_CONCURRENT_READS) as pool:
-        exists = {ns: pool.submit(_namespace_exists, cluster, ns) for ns in spaces}
-        everywhere = {
-            kind: pool.submit(_owned_everywhere, cluster, kind, selector) for kind in KINDS
-        }
-        objects: dict[ObjectRef, Mapping[str, Any]] = {}
-        owned: dict[tuple[str, str], Future[list[dict[str, Any]]]] = {}
-        for kind, listed_all in everywhere.items():
-            items = listed_all.result()
-            if items is None:  # a namespaced Role: list where the config looks
-                owned.update(
-                    {(ns, kind): pool.submit(_owned, cluster, kind, ns, selector) for ns in spaces}
-                )
-                continue
-            for item in items:
-                meta = item["metadata"]
-                objects[ObjectRef(kind, str(meta.get("namespace") or ""), meta["name"])] = item
-        for (ns, kind), future in owned.items():
-            for item in future.result():
-                objects[ObjectRef(kind, ns, item["metadata"]["name"])] = item
 
-        missing = {
-            key: names - {ref.name for ref in objects if (ref.namespace, ref.kind) == key}
-            for key, names in wanted.items()
-        }
-        missing = {key: names for key, names in missing.items() if names}
-        listings = {key: pool.submit(_names_in, cluster, key[1], key[0]) for key in sorted(missing)}
-        fetches = []
-        seen_names: dict[str, _Listing] = {}  # namespace -> its Secrets, where listed
-        for (ns, kind), future in listings.items():
-            listing = future.result()
-            if kind == SECRET:
-                seen_names[ns] = listing
-            for name in sorted(missing[(ns, kind)] & listing.items.keys()):
-                if listing.full:
-                    objects[ObjectRef(kind, ns, name)] = listing.items[name]
-                else:
-                    fetches.append(pool.submit(_get, cluster, kind, ns, name))
-        for fetch in fetches:
-            ref, item = fetch.result()
-            if item is not None:
-                objects[ref] = item
-        fetches = []
-        for ref in _listed_elsewhere(desired, objects):
-            listing = seen_names.get(ref.namespace)
-            item = listing.items.get(ref.name) if listing is not None else None
-            if listing is not None and item is not None and listing.full:
-                objects[ref] = item
-            elif listing is None or (item is not None and _may_clash(item)):
-                fetches.append(pool.submit(_get, cluster, SECRET, ref.namespace, ref.name))
-        for fetch in fetches:
-            ref, item = fetch.result()
-            if item is not None:
-                objects[ref] = item
-        existing = frozenset(ns for ns, future in exists.items() if future.result())
-        declared = {obj.ref for obj in desired.objects}
-        prunable = {
-            ref
-            for ref, obj in objects.items()
-            if ref.kind == SECRET and ref not in declared and owned_by(obj, desired.owner)
-        }
-        accounts = {
-            ns: pool.submit(_accounts_in, cluster, ns)
-            for ns in sorted({ref.namespace for ref in prunable})
-        }
-        listed_by = _listed_by(
-            prunable, [a for f in accounts.values() for a in f.result()], desired.owner
-        )
-    return LiveState(objects=objects, namespaces=existing, listed_by=listed_by)
+def _read_listed_elsewhere(
+    pool: ThreadPoolExecutor,
+    cluster: Cluster,
+    desired: DesiredState,
+    objects: dict[ObjectRef, Mapping[str, Any]],
+    secrets_listed: Mapping[str, _Listing],
+) -> None:
+    """Step 4: the Secrets declared accounts list that are not read yet, into ``objects``
+    (of a namespace whose Secrets step 3 listed, only those that exist and may clash)."""
+    fetches = []
+    for ref in _listed_elsewhere(desired, objects):
+        listing = secrets_listed.get(ref.namespace)
+        item = listing.items.get(ref.name) if listing is not None else None
+        if listing is not None and item is not None and listing.full:
+            objects[ref] = item
+        elif listing is None or (item is not None and _may_clash(item)):
+            fetches.append(pool.submit(_get, cluster, SECRET, ref.namespace, ref.name))
+    _gather(fetches, objects)
+
+
+def _gather(
+    fetches: list[Future[tuple[ObjectRef, dict[str, Any] | None]]],
+    objects: dict[ObjectRef, Mapping[str, Any]],
+) -> None:
+    for fetch in fetches:
+        ref, item = fetch.result()
+        if item is not None:
+            objects[ref] = item
+
+
+def _still_listed(
+    pool: ThreadPoolExecutor,
+    cluster: Cluster,
+    desired: DesiredState,
+    objects: Mapping[ObjectRef, Mapping[str, Any]],
+) -> dict[ObjectRef, tuple[str, ...]]:
+    """The Secrets the plan would prune, with the other owners' accounts that list them."""
+    declared = {obj.ref for obj in desired.objects}
+    prunable = {
+        ref
+        for ref, obj in objects.items()
+        if ref.kind == SECRET and ref not in declared and owned_by(obj, desired.owner)
+    }
+    accounts = {
+        ns: pool.submit(_accounts_in, cluster, ns)
+        for ns in sorted({ref.namespace for ref in prunable})
+    }
+    return _listed_by(prunable, [a for f in accounts.values() for a in f.result()], desired.owner)
 
 
 def _accounts_in(cluster: Cluster, namespace: str) -> list[dict[str, Any]]:

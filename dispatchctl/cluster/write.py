@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from dispatchctl.cluster.client import collection_path, ref_path
+from dispatchctl.cluster.client import Cluster, collection_path, ref_path
 from dispatchctl.cluster.errors import (
     AlreadyExistsError,
     ConflictError,
@@ -21,9 +21,6 @@ from dispatchctl.cluster.errors import (
 )
 from dispatchctl.objects import FIELD_MANAGER, NAMESPACE, REFERENCE_LISTS, ObjectRef
 from dispatchctl.plan import Seen
-
-if TYPE_CHECKING:
-    from dispatchctl.cluster.client import Cluster
 
 log = logging.getLogger("dispatchctl.cluster")
 

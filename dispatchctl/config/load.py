@@ -1,36 +1,32 @@
 """Read, locate, decrypt and validate config files; every problem of a run in one ConfigError.
 
-The one place where ruamel.yaml and pydantic errors become Problems. Two passes: first the files
-as they are on disk (structure, schema and semantics with ``ENC[...]`` values opaque: all a
-key-less pull-request check can do), then, only if that is clean, the decrypted data, located by
-path in the on-disk parse so every line is a line of the file the user has.
+The orchestration of a load. Two passes: first the files as they are on disk (structure, the
+plaintext guard, schema and semantics with ``ENC[...]`` values opaque: all a key-less
+pull-request check can do), then, only if that is clean, the decrypted data, located by path in
+the on-disk parse so every line is a line of the file the user has. ruamel.yaml's errors become
+Problems here; pydantic's in ``validation``; what is clear text on disk is told by ``plaintext``.
 """
 
 from __future__ import annotations
 
-import copy
-import difflib
-import functools
 import hashlib
 import json
 import re
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import Any
 
-from pydantic import BaseModel, TypeAdapter, ValidationError
+from pydantic import ValidationError
 
-from dispatchctl.config import checks
-from dispatchctl.config.credentials import AnyCredential
+from dispatchctl.config import checks, validation
 from dispatchctl.config.fields import SECRET_FIELDS
-from dispatchctl.config.models import (
-    CREDENTIAL_TYPES,
-    OLDEST_TEKTON,
-    Config,
-    Credential,
-    Metadata,
-    ServiceAccount,
+from dispatchctl.config.models import Config, ServiceAccount
+from dispatchctl.config.plaintext import (
+    ciphertexts,
+    digest,
+    encrypted_elsewhere,
+    plaintext_secrets,
 )
 from dispatchctl.config.positions import (
     MAX_FILE_BYTES,
@@ -49,15 +45,13 @@ from dispatchctl.config.sops import (
     is_metadata,
     recipients,
 )
+from dispatchctl.config.validation import value_at
 from dispatchctl.errors import ConfigError, Problem, SopsError
 from dispatchctl.files import read_regular
 from dispatchctl.objects import InputFile
 
 _ENC_TYPE = re.compile(r",type:(\w+)\]$")
 _OPAQUE = {"bool": False, "int": 0, "float": 0.0}
-_CREDENTIAL: TypeAdapter[AnyCredential] = TypeAdapter(Credential)
-_M = TypeVar("_M", bound=BaseModel)
-_MASKED = b"dispatchctl config data, clear-text secret values left out\n"
 
 
 @dataclass(frozen=True)
@@ -172,7 +166,7 @@ def _load(
     merged: Config | None = None
     # Without an encrypted_regex sops encrypts every value (type, apiVersion, ...): only the
     # decrypted data can be checked then.
-    if not (decrypt and any(_encrypted_elsewhere(f.data) for f in encrypted)):
+    if not (decrypt and any(encrypted_elsewhere(f.data) for f in encrypted)):
         merged = _validate(files)
         if not decrypt or not encrypted:
             _raise_if_problems(files)
@@ -195,7 +189,7 @@ def _load(
             f.problem((), "sops printed text that is not JSON")
             continue
         f.data = _without_sops(_merge_keys(data) if f.doc and f.doc.has_merge_keys else data)
-        for path in _ciphertexts(f.data):
+        for path in ciphertexts(f.data):
             f.problem(
                 path,
                 "the value is still sops ciphertext after decryption",
@@ -226,12 +220,12 @@ def _read_bytes(f: _File) -> bytes | None:
 def _parse(f: _File, raw: bytes | None) -> InputFile:
     if raw is None:
         return InputFile(f.display, "")
-    digest = hashlib.sha256(raw).hexdigest()
+    bytes_digest = hashlib.sha256(raw).hexdigest()
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as err:
         f.problem((), f"not UTF-8 text (byte {err.start})")
-        return InputFile(f.display, digest)
+        return InputFile(f.display, bytes_digest)
     try:
         f.doc = f.doc or parse(text)
     except YamlSyntaxError as err:
@@ -239,40 +233,14 @@ def _parse(f: _File, raw: bytes | None) -> InputFile:
         # a limit is valid YAML refused; anything else is text the parser rejects
         message = err.message if isinstance(err, YamlLimitError) else f"invalid YAML: {err.message}"
         f.problems.append(Problem(f.display, line, col, "", message, err.hint))
-        return InputFile(f.display, digest)
+        return InputFile(f.display, bytes_digest)
     for sp in f.doc.problems:
         f.problems.append(
             Problem(
                 f.display, sp.mark.line, sp.mark.column, format_path(sp.path), sp.message, sp.hint
             )
         )
-    return InputFile(f.display, _digest(raw, f.doc.data))
-
-
-def input_digest(raw: bytes) -> str:
-    """What a plan records of a config file: see ``_digest``."""
-    try:
-        data = parse(raw.decode("utf-8")).data
-    except (UnicodeDecodeError, YamlSyntaxError):
-        data = None
-    return _digest(raw, data)
-
-
-def _digest(raw: bytes, data: Any) -> str:
-    """The sha256 of the file's bytes; for a file with secret fields in clear text (accepted
-    with --allow-plaintext), of its data with those values left out instead: the digest of a
-    file holding a 4-digit password would give the password away in 10,000 guesses."""
-    paths = _plaintext_secrets(data) if isinstance(data, dict) else []
-    if not paths:
-        return hashlib.sha256(raw).hexdigest()
-    masked = copy.deepcopy(data)
-    for path in paths:
-        parent = masked
-        for part in path[:-1]:
-            parent = parent[part]
-        parent[path[-1]] = None
-    text = json.dumps(masked, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return hashlib.sha256(_MASKED + text.encode("utf-8")).hexdigest()
+    return InputFile(f.display, digest(raw, f.doc.data))
 
 
 def _inspect(f: _File, *, allow_plaintext: bool, decrypt: bool) -> None:
@@ -300,7 +268,7 @@ def _inspect(f: _File, *, allow_plaintext: bool, decrypt: bool) -> None:
             f.problem(("sops",), "malformed sops metadata", "sops writes this section itself")
     else:
         # Nothing can decrypt these: taken as they are they would become credentials.
-        for path in _ciphertexts(data):
+        for path in ciphertexts(data):
             f.problem(
                 path,
                 "the value is sops ciphertext, but the file has no sops metadata to decrypt it",
@@ -313,58 +281,16 @@ def _inspect(f: _File, *, allow_plaintext: bool, decrypt: bool) -> None:
             else "the file's encrypted_regex leaves it in clear text; use"
             f" {SECRET_FIELDS_REGEX} and re-encrypt the file"
         )
-        for path in _plaintext_secrets(data):
+        for path in plaintext_secrets(data):
             f.problem(path, f"{path[-1]} is not encrypted in the file", hint)
             f.plaintext.append(f.problems.pop())
-    if not decrypt and f.sops is not None and _encrypted_elsewhere(data):
+    if not decrypt and f.sops is not None and encrypted_elsewhere(data):
         f.checkable = False
         f.problem(
             (),
             "values other than secret fields are encrypted; --no-decrypt cannot check this file",
             f"encrypt with encrypted_regex: {SECRET_FIELDS_REGEX}",
         )
-
-
-def _credentials(data: dict[str, Any]) -> list[tuple[DataPath, dict[str, Any]]]:
-    out: list[tuple[DataPath, dict[str, Any]]] = []
-    accounts = data.get("serviceAccounts")
-    for i, account in enumerate(accounts if isinstance(accounts, list) else []):
-        entries = account.get("credentials") if isinstance(account, dict) else None
-        for j, cred in enumerate(entries if isinstance(entries, list) else []):
-            if isinstance(cred, dict):
-                out.append((("serviceAccounts", i, "credentials", j), cred))
-    return out
-
-
-def _plaintext_secrets(data: dict[str, Any]) -> list[DataPath]:
-    return [
-        (*path, name)
-        for path, cred in _credentials(data)
-        for name in SECRET_FIELDS
-        if isinstance(cred.get(name), str | int | float | bool) and not is_encrypted(cred[name])
-    ]
-
-
-def _ciphertexts(node: Any, path: DataPath = ()) -> list[DataPath]:
-    """Where ``ENC[...]`` values stand, outside the top-level sops metadata."""
-    if isinstance(node, dict):
-        items = [(k, v) for k, v in node.items() if path or k != "sops"]
-    elif isinstance(node, list):
-        items = list(enumerate(node))
-    else:
-        return [path] if is_encrypted(node) else []
-    return [found for key, value in items for found in _ciphertexts(value, (*path, key))]
-
-
-def _encrypted_elsewhere(data: dict[str, Any]) -> bool:
-    def walk(node: Any, key: str | None) -> bool:
-        if isinstance(node, dict):
-            return any(walk(v, k) for k, v in node.items() if k != "sops")
-        if isinstance(node, list):
-            return any(walk(v, key) for v in node)
-        return key not in SECRET_FIELDS and is_encrypted(node)
-
-    return walk(data, None)
 
 
 def _opaque(node: Any) -> Any:
@@ -416,8 +342,11 @@ def _validate(files: list[_File]) -> Config | None:
         try:
             f.config = Config.model_validate(f.data)
         except ValidationError as err:
-            _schema_problems(f, err)
-        top, accounts = _parts(f)
+            for finding in validation.schema_findings(
+                err, f.data, f.display, encrypted=f.sops is not None
+            ):
+                f.problem(finding.path, finding.message, finding.hint, key=finding.at_key)
+        top, accounts = validation.parts(f.data, f.config, f.display)
         if top is not None:
             tops.append((f, top))
             findings += checks.check_file(top, f.display)
@@ -444,88 +373,6 @@ def _validate(files: list[_File]) -> Config | None:
     return _merge(files, located)
 
 
-def _parts(f: _File) -> tuple[Config | None, list[checks.LocatedAccount]]:
-    """The file's top level and its accounts, each part validated on its own when the whole
-    did not pass the schema (the schema problems are reported already)."""
-    assert isinstance(f.data, dict)
-    if f.config is not None:
-        config = f.config
-        return config, [
-            checks.LocatedAccount.whole(
-                account, config.namespace_of(account), f.display, index, config.tekton
-            )
-            for index, account in enumerate(config.serviceAccounts)
-        ]
-    top = _valid(Config, {**f.data, "serviceAccounts": []})
-    raw_accounts = f.data.get("serviceAccounts")
-    located: list[checks.LocatedAccount] = []
-    for index, raw in enumerate(raw_accounts if isinstance(raw_accounts, list) else []):
-        if not isinstance(raw, dict):
-            continue
-        account = _valid(ServiceAccount, {**raw, "credentials": []})
-        raw_creds = raw.get("credentials")
-        parsed: list[tuple[int, AnyCredential]] = []
-        partial: set[int] = set()
-        for j, item in enumerate(raw_creds if isinstance(raw_creds, list) else []):
-            cred = _valid(_CREDENTIAL, item)
-            if cred is None:
-                cred = _partial_credential(item)
-                partial.add(j)
-            if cred is not None:
-                parsed.append((j, cred))
-        namespace = (account.namespace if account else None) or (top.namespace if top else None)
-        located.append(
-            checks.LocatedAccount(
-                account,
-                namespace,
-                f.display,
-                index,
-                tuple(parsed),
-                frozenset(partial),
-                top.tekton if top else OLDEST_TEKTON,
-            )
-        )
-    return top, located
-
-
-def _valid(model: type[_M] | TypeAdapter[_M], data: Any) -> _M | None:
-    try:
-        if isinstance(model, TypeAdapter):
-            return model.validate_python(data)
-        return model.model_validate(data)
-    except ValidationError:
-        return None
-
-
-def _partial_credential(data: Any) -> AnyCredential | None:
-    """A credential that failed the schema, built of the fields that passed it (the others
-    unset) so that their checks still run; None without a known type."""
-    kind = data.get("type") if isinstance(data, dict) else None
-    model = CREDENTIAL_TYPES.get(kind) if isinstance(kind, str) else None
-    if model is None:
-        return None
-    fields: dict[str, Any] = {}
-    for name, value in data.items():
-        info = model.model_fields.get(name)
-        if info is None:
-            continue
-        try:
-            fields[name] = _field_adapter(model, name).validate_python(value)
-        except ValidationError:
-            continue
-    return model.model_construct(**fields)  # type: ignore[return-value]
-
-
-@functools.cache
-def _field_adapter(model: type[BaseModel], name: str) -> TypeAdapter[Any]:
-    """The field's type with its constraints (``StrictBool`` keeps its ``Strict()`` in the
-    metadata, not in the annotation)."""
-    info = model.model_fields[name]
-    if not info.metadata:
-        return TypeAdapter(info.annotation)
-    return TypeAdapter(Annotated[info.annotation, *info.metadata])
-
-
 def _merge(files: list[_File], located: list[checks.LocatedAccount]) -> Config:
     base = files[0].config
     assert base is not None
@@ -548,7 +395,7 @@ def _merge(files: list[_File], located: list[checks.LocatedAccount]) -> Config:
 def _ciphertext_of(f: _File, path: DataPath) -> dict[str, str]:
     """The credential's secret fields as they stand in the file on disk: ``ENC[...]`` text,
     whose digest apply records so that a plan without the key can tell a new value."""
-    on_disk = _value_at(f.doc.data if f.doc else None, path)
+    on_disk = value_at(f.doc.data if f.doc else None, path)
     if not isinstance(on_disk, dict):
         return {}
     return {name: on_disk[name] for name in SECRET_FIELDS if is_encrypted(on_disk.get(name))}
@@ -561,160 +408,3 @@ def _raise_if_problems(files: list[_File]) -> None:
         order = {f.display: i for i, f in enumerate(files)}
         problems.sort(key=lambda p: (order[p.file], p.line or 0, p.column or 0))
         raise ConfigError(problems)
-
-
-def _schema_problems(f: _File, err: ValidationError) -> None:
-    """pydantic errors -> Problems, built from loc/type only: never the input value."""
-    for item in err.errors(include_url=False, include_input=False, include_context=True):
-        loc = _strip_tags(tuple(item["loc"]))
-        kind = item["type"]
-        if kind == "missing":
-            f.problem(loc[:-1], f"missing required field {loc[-1]}", _missing_hint(f, loc))
-            continue
-        if kind == "extra_forbidden":
-            _unknown_field(f, loc)
-            continue
-        if kind in ("union_tag_invalid", "union_tag_not_found"):
-            hint = _type_hint(f, loc)
-            where = (*loc, "type") if kind == "union_tag_invalid" else loc
-            expected = ", ".join(CREDENTIAL_TYPES)
-            verb = "unknown credential type" if kind == "union_tag_invalid" else "missing type"
-            f.problem(where, f"{verb}: expected one of {expected}", hint)
-            continue
-        if kind == "bool_type":
-            _not_a_boolean(f, loc)
-            continue
-        if kind == "value_error":  # our own validators' words, without pydantic's prefix
-            f.problem(loc, str(item["ctx"]["error"]))
-            continue
-        if loc == ("tektonVersion",) and kind in ("string_pattern_mismatch", "string_type"):
-            f.problem(
-                loc,
-                'tektonVersion is a Tekton release, MAJOR.MINOR in quotes: e.g. "1.11"'
-                " (unquoted, 1.10 would be the number 1.1)",
-            )
-            continue
-        if kind.startswith("date_"):
-            f.problem(loc, f"{loc[-1]} is not a day of the calendar (YYYY-MM-DD)")
-            continue
-        f.problem(loc, item["msg"])
-
-
-def _not_a_boolean(f: _File, loc: DataPath) -> None:
-    """Names what was written instead (its kind, never its value): `imagePullSecret: no` is a
-    string in YAML 1.2, which a user who meant false would not guess."""
-    value = _value_at(f.data, loc)
-    if isinstance(value, str):
-        what, hint = (
-            "a string",
-            "use true or false, unquoted; yes, no, on and off are strings in YAML 1.2",
-        )
-    elif isinstance(value, int | float):
-        what, hint = "a number", "use true or false"
-    elif value is None:
-        what, hint = "empty", "use true or false, or leave the key out for false"
-    else:
-        what, hint = "a list" if isinstance(value, list) else "a mapping", "use true or false"
-    f.problem(loc, f"{loc[-1]} must be true or false, not {what}", hint)
-
-
-def _missing_hint(f: _File, loc: DataPath) -> str | None:
-    """How to get a required value that is not there (only knownHosts needs telling)."""
-    if loc[-1] != "knownHosts":
-        return None
-    host = _value_at(f.data, (*loc[:-1], "host"))
-    hint = checks.known_hosts_hint(host if isinstance(host, str) else None)
-    return f"without it git refuses to connect; {hint}"
-
-
-def _value_at(data: Any, loc: DataPath) -> Any:
-    node = data
-    for part in loc:
-        try:
-            node = node[part]
-        except (KeyError, IndexError, TypeError):
-            return None
-    return node
-
-
-def _strip_tags(loc: DataPath) -> DataPath:
-    """Drop the discriminator pydantic inserts: credentials[2].docker.registry -> [2].registry."""
-    out: list[str | int] = []
-    for part in loc:
-        if (
-            isinstance(part, str)
-            and part in CREDENTIAL_TYPES
-            and len(out) >= 2
-            and out[-2] == "credentials"
-            and isinstance(out[-1], int)
-        ):
-            continue
-        out.append(part)
-    return tuple(out)
-
-
-def _model_at(loc: DataPath, data: Any) -> type[BaseModel] | None:
-    """The model that owns the mapping at ``loc`` (for the keys it allows)."""
-    if loc == ():
-        return Config
-    if loc == ("metadata",):
-        return Metadata
-    if len(loc) == 2 and loc[0] == "serviceAccounts":
-        return ServiceAccount
-    if len(loc) == 4 and loc[0] == "serviceAccounts" and loc[2] == "credentials":
-        kind = _credential_type(data, loc)
-        return CREDENTIAL_TYPES.get(kind) if kind is not None else None
-    return None
-
-
-def _credential_type(data: Any, loc: DataPath) -> str | None:
-    """The ``type`` written at ``loc`` in the data, if that is a mapping with a string type."""
-    node = _value_at(data, loc)
-    kind = node.get("type") if isinstance(node, dict) else None
-    return kind if isinstance(kind, str) else None
-
-
-def _unknown_field(f: _File, loc: DataPath) -> None:
-    """A misspelt secret field escapes sops's encrypted_regex: say that its value is now in
-    clear text in the file (and maybe in git), not only that the name is unknown."""
-    hint = _did_you_mean(f, loc)
-    value = _value_at(f.data, loc)
-    leaked = (
-        f.sops is not None
-        and isinstance(value, str | int | float)
-        and not is_encrypted(value)
-        and any(hint == f"did you mean {name}?" for name in SECRET_FIELDS)
-    )
-    if not leaked:
-        f.problem(loc, f"unknown field {loc[-1]}", hint, key=True)
-        return
-    f.problem(
-        loc,
-        f"unknown field {loc[-1]}; sops encrypts only {', '.join(SECRET_FIELDS)}, so this "
-        "value is in clear text in the file",
-        f"{hint} Rename it with `sops edit {f.display}`, which encrypts it on save; if the "
-        "file was committed or pushed, treat the value as leaked and rotate it",
-        key=True,
-    )
-
-
-def _did_you_mean(f: _File, loc: DataPath) -> str | None:
-    model = _model_at(loc[:-1], f.data)
-    if model is None or not isinstance(loc[-1], str):
-        return None
-    allowed = [name for name in model.model_fields if name != "sops"]
-    close = difflib.get_close_matches(loc[-1], allowed, n=1, cutoff=0.6)
-    if not close:
-        lowered = {name.lower(): name for name in allowed}
-        close = [lowered[loc[-1].lower()]] if loc[-1].lower() in lowered else []
-    if close:
-        return f"did you mean {close[0]}?"
-    return "allowed: " + ", ".join(allowed)
-
-
-def _type_hint(f: _File, loc: DataPath) -> str | None:
-    kind = _credential_type(f.data, loc)
-    if kind is None:
-        return None
-    close = difflib.get_close_matches(kind, list(CREDENTIAL_TYPES), n=1, cutoff=0.6)
-    return f"did you mean {close[0]}?" if close else None

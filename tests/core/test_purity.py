@@ -17,12 +17,15 @@ CORE = [
     "dispatchctl.errors",
     "dispatchctl.objects",
     "dispatchctl.tekton",
+    "dispatchctl.layouts",
     "dispatchctl.facts",
     "dispatchctl.duplicates",
     "dispatchctl.config.fields",
     "dispatchctl.config.models",
     "dispatchctl.config.positions",
     "dispatchctl.config.checks",
+    "dispatchctl.config.validation",
+    "dispatchctl.config.plaintext",
     "dispatchctl.config.ssh",
     "dispatchctl.config.credentials",
     "dispatchctl.config.keyerrors",
@@ -128,10 +131,16 @@ def _imports(tree: ast.Module, modules: Iterable[str]) -> set[str]:
 
 
 # Data flows one way: a module imports nothing of a later stage. Foundations (errors, objects,
-# tekton, files) import no stage at all; the shell around the stages (cluster, cli, planner,
-# importer, scaffold) may import any.
+# tekton, layouts, files) import no stage at all; the shell around the stages (cluster, cli,
+# planner, importer, scaffold) may import any.
 STAGES = (
-    ("dispatchctl.errors", "dispatchctl.objects", "dispatchctl.tekton", "dispatchctl.files"),
+    (
+        "dispatchctl.errors",
+        "dispatchctl.objects",
+        "dispatchctl.tekton",
+        "dispatchctl.layouts",
+        "dispatchctl.files",
+    ),
     ("dispatchctl.config",),
     ("dispatchctl.desired", "dispatchctl.facts"),
     ("dispatchctl.diff", "dispatchctl.order", "dispatchctl.duplicates", "dispatchctl.plan"),

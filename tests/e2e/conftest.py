@@ -20,6 +20,7 @@ import yaml
 
 from dispatchctl.cli.main import main
 from dispatchctl.cluster import Cluster, connect
+from dispatchctl.cluster.write import create_namespace
 from dispatchctl.localcluster.faults import RequestRecord
 from tests.config.helpers import KNOWN_HOSTS, ssh_key
 from tests.fixtures.cluster import ApiServer
@@ -165,7 +166,7 @@ def cluster_args(kubeconfig: Path) -> list[str]:
 @pytest.fixture
 def dispatch_ns(apiserver: ApiServer, api: Cluster) -> str:
     """The ``dispatch`` namespace exists; the request log starts after it."""
-    api.create_namespace(NS)
+    create_namespace(api, NS)
     apiserver.requests.clear()
     return NS
 

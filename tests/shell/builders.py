@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 
 from dispatchctl.cluster import Cluster
+from dispatchctl.cluster.read import read_live
 from dispatchctl.diff import make_plan
 from dispatchctl.objects import (
     SECRET,
@@ -74,5 +75,5 @@ def accounts(count: int, *, value: str = "s3cret-value", namespace: str = NS) ->
 
 def plan_for(cluster: Cluster, desired: DesiredState, **options: bool) -> Plan:
     """Read the cluster and plan, as ``dispatchctl plan`` does."""
-    live = cluster.read_live(desired)
+    live = read_live(cluster, desired)
     return make_plan(desired, live, target=cluster.target, inputs=(), **options)

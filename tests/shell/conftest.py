@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from dispatchctl.cluster import Cluster, RetryPolicy, connect
+from dispatchctl.cluster.write import create_namespace
 from tests.fixtures.cluster import ApiServer
 
 
@@ -27,6 +28,6 @@ def cluster(kubeconfig: Path, sleeps: list[float]) -> Iterator[Cluster]:
 @pytest.fixture
 def namespace(cluster: Cluster, apiserver: ApiServer) -> str:
     """The default namespace of the builders, created; the request log starts after it."""
-    cluster.create_namespace("dispatch")
+    create_namespace(cluster, "dispatch")
     apiserver.requests.clear()
     return "dispatch"

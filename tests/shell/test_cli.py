@@ -14,6 +14,7 @@ from dispatchctl.cli import options
 from dispatchctl.cli.main import main
 from dispatchctl.cluster import Cluster
 from dispatchctl.cluster.lock import Lock, read_lock
+from dispatchctl.cluster.write import create_namespace
 from dispatchctl.objects import Target
 from tests.shell.builders import NS, OWNER
 
@@ -78,10 +79,10 @@ def test_open_cluster_local_runs_the_bundled_server(tmp_path: Path) -> None:
     state = tmp_path / "sub" / "state.db"
     with options.open_cluster(None, None, str(state)) as cluster:
         assert cluster.target == Target(server=f"local:{state.resolve()}", context=None)
-        assert cluster.create_namespace("dispatch")
+        assert create_namespace(cluster, "dispatch")
     with options.open_cluster(None, None, str(state)) as cluster:
         assert cluster.target.server == f"local:{state.resolve()}"  # a new port, same cluster
-        assert not cluster.create_namespace("dispatch")  # persisted in the state file
+        assert not create_namespace(cluster, "dispatch")  # persisted in the state file
     with pytest.raises(click.UsageError), options.open_cluster("k", None, str(state)):
         pass
 
@@ -98,7 +99,7 @@ def test_open_cluster_local_serves_only_with_a_token_of_this_run(tmp_path: Path)
             conn.request("GET", "/api/v1/namespaces/default/secrets")
             assert conn.getresponse().status == 401
             conn.close()
-            assert cluster.create_namespace(f"ns-{len(tokens)}")
+            assert create_namespace(cluster, f"ns-{len(tokens)}")
             tokens.append(configuration.api_key["BearerToken"])
     assert len(set(tokens)) == 2
     assert all(len(t) >= 40 for t in tokens)

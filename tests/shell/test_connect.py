@@ -11,6 +11,7 @@ import pytest
 
 from dispatchctl.cluster import connect
 from dispatchctl.cluster.errors import UnauthorizedError
+from dispatchctl.cluster.write import create_namespace
 from dispatchctl.errors import ClusterError
 from dispatchctl.localcluster import LocalCluster
 from tests.fixtures.cluster import ApiServer
@@ -170,19 +171,19 @@ def test_kubeconfig_of_the_local_cluster_reaches_it(
 ) -> None:
     with connect(kubeconfig=str(kubeconfig)) as cluster:
         assert (cluster.target.server, cluster.target.context) == (apiserver.url, "local")
-        assert cluster.create_namespace("dispatch")
+        assert create_namespace(cluster, "dispatch")
     assert apiserver.count(verb="create", resource="namespaces") == 1
 
 
 def test_bearer_token_is_sent_and_a_rejected_one_is_explained(home: Path) -> None:
     with LocalCluster(token="s3cret-token") as server:
         with connect(server=server.url, token="s3cret-token") as cluster:
-            assert cluster.create_namespace("dispatch")
+            assert create_namespace(cluster, "dispatch")
         with (
             connect(server=server.url, token="wrong") as cluster,
             pytest.raises(UnauthorizedError) as caught,
         ):
-            cluster.create_namespace("other")
+            create_namespace(cluster, "other")
     assert caught.value.message.startswith("create namespace other: ")
     assert "(HTTP 401, Unauthorized)" in caught.value.message
     assert caught.value.hint == "the kubeconfig's credentials were rejected; log in again"

@@ -8,6 +8,7 @@ import pytest
 
 from dispatchctl.apply import apply_plan
 from dispatchctl.cluster import Cluster
+from dispatchctl.cluster.read import read_live
 from dispatchctl.objects import SECRET, SERVICE_ACCOUNT, ObjectRef, owner_labels
 from dispatchctl.plan import ConflictKind
 from tests.fixtures.cluster import ApiServer
@@ -109,7 +110,7 @@ def test_collisions_and_owned_leftovers_are_seen(cluster: Cluster, apiserver: Ap
     assert apply_plan(plan_for(cluster, old), cluster).ok
 
     desired = accounts(1)
-    live = cluster.read_live(desired)
+    live = read_live(cluster, desired)
 
     assert set(live.objects) == {
         ObjectRef(SECRET, NS, "team-0-github"),  # unlabelled, same name
@@ -129,7 +130,7 @@ def test_collisions_and_owned_leftovers_are_seen(cluster: Cluster, apiserver: Ap
 
 def test_missing_namespace_is_reported_not_guessed(cluster: Cluster) -> None:
     desired = state(secret("a", namespace="nowhere"), account("acc", ["a"], namespace="nowhere"))
-    live = cluster.read_live(desired)
+    live = read_live(cluster, desired)
     assert live.namespaces == frozenset()
     plan = plan_for(cluster, desired)
     assert plan.missing_namespaces == ("nowhere",)
@@ -140,5 +141,5 @@ def test_an_emptied_config_still_sees_what_it_owns_in_its_default_namespace(
     cluster: Cluster,
 ) -> None:
     assert apply_plan(plan_for(cluster, accounts(2)), cluster).ok
-    live = cluster.read_live(state(owner=OWNER, namespace=NS))
+    live = read_live(cluster, state(owner=OWNER, namespace=NS))
     assert len(live.objects) == 4
