@@ -83,8 +83,11 @@ def worker_group(nodeid: str) -> str | None:
 
 @pytest.hookimpl(optionalhook=True)
 def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
-    """``scripts/test`` runs the suite in two workers: pytest-xdist's loadgroup by our groups
-    (its xdist_group marker cannot rename a test's id under pytest 9, so it groups nothing)."""
+    """``scripts/test`` runs the suite in pytest-xdist workers (``-n``, ``--dist load``, the
+    default, or ``loadgroup``), grouped by ``worker_group``: xdist's own loadgroup, whose
+    xdist_group marker cannot rename a test's id under pytest 9, groups nothing."""
+    if config.getvalue("dist") not in ("load", "loadgroup"):
+        return None
     from xdist.scheduler import LoadScopeScheduling
 
     class Grouped(LoadScopeScheduling):
