@@ -102,7 +102,10 @@ def test_an_interrupted_apply_says_interrupted(
     """Ctrl+C mid-apply: the write in flight ends, nothing new starts, and the closing lines
     say it was interrupted (not failed) and what was and was not done."""
     config = write_config({f"team-{n}": [github()] for n in range(1, 4)})
-    apiserver.faults.add(Fault(verb="create", resource="secrets", latency=1.0))
+    # every Secret create takes a second, so the Ctrl+C sent after the first one lands while
+    # the second is in flight (with only the first slowed, a real apiserver could finish the
+    # rest before the signal arrived)
+    apiserver.faults.add(Fault(verb="create", resource="secrets", latency=1.0, count=None))
     env = {k: v for k, v in os.environ.items() if not k.startswith(("SOPS_", "KUBE"))}
     env["SOPS_AGE_KEY_FILE"] = str(age_key.key_file)
     argv = [sys.executable, "-m", "dispatchctl", "apply", str(config), "--auto-approve"]
