@@ -45,7 +45,10 @@ _CLEARED = (
 # minutes of installs and control planes; `-m "not docs and not tooling"` leaves them out.
 _FOLDER_MARKERS = {
     "docs": ("docs", "the README's commands, CI examples and locks, run on a fresh clone"),
-    "controlplane": ("tooling", "gotools/controlplane/control-plane and the real backend's own fixtures"),
+    "controlplane": (
+        "tooling",
+        "gotools/controlplane/control-plane and the real backend's own fixtures",
+    ),
 }
 
 
