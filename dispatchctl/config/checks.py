@@ -30,8 +30,8 @@ from dispatchctl.config.positions import DataPath, is_encrypted
 from dispatchctl.config.ssh import (
     KeyProblem,
     inspect_private_key,
-    known_hosts_names,
     known_hosts_problems,
+    known_hosts_vouch,
 )
 from dispatchctl.objects import MANAGED_BY_LABEL, OWNER_LABEL
 from dispatchctl.tekton import DEFAULT_PORTS, keyscan_command, known_hosts_lookups
@@ -461,7 +461,7 @@ def _check_git(file: str, path: DataPath, cred: GitSshCredential) -> Iterator[Fi
         )
     elif not problems and host is not None and usable_host and not host_problem:
         names = known_hosts_lookups(host)
-        if not any(known_hosts_names(known, name) for name in names):
+        if not known_hosts_vouch(known, names):
             yield Finding(
                 file,
                 (*path, "knownHosts"),

@@ -210,18 +210,37 @@ def known_hosts_problems(text: str) -> list[tuple[int, str]]:
     return problems
 
 
-def known_hosts_names(text: str, name: str) -> bool:
-    """Whether a line of ``text`` vouches for ``name`` (``host``, or ``[host]:port`` off port
-    22) as OpenSSH matches it: comma-separated patterns with ``*`` and ``?``, ``!`` to exclude,
-    hashed names (``|1|salt|hash``), case-insensitive; ``@revoked`` lines vouch for nothing."""
-    wanted = name.lower()
+def known_hosts_vouch(text: str, names: tuple[str, ...]) -> bool:
+    """Whether ``text`` vouches for some key of the host ssh looks up by ``names``, as OpenSSH
+    decides for a server presenting that key: the names in order (``host``; off port 22
+    ``[host]:port``, then ``host`` only when the first names the key nowhere), each matched as
+    OpenSSH matches patterns (comma-separated, ``*`` and ``?``, ``!`` to exclude, hashed
+    ``|1|salt|hash``, case-insensitive); a key ``@revoked`` under the name decided by is
+    refused whatever else names it."""
+    lines = []
     for raw in text.splitlines():
         fields = raw.split()
-        if not fields or fields[0].startswith("#") or fields[0] == "@revoked":
+        if not fields or fields[0].startswith("#"):
             continue
-        if fields[0] in _KNOWN_HOSTS_MARKERS:
-            fields = fields[1:]
-        if fields and _patterns_match(fields[0], wanted):
+        marker = fields.pop(0) if fields[0] in _KNOWN_HOSTS_MARKERS else None
+        if len(fields) >= 3:
+            lines.append((marker, fields[0], tuple(fields[1:3])))
+    wanted = [name.lower() for name in names]
+    under = [
+        [(marker, key) for marker, patterns, key in lines if _patterns_match(patterns, name)]
+        for name in wanted
+    ]
+    candidates = {key for found in under for marker, key in found if marker != "@revoked"}
+    return any(_ssh_accepts(key, under) for key in candidates)
+
+
+def _ssh_accepts(
+    key: tuple[str, ...], under: list[list[tuple[str | None, tuple[str, ...]]]]
+) -> bool:
+    for found in under:
+        if (("@revoked", key)) in found:
+            return False
+        if any(marker != "@revoked" and named == key for marker, named in found):
             return True
     return False
 

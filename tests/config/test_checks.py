@@ -7,6 +7,8 @@ import copy
 from typing import Any
 
 import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ed25519
 
 from dispatchctl.config import checks
 from dispatchctl.config.models import Config
@@ -88,6 +90,12 @@ NOT_LABEL = "not a DNS-1123 label (lower case a-z, 0-9 and '-')"
 NOT_SUBDOMAIN = "not a DNS-1123 subdomain (lower case a-z, 0-9, '-' and '.')"
 PORT = "the port is not a number between 1 and 65535"
 HOST_SHAPE = "host must be host or host:port, without scheme, user or path"
+OTHER_HOST_KEY = (
+    ed25519.Ed25519PrivateKey.generate()
+    .public_key()
+    .public_bytes(serialization.Encoding.OpenSSH, serialization.PublicFormat.OpenSSH)
+    .decode()
+)
 USERNAME_WHY = (
     "Basic auth ends the user at ':', and the others break the .gitconfig Tekton writes"
     " (then every git command of every step fails)"
@@ -278,6 +286,23 @@ CASES: list[tuple[str, dict[str, Any], list[tuple[tuple[Any, ...], str]]]] = [
                 " git would refuse to connect (Host key verification failed)",
             )
         ],
+    ),
+    # a key @revoked for the host is vouched for by no line (tests/config/test_known_hosts_judge)
+    (
+        "knownHosts whose only key for the host is revoked",
+        document(git(knownHosts=f"{KNOWN_HOSTS}\n@revoked {KNOWN_HOSTS}")),
+        [
+            (
+                (*CRED, "knownHosts"),
+                "no known_hosts line is for github.com, the name ssh looks the host up by;"
+                " git would refuse to connect (Host key verification failed)",
+            )
+        ],
+    ),
+    (
+        "knownHosts revoking another key",
+        document(git(knownHosts=f"{KNOWN_HOSTS}\n@revoked github.com {OTHER_HOST_KEY}")),
+        [],
     ),
     # URLs: https with a host, nothing else
     ("plain https URL", document(github(url="https://github.example.com/api")), []),
