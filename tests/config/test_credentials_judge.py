@@ -115,3 +115,19 @@ def test_a_docker_credential_is_accepted_exactly_when_docker_sends_it_unchanged(
             answers.add((entry.get("username"), entry.get("password")))
     works = answers == {(username, password)} and ":" not in username
     assert (problems == []) == (works and not _padded(username, password)), (problems, answers)
+
+
+def test_git_finds_no_credential_for_a_clone_url_spelled_with_the_default_port(
+    tmp_path: Path,
+) -> None:
+    """Why a URL naming :443 is refused: git compares a credential's host and port exactly,
+    so the entry Tekton writes for https://host serves https://host/... clone URLs only."""
+    credential = {"type": "github", "url": "https://git.example.com", "username": "u"}
+    config, problems = _verdict({**credential, "token": "t0ken"})
+    pods = _pods(config, tmp_path)
+
+    assert problems == []
+    assert {_git_gets(pod, "https://git.example.com/org/app.git") for pod in pods} == {
+        ("u", "t0ken")
+    }
+    assert {_git_gets(pod, "https://git.example.com:443/org/app.git") for pod in pods} == {None}
