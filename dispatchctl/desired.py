@@ -11,6 +11,7 @@ import base64
 import hashlib
 import json
 from collections.abc import Callable, Mapping
+from types import UnionType
 from typing import Any
 from urllib.parse import quote
 
@@ -279,7 +280,7 @@ class _AccountBuilder:
             )
         return out
 
-    def _of_type(self, kind: type | Any) -> list[Any]:
+    def _of_type(self, kind: type | UnionType) -> list[Any]:
         return [cred for cred in self.account.credentials if isinstance(cred, kind)]
 
     def _ws_basic_auth(self) -> tuple[Layout, dict[str, str | None], dict[str, str | None]]:

@@ -276,6 +276,11 @@ def test_workspace_secrets_plan_without_the_key_and_are_pruned(
         ("team-1-github", [("password", "ciphertext")]),
         ("team-1-ws-basic-auth", [(".git-credentials", "ciphertext")]),
     ]
+    # in its account's group of the plan, though no account lists it
+    assert {c["name"]: c["account"] for c in document["changes"]} == {
+        "team-1-github": "dispatch/team-1",
+        "team-1-ws-basic-auth": "dispatch/team-1",
+    }
     apply_ok(run, cluster_args, config)
     written = get(api, "Secret", "team-1-ws-basic-auth")
     assert written is not None and TOKEN_2 in decoded(written)[".git-credentials"]
