@@ -28,6 +28,7 @@ from tests.config.helpers import KNOWN_HOSTS
 from tests.e2e.conftest import (
     DOCKER_PASSWORD,
     NO_CHANGES,
+    NS,
     SSH_KEY,
     TOKEN_1,
     TOKEN_2,
@@ -40,8 +41,9 @@ from tests.e2e.conftest import (
     get,
     plan_json,
 )
+from tests.fixtures.cluster import Kubectl
 from tests.fixtures.servers import Registry, StartGitHttp, StartRegistry, Tls
-from tests.fixtures.sops import edit_file
+from tests.fixtures.sops import AgeKey, edit_file
 from tests.fixtures.sshd import StartSshd
 
 pytestmark = pytest.mark.usefixtures("dispatch_ns", "sops_env")
@@ -293,3 +295,31 @@ def test_workspace_secrets_plan_without_the_key_and_are_pruned(
     apply_ok(run, cluster_args, config)
     assert [get(api, "Secret", name) for name in WORKSPACES] == [None, None, None]
     assert get(api, "Secret", "team-1-github") is not None
+
+
+def test_import_skips_the_workspace_secrets_and_says_what_to_declare(
+    run: Run,
+    make_config: Any,
+    cluster_args: list[str],
+    kubectl: Kubectl,
+    sops_env: AgeKey,
+    tmp_path: Path,
+) -> None:
+    github = {"type": "github", "username": "octocat", "token": TOKEN_1}
+    apply_ok(run, cluster_args, make_config(workspace_text([github])))
+    # handed over: the account and its listed Secret lose dispatchctl's labels
+    unlabel = ("app.kubernetes.io/managed-by-", "dispatchctl.io/owner-")
+    kubectl("label", "serviceaccount", "team-1", "-n", NS, *unlabel)
+    kubectl("label", "secret", "team-1-github", "-n", NS, *unlabel)
+
+    out = tmp_path / "imported.yaml"
+    imported = run(
+        "import", "-n", NS, "-o", out, "--owner=moved", "--age", sops_env.public, *cluster_args
+    )
+    assert imported.code == 0, imported.err
+    assert "  team-1: github team-1-github" in imported.out
+    assert (
+        "skipped Secret team-1-ws-basic-auth (account team-1): a workspace Secret dispatchctl"
+        " writes from the account's credentials; declare workspaceSecrets: true"
+    ) in imported.err.splitlines()
+    no_secret_in(imported)
