@@ -12,7 +12,7 @@ import pytest
 from dispatchctl.config.load import load_config
 from dispatchctl.config.ssh import inspect_private_key
 from dispatchctl.desired import build_desired
-from dispatchctl.facts import secret_facts
+from dispatchctl.facts import redact, secret_facts
 from dispatchctl.objects import ObjectRef
 from tests.config.helpers import (
     GITHUB_HOST_KEY,
@@ -528,6 +528,12 @@ def test_workspace_secrets_hold_the_files_the_catalog_tasks_copy() -> None:
             "https://index.docker.io/v1/": {"auth": base64.b64encode(b"hub:pw2").decode()},
         }
     }
+    # render shows the files that hold no secret, and no other
+    assert redact(by_name["team-1-ws-basic-auth"])["data"] == {".git-credentials": "<redacted>"}
+    shown = redact(by_name["team-1-ws-ssh-directory"])
+    assert shown["data"] == {"id_0": "<redacted>", "id_1": "<redacted>"}
+    assert list(shown["stringData"]) == ["known_hosts", "config"]
+    assert redact(by_name["team-1-ws-dockerconfig"])["data"] == {"config.json": "<redacted>"}
     facts = secret_facts(by_name["team-1-ws-ssh-directory"])
     assert list(facts) == ["workspace", "known_hosts"]
     assert facts["known_hosts"].startswith("[git.example.com]:2222 ssh-ed25519 SHA256:")
