@@ -11,7 +11,9 @@ import base64
 import hashlib
 import json
 from collections.abc import Callable, Mapping
+from types import UnionType
 from typing import Any
+from urllib.parse import quote
 
 from pydantic import SecretStr
 
@@ -30,9 +32,12 @@ from dispatchctl.config.models import (
 from dispatchctl.config.positions import is_encrypted
 from dispatchctl.config.ssh import canonical_private_key
 from dispatchctl.layouts import (
+    CONFIG_JSON,
     DOCKER,
     DOCKER_CONFIG,
+    GIT_CREDENTIALS,
     GIT_SSH,
+    GITCONFIG,
     KNOWN_HOSTS,
     PASSWORD,
     PRIVATE_KEY,
@@ -41,8 +46,13 @@ from dispatchctl.layouts import (
     PULL,
     SCM,
     SKIP_TLS_VERIFY,
+    SSH_CONFIG,
     USERNAME,
+    WS_BASIC_AUTH,
+    WS_DOCKERCONFIG,
     Layout,
+    ssh_key_file,
+    ws_ssh_directory,
 )
 from dispatchctl.objects import (
     CIPHERTEXT_ANNOTATION,
@@ -50,6 +60,7 @@ from dispatchctl.objects import (
     EXPIRES_ANNOTATION,
     SECRET,
     SERVICE_ACCOUNT,
+    WORKSPACE_ANNOTATION,
     DesiredObject,
     DesiredState,
     ObjectRef,
@@ -60,8 +71,12 @@ from dispatchctl.tekton import (
     GIT_ANNOTATION,
     GIT_PREFIX,
     registry_url,
+    ssh_host_port,
     ssh_target,
 )
+
+# git's credential store, which reads .git-credentials in $HOME (catalog git-clone copies both)
+STORE_GITCONFIG = "[credential]\n\thelper = store\n"
 
 
 def build_desired(config: Config) -> DesiredState:
@@ -134,6 +149,7 @@ class _AccountBuilder:
         out: list[DesiredObject] = []
         for cred in self.account.credentials:
             out += _BUILDERS[type(cred)](self, cred)
+        out += self._workspaces()
         out.append(self._service_account())
         return out
 
@@ -246,6 +262,82 @@ class _AccountBuilder:
                 )
             )
         return out
+
+    def _workspaces(self) -> list[DesiredObject]:
+        """The Secrets the catalog tasks' workspaces take (workspaceSecrets: true): Opaque,
+        listed nowhere and without tekton.dev annotations, so creds-init never reads them."""
+        builders = {
+            "basic-auth": self._ws_basic_auth,
+            "ssh-directory": self._ws_ssh_directory,
+            "dockerconfig": self._ws_dockerconfig,
+        }
+        out = []
+        for workspace, name in creds.workspace_secrets(self.account).items():
+            layout, values, records = builders[workspace]()
+            annotations = {WORKSPACE_ANNOTATION: workspace}
+            out.append(
+                self._secret(name, layout, annotations, values, self.account._source, records)
+            )
+        return out
+
+    def _of_type(self, kind: type | UnionType) -> list[Any]:
+        return [cred for cred in self.account.credentials if isinstance(cred, kind)]
+
+    def _ws_basic_auth(self) -> tuple[Layout, dict[str, str | None], dict[str, str | None]]:
+        """``https://USER:TOKEN@host`` per SCM credential, as git's credential store reads it
+        (user and token percent-encoded)."""
+        lines: list[str | None] = []
+        parts: list[str | None] = []
+        for cred in self._of_type(creds.ScmCredential):
+            url = creds.git_url(cred)
+            token = _Secret(cred, creds.SECRET_FIELD[cred.type])
+            parts += [url, cred.username, token.ciphertext]
+            if token.sealed:
+                lines.append(None)
+                continue
+            scheme, _, host = url.partition("://")
+            user = quote(cred.username, safe="")
+            lines.append(f"{scheme}://{user}:{quote(token.value, safe='')}@{host}")
+        text = None if None in lines else "".join(f"{line}\n" for line in lines)
+        values = {GITCONFIG: STORE_GITCONFIG, GIT_CREDENTIALS: text}
+        return WS_BASIC_AUTH, values, {GIT_CREDENTIALS: _record(*parts)}
+
+    def _ws_ssh_directory(self) -> tuple[Layout, dict[str, str | None], dict[str, str | None]]:
+        """A key file per git credential, every known_hosts line, and a Host block per
+        credential naming its key, so ssh offers each host its own keys."""
+        gits: list[GitSshCredential] = self._of_type(GitSshCredential)
+        values: dict[str, str | None] = {}
+        records: dict[str, str | None] = {}
+        blocks = []
+        for index, cred in enumerate(gits):
+            key = _Secret(cred, "privateKey")
+            values[ssh_key_file(index)] = None if key.sealed else canonical_private_key(key.value)
+            records[ssh_key_file(index)] = _record(key.ciphertext)
+            name, port = ssh_host_port(cred.host)
+            blocks.append(
+                f"Host {name}\n\tHostName {name}\n\tPort {port}\n"
+                f"\tIdentityFile ~/.ssh/{ssh_key_file(index)}\n"
+            )
+        lines = [line.strip() for cred in gits for line in cred.knownHosts.splitlines()]
+        values[KNOWN_HOSTS] = "".join(f"{line}\n" for line in dict.fromkeys(filter(None, lines)))
+        values[SSH_CONFIG] = "".join(blocks)
+        return ws_ssh_directory(len(gits)), values, records
+
+    def _ws_dockerconfig(self) -> tuple[Layout, dict[str, str | None], dict[str, str | None]]:
+        """``config.json`` with an ``auths`` entry per docker credential: what kaniko and
+        buildah read from DOCKER_CONFIG."""
+        auths: dict[str, dict[str, str]] = {}
+        parts: list[str | None] = []
+        sealed = False
+        for cred in self._of_type(DockerCredential):
+            registry = registry_url(cred.registry)
+            password = _Secret(cred, "password")
+            parts += [registry, cred.username, password.ciphertext]
+            sealed = sealed or password.sealed
+            if not password.sealed:
+                auths[registry] = {"auth": _b64(f"{cred.username}:{password.value}")}
+        text = None if sealed else json.dumps({"auths": auths}, separators=(",", ":"))
+        return WS_DOCKERCONFIG, {CONFIG_JSON: text}, {CONFIG_JSON: _record(*parts)}
 
     def _service_account(self) -> DesiredObject:
         manifest: dict[str, Any] = {

@@ -36,6 +36,7 @@ from dispatchctl.objects import (
     LiveState,
     ObjectRef,
     Target,
+    account_secrets,
     annotations_of,
     labels_of,
     listed_secrets,
@@ -658,7 +659,8 @@ def _accounts_of(
     desired: DesiredState, live: LiveState, owned: set[ObjectRef]
 ) -> dict[ObjectRef, str]:
     """Which ServiceAccount each object belongs to: itself for an account, the first account
-    that lists it for a Secret (declared accounts first, then owned live ones)."""
+    that lists it (or whose workspace Secret it is) for a Secret (declared accounts first,
+    then owned live ones)."""
     accounts: dict[ObjectRef, str] = {}
     sources = [(o.ref, o.manifest) for o in desired.objects]
     sources += [(ref, live.objects[ref]) for ref in _sorted(owned, SERVICE_ACCOUNT)]
@@ -667,8 +669,6 @@ def _accounts_of(
             continue
         account = f"{ref.namespace}/{ref.name}"
         accounts.setdefault(ref, account)
-        for name in REFERENCE_LISTS:
-            for entry in obj.get(name) or []:
-                secret = ObjectRef(SECRET, ref.namespace, str(entry.get("name", "")))
-                accounts.setdefault(secret, account)
+        for name in account_secrets(obj):
+            accounts.setdefault(ObjectRef(SECRET, ref.namespace, name), account)
     return accounts

@@ -27,7 +27,12 @@ from dispatchctl.layouts import (
     SAFE_KEYS,
     USERNAME,
 )
-from dispatchctl.objects import CREDENTIAL_ANNOTATION, SECRET, annotations_of
+from dispatchctl.objects import (
+    CREDENTIAL_ANNOTATION,
+    SECRET,
+    WORKSPACE_ANNOTATION,
+    annotations_of,
+)
 from dispatchctl.tekton import (
     BASIC_AUTH,
     DOCKER_CONFIG_JSON,
@@ -41,6 +46,7 @@ REDACTED = "<redacted>"
 # The order facts are shown in.
 ORDER = (
     "credential",
+    "workspace",
     "username",
     "url",
     "provider_url",
@@ -72,6 +78,9 @@ def secret_facts(secret: Mapping[str, Any]) -> dict[str, str]:
         facts["fingerprint"] = _key_fingerprint(data[PRIVATE_KEY])
     if DOCKER_CONFIG in data:
         facts.update(_pull_facts(data[DOCKER_CONFIG]))
+    workspace = annotations.get(WORKSPACE_ANNOTATION)
+    if isinstance(workspace, str) and workspace:
+        facts["workspace"] = workspace  # the catalog workspace a workspace Secret is for
     written = annotations.get(CREDENTIAL_ANNOTATION)
     if isinstance(written, str) and written:
         facts["credential"] = written

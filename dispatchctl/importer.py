@@ -45,11 +45,15 @@ from dispatchctl.layouts import (
 )
 from dispatchctl.objects import (
     MANAGED_BY_LABEL,
+    MANAGED_BY_VALUE,
     OWNER_LABEL,
     SECRET,
+    WORKSPACE_ANNOTATION,
+    WORKSPACES,
     annotations_of,
     labels_of,
     listed_secrets,
+    workspace_secret_name,
 )
 from dispatchctl.tekton import (
     BASIC_AUTH,
@@ -71,6 +75,10 @@ from dispatchctl.tekton import (
 TOKEN_TYPE = "kubernetes.io/service-account-token"
 DEFAULT_ACCOUNT = "default"
 _LEGACY_TOKEN = re.compile(r"-token-[a-z0-9]{5}$")
+WORKSPACE_REASON = (
+    "a workspace Secret dispatchctl writes from the account's credentials; declare"
+    " workspaceSecrets: true"
+)
 
 
 @dataclass(frozen=True)
@@ -114,8 +122,9 @@ def import_namespace(
 ) -> ImportResult:
     """The config that adopts ``namespace``'s accounts (``only`` those, if given).
 
-    ``secrets`` maps name -> Secret for (at least) every name the accounts list; a listed name
-    missing from it does not exist. Raises NamespaceImportError for an owner that is no label value
+    ``secrets`` maps name -> Secret for (at least) every name the accounts list and their
+    workspace Secrets' names (``objects.account_secrets``); a listed name missing from it does
+    not exist. Raises NamespaceImportError for an owner that is no label value
     or an ``only`` name the namespace lacks.
     """
     problem = checks.dns_label_problem(owner)
@@ -238,6 +247,12 @@ def _managed_reason(obj: Mapping[str, Any], target: str) -> str:
     )
 
 
+def _made_for_a_workspace(secret: Mapping[str, Any]) -> bool:
+    """dispatchctl's label or its workspace annotation: a copy without the labels counts."""
+    labelled = labels_of(secret).get(MANAGED_BY_LABEL) == MANAGED_BY_VALUE
+    return labelled or WORKSPACE_ANNOTATION in annotations_of(secret)
+
+
 def _refs(sa: Mapping[str, Any], field_name: str) -> list[str]:
     return [str(e.get("name")) for e in sa.get(field_name) or [] if e.get("name")]
 
@@ -322,6 +337,13 @@ class _Account:
                 reason = self._pair(pull_name, secrets[pull_name])
             if reason:
                 skip(pull_name, reason)
+        for name in self._workspace_names():  # listed by no account: said here
+            found = secrets.get(name)
+            if name not in listers and found is not None and _made_for_a_workspace(found):
+                skip(name, WORKSPACE_REASON)
+
+    def _workspace_names(self) -> list[str]:
+        return [workspace_secret_name(self.name, workspace) for workspace in WORKSPACES]
 
     def _unusable(
         self,
@@ -341,6 +363,8 @@ class _Account:
                 "listed by the account, but the Secret does not exist; create it and import"
                 f" again, or drop the entry ({edit})"
             )
+        if name in self._workspace_names() and _made_for_a_workspace(secret):
+            return WORKSPACE_REASON
         if secret.get("type") == TOKEN_TYPE:
             return "service-account token, made and kept by Kubernetes; nothing to import"
         if _managed(secret):

@@ -21,6 +21,12 @@ SKIP_TLS_VERIFY = "scm.provider.skiptlsverify"
 PRIVATE_KEY = "ssh-privatekey"
 KNOWN_HOSTS = "known_hosts"
 DOCKER_CONFIG = ".dockerconfigjson"
+# workspace Secrets: the files the catalog tasks copy to $HOME, ~/.ssh and DOCKER_CONFIG
+OPAQUE = "Opaque"
+GITCONFIG = ".gitconfig"
+GIT_CREDENTIALS = ".git-credentials"
+SSH_CONFIG = "config"
+CONFIG_JSON = "config.json"
 
 
 @dataclass(frozen=True)
@@ -49,7 +55,21 @@ DOCKER = Layout(BASIC_AUTH, (USERNAME, PASSWORD), frozenset({PASSWORD}))
 GIT_SSH = Layout(SSH_AUTH, (PRIVATE_KEY, KNOWN_HOSTS), frozenset({PRIVATE_KEY}))
 # A docker credential's pull Secret (imagePullSecret: true).
 PULL = Layout(DOCKER_CONFIG_JSON, (DOCKER_CONFIG,), frozenset({DOCKER_CONFIG}))
+# The workspace Secrets of an account (workspaceSecrets: true), one per catalog workspace.
+WS_BASIC_AUTH = Layout(OPAQUE, (GITCONFIG, GIT_CREDENTIALS), frozenset({GIT_CREDENTIALS}))
+WS_DOCKERCONFIG = Layout(OPAQUE, (CONFIG_JSON,), frozenset({CONFIG_JSON}))
 
-LAYOUTS = (SCM, DOCKER, GIT_SSH, PULL)
+
+def ssh_key_file(index: int) -> str:
+    return f"id_{index}"
+
+
+def ws_ssh_directory(keys: int) -> Layout:
+    """``ssh-directory`` with one key file per git credential, then known_hosts and config."""
+    files = tuple(ssh_key_file(n) for n in range(keys))
+    return Layout(OPAQUE, (*files, KNOWN_HOSTS, SSH_CONFIG), frozenset(files))
+
+
+LAYOUTS = (SCM, DOCKER, GIT_SSH, PULL, WS_BASIC_AUTH, ws_ssh_directory(0), WS_DOCKERCONFIG)
 # Every key that holds no secret in any layout: decoded for facts, shown in clear by render.
 SAFE_KEYS = tuple(dict.fromkeys(key for layout in LAYOUTS for key in layout.public))

@@ -24,6 +24,10 @@ EXPIRY_WARN_DAYS = 14  # plan's --warn-expiring default
 # the ciphertext those fields had in the file (the ``ENC[...]`` text, public like the file).
 # A plan without the key compares the config's ciphertext with it.
 CIPHERTEXT_ANNOTATION = "dispatchctl.io/ciphertext"
+# On a workspace Secret (workspaceSecrets: true): the catalog workspace it is made for.
+WORKSPACE_ANNOTATION = "dispatchctl.io/workspace"
+# The Tekton catalog's credential workspaces (git-clone, kaniko, buildah) an account can bind.
+WORKSPACES = ("basic-auth", "ssh-directory", "dockerconfig")
 # Every write names this field manager, so managedFields tell dispatchctl's writes of a key
 # from another writer's.
 FIELD_MANAGER = "dispatchctl"
@@ -110,6 +114,18 @@ def listed_secrets(account: Mapping[str, Any]) -> list[str]:
     """The Secret names a ServiceAccount lists, ``secrets`` first, each once."""
     entries = [entry for field in REFERENCE_LISTS for entry in account.get(field) or []]
     return list(dict.fromkeys(str(e["name"]) for e in entries if e.get("name")))
+
+
+def workspace_secret_name(account: str, workspace: str) -> str:
+    return f"{account}-ws-{workspace}"
+
+
+def account_secrets(account: Mapping[str, Any]) -> list[str]:
+    """The Secrets that belong to a ServiceAccount: those it lists, then its workspace
+    Secrets, which it cannot list (creds-init would read them) but which are its all the same."""
+    name = str((account.get("metadata") or {}).get("name", ""))
+    workspace = [workspace_secret_name(name, w) for w in WORKSPACES]
+    return list(dict.fromkeys([*listed_secrets(account), *workspace]))
 
 
 @dataclass(frozen=True)

@@ -1,10 +1,10 @@
 """A partial plan: ``--service-account NAME`` narrows a run to some accounts, like Terraform's
 ``-target``.
 
-The desired and live states are cut down to the named accounts and the Secrets they list
-before the diff, so nothing else is compared, written or pruned. An owned Secret that no
-named account lists (in the config or in the cluster) is outside every scope: only a full
-plan prunes it. Pure: data in, data out.
+The desired and live states are cut down to the named accounts, the Secrets they list and
+their workspace Secrets before the diff, so nothing else is compared, written or pruned. An
+owned Secret that belongs to no named account (in the config or in the cluster) is outside
+every scope: only a full plan prunes it. Pure: data in, data out.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from dispatchctl.objects import (
     DesiredState,
     LiveState,
     ObjectRef,
-    listed_secrets,
+    account_secrets,
     owned_by,
 )
 from dispatchctl.plan import Plan
@@ -48,7 +48,7 @@ def narrow(desired: DesiredState, live: LiveState, names: Collection[str]) -> Na
     for ref, manifest in manifests:
         if ref.kind == SERVICE_ACCOUNT and _key(ref) in accounts:
             in_scope.add(ref)
-            in_scope.update(ObjectRef(SECRET, ref.namespace, n) for n in listed_secrets(manifest))
+            in_scope.update(ObjectRef(SECRET, ref.namespace, n) for n in account_secrets(manifest))
     objects = tuple(o for o in desired.objects if o.ref in in_scope)
     return Narrowed(
         desired=dataclasses.replace(desired, objects=objects),

@@ -50,6 +50,7 @@ from dispatchctl.objects import (
     DesiredState,
     LiveState,
     ObjectRef,
+    account_secrets,
     annotations_of,
     listed_secrets,
     owned_by,
@@ -310,15 +311,15 @@ def _get(
 def read_namespace(
     cluster: Cluster, namespace: str
 ) -> tuple[list[dict[str, Any]], dict[str, dict[str, Any]]]:
-    """For ``import``: the namespace's ServiceAccounts and every Secret they list (GET by
-    name: the namespace's other Secrets are none of our business)."""
+    """For ``import``: the namespace's ServiceAccounts, every Secret they list and their
+    workspace Secrets (GET by name: the namespace's other Secrets are none of our business)."""
     if not _namespace_exists(cluster, namespace):
         raise ClusterError(
             f"namespace {namespace} does not exist",
             hint="check -n and the cluster (--kubeconfig, --context)",
         )
     accounts = cluster.list(SERVICE_ACCOUNT, namespace)
-    names = sorted({name for account in accounts for name in listed_secrets(account)})
+    names = sorted({name for account in accounts for name in account_secrets(account)})
     with ThreadPoolExecutor(max_workers=MAX_CONCURRENT_READS) as pool:
         found = pool.map(lambda name: cluster.get(SECRET, namespace, name), names)
         secrets = {name: obj for name, obj in zip(names, found, strict=True) if obj is not None}

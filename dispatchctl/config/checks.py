@@ -597,6 +597,8 @@ def _duplicate_secret_names(accounts: Sequence[LocatedAccount]) -> Iterator[Find
     for located in accounts:
         account, namespace = located.account, located.namespace
         assert account is not None and namespace is not None
+        for name in creds.workspace_secrets(account).values():
+            seen.setdefault((namespace, name), (located.file, (*located.path, "workspaceSecrets")))
         for index, cred in located.credentials:
             path = (*located.path, "credentials", index)
             if index in located.partial:

@@ -22,6 +22,7 @@ from dispatchctl.config.models import (
     GitSshCredential,
     ServiceAccount,
 )
+from dispatchctl.objects import WORKSPACES, workspace_secret_name
 
 ScmCredential = (
     GitHubCredential | GitLabCredential | BitbucketCloudCredential | BitbucketServerCredential
@@ -110,6 +111,28 @@ def secret_name(account: ServiceAccount, cred: AnyCredential) -> str:
 
 def pull_secret_name(account: ServiceAccount, cred: DockerCredential) -> str:
     return f"{secret_name(account, cred)}-pull"
+
+
+def workspace_secrets(account: ServiceAccount) -> dict[str, str]:
+    """Workspace -> Secret name of the workspace Secrets ``account`` gets: one per kind of
+    credential it has, none without ``workspaceSecrets: true``."""
+    if not account.workspaceSecrets:
+        return {}
+    kinds = {
+        "basic-auth": (
+            GitHubCredential,
+            GitLabCredential,
+            BitbucketCloudCredential,
+            BitbucketServerCredential,
+        ),
+        "ssh-directory": (GitSshCredential,),
+        "dockerconfig": (DockerCredential,),
+    }
+    return {
+        workspace: workspace_secret_name(account.name, workspace)
+        for workspace in WORKSPACES
+        if any(isinstance(cred, kinds[workspace]) for cred in account.credentials)
+    }
 
 
 _SCP_LIKE = re.compile(r"^(?:(?P<user>[^@/:]+)@)?(?P<host>[^@/:\[\]]+|\[[^\]]+\]):(?P<path>.*)$")

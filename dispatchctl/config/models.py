@@ -181,6 +181,13 @@ class ServiceAccount(_Model):
         default_factory=dict, description="Added to the account and each of its Secrets."
     )
     credentials: list[Credential] = Field(default_factory=list)
+    workspaceSecrets: StrictBool = Field(
+        default=False,
+        description="Also write the Secrets the Tekton catalog tasks' workspaces take, from these"
+        " credentials: <name>-ws-basic-auth (.gitconfig, .git-credentials), <name>-ws-ssh-directory"
+        " (id_N keys, known_hosts, config) and <name>-ws-dockerconfig (config.json); not listed"
+        " on the account.",
+    )
     _source: str | None = PrivateAttr(default=None)
 
 

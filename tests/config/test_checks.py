@@ -415,6 +415,21 @@ CASES: list[tuple[str, dict[str, Any], list[tuple[tuple[Any, ...], str]]]] = [
         [((*ACCOUNT, "credentials", 2), "Secret dispatch/x would be written twice")],
     ),
     (
+        "a secretName that is a workspace Secret's name",
+        document(github(secretName="team-1-ws-basic-auth"), workspaceSecrets=True),
+        [
+            (
+                (*ACCOUNT, "credentials", 0),
+                "Secret dispatch/team-1-ws-basic-auth would be written twice",
+            )
+        ],
+    ),
+    (
+        "a workspace Secret's name without workspaceSecrets",
+        document(github(secretName="team-1-ws-basic-auth")),
+        [],
+    ),
+    (
         "repositories of the credential's host: URLs and paths",
         document(
             github(repositories=["https://github.com/org/a.git", "org/b", "/org/c.git"]),

@@ -12,7 +12,7 @@ import pytest
 from dispatchctl.config.load import load_config
 from dispatchctl.config.ssh import inspect_private_key
 from dispatchctl.desired import build_desired
-from dispatchctl.facts import secret_facts
+from dispatchctl.facts import redact, secret_facts
 from dispatchctl.objects import ObjectRef
 from tests.config.helpers import (
     GITHUB_HOST_KEY,
@@ -460,3 +460,91 @@ def test_a_deploy_key_names_its_repositories_from_tekton_1_11(
     (secret,) = [o for o in build_desired(config).objects if o.ref.kind == "Secret"]
     written = secret.manifest["metadata"]["annotations"]
     assert {k: v for k, v in written.items() if k.startswith("tekton.dev/")} == annotations
+
+
+def workspace_config(key: str, **account: str) -> Any:
+    extra = "".join(f"    {name}: {value}\n" for name, value in account.items())
+    return config_from(
+        HEADER
+        + "serviceAccounts:\n  - name: team-1\n    workspaceSecrets: true\n"
+        + extra
+        + "    credentials:\n"
+        + block(
+            "- type: github\n  username: octo cat\n  token: 't:o/k@1%'\n"
+            "- type: gitlab\n  url: https://git.example.com:8443/gitlab\n"
+            "  username: u\n  token: glpat\n"
+            "- type: git\n  host: git.example.com:2222\n  privateKey: |\n"
+            + block(key, 4)
+            + f"\n  knownHosts: '[git.example.com]:2222 ssh-ed25519 {GITHUB_HOST_KEY}'\n"
+            "- type: git\n  host: github.com\n  privateKey: |\n"
+            + block(key.replace("\n", "\r\n"), 4)
+            + f"\n  knownHosts: |\n    {KNOWN_HOSTS}\n"
+            "- type: docker\n  registry: ghcr.io\n  username: bot\n  password: pw\n"
+            "- type: docker\n  username: hub\n  password: pw2\n  imagePullSecret: true\n",
+            6,
+        )
+        + "\n"
+    )
+
+
+def test_workspace_secrets_hold_the_files_the_catalog_tasks_copy() -> None:
+    key = ssh_key()
+    objects = build_desired(workspace_config(key)).objects
+    by_name = {o.ref.name: o.manifest for o in objects}
+    names = [o.ref.name for o in objects]
+    assert names[-4:] == [
+        "team-1-ws-basic-auth",
+        "team-1-ws-ssh-directory",
+        "team-1-ws-dockerconfig",
+        "team-1",
+    ]
+    # listed nowhere and without tekton.dev annotations: creds-init never reads them
+    listed = {e["name"] for f in ("secrets", "imagePullSecrets") for e in by_name["team-1"][f]}
+    assert not any(name.startswith("team-1-ws-") for name in listed)
+    workspaces = ("basic-auth", "ssh-directory", "dockerconfig")
+    for name, workspace in zip(names[-4:-1], workspaces, strict=True):
+        secret = by_name[name]
+        assert secret["type"] == "Opaque"
+        assert secret["metadata"]["labels"] == OWNER_LABELS
+        # a clear-text config: no ciphertext to record
+        assert secret["metadata"]["annotations"] == {"dispatchctl.io/workspace": workspace}
+    assert decoded(by_name["team-1-ws-basic-auth"]) == {
+        ".gitconfig": "[credential]\n\thelper = store\n",
+        ".git-credentials": "https://octo%20cat:t%3Ao%2Fk%401%25@github.com\n"
+        "https://u:glpat@git.example.com:8443\n",
+    }
+    assert decoded(by_name["team-1-ws-ssh-directory"]) == {
+        "id_0": key,
+        "id_1": key,  # the canonical text: CRLF gone
+        "known_hosts": f"[git.example.com]:2222 ssh-ed25519 {GITHUB_HOST_KEY}\n{KNOWN_HOSTS}\n",
+        "config": "Host git.example.com\n\tHostName git.example.com\n\tPort 2222\n"
+        "\tIdentityFile ~/.ssh/id_0\n"
+        "Host github.com\n\tHostName github.com\n\tPort 22\n\tIdentityFile ~/.ssh/id_1\n",
+    }
+    config_json = decoded(by_name["team-1-ws-dockerconfig"])["config.json"]
+    assert json.loads(config_json) == {
+        "auths": {
+            "https://ghcr.io": {"auth": base64.b64encode(b"bot:pw").decode()},
+            "https://index.docker.io/v1/": {"auth": base64.b64encode(b"hub:pw2").decode()},
+        }
+    }
+    # render shows the files that hold no secret, and no other
+    assert redact(by_name["team-1-ws-basic-auth"])["data"] == {".git-credentials": "<redacted>"}
+    shown = redact(by_name["team-1-ws-ssh-directory"])
+    assert shown["data"] == {"id_0": "<redacted>", "id_1": "<redacted>"}
+    assert list(shown["stringData"]) == ["known_hosts", "config"]
+    assert redact(by_name["team-1-ws-dockerconfig"])["data"] == {"config.json": "<redacted>"}
+    facts = secret_facts(by_name["team-1-ws-ssh-directory"])
+    assert list(facts) == ["workspace", "known_hosts"]
+    assert facts["known_hosts"].startswith("[git.example.com]:2222 ssh-ed25519 SHA256:")
+
+
+def test_workspace_secrets_only_for_the_credentials_an_account_has() -> None:
+    config = config_from(
+        HEADER + "serviceAccounts:\n  - name: a\n    workspaceSecrets: true\n    credentials:\n"
+        "      - {type: docker, username: u, password: p}\n"
+        "  - name: b\n    credentials:\n"
+        "      - {type: docker, username: u, password: p}\n"
+    )
+    names = [o.ref.name for o in build_desired(config).objects]
+    assert names == ["a-docker", "a-ws-dockerconfig", "a", "b-docker", "b"]

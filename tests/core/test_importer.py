@@ -643,3 +643,30 @@ def test_a_secret_for_repositories_of_two_hosts_is_skipped_with_the_fix() -> Non
         "its annotations name repositories of 2 hosts (github.com, gitlab.com); a config"
         " credential is for one host: split it into one Secret per host and import again"
     ]
+
+
+def test_workspace_secrets_dispatchctl_made_are_skipped_with_what_to_declare() -> None:
+    document = config({"team-1": EVERY_TYPE}).model_dump(mode="json", exclude_unset=True)
+    document["serviceAccounts"][0]["workspaceSecrets"] = True
+    for cred, original in zip(
+        document["serviceAccounts"][0]["credentials"], EVERY_TYPE, strict=True
+    ):
+        cred.update(original)  # the secret values model_dump hides
+    accounts, secrets = hand_made(Config.model_validate(document))
+    # one made by dispatchctl with its labels, and listed by hand on the account
+    secrets["team-1-ws-dockerconfig"]["metadata"]["labels"] = {MANAGED_BY_LABEL: "dispatchctl"}
+    accounts[0]["secrets"].append({"name": "team-1-ws-dockerconfig"})
+    # one that only shares the name: nobody lists it, it is none of the import's business
+    secrets["team-1-ws-ssh-directory"]["metadata"]["annotations"] = {}
+
+    result = import_namespace(NS, "ci", accounts, secrets)
+
+    reason = (
+        "a workspace Secret dispatchctl writes from the account's credentials; declare"
+        " workspaceSecrets: true"
+    )
+    assert skipped(result) == [
+        f"Secret team-1-ws-dockerconfig (account team-1): {reason}",
+        f"Secret team-1-ws-basic-auth (account team-1): {reason}",
+    ]
+    assert len(result.document["serviceAccounts"][0]["credentials"]) == len(EVERY_TYPE)

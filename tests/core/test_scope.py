@@ -79,3 +79,11 @@ def test_an_unknown_name_lists_the_accounts_there_are() -> None:
     assert caught.value.hint == (
         "--service-account takes NAME or NAMESPACE/NAME of one of: dispatch/team-1, dispatch/team-2"
     )
+
+
+def test_an_account_s_workspace_secrets_are_in_its_scope() -> None:
+    """No account lists them (creds-init would read them), yet they are its own."""
+    workspace = github_secret("team-1-ws-basic-auth")
+    plan = partial(["team-1"], *TEAM_1, workspace)
+    assert changed(plan) == [f"~ Secret/{NS}/team-1-github", f"+ Secret/{NS}/team-1-ws-basic-auth"]
+    assert changed(partial(["team-2"], *TEAM_2, workspace)) == [f"~ Secret/{NS}/team-2-github"]
