@@ -438,7 +438,10 @@ def _check_ssh(
         env,
         timeout,
     )
-    step = ssh_step(ran.output, user, timed_out=timeout if ran.returncode is None else None)
+    # ssh's own ConnectTimeout (the same seconds) may end it first: "Connection timed out
+    # during banner exchange" is the same silent server
+    silent = ran.returncode is None or "timed out" in ran.output
+    step = ssh_step(ran.output, user, timed_out=timeout if silent else None)
     yield step
     if step.outcome is not Outcome.WORKS:
         return
