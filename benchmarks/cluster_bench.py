@@ -26,7 +26,7 @@ from dispatchctl.cluster.read import read_live
 from dispatchctl.cluster.write import create_namespace
 from dispatchctl.localcluster import Fault, LocalCluster
 from dispatchctl.objects import owner_selector
-from tests.shell.builders import NS, OWNER, accounts, plan_for
+from tests.support.objects import NS, OWNER, accounts, plan_for
 
 ACCOUNTS = 1000
 RUNS = 5

@@ -32,8 +32,8 @@ from dispatchctl.localcluster import LocalCluster
 from dispatchctl.objects import CREDENTIAL_ANNOTATION
 from tests.config.helpers import KNOWN_HOSTS, ssh_key
 from tests.fixtures.sops import generate_age_key
+from tests.support.objects import NS
 
-NS = "dispatch"
 DISPATCHCTL = [sys.executable, "-m", "dispatchctl"]
 
 

@@ -25,9 +25,8 @@ from dispatchctl.localcluster.faults import RequestRecord
 from tests.config.helpers import KNOWN_HOSTS, ssh_key
 from tests.fixtures.cluster import ApiServer
 from tests.fixtures.sops import edit_file
+from tests.support.objects import NS, OWNER
 
-OWNER = "ci-credentials"
-NS = "dispatch"
 NO_CHANGES = "No changes. The cluster matches the configuration."
 WRITE_VERBS = frozenset({"create", "update", "patch", "delete", "deletecollection"})
 

@@ -7,6 +7,7 @@ import base64
 import json
 
 from dispatchctl.localcluster import LocalCluster
+from tests.support.objects import b64
 
 SECRET_AND_ACCOUNT = """
 apiVersion: v1
@@ -31,10 +32,6 @@ secrets:
 
 def get_json(kubectl, *args: str) -> dict:
     return json.loads(kubectl("get", *args, "-o", "json").stdout)
-
-
-def b64(text: str) -> str:
-    return base64.b64encode(text.encode()).decode()
 
 
 def test_imperative_creates_send_protobuf_and_work(kubectl, local_cluster: LocalCluster) -> None:

@@ -16,7 +16,7 @@ from dispatchctl.cluster import Cluster
 from dispatchctl.cluster.lock import Lock, read_lock
 from dispatchctl.cluster.write import create_namespace
 from dispatchctl.objects import Target
-from tests.shell.builders import NS, OWNER
+from tests.support.objects import NS, OWNER
 
 CONFIG = f"""\
 apiVersion: dispatchctl/v1

@@ -11,7 +11,7 @@ from dispatchctl.apply import apply_plan
 from dispatchctl.cluster import Cluster
 from dispatchctl.localcluster import Fault
 from tests.fixtures.cluster import ApiServer
-from tests.shell.builders import NS, account, plan_for, secret, state
+from tests.support.objects import NS, account, plan_for, secret, state
 
 CANARY = "canary-7f3a9c-do-not-log"
 

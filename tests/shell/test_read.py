@@ -12,7 +12,7 @@ from dispatchctl.cluster.read import read_live
 from dispatchctl.objects import SECRET, SERVICE_ACCOUNT, ObjectRef, owner_labels
 from dispatchctl.plan import ConflictKind
 from tests.fixtures.cluster import ApiServer
-from tests.shell.builders import NS, OWNER, account, accounts, b64, plan_for, secret, state
+from tests.support.objects import NS, OWNER, account, accounts, b64, plan_for, secret, state
 
 
 def requests_made(apiserver: ApiServer) -> list[tuple[str, str]]:
