@@ -13,7 +13,7 @@ from dispatchctl.cluster import connect
 from dispatchctl.cluster.errors import UnauthorizedError
 from dispatchctl.cluster.write import create_namespace
 from dispatchctl.errors import ClusterError
-from dispatchctl.localcluster import LocalCluster
+from dispatchctl.localcluster import LocalApiServer
 from tests.fixtures.cluster import ApiServer
 
 KUBECTL = str(Path(sys.executable).parent / "kubectl")
@@ -176,7 +176,7 @@ def test_kubeconfig_of_the_local_cluster_reaches_it(
 
 
 def test_bearer_token_is_sent_and_a_rejected_one_is_explained(home: Path) -> None:
-    with LocalCluster(token="s3cret-token") as server:
+    with LocalApiServer(token="s3cret-token") as server:
         with connect(server=server.url, token="s3cret-token") as cluster:
             assert create_namespace(cluster, "dispatch")
         with (
