@@ -111,19 +111,13 @@ def test_settings_from_dispatchctl_variables_and_the_command_line_wins(
 
 
 @pytest.mark.usefixtures("dispatch_ns")
-def test_decisions_never_come_from_the_environment(
+def test_auto_approve_never_comes_from_the_environment(
     run: Run, write_config: Write, cluster_args: list[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Approving, deleting everything, adopting and plaintext stay on the job's command line."""
+    """DISPATCHCTL_AUTO_APPROVE approves nothing; that no deciding option has a variable at all
+    is checked over the click options in tests/test_cli_main.py."""
     config = write_config({"team-1": [github()]})
-    for name in (
-        "AUTO_APPROVE",
-        "ALLOW_DELETE_ALL",
-        "ADOPT",
-        "ALLOW_PLAINTEXT",
-        "CREATE_NAMESPACE",
-    ):
-        monkeypatch.setenv(f"DISPATCHCTL_{name}", "1")
+    monkeypatch.setenv("DISPATCHCTL_AUTO_APPROVE", "1")
     refused = run("apply", config, *cluster_args)
     assert refused.code == 1
     assert "not at a terminal, so nobody can confirm the plan" in refused.err
