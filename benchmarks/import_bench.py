@@ -32,9 +32,8 @@ from dispatchctl.localcluster import LocalApiServer
 from dispatchctl.objects import CREDENTIAL_ANNOTATION
 from tests.config.helpers import KNOWN_HOSTS, ssh_key
 from tests.fixtures.sops import generate_age_key
+from tests.support.cli import ARGV
 from tests.support.objects import NS
-
-DISPATCHCTL = [sys.executable, "-m", "dispatchctl"]
 
 
 def hand_made_config(accounts: int) -> Config:
@@ -90,7 +89,7 @@ def main() -> None:
         env = {**os.environ, "SOPS_AGE_KEY_FILE": str(age.key_file)}
         started = time.perf_counter()
         subprocess.run(
-            [*DISPATCHCTL, "import", "-n", NS, "-o", str(out), "--age", age.public,
+            [*ARGV, "import", "-n", NS, "-o", str(out), "--age", age.public,
              f"--kubeconfig={kubeconfig}"],
             check=True, capture_output=True, env=env,
         )  # fmt: skip
@@ -98,7 +97,7 @@ def main() -> None:
         requests = len(server.requests)
         started = time.perf_counter()
         plan = subprocess.run(
-            [*DISPATCHCTL, "plan", "--adopt", "--format=json", str(out),
+            [*ARGV, "plan", "--adopt", "--format=json", str(out),
              f"--kubeconfig={kubeconfig}"],
             check=True, capture_output=True, env=env, text=True,
         )  # fmt: skip

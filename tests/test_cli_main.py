@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import re
-import subprocess
-import sys
 
 import click
 import pytest
 
 from dispatchctl.cli.main import COMMANDS, cli, main
 from tests.docs.readme import section
+from tests.support.cli import process
 
 
 def test_usage_error_exits_1_not_2(capsys) -> None:
@@ -26,11 +25,9 @@ def test_help_lists_commands(capsys) -> None:
 
 
 def test_console_entry_point_runs() -> None:
-    proc = subprocess.run(
-        [sys.executable, "-m", "dispatchctl", "--version"], capture_output=True, text=True
-    )
-    assert proc.returncode == 0
-    assert "dispatchctl" in proc.stdout
+    proc = process("--version")
+    assert proc.code == 0
+    assert "dispatchctl" in proc.out
 
 
 def _commands() -> list[list[str]]:

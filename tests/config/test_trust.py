@@ -9,8 +9,6 @@ import contextlib
 import hashlib
 import os
 import socket
-import subprocess
-import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -23,6 +21,7 @@ from dispatchctl.config.load import load_config
 from dispatchctl.errors import SopsError
 from tests.config.helpers import swap_after_reading
 from tests.config.test_sops import CONFIG, fake_sops
+from tests.support.cli import process
 
 VAULT_TOKEN = "canary-vault-token-5e1f"
 VAULT_TOKEN_FILE = "canary-vault-token-file-9c2d"
@@ -224,17 +223,17 @@ def test_sops_is_killed_when_dispatchctl_stops_waiting_for_it(
     not_a_plan = tmp_path / "notes.txt"
     not_a_plan.write_text("mine\n")
 
-    proc = subprocess.run(
-        [sys.executable, "-m", "dispatchctl", "plan", str(path), "-o", str(not_a_plan)],
-        capture_output=True,
-        text=True,
+    proc = process(
+        "plan",
+        path,
+        "-o",
+        not_a_plan,
         env={**os.environ, "DISPATCHCTL_SOPS": exe},
         timeout=60,  # a guard against hanging: the sops stand-in sleeps for 300 s
-        check=False,
     )
 
-    assert proc.returncode == 1
-    assert proc.stderr.startswith(f"Error: cannot save the plan to {not_a_plan}:")
+    assert proc.code == 1
+    assert proc.err.startswith(f"Error: cannot save the plan to {not_a_plan}:")
     pid = int(pid_file.read_text())
     with pytest.raises(ProcessLookupError):
         os.kill(pid, 0)

@@ -1,5 +1,5 @@
-"""End-to-end set-up: configs encrypted with the real sops, the real CLI run in-process
-against the local cluster through a kubeconfig, and the request log read back.
+"""End-to-end set-up: configs encrypted with the real sops, the real CLI run (tests.support.cli)
+against the cluster under test through a kubeconfig, and the request log read back.
 
 Every secret value in the configs is a canary (``CANARIES``): the canary test searches every
 output for them, and ``Run`` asserts no traceback ever reaches the user.
@@ -9,22 +9,20 @@ from __future__ import annotations
 
 import base64
 import json
-import logging
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
 
-from dispatchctl.cli.main import main
 from dispatchctl.cluster import Cluster, connect
 from dispatchctl.cluster.write import create_namespace
 from dispatchctl.localcluster.faults import RequestRecord
 from tests.config.helpers import KNOWN_HOSTS, ssh_key
 from tests.fixtures.cluster import ApiServer
 from tests.fixtures.sops import edit_file
+from tests.support.cli import Result, Run
 from tests.support.objects import NS, OWNER
 
 NO_CHANGES = "No changes. The cluster matches the configuration."
@@ -97,38 +95,7 @@ def config_text(
     return yaml.safe_dump(document, sort_keys=False)
 
 
-@dataclass(frozen=True)
-class Result:
-    code: int
-    out: str
-    err: str
-
-
-Run = Callable[..., Result]
 Write = Callable[..., Path]
-
-
-@pytest.fixture
-def run(capsys: pytest.CaptureFixture[str]) -> Run:
-    """``run("plan", FILE, ...)``: the CLI in-process; returns exit code, stdout and stderr.
-
-    Fails the test if a traceback reached either stream. Arguments that are Paths are passed
-    as strings.
-    """
-
-    def invoke(*args: str | Path) -> Result:
-        capsys.readouterr()  # what came before belongs to another run
-        logger = logging.getLogger("dispatchctl")
-        saved = (logger.handlers[:], logger.level, logger.propagate)
-        try:
-            code = main([str(a) for a in args])
-        finally:  # -v points our logger at this test's captured stderr: undo it
-            logger.handlers[:], logger.level, logger.propagate = saved
-        out, err = capsys.readouterr()
-        assert "Traceback" not in out + err, err
-        return Result(code, out, err)
-
-    return invoke
 
 
 @pytest.fixture

@@ -8,7 +8,13 @@ from pathlib import Path
 import pytest
 
 from dispatchctl.cli.main import COMMANDS, cli
-from tests.e2e.conftest import NO_CHANGES, Run, Write, github, plan_json
+from tests.e2e.conftest import (
+    NO_CHANGES,
+    Write,
+    github,
+    plan_json,
+)
+from tests.support.cli import Run
 
 
 def leaf_commands() -> list[list[str]]:

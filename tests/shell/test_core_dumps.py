@@ -20,6 +20,7 @@ from pathlib import Path
 import pytest
 
 from tests.e2e.conftest import TOKEN_1, config_text, github
+from tests.support.cli import ARGV
 
 WAIT = 60.0  # seconds: a guard against hanging, not a timing assertion
 
@@ -107,7 +108,7 @@ def test_a_crash_after_decrypting_leaves_no_core_file(
                 pytest.fail(f"dispatchctl exited {proc.returncode} before the crash")
             os.sched_yield()
 
-    argv = [sys.executable, "-m", "dispatchctl", "plan", str(config), f"--kubeconfig={kubeconfig}"]
+    argv = [*ARGV, "plan", str(config), f"--kubeconfig={kubeconfig}"]
     try:
         limit = crash(argv, run, waiting_on_the_server)
     finally:
