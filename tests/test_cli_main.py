@@ -7,19 +7,21 @@ import re
 import click
 import pytest
 
-from dispatchctl.cli.main import COMMANDS, cli, main
+from dispatchctl.cli.main import COMMANDS, cli
 from tests.docs.readme import section
-from tests.support.cli import process
+from tests.support.cli import Run, process
 
 
-def test_usage_error_exits_1_not_2(capsys) -> None:
-    assert main(["no-such-command"]) == 1
-    assert "No such command" in capsys.readouterr().err
+def test_usage_error_exits_1_not_2(run: Run) -> None:
+    result = run("no-such-command")
+    assert result.code == 1
+    assert "No such command" in result.err
 
 
-def test_help_lists_commands(capsys) -> None:
-    assert main(["--help"]) == 0
-    out = capsys.readouterr().out
+def test_help_lists_commands(run: Run) -> None:
+    result = run("--help")
+    assert result.code == 0
+    out = result.out
     for name in ("validate", "plan", "apply", "local-cluster"):
         assert name in out
 
@@ -42,10 +44,11 @@ def _commands() -> list[list[str]]:
 
 
 @pytest.mark.parametrize("words", _commands(), ids=lambda words: " ".join(words) or "dispatchctl")
-def test_help_is_plain_text_with_examples(words: list[str], capsys) -> None:
+def test_help_is_plain_text_with_examples(words: list[str], run: Run) -> None:
     """No reStructuredText markup reaches the terminal, and every page shows how to run it."""
-    assert main([*words, "--help"]) == 0
-    out = capsys.readouterr().out
+    result = run(*words, "--help")
+    assert result.code == 0
+    out = result.out
     assert "`" not in out
     examples = out.split("\n  Examples:\n", 1)[1].split("\n\n", 1)[0].splitlines()
     assert examples
@@ -61,10 +64,11 @@ SENDS_REQUESTS = ("plan", "apply", "import", "force-unlock", "status", "verify")
     "words", [words for words in _commands() if words], ids=lambda words: " ".join(words)
 )
 def test_only_a_command_that_sends_api_requests_promises_to_log_them(
-    words: list[str], capsys
+    words: list[str], run: Run
 ) -> None:
-    assert main([*words, "--help"]) == 0
-    out = " ".join(capsys.readouterr().out.split())  # unwrapped
+    result = run(*words, "--help")
+    assert result.code == 0
+    out = " ".join(result.out.split())  # unwrapped
     if "-v, --verbose" not in out:
         return  # a group of subcommands: its -v is each subcommand's
     promises = "-vv every API request" in out
