@@ -9,15 +9,14 @@ from __future__ import annotations
 
 import base64
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
 
-from dispatchctl.cluster import Cluster, connect
-from dispatchctl.cluster.write import create_namespace
+from dispatchctl.cluster import Cluster
 from dispatchctl.localcluster.faults import RequestRecord
 from tests.config.helpers import KNOWN_HOSTS, ssh_key
 from tests.fixtures.cluster import ApiServer
@@ -127,21 +126,6 @@ def write_config(make_config: Callable[..., Path], sops_env: object, tmp_path: P
 @pytest.fixture
 def cluster_args(kubeconfig: Path) -> list[str]:
     return [f"--kubeconfig={kubeconfig}"]
-
-
-@pytest.fixture
-def dispatch_ns(apiserver: ApiServer, api: Cluster) -> str:
-    """The ``dispatch`` namespace exists; the request log starts after it."""
-    create_namespace(api, NS)
-    apiserver.requests.clear()
-    return NS
-
-
-@pytest.fixture
-def api(kubeconfig: Path) -> Iterator[Cluster]:
-    """Our own client, for reading what the cluster holds after a CLI run."""
-    with connect(kubeconfig=str(kubeconfig)) as cluster:
-        yield cluster
 
 
 def get(api: Cluster, kind: str, name: str, namespace: str = NS) -> dict[str, Any] | None:

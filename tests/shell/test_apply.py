@@ -23,7 +23,7 @@ from tests.fixtures.cluster import ApiServer
 from tests.support.objects import NS, account, accounts, b64, plan_for, secret, state
 from tests.waiting import wait_for
 
-pytestmark = pytest.mark.usefixtures("namespace")
+pytestmark = pytest.mark.usefixtures("dispatch_ns")
 
 
 class Recorder:

@@ -112,7 +112,7 @@ def config(tmp_path: Path) -> str:
     return str(path)
 
 
-@pytest.mark.usefixtures("namespace")
+@pytest.mark.usefixtures("dispatch_ns")
 def test_force_unlock_removes_another_holder_s_lock(
     cluster: Cluster, config: str, kubeconfig: Path, run: Run
 ) -> None:
@@ -135,14 +135,14 @@ def test_force_unlock_removes_another_holder_s_lock(
     assert read_lock(cluster, OWNER, NS) is None
 
 
-@pytest.mark.usefixtures("namespace")
+@pytest.mark.usefixtures("dispatch_ns")
 def test_force_unlock_without_a_lock(config: str, kubeconfig: Path, run: Run) -> None:
     result = run("force-unlock", config, "--kubeconfig", str(kubeconfig), "-y")
     assert result.code == 0
     assert result.out == (f"No lock to remove: Lease {NS}/dispatchctl-{OWNER} does not exist.\n")
 
 
-@pytest.mark.usefixtures("namespace")
+@pytest.mark.usefixtures("dispatch_ns")
 def test_force_unlock_asks_first(cluster: Cluster, config: str, kubeconfig: Path, run: Run) -> None:
     with Lock(cluster, owner=OWNER, namespace=NS, identity="job-1"):
         result = run("force-unlock", config, "--kubeconfig", kubeconfig, input="n\n")

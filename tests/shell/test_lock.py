@@ -32,7 +32,7 @@ from tests.fixtures.cluster import ApiServer
 from tests.support.objects import NS, OWNER
 from tests.waiting import wait_for
 
-pytestmark = pytest.mark.usefixtures("namespace")
+pytestmark = pytest.mark.usefixtures("dispatch_ns")
 
 
 def lock(cluster: Cluster, identity: str, **options: float) -> Lock:

@@ -20,7 +20,7 @@ def forms(value: str) -> list[str]:
     return [value, base64.b64encode(value.encode()).decode()]
 
 
-@pytest.mark.usefixtures("namespace")
+@pytest.mark.usefixtures("dispatch_ns")
 def test_debug_logs_of_an_apply_with_retries_and_failures_hold_no_secret_value(
     cluster: Cluster, apiserver: ApiServer, caplog: pytest.LogCaptureFixture
 ) -> None:
