@@ -15,24 +15,15 @@ from dispatchctl.cluster.write import create_namespace
 from dispatchctl.errors import ClusterError
 from dispatchctl.localcluster import LocalApiServer
 from tests.fixtures.cluster import ApiServer
+from tests.support.kubeconfig import Context, write_kubeconfig
 
 KUBECTL = str(Path(sys.executable).parent / "kubectl")
 
 
 def kubeconfig(path: Path, *contexts: tuple[str, str], current: str | None = None) -> str:
     """A kubeconfig with one cluster/user/context per (name, server)."""
-    lines = ["apiVersion: v1", "kind: Config", "clusters:"]
-    for name, server in contexts:
-        lines += [f"- name: {name}", "  cluster:", f"    server: {server}"]
-    lines.append("users:")
-    for name, _ in contexts:
-        lines += [f"- name: {name}", "  user:", f"    token: token-{name}"]
-    lines.append("contexts:")
-    for name, _ in contexts:
-        lines += [f"- name: {name}", "  context:", f"    cluster: {name}", f"    user: {name}"]
-    if current:
-        lines.append(f"current-context: {current}")
-    path.write_text("\n".join(lines) + "\n")
+    each = (Context(name, server, token=f"token-{name}") for name, server in contexts)
+    write_kubeconfig(path, *each, current=current)
     return str(path)
 
 
