@@ -7,9 +7,9 @@ import re
 import click
 import pytest
 
-from dispatchctl.cli.main import COMMANDS, cli
+from dispatchctl.cli.main import cli
 from tests.docs.readme import section
-from tests.support.cli import Run, process
+from tests.support.cli import Run, command_lines, process
 
 
 def test_usage_error_exits_1_not_2(run: Run) -> None:
@@ -32,18 +32,9 @@ def test_console_entry_point_runs() -> None:
     assert "dispatchctl" in proc.out
 
 
-def _commands() -> list[list[str]]:
-    """Every command line that has a help page: the group, each command, each subcommand."""
-    found = [[]]
-    for name in COMMANDS:
-        command = cli.get_command(None, name)  # type: ignore[arg-type]
-        found.append([name])
-        if isinstance(command, click.Group):
-            found += [[name, sub] for sub in command.commands]
-    return found
-
-
-@pytest.mark.parametrize("words", _commands(), ids=lambda words: " ".join(words) or "dispatchctl")
+@pytest.mark.parametrize(
+    "words", command_lines(), ids=lambda words: " ".join(words) or "dispatchctl"
+)
 def test_help_is_plain_text_with_examples(words: list[str], run: Run) -> None:
     """No reStructuredText markup reaches the terminal, and every page shows how to run it."""
     result = run(*words, "--help")
@@ -61,7 +52,7 @@ SENDS_REQUESTS = ("plan", "apply", "import", "force-unlock", "status", "verify")
 
 
 @pytest.mark.parametrize(
-    "words", [words for words in _commands() if words], ids=lambda words: " ".join(words)
+    "words", [words for words in command_lines() if words], ids=lambda words: " ".join(words)
 )
 def test_only_a_command_that_sends_api_requests_promises_to_log_them(
     words: list[str], run: Run
@@ -80,7 +71,7 @@ def test_only_a_command_that_sends_api_requests_promises_to_log_them(
 def _options() -> list[click.Option]:
     """Every option of the group, each command and each subcommand."""
     options: list[click.Option] = []
-    for words in _commands():
+    for words in command_lines():
         command: click.Command = cli
         for word in words:
             found = command.get_command(None, word)  # type: ignore[attr-defined, arg-type]

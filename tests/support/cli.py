@@ -16,9 +16,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import click
 import pytest
 
-from dispatchctl.cli.main import main
+from dispatchctl.cli.main import COMMANDS, cli, main
 
 # ``python -m dispatchctl``: the argv of a process that runs the CLI as its users do.
 ARGV = (sys.executable, "-m", "dispatchctl")
@@ -91,3 +92,14 @@ def keyed_environment(key_file: Path, **extra: str) -> dict[str, str]:
     age key file of this run's sops."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("SOPS_", "KUBE"))}
     return {**env, "SOPS_AGE_KEY_FILE": str(key_file), **extra}
+
+
+def command_lines() -> list[list[str]]:
+    """Every command line that has a help page: the group, each command, each subcommand."""
+    found: list[list[str]] = [[]]
+    for name in COMMANDS:
+        command = cli.get_command(None, name)  # type: ignore[arg-type]
+        found.append([name])
+        if isinstance(command, click.Group):
+            found += [[name, sub] for sub in command.commands]
+    return found
