@@ -24,9 +24,9 @@ from dispatchctl.apply import apply_plan
 from dispatchctl.cluster import connect
 from dispatchctl.cluster.read import read_live
 from dispatchctl.cluster.write import create_namespace
-from dispatchctl.localcluster import Fault, LocalCluster
+from dispatchctl.localcluster import Fault, LocalApiServer
 from dispatchctl.objects import owner_selector
-from tests.shell.builders import NS, OWNER, accounts, plan_for
+from tests.support.objects import NS, OWNER, accounts, plan_for
 
 ACCOUNTS = 1000
 RUNS = 5
@@ -45,7 +45,7 @@ def median(fn: Callable[[], object], runs: int = RUNS) -> float:
 def main() -> None:
     desired = accounts(ACCOUNTS)
     for parallelism in (1, 8):
-        with LocalCluster() as server, connect(server=server.url) as cluster:
+        with LocalApiServer() as server, connect(server=server.url) as cluster:
             create_namespace(cluster, NS)
             plan = plan_for(cluster, desired)
             server.faults.add(Fault(latency=LATENCY, count=None))  # a network between us
@@ -57,7 +57,7 @@ def main() -> None:
                 f"apply {len(plan.changes)} creates, {LATENCY * 1000:.0f} ms per request, "
                 f"parallelism {parallelism}: {elapsed:.2f} s"
             )
-    with LocalCluster() as server, connect(server=server.url) as cluster:
+    with LocalApiServer() as server, connect(server=server.url) as cluster:
         create_namespace(cluster, NS)
         assert apply_plan(plan_for(cluster, desired), cluster, parallelism=8).ok
         raw = median(lambda: read_live(cluster, desired))

@@ -3,7 +3,7 @@
     .venv/bin/python benchmarks/import_bench.py [--accounts 200]
 
 Each account holds what ``dispatch login`` leaves (github, git over SSH, docker with its pull
-Secret: 4 Secrets), written without dispatchctl's labels to a LocalCluster in this process.
+Secret: 4 Secrets), written without dispatchctl's labels to a LocalApiServer in this process.
 The import runs as a user runs it (a subprocess with ``--kubeconfig`` and ``--age``); the
 table gives its wall time, the requests it made, and the wall time of the ``plan --adopt``
 that follows (which must adopt every object and change no data).
@@ -28,13 +28,12 @@ from dispatchctl.cluster.client import collection_path
 from dispatchctl.cluster.write import create_namespace
 from dispatchctl.config.models import Config
 from dispatchctl.desired import build_desired
-from dispatchctl.localcluster import LocalCluster
+from dispatchctl.localcluster import LocalApiServer
 from dispatchctl.objects import CREDENTIAL_ANNOTATION
 from tests.config.helpers import KNOWN_HOSTS, ssh_key
 from tests.fixtures.sops import generate_age_key
-
-NS = "dispatch"
-DISPATCHCTL = [sys.executable, "-m", "dispatchctl"]
+from tests.support.cli import ARGV
+from tests.support.objects import NS
 
 
 def hand_made_config(accounts: int) -> Config:
@@ -74,7 +73,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--accounts", type=int, default=200)
     args = parser.parse_args()
-    with LocalCluster() as server, tempfile.TemporaryDirectory() as scratch:
+    with LocalApiServer() as server, tempfile.TemporaryDirectory() as scratch:
         folder = Path(scratch)
         kubeconfig = server.write_kubeconfig(folder / "kubeconfig.yaml")
         age = generate_age_key(folder)
@@ -90,7 +89,7 @@ def main() -> None:
         env = {**os.environ, "SOPS_AGE_KEY_FILE": str(age.key_file)}
         started = time.perf_counter()
         subprocess.run(
-            [*DISPATCHCTL, "import", "-n", NS, "-o", str(out), "--age", age.public,
+            [*ARGV, "import", "-n", NS, "-o", str(out), "--age", age.public,
              f"--kubeconfig={kubeconfig}"],
             check=True, capture_output=True, env=env,
         )  # fmt: skip
@@ -98,7 +97,7 @@ def main() -> None:
         requests = len(server.requests)
         started = time.perf_counter()
         plan = subprocess.run(
-            [*DISPATCHCTL, "plan", "--adopt", "--format=json", str(out),
+            [*ARGV, "plan", "--adopt", "--format=json", str(out),
              f"--kubeconfig={kubeconfig}"],
             check=True, capture_output=True, env=env, text=True,
         )  # fmt: skip

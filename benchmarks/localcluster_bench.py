@@ -24,8 +24,8 @@ from pathlib import Path
 
 SERVER = """
 import sys
-from dispatchctl.localcluster import LocalCluster
-cluster = LocalCluster(state_path=sys.argv[1] or None).start()
+from dispatchctl.localcluster import LocalApiServer
+cluster = LocalApiServer(state_path=sys.argv[1] or None).start()
 print(cluster.port, flush=True)
 sys.stdin.read()
 """

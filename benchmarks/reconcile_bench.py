@@ -8,7 +8,7 @@ an image pull Secret: 500 ServiceAccounts + 3,500 Secrets = 4,000 objects), each
 values of its own, encrypted with the real sops; the changed config is made with sops edit.
 Every command runs as a user runs it, as a subprocess with ``--kubeconfig``.
 
-Two backends. ``local``: a LocalCluster serving from its own process (the machine has 2 cores;
+Two backends. ``local``: a LocalApiServer serving from its own process (the machine has 2 cores;
 the server's CPU is not charged to the client), which reports its request log over a pipe.
 ``real``: kube-apiserver, etcd (with fsync, as a real cluster runs it) and
 kube-controller-manager from ``gotools/controlplane/control-plane up DIR --fsync``, new for
@@ -86,10 +86,10 @@ _SECRET_VALUE = re.compile(r"((?:token|appPassword|password): [^}\n]+)")
 
 
 def serve(conn: Connection, kubeconfig: str, latency: float) -> None:
-    """Run a LocalCluster and answer the parent's questions about it until told to stop."""
-    from dispatchctl.localcluster import Fault, LocalCluster
+    """Run a LocalApiServer and answer the parent's questions about it until told to stop."""
+    from dispatchctl.localcluster import Fault, LocalApiServer
 
-    cluster = LocalCluster().start()
+    cluster = LocalApiServer().start()
     cluster.write_kubeconfig(kubeconfig)
     conn.send(cluster.url)
     while True:

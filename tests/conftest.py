@@ -25,6 +25,8 @@ pytest_plugins = [
     "tests.fixtures.sops",
     "tests.fixtures.sshd",
     "tests.fixtures.servers",  # after sshd, whose helpers it imports
+    "tests.support.cli",
+    "tests.support.fixtures",
 ]
 
 _CLEARED_PREFIXES = ("SOPS_", "KUBECONFIG", "KUBERNETES_SERVICE", "DISPATCHCTL_")

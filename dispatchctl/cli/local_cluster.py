@@ -16,7 +16,7 @@ import click
 from dispatchctl.cli import options
 from dispatchctl.errors import LocalClusterError
 from dispatchctl.files import write_private
-from dispatchctl.localcluster import CommittableStateError, LocalCluster, StateFileError
+from dispatchctl.localcluster import CommittableStateError, LocalApiServer, StateFileError
 
 TOKEN_ENV = "DISPATCHCTL_LOCAL_TOKEN"
 _TOKEN_FILE_LIMIT = 4096
@@ -147,7 +147,7 @@ def _checked(token: str, where: str) -> str:
 def run_server(port: int, state: Path | None, kubeconfig: Path | None, token: str | None) -> int:
     random_token = token is None
     try:
-        cluster = LocalCluster(
+        cluster = LocalApiServer(
             state_path=state,
             token=token or secrets.token_urlsafe(32),
             port=port,

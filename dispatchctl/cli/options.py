@@ -241,7 +241,7 @@ def open_cluster(
         return
     from dispatchctl.localcluster import (
         CommittableStateError,
-        LocalCluster,
+        LocalApiServer,
         StateFileError,
         StateFolderError,
     )
@@ -251,7 +251,7 @@ def open_cluster(
     # (apply may wait at its prompt with the live Secrets being served).
     token = secrets.token_urlsafe(32)
     try:
-        server = LocalCluster(state_path=state, token=token)
+        server = LocalApiServer(state_path=state, token=token)
     except StateFolderError as err:
         raise LocalClusterError(
             str(err), hint="pass --local=STATE with a path in a writable folder"

@@ -24,8 +24,8 @@ import urllib3
 from kubernetes import client as k8s
 
 from dispatchctl.cluster import scrub
+from dispatchctl.cluster.boundary import RetryPolicy, status_error, translate
 from dispatchctl.cluster.errors import NotFoundError, TransientError
-from dispatchctl.cluster.retry import RetryPolicy, status_error, translate
 from dispatchctl.errors import ClusterError
 from dispatchctl.objects import (
     NAMESPACE,

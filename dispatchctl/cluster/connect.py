@@ -21,8 +21,8 @@ from kubernetes.config import ConfigException
 from kubernetes.config.incluster_config import InClusterConfigLoader
 from kubernetes.config.kube_config import KubeConfigMerger, load_kube_config
 
+from dispatchctl.cluster.boundary import RetryPolicy
 from dispatchctl.cluster.client import DEFAULT_TIMEOUT, Cluster
-from dispatchctl.cluster.retry import RetryPolicy
 from dispatchctl.errors import ClusterError
 from dispatchctl.files import kind_of
 from dispatchctl.objects import Target, without_userinfo

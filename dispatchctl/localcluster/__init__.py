@@ -7,7 +7,7 @@ imports nothing else of dispatchctl, so it can be read (and trusted) on its own.
 from __future__ import annotations
 
 from dispatchctl.localcluster.faults import Fault, RequestRecord
-from dispatchctl.localcluster.server import LocalCluster
+from dispatchctl.localcluster.server import LocalApiServer
 from dispatchctl.localcluster.store import (
     CommittableStateError,
     StateFileError,
@@ -18,7 +18,7 @@ from dispatchctl.localcluster.wire import Timeouts
 __all__ = [
     "CommittableStateError",
     "Fault",
-    "LocalCluster",
+    "LocalApiServer",
     "RequestRecord",
     "StateFileError",
     "StateFolderError",

@@ -1,4 +1,4 @@
-"""The HTTP face: a threaded HTTP/1.1 keep-alive server and the LocalCluster handle tests use."""
+"""The HTTP face: a threaded HTTP/1.1 keep-alive server and the LocalApiServer handle tests use."""
 
 from __future__ import annotations
 
@@ -50,7 +50,7 @@ class _Dropped(Exception):
     """Close the connection without an answer (an injected fault)."""
 
 
-class LocalCluster:
+class LocalApiServer:
     """A local API server: ``start()`` serves on 127.0.0.1 in a daemon thread.
 
     ``state_path=None`` keeps the store in memory; a path persists it (SQLite). ``token`` makes
@@ -94,7 +94,7 @@ class LocalCluster:
         self._thread: threading.Thread | None = None
 
     # lifecycle
-    def start(self) -> LocalCluster:
+    def start(self) -> LocalApiServer:
         self._httpd = _Server((self._host, self._port), _Handler)
         self._httpd.cluster = self
         self._thread = threading.Thread(
@@ -119,7 +119,7 @@ class LocalCluster:
             self._thread = None
         self.store.close()
 
-    def __enter__(self) -> LocalCluster:
+    def __enter__(self) -> LocalApiServer:
         return self.start()
 
     def __exit__(
@@ -358,7 +358,7 @@ class _Server(ThreadingHTTPServer):
     block_on_close = True
     allow_reuse_address = True
     request_queue_size = 128
-    cluster: LocalCluster
+    cluster: LocalApiServer
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         # every open connection, with the moment it is cut unless it moves on, and whether
@@ -478,7 +478,7 @@ class _Handler(BaseHTTPRequestHandler):
             self.wfile.write(Unreadable(code if code in (414, 431, 501, 505) else 400).answer())
 
     def log_message(self, format: str, *args: Any) -> None:
-        """Quiet: the request log is LocalCluster.requests."""
+        """Quiet: the request log is LocalApiServer.requests."""
 
     def _serve(self) -> None:
         cluster = self.server.cluster

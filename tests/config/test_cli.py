@@ -8,7 +8,6 @@ from pathlib import Path
 import pytest
 from ruamel.yaml import YAML
 
-from dispatchctl.cli.main import main
 from dispatchctl.config.load import load_config
 from dispatchctl.config.models import json_schema_text
 from dispatchctl.desired import build_desired
@@ -40,16 +39,18 @@ def demo_secrets() -> list[str]:
     ]
 
 
-def test_validate_example_with_demo_key(demo_key, capsys) -> None:
-    assert main(["validate", str(EXAMPLE)]) == 0
-    out, err = capsys.readouterr()
+def test_validate_example_with_demo_key(demo_key, run) -> None:
+    result = run("validate", str(EXAMPLE))
+    assert result.code == 0
+    out, err = result.out, result.err
     assert out == f"{EXAMPLE}: valid (owner ci-credentials: 3 service accounts, 9 credentials)\n"
     assert err == ""
 
 
-def test_validate_example_without_key_explains(capsys) -> None:
-    assert main(["validate", str(EXAMPLE)]) == 1
-    out, err = capsys.readouterr()
+def test_validate_example_without_key_explains(run) -> None:
+    result = run("validate", str(EXAMPLE))
+    assert result.code == 1
+    out, err = result.out, result.err
     recipient = next(
         line.split(": ")[1] for line in DEMO_KEY.read_text().splitlines() if "public key" in line
     )
@@ -59,22 +60,25 @@ def test_validate_example_without_key_explains(capsys) -> None:
     assert "Traceback" not in err
 
 
-def test_validate_no_decrypt_needs_no_key(capsys) -> None:
-    assert main(["validate", "--no-decrypt", str(EXAMPLE)]) == 0
-    out, _ = capsys.readouterr()
+def test_validate_no_decrypt_needs_no_key(run) -> None:
+    result = run("validate", "--no-decrypt", str(EXAMPLE))
+    assert result.code == 0
+    out = result.out
     assert out == (
         f"{EXAMPLE}: structure valid, secrets not decrypted"
         " (owner ci-credentials: 3 service accounts, 9 credentials)\n"
     )
 
 
-def test_plaintext_twin_needs_the_explicit_opt_out(capsys) -> None:
-    assert main(["validate", str(PLAIN)]) == 1
-    _, err = capsys.readouterr()
+def test_plaintext_twin_needs_the_explicit_opt_out(run) -> None:
+    result = run("validate", str(PLAIN))
+    assert result.code == 1
+    err = result.err
     assert err.count("is not encrypted in the file") == 9
     for secret in demo_secrets():
         assert secret not in err
-    assert main(["validate", "--allow-plaintext", str(PLAIN)]) == 0
+    result = run("validate", "--allow-plaintext", str(PLAIN))
+    assert result.code == 0
 
 
 def test_encrypted_example_and_its_twin_declare_the_same_objects(demo_key) -> None:
@@ -91,9 +95,10 @@ def test_encrypted_example_and_its_twin_declare_the_same_objects(demo_key) -> No
     assert len(encrypted.objects) == 13
 
 
-def test_render_redacts_every_value(demo_key, capsys) -> None:
-    assert main(["render", str(EXAMPLE)]) == 0
-    out, err = capsys.readouterr()
+def test_render_redacts_every_value(demo_key, run) -> None:
+    result = run("render", str(EXAMPLE))
+    assert result.code == 0
+    out, err = result.out, result.err
     assert err == ""
     docs = list(YAML(typ="safe").load_all(out))
     assert [(d["kind"], d["metadata"]["name"]) for d in docs] == [
@@ -120,9 +125,10 @@ def test_render_redacts_every_value(demo_key, capsys) -> None:
         assert secret not in out
 
 
-def test_render_shows_what_is_not_secret_in_clear(demo_key, capsys) -> None:
-    assert main(["render", str(EXAMPLE)]) == 0
-    docs = {d["metadata"]["name"]: d for d in YAML(typ="safe").load_all(capsys.readouterr()[0])}
+def test_render_shows_what_is_not_secret_in_clear(demo_key, run) -> None:
+    result = run("render", str(EXAMPLE))
+    assert result.code == 0
+    docs = {d["metadata"]["name"]: d for d in YAML(typ="safe").load_all(result.out)}
     assert docs["team-1-github"]["stringData"] == {
         "username": "octocat",
         "scm.provider.name": "github",
@@ -140,9 +146,10 @@ def test_render_shows_what_is_not_secret_in_clear(demo_key, capsys) -> None:
     assert "stringData" not in docs["team-1-docker-pull"]
 
 
-def test_render_reveal_prints_values_when_asked(demo_key, capsys) -> None:
-    assert main(["render", "--reveal", str(EXAMPLE)]) == 0
-    out, _ = capsys.readouterr()
+def test_render_reveal_prints_values_when_asked(demo_key, run) -> None:
+    result = run("render", "--reveal", str(EXAMPLE))
+    assert result.code == 0
+    out = result.out
     docs = list(YAML(typ="safe").load_all(out))
     github = docs[0]
     assert github["data"]["password"] != "<redacted>"
@@ -150,16 +157,19 @@ def test_render_reveal_prints_values_when_asked(demo_key, capsys) -> None:
     assert github == json.loads(json.dumps(expected))
 
 
-def test_usage_errors_exit_1(capsys, tmp_path) -> None:
-    assert main(["validate"]) == 1
-    assert main(["validate", str(tmp_path / "missing.yaml")]) == 1
-    _, err = capsys.readouterr()
+def test_usage_errors_exit_1(run, tmp_path) -> None:
+    result = run("validate")
+    assert result.code == 1
+    result = run("validate", str(tmp_path / "missing.yaml"))
+    assert result.code == 1
+    err = result.err
     assert "does not exist" in err
 
 
-def test_schema_command_prints_the_committed_schema(capsys) -> None:
-    assert main(["schema"]) == 0
-    out, _ = capsys.readouterr()
+def test_schema_command_prints_the_committed_schema(run) -> None:
+    result = run("schema")
+    assert result.code == 0
+    out = result.out
     assert out == json_schema_text()
     assert SCHEMA.read_text() == out, (
         "regenerate: dispatchctl schema > schemas/dispatchctl.schema.json"

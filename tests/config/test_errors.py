@@ -11,7 +11,6 @@ from pathlib import Path
 import pytest
 from pydantic import Strict
 
-from dispatchctl.cli.main import main
 from dispatchctl.config.load import load_config
 from dispatchctl.config.models import CREDENTIAL_TYPES, Config, Metadata, ServiceAccount
 from dispatchctl.errors import ConfigError
@@ -504,10 +503,11 @@ def test_same_name_in_other_namespace_is_fine(tmp_path: Path) -> None:
     assert [a.namespace for a in loaded.config.serviceAccounts] == [None, "other"]
 
 
-def test_cli_prints_every_problem_and_exits_1(tmp_path: Path, capsys) -> None:
+def test_cli_prints_every_problem_and_exits_1(tmp_path: Path, run) -> None:
     path = write(tmp_path, account("- type: github\n  username: u\n  tokn: x\n- type: nope\n"))
-    assert main(["validate", str(path)]) == 1
-    out, err = capsys.readouterr()
+    result = run("validate", str(path))
+    assert result.code == 1
+    out, err = result.out, result.err
     assert out == ""
     assert err.splitlines() == [
         f"Error: {path}:9:9: serviceAccounts[0].credentials[0]: missing required field token",
@@ -519,14 +519,15 @@ def test_cli_prints_every_problem_and_exits_1(tmp_path: Path, capsys) -> None:
     assert "Traceback" not in err
 
 
-def test_encrypted_file_with_a_string_for_a_boolean_exits_1(make_config, sops_env, capsys) -> None:
+def test_encrypted_file_with_a_string_for_a_boolean_exits_1(make_config, sops_env, run) -> None:
     """Checked on the file on disk and on what sops decrypts: one problem, at the file's line."""
     path = make_config(account('- {type: docker, username: u, password: p, imagePullSecret: "no"}'))
     lines = path.read_text().splitlines()  # as sops re-wrote it, in block style
     line = next(n for n, text in enumerate(lines, 1) if "imagePullSecret:" in text)
     column = lines[line - 1].index('"no"') + 1
-    assert main(["validate", str(path)]) == 1
-    out, err = capsys.readouterr()
+    result = run("validate", str(path))
+    assert result.code == 1
+    out, err = result.out, result.err
     assert out == ""
     assert err.splitlines() == [
         f"Error: {path}:{line}:{column}: serviceAccounts[0].credentials[0].imagePullSecret:"

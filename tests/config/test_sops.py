@@ -11,7 +11,6 @@ from pathlib import Path
 import pytest
 from pydantic import SecretStr
 
-from dispatchctl.cli.main import main
 from dispatchctl.config import sops
 from dispatchctl.config.credentials import SECRET_FIELD
 from dispatchctl.config.fields import SECRET_FIELDS
@@ -20,6 +19,7 @@ from dispatchctl.config.models import CREDENTIAL_TYPES
 from dispatchctl.errors import ConfigError, SopsError
 from tests.config.helpers import HEADER, KNOWN_HOSTS, PASSPHRASE_OPENSSH_KEY, block, ssh_key
 from tests.fixtures.sops import encrypt_file, generate_age_key
+from tests.support.cli import Run
 
 CONFIG = (
     HEADER
@@ -270,7 +270,7 @@ BROKEN = (
 
 
 def test_problems_on_disk_and_in_the_decrypted_values_in_one_run(
-    make_config, sops_env, capsys
+    make_config, sops_env, run
 ) -> None:
     """A misspelt field (seen on disk) does not hide what only the decrypted values show: a
     token ending in a line break, a passphrase-protected key."""
@@ -293,8 +293,9 @@ def test_problems_on_disk_and_in_the_decrypted_values_in_one_run(
         i for i, text in enumerate(lines, 1) if text.strip().startswith("token: ENC[")
     )
     assert "canary" not in "\n".join(caught.value.lines())
-    assert main(["validate", str(path)]) == 1
-    out, err = capsys.readouterr()
+    result = run("validate", str(path))
+    assert result.code == 1
+    out, err = result.out, result.err
     assert (out, len(err.splitlines())) == ("", 4)
     assert "tokn" in err and "passphrase" in err and "canary" not in err
 
@@ -354,20 +355,21 @@ def no_home_keys(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return home
 
 
-def key_error(path: Path, capsys: pytest.CaptureFixture[str]) -> tuple[str, str]:
+def key_error(path: Path, run: Run) -> tuple[str, str]:
     """(the error line, the hint line) validate prints for ``path``."""
-    assert main(["validate", str(path)]) == 1
-    out, err = capsys.readouterr()
+    result = run("validate", str(path))
+    assert result.code == 1
+    out, err = result.out, result.err
     assert out == ""
     first, hint = err.splitlines()
     return first, hint
 
 
 def test_no_key_at_all_names_the_recipients_and_where_sops_looked(
-    make_config, age_key, no_home_keys, capsys
+    make_config, age_key, no_home_keys, run
 ) -> None:
     path = make_config(CONFIG)
-    first, hint = key_error(path, capsys)
+    first, hint = key_error(path, run)
     assert first.startswith(
         f"Error: {path}: no usable key to decrypt it; the file's recipients: age {age_key.public};"
         " sops looked for age keys in 'SOPS_AGE_SSH_PRIVATE_KEY_FILE', "
@@ -402,7 +404,7 @@ def test_no_key_at_all_names_the_recipients_and_where_sops_looked(
     ids=["missing", "garbage", "other-recipient"],
 )
 def test_key_errors_pass_sops_s_cause_through(
-    key_file, cause, hint, make_config, age_key, no_home_keys, tmp_path, monkeypatch, capsys
+    key_file, cause, hint, make_config, age_key, no_home_keys, tmp_path, monkeypatch, run
 ) -> None:
     """Each wrong key says what is wrong with it, and the hint fits that cause."""
     path = make_config(CONFIG)
@@ -413,7 +415,7 @@ def test_key_errors_pass_sops_s_cause_through(
         target.parent.mkdir()
         target.write_text(key_file)
     monkeypatch.setenv("SOPS_AGE_KEY_FILE", str(target))
-    first, shown_hint = key_error(path, capsys)
+    first, shown_hint = key_error(path, run)
     assert first == (
         f"Error: {path}: no usable key to decrypt it: {cause.format(key_file=target)};"
         f" the file's recipients: age {age_key.public}"
@@ -423,13 +425,13 @@ def test_key_errors_pass_sops_s_cause_through(
 
 
 def test_a_key_variable_that_holds_no_key_is_not_asked_for_again(
-    make_config, no_home_keys, tmp_path, monkeypatch, capsys
+    make_config, no_home_keys, tmp_path, monkeypatch, run
 ) -> None:
     path = make_config(CONFIG)
     comments = tmp_path / "comments.txt"
     comments.write_text("# public key: age1...\n")
     monkeypatch.setenv("SOPS_AGE_KEY_FILE", str(comments))
-    _, hint = key_error(path, capsys)
+    _, hint = key_error(path, run)
     assert hint == (
         "  hint: SOPS_AGE_KEY_FILE is set but holds no age key: a key is a line"
         " AGE-SECRET-KEY-1... (not only comments, not the age1... public key)"
@@ -437,17 +439,17 @@ def test_a_key_variable_that_holds_no_key_is_not_asked_for_again(
 
 
 def test_key_material_and_key_commands_never_reach_the_message(
-    make_config, no_home_keys, monkeypatch, capsys
+    make_config, no_home_keys, monkeypatch, run
 ) -> None:
     """sops quotes what it fails to parse (a length, a character) and the command it ran."""
     path = make_config(CONFIG)
     monkeypatch.setenv("SOPS_AGE_KEY", "AGE-SECRET-KEY-1CANARYQQQQ")
-    first, _ = key_error(path, capsys)
+    first, _ = key_error(path, run)
     assert "failed to parse 'SOPS_AGE_KEY' age identities: malformed secret key;" in first
     assert "len=" not in first and "CANARYQQQQ" not in first
     monkeypatch.delenv("SOPS_AGE_KEY")
     monkeypatch.setenv("SOPS_AGE_KEY_CMD", "false canary-command-argument")
-    first, hint = key_error(path, capsys)
+    first, hint = key_error(path, run)
     assert ": failed to execute command from SOPS_AGE_KEY_CMD: exit status 1;" in first
     assert "canary" not in first + hint
     assert hint == "  hint: the command in SOPS_AGE_KEY_CMD failed: run it by hand to see why"

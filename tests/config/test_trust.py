@@ -9,20 +9,18 @@ import contextlib
 import hashlib
 import os
 import socket
-import subprocess
-import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from dispatchctl.cli.main import main
 from dispatchctl.config import sops
 from dispatchctl.config.load import load_config
 from dispatchctl.errors import SopsError
 from tests.config.helpers import swap_after_reading
 from tests.config.test_sops import CONFIG, fake_sops
+from tests.support.cli import process
 
 VAULT_TOKEN = "canary-vault-token-5e1f"
 VAULT_TOKEN_FILE = "canary-vault-token-file-9c2d"
@@ -103,16 +101,17 @@ def with_vault_key(path: Path, address: str) -> None:
 
 
 def test_a_vault_address_in_the_file_gets_no_request_and_no_token(
-    make_config, vault_credentials, listener, capsys
+    make_config, vault_credentials, listener, run
 ) -> None:
     """The key of the pipeline does not open the file (the pull request chose its recipients),
     so sops would go on to the Vault the file names, with the pipeline's token."""
     path = make_config(CONFIG)
     with_vault_key(path, listener.url)
 
-    assert main(["validate", str(path)]) == 1
+    result = run("validate", str(path))
+    assert result.code == 1
 
-    out, err = capsys.readouterr()
+    out, err = result.out, result.err
     assert listener.received == []
     assert out == ""
     assert err.splitlines() == [
@@ -126,30 +125,32 @@ def test_a_vault_address_in_the_file_gets_no_request_and_no_token(
 
 
 def test_a_trusted_vault_gets_the_request_with_the_pipelines_token(
-    make_config, vault_credentials, listener, capsys
+    make_config, vault_credentials, listener, run
 ) -> None:
     path = make_config(CONFIG)
     with_vault_key(path, listener.url)
 
-    assert main(["validate", str(path), "--trust-key-service", listener.url]) == 1
+    result = run("validate", str(path), "--trust-key-service", listener.url)
+    assert result.code == 1
 
-    out, err = capsys.readouterr()
+    out, err = result.out, result.err
     assert any(f"X-Vault-Token: {vault_credentials}".encode() in r for r in listener.received)
     assert err.startswith(f"Error: {path}: no usable key to decrypt it")
     assert "canary" not in out + err
 
 
 def test_the_trust_list_comes_from_the_environment_too(
-    make_config, vault_credentials, listener, monkeypatch, capsys
+    make_config, vault_credentials, listener, monkeypatch, run
 ) -> None:
     path = make_config(CONFIG)
     with_vault_key(path, listener.url)
     monkeypatch.setenv("DISPATCHCTL_TRUST_KEY_SERVICE", f"https://vault.example.com {listener.url}")
 
-    assert main(["validate", str(path)]) == 1
+    result = run("validate", str(path))
+    assert result.code == 1
 
     assert listener.received
-    assert "no usable key to decrypt it" in capsys.readouterr().err
+    assert "no usable key to decrypt it" in result.err
 
 
 def test_sops_decrypts_the_bytes_that_were_read_and_hashed(
@@ -224,24 +225,24 @@ def test_sops_is_killed_when_dispatchctl_stops_waiting_for_it(
     not_a_plan = tmp_path / "notes.txt"
     not_a_plan.write_text("mine\n")
 
-    proc = subprocess.run(
-        [sys.executable, "-m", "dispatchctl", "plan", str(path), "-o", str(not_a_plan)],
-        capture_output=True,
-        text=True,
+    proc = process(
+        "plan",
+        path,
+        "-o",
+        not_a_plan,
         env={**os.environ, "DISPATCHCTL_SOPS": exe},
         timeout=60,  # a guard against hanging: the sops stand-in sleeps for 300 s
-        check=False,
     )
 
-    assert proc.returncode == 1
-    assert proc.stderr.startswith(f"Error: cannot save the plan to {not_a_plan}:")
+    assert proc.code == 1
+    assert proc.err.startswith(f"Error: cannot save the plan to {not_a_plan}:")
     pid = int(pid_file.read_text())
     with pytest.raises(ProcessLookupError):
         os.kill(pid, 0)
 
 
 def test_a_key_type_dispatchctl_does_not_know_is_refused_by_name(
-    make_config, sops_env, capsys
+    make_config, sops_env, run
 ) -> None:
     """A newer sops may read it as a remote key service: it is refused, not judged."""
     path = make_config(CONFIG)
@@ -249,9 +250,10 @@ def test_a_key_type_dispatchctl_does_not_know_is_refused_by_name(
         path.read_text().replace("sops:\n", "sops:\n    yubikms:\n        - url: https://x\n", 1)
     )
 
-    assert main(["validate", str(path)]) == 1
+    result = run("validate", str(path))
+    assert result.code == 1
 
-    assert capsys.readouterr().err.splitlines() == [
+    assert result.err.splitlines() == [
         f"Error: {path}: its sops metadata names a key type dispatchctl does not know: yubikms",
         "  hint: dispatchctl uses age and PGP keys, and the key services kms, gcp_kms, azure_kv,"
         " hc_vault, hckms it is told to trust: remove the others from the file's sops section",

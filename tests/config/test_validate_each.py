@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from dispatchctl.cli.main import main
 from tests.config.helpers import HEADER
 
 
@@ -16,15 +15,16 @@ def config(owner: str, token: str) -> str:
     )
 
 
-def test_each_config_alone_other_yaml_passed_over(make_config, tmp_path: Path, capsys) -> None:
+def test_each_config_alone_other_yaml_passed_over(make_config, tmp_path: Path, run) -> None:
     one = make_config(config("one", "canary-each-1"), name="one.yaml")
     two = make_config(config("two", "canary-each-2"), name="two.yaml")  # another owner
     clear = make_config(config("three", "canary-each-3"), name="clear.yaml", encrypt=False)
     other = tmp_path / "workflow.yml"
     other.write_text("on: push\njobs: {}\n")
 
-    assert main(["validate", "--no-decrypt", "--each-file", str(one), str(other), str(two)]) == 0
-    out, err = capsys.readouterr()
+    result = run("validate", "--no-decrypt", "--each-file", str(one), str(other), str(two))
+    assert result.code == 0
+    out, err = result.out, result.err
     assert out.splitlines() == [
         f"{one}: structure valid, secrets not decrypted (owner one: 1 service account, "
         "1 credential)",
@@ -33,8 +33,9 @@ def test_each_config_alone_other_yaml_passed_over(make_config, tmp_path: Path, c
     ]
     assert err == ""
 
-    assert main(["validate", "--no-decrypt", "--each-file", str(clear), str(one)]) == 1
-    out, err = capsys.readouterr()
+    result = run("validate", "--no-decrypt", "--each-file", str(clear), str(one))
+    assert result.code == 1
+    out, err = result.out, result.err
     assert out.startswith(f"{one}: structure valid")
     assert err.startswith(
         f"Error: {clear}:11:16: serviceAccounts[0].credentials[0].token: token is not "
@@ -43,5 +44,6 @@ def test_each_config_alone_other_yaml_passed_over(make_config, tmp_path: Path, c
     assert "canary" not in out + err
 
     # without --each-file the files form one config, which two owners cannot
-    assert main(["validate", "--no-decrypt", str(one), str(two)]) == 1
-    assert "owner differs" in capsys.readouterr().err
+    result = run("validate", "--no-decrypt", str(one), str(two))
+    assert result.code == 1
+    assert "owner differs" in result.err

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from ruamel.yaml import YAML
 
-from dispatchctl.cli.main import main
 from tests.config.helpers import HEADER, KNOWN_HOSTS, block, ssh_key, write
+from tests.support.cli import Run
 
 
 def config(credentials: str) -> str:
@@ -23,18 +23,20 @@ def config(credentials: str) -> str:
     )
 
 
-def validate(path: Path, capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
-    code = main(["validate", "--allow-plaintext", str(path)])
-    out, err = capsys.readouterr()
+def validate(path: Path, run: Run) -> tuple[int, str, str]:
+    result = run("validate", "--allow-plaintext", str(path))
+    code = result.code
+    out, err = result.out, result.err
     return code, out, err
 
 
-def rendered(path: Path, capsys: pytest.CaptureFixture[str]) -> list[dict]:
-    assert main(["render", "--allow-plaintext", str(path)]) == 0
-    return list(YAML(typ="safe").load_all(capsys.readouterr()[0]))
+def rendered(path: Path, run: Run) -> list[dict]:
+    result = run("render", "--allow-plaintext", str(path))
+    assert result.code == 0
+    return list(YAML(typ="safe").load_all(result.out))
 
 
-def test_1_two_credentials_for_one_url_on_one_account(tmp_path: Path, capsys) -> None:
+def test_1_two_credentials_for_one_url_on_one_account(tmp_path: Path, run) -> None:
     path = write(
         tmp_path,
         config(
@@ -43,18 +45,18 @@ def test_1_two_credentials_for_one_url_on_one_account(tmp_path: Path, capsys) ->
             " secretName: other}\n"
         ),
     )
-    code, out, err = validate(path, capsys)
+    code, out, err = validate(path, run)
     assert (code, out) == (1, "")
     assert f"{path}:10:9: serviceAccounts[0].credentials[1]: same git URL https://github.com" in err
 
 
-def test_2_git_over_ssh_without_known_hosts(tmp_path: Path, capsys) -> None:
+def test_2_git_over_ssh_without_known_hosts(tmp_path: Path, run) -> None:
     key = ssh_key("ed25519")
     path = write(
         tmp_path,
         config(f"- type: git\n  host: git.example.com:7999\n  privateKey: |\n{block(key, 4)}\n"),
     )
-    code, out, err = validate(path, capsys)
+    code, out, err = validate(path, run)
     assert (code, out) == (1, "")
     assert err == (
         f"Error: {path}:9:9: serviceAccounts[0].credentials[0]: missing required field knownHosts"
@@ -66,7 +68,7 @@ def test_2_git_over_ssh_without_known_hosts(tmp_path: Path, capsys) -> None:
 
 @pytest.mark.parametrize("registry", ["https://docker.io", "registry-1.docker.io", "docker.io"])
 def test_3_docker_hub_spelled_another_way_is_written_as_docker_looks_it_up(
-    tmp_path: Path, capsys, registry: str
+    tmp_path: Path, run, registry: str
 ) -> None:
     path = write(
         tmp_path,
@@ -75,7 +77,7 @@ def test_3_docker_hub_spelled_another_way_is_written_as_docker_looks_it_up(
             " imagePullSecret: true}\n"
         ),
     )
-    secret, pull, _ = rendered(path, capsys)
+    secret, pull, _ = rendered(path, run)
     assert secret["metadata"]["name"] == "team-1-docker"
     assert secret["metadata"]["annotations"]["tekton.dev/docker-0"] == (
         "https://index.docker.io/v1/"
@@ -83,12 +85,12 @@ def test_3_docker_hub_spelled_another_way_is_written_as_docker_looks_it_up(
     assert pull["metadata"]["name"] == "team-1-docker-pull"
 
 
-def test_4_a_token_ending_in_a_line_break(tmp_path: Path, capsys) -> None:
+def test_4_a_token_ending_in_a_line_break(tmp_path: Path, run) -> None:
     path = write(
         tmp_path,
         config("- type: github\n  username: octocat\n  token: |\n    canary-ghp-9f8e7d\n"),
     )
-    code, out, err = validate(path, capsys)
+    code, out, err = validate(path, run)
     assert (code, out) == (1, "")
     assert err == (
         f"Error: {path}:11:16: serviceAccounts[0].credentials[0].token: token begins or ends"
@@ -98,21 +100,19 @@ def test_4_a_token_ending_in_a_line_break(tmp_path: Path, capsys) -> None:
     )
 
 
-def test_5_an_scm_base_url_with_a_path_keeps_it_out_of_the_annotation(
-    tmp_path: Path, capsys
-) -> None:
+def test_5_an_scm_base_url_with_a_path_keeps_it_out_of_the_annotation(tmp_path: Path, run) -> None:
     path = write(
         tmp_path,
         config(
             "- {type: gitlab, url: 'https://gitlab.example.com/gitlab/', username: u, token: t}\n"
         ),
     )
-    (secret, _) = rendered(path, capsys)
+    (secret, _) = rendered(path, run)
     assert secret["metadata"]["annotations"]["tekton.dev/git-0"] == "https://gitlab.example.com"
     assert secret["stringData"]["scm.provider.url"] == "https://gitlab.example.com/gitlab"
 
 
-def test_6_a_host_in_capitals_is_written_in_lower_case(tmp_path: Path, capsys) -> None:
+def test_6_a_host_in_capitals_is_written_in_lower_case(tmp_path: Path, run) -> None:
     known = KNOWN_HOSTS.replace("github.com", "git.example.com")
     path = write(
         tmp_path,
@@ -122,7 +122,7 @@ def test_6_a_host_in_capitals_is_written_in_lower_case(tmp_path: Path, capsys) -
             f"  privateKey: |\n{block(ssh_key('ed25519'), 4)}\n  knownHosts: {known}\n"
         ),
     )
-    github, ssh, _ = rendered(path, capsys)
+    github, ssh, _ = rendered(path, run)
     assert (github["metadata"]["name"], github["metadata"]["annotations"]["tekton.dev/git-0"]) == (
         "team-1-github",
         "https://github.com",

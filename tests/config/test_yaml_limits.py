@@ -7,9 +7,9 @@ Run as a subprocess, as CI runs it: a crash of the parser would kill pytest itse
 from __future__ import annotations
 
 import resource
-import subprocess
-import sys
 from pathlib import Path
+
+from tests.support.cli import Result, process
 
 MEMORY = 1 << 30  # the address space a check may use; the bomb used to take gigabytes
 WAIT = 60.0  # seconds: a guard against hanging, not a timing assertion
@@ -20,15 +20,8 @@ def bounded() -> None:
     resource.setrlimit(resource.RLIMIT_AS, (MEMORY, MEMORY))
 
 
-def validate(path: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "dispatchctl", "validate", "--no-decrypt", str(path)],
-        capture_output=True,
-        text=True,
-        timeout=WAIT,
-        preexec_fn=bounded,
-        check=False,
-    )
+def validate(path: Path) -> Result:
+    return process("validate", "--no-decrypt", path, timeout=WAIT, preexec_fn=bounded)
 
 
 def test_an_alias_bomb_is_refused_with_its_place(tmp_path: Path) -> None:
@@ -40,9 +33,9 @@ def test_an_alias_bomb_is_refused_with_its_place(tmp_path: Path) -> None:
 
     proc = validate(path)
 
-    assert proc.returncode == 1, proc.stderr
-    assert proc.stdout == ""
-    assert proc.stderr == (
+    assert proc.code == 1, proc.err
+    assert proc.out == ""
+    assert proc.err == (
         f"Error: {path}:10:10: aliases expand the document to more than 1,000,000 values"
         " (nested aliases (an alias bomb?); write the repeated parts out)\n"
     )
@@ -54,29 +47,22 @@ def test_deep_nesting_is_refused_not_a_crash(tmp_path: Path) -> None:
 
     proc = validate(path)
 
-    assert proc.returncode == 1, proc.stderr  # was -11: the parser segfaulted
-    assert proc.stdout == ""
-    assert proc.stderr == (
+    assert proc.code == 1, proc.err  # was -11: the parser segfaulted
+    assert proc.out == ""
+    assert proc.err == (
         f"Error: {path}:4:81: nested deeper than 64 levels"
         " (a config nests 6 levels; look for a runaway [ or {)\n"
     )
 
 
-def validate_encrypted(path: Path, levels: list[str]) -> subprocess.CompletedProcess[str]:
+def validate_encrypted(path: Path, levels: list[str]) -> Result:
     """``validate`` (with decryption) of the encrypted file at ``path`` with ``levels`` added
     before its sops section; asserts that it took dispatchctl, sops included, under 5 s of CPU
     (sops ran for minutes on these files, dispatchctl alone needs a fraction of a second)."""
     text = path.read_text()
     path.write_text(text.replace("sops:\n", "\n".join(levels) + "\nsops:\n", 1))
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    proc = subprocess.run(
-        [sys.executable, "-m", "dispatchctl", "validate", str(path)],
-        capture_output=True,
-        text=True,
-        timeout=WAIT,
-        preexec_fn=bounded,
-        check=False,
-    )
+    proc = process("validate", path, timeout=WAIT, preexec_fn=bounded)
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     assert cpu < 5, cpu
@@ -100,9 +86,9 @@ def test_an_alias_bomb_in_an_encrypted_file_is_refused_before_sops_starts(
 
     proc = validate_encrypted(path, bomb(6))
 
-    assert proc.returncode == 1, proc.stderr
-    assert proc.stdout == ""
-    assert proc.stderr == (
+    assert proc.code == 1, proc.err
+    assert proc.out == ""
+    assert proc.err == (
         f"Error: {path}:11:38: aliases expand the document to more than 1,000,000 values"
         " (nested aliases (an alias bomb?); write the repeated parts out)\n"
     )
@@ -118,11 +104,11 @@ def test_aliases_sops_would_take_minutes_over_are_refused_before_it_starts(
 
     proc = validate_encrypted(path, [*bomb(5), "b5: [*b4, *b4, *b4, *b4, *b4]"])
 
-    assert proc.returncode == 1, proc.stderr
-    assert proc.stdout == ""
+    assert proc.code == 1, proc.err
+    assert proc.out == ""
     assert (
         f"  {path}:1:1: not decrypted, so its secret values were not checked: aliases stand for"
         " 678,995 values, more than the 10,000 sops may expand for this file (past 10,000 at"
         " line 9, column 38; sops expands them itself, and took minutes for a million)"
         " (nested aliases (an alias bomb?); write the repeated parts out)"
-    ) in proc.stderr.splitlines()
+    ) in proc.err.splitlines()

@@ -7,11 +7,11 @@ bodies and kubectl arguments.
 
 from __future__ import annotations
 
-import base64
 import json
 from typing import Any
 
 from tests.conformance.harness import Kubectl, Results, Sequence, Step
+from tests.support.objects import b64
 
 NS = "/api/v1/namespaces/{ns}"
 SECRETS = f"{NS}/secrets"
@@ -22,10 +22,6 @@ STRATEGIC = "application/strategic-merge-patch+json"
 JSON_PATCH = "application/json-patch+json"
 APPLY = "application/apply-patch+yaml"
 TABLE = "application/json;as=Table;v=v1;g=meta.k8s.io,application/json"
-
-
-def b64(text: str) -> str:
-    return base64.b64encode(text.encode()).decode()
 
 
 def secret(name: str, data: dict[str, str] | None = None, **fields: Any) -> dict[str, Any]:

@@ -12,7 +12,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from dispatchctl.localcluster import LocalCluster
+from dispatchctl.localcluster import LocalApiServer
 from tests.conformance import allowlist
 from tests.conformance.corpus import SEQUENCES
 from tests.conformance.harness import Server, differences, run
@@ -42,7 +42,7 @@ def servers(
         token=real_cluster.admin_token,
         tls=ssl.create_default_context(cafile=real_cluster.ca_file),
     )
-    with LocalCluster() as cluster:
+    with LocalApiServer() as cluster:
         local = Server(
             "local", "127.0.0.1", cluster.port, cluster.write_kubeconfig(folder / "local.yaml")
         )

@@ -3,7 +3,6 @@ loader: desired manifests, and the live objects a server would return for them."
 
 from __future__ import annotations
 
-import base64
 import copy
 import zlib
 from collections.abc import Mapping
@@ -12,7 +11,6 @@ from typing import Any
 from dispatchctl.objects import (
     CREDENTIAL_ANNOTATION,
     SECRET,
-    SERVICE_ACCOUNT,
     DesiredObject,
     DesiredState,
     InputFile,
@@ -21,9 +19,8 @@ from dispatchctl.objects import (
     Target,
     owner_labels,
 )
+from tests.support.objects import NS, OWNER, b64
 
-OWNER = "ci-credentials"
-NS = "dispatch"
 TARGET = Target(server="https://127.0.0.1:6443", context="local")
 INPUTS = (InputFile(path="config/ci.yaml", sha256="ab" * 32),)
 
@@ -50,10 +47,6 @@ AKo7tSSPLCcj/Xieg8c7FZBx/JruKMk8bT02YQXnLO6mAAAAAAECAwQF
 KNOWN_HOSTS = (
     "github.com ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl"
 )
-
-
-def b64(value: str) -> str:
-    return base64.b64encode(value.encode()).decode()
 
 
 def github_secret(
@@ -125,30 +118,6 @@ def docker_secret(
         "data": {"username": b64("builder"), "password": b64(password)},
     }
     return DesiredObject(ObjectRef(SECRET, namespace, name), manifest, "config/ci.yaml:19")
-
-
-def account(
-    name: str = "team-1",
-    secrets: tuple[str, ...] = ("team-1-github",),
-    *,
-    pull: tuple[str, ...] = (),
-    namespace: str = NS,
-    owner: str = OWNER,
-    labels: Mapping[str, str] | None = None,
-) -> DesiredObject:
-    manifest: dict[str, Any] = {
-        "apiVersion": "v1",
-        "kind": SERVICE_ACCOUNT,
-        "metadata": {
-            "name": name,
-            "namespace": namespace,
-            "labels": {**(labels or {}), **owner_labels(owner)},
-        },
-        "secrets": [{"name": s} for s in secrets],
-    }
-    if pull:
-        manifest["imagePullSecrets"] = [{"name": s} for s in pull]
-    return DesiredObject(ObjectRef(SERVICE_ACCOUNT, namespace, name), manifest, "ci.yaml:6")
 
 
 def desired_state(*objects: DesiredObject, owner: str = OWNER) -> DesiredState:

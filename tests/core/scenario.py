@@ -12,12 +12,9 @@ from dispatchctl.objects import OWNER_LABEL
 from dispatchctl.plan import Expiring, Plan
 from tests.core.builders import (
     INPUTS,
-    NS,
     SSH_KEY_1,
     SSH_KEY_2,
     TARGET,
-    account,
-    b64,
     desired_state,
     docker_secret,
     github_secret,
@@ -25,6 +22,7 @@ from tests.core.builders import (
     served,
     ssh_secret,
 )
+from tests.support.objects import NS, account, b64
 
 CANARY = "CANARY-7f3a9"
 # every secret value planted in the scenario, desired and live

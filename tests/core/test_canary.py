@@ -11,8 +11,8 @@ from dispatchctl.plan import Action
 from dispatchctl.render.json import plan_document, plan_from_document, render_json
 from dispatchctl.render.markdown import render_markdown
 from dispatchctl.render.text import render_text
-from tests.core.builders import b64
 from tests.core.scenario import PLANTED, forbidden_strings, representative_plan
+from tests.support.objects import b64
 
 
 def outputs() -> dict[str, str]:

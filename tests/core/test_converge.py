@@ -19,7 +19,6 @@ from dispatchctl.plan import Action, Plan
 from tests.core.builders import (
     INPUTS,
     TARGET,
-    account,
     desired_state,
     docker_secret,
     github_secret,
@@ -27,6 +26,7 @@ from tests.core.builders import (
     served,
     ssh_secret,
 )
+from tests.support.objects import account
 
 MAKERS = {
     "github": lambda name, value: github_secret(name, token=value),

@@ -34,11 +34,7 @@ from dispatchctl.plan import (
 )
 from tests.core.builders import (
     INPUTS,
-    NS,
-    OWNER,
     TARGET,
-    account,
-    b64,
     desired_state,
     docker_secret,
     github_secret,
@@ -46,6 +42,7 @@ from tests.core.builders import (
     served,
     ssh_secret,
 )
+from tests.support.objects import NS, OWNER, account, b64
 
 GITHUB = ObjectRef(SECRET, NS, "team-1-github")
 TEAM_1 = ObjectRef(SERVICE_ACCOUNT, NS, "team-1")

@@ -12,16 +12,14 @@ from dispatchctl.objects import OWNER_LABEL, SERVICE_ACCOUNT, ObjectRef
 from dispatchctl.plan import DuplicateUrl, Plan, problems
 from tests.core.builders import (
     INPUTS,
-    NS,
     TARGET,
-    account,
-    b64,
     desired_state,
     docker_secret,
     github_secret,
     live_state,
     served,
 )
+from tests.support.objects import NS, account, b64
 
 TEAM_1 = ObjectRef(SERVICE_ACCOUNT, NS, "team-1")
 

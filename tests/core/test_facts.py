@@ -19,8 +19,6 @@ from tests.core.builders import (
     SSH_KEY_1,
     SSH_KEY_2,
     TARGET,
-    account,
-    b64,
     desired_state,
     docker_secret,
     github_secret,
@@ -28,6 +26,7 @@ from tests.core.builders import (
     served,
     ssh_secret,
 )
+from tests.support.objects import account, b64
 
 FP_1 = inspect_private_key(SSH_KEY_1).fingerprint
 FP_2 = inspect_private_key(SSH_KEY_2).fingerprint

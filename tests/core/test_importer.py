@@ -19,8 +19,8 @@ from dispatchctl.importer import ImportResult, import_namespace, to_yaml
 from dispatchctl.objects import CREDENTIAL_ANNOTATION, MANAGED_BY_LABEL, OWNER_LABEL
 from tests.config.helpers import GITHUB_HOST_KEY, KNOWN_HOSTS, PASSPHRASE_OPENSSH_KEY, ssh_key
 from tests.core.test_purity import FORBIDDEN
+from tests.support.objects import NS, b64
 
-NS = "dispatch"
 TOKEN = "canary-core-token-3c2b1a"
 PASSWORD = "canary-core-password-6f5e4d"
 KEY = ssh_key("ed25519")
@@ -75,10 +75,6 @@ def hand_made(cfg: Config) -> tuple[list[dict[str, Any]], dict[str, dict[str, An
         else:
             accounts.append(live)
     return accounts, secrets
-
-
-def b64(text: str) -> str:
-    return base64.b64encode(text.encode()).decode()
 
 
 def secret(name: str, kind: str, annotations: dict[str, str], **data: str) -> dict[str, Any]:

@@ -10,15 +10,14 @@ from dispatchctl.order import PHASES, phases
 from dispatchctl.plan import Action, Change
 from tests.core.builders import (
     INPUTS,
-    NS,
     TARGET,
-    account,
     desired_state,
     docker_secret,
     github_secret,
     live_state,
     served,
 )
+from tests.support.objects import NS, account
 
 
 def described(groups: list[list[Change]]) -> list[list[str]]:

@@ -37,7 +37,6 @@ from dispatchctl.render.text import NO_CHANGES, render_text, should_color
 from tests.core.builders import (
     INPUTS,
     TARGET,
-    account,
     desired_state,
     docker_secret,
     github_secret,
@@ -45,6 +44,7 @@ from tests.core.builders import (
     served,
 )
 from tests.core.scenario import representative_plan
+from tests.support.objects import account
 
 GOLDEN = Path(__file__).parent / "golden"
 SCHEMA = json.loads((Path(__file__).parents[2] / "schemas" / "plan.schema.json").read_text())

@@ -11,14 +11,13 @@ from dispatchctl.errors import PlanError
 from dispatchctl.plan import Plan
 from tests.core.builders import (
     INPUTS,
-    NS,
     TARGET,
-    account,
     desired_state,
     github_secret,
     live_state,
     served,
 )
+from tests.support.objects import NS, account
 
 TEAM_1 = (github_secret("team-1-github", token="new-1"), account("team-1", ("team-1-github",)))
 TEAM_2 = (github_secret("team-2-github", token="new-2"), account("team-2", ("team-2-github",)))

@@ -13,7 +13,6 @@ from dispatchctl.plan import Plan, check, problems
 from tests.core.builders import (
     INPUTS,
     TARGET,
-    account,
     desired_state,
     docker_secret,
     github_secret,
@@ -21,6 +20,7 @@ from tests.core.builders import (
     served,
     ssh_secret,
 )
+from tests.support.objects import account
 
 
 def plan_for(*desired: Any, live: tuple[Any, ...] = (), **options: Any) -> Plan:

@@ -1,5 +1,5 @@
-"""End-to-end set-up: configs encrypted with the real sops, the real CLI run in-process
-against the local cluster through a kubeconfig, and the request log read back.
+"""End-to-end set-up: configs encrypted with the real sops, the real CLI run (tests.support.cli)
+against the cluster under test through a kubeconfig, and the request log read back.
 
 Every secret value in the configs is a canary (``CANARIES``): the canary test searches every
 output for them, and ``Run`` asserts no traceback ever reaches the user.
@@ -9,25 +9,21 @@ from __future__ import annotations
 
 import base64
 import json
-import logging
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
 
-from dispatchctl.cli.main import main
-from dispatchctl.cluster import Cluster, connect
-from dispatchctl.cluster.write import create_namespace
+from dispatchctl.cluster import Cluster
 from dispatchctl.localcluster.faults import RequestRecord
 from tests.config.helpers import KNOWN_HOSTS, ssh_key
 from tests.fixtures.cluster import ApiServer
 from tests.fixtures.sops import edit_file
+from tests.support.cli import Result, Run
+from tests.support.objects import NS, OWNER
 
-OWNER = "ci-credentials"
-NS = "dispatch"
 NO_CHANGES = "No changes. The cluster matches the configuration."
 WRITE_VERBS = frozenset({"create", "update", "patch", "delete", "deletecollection"})
 
@@ -98,38 +94,7 @@ def config_text(
     return yaml.safe_dump(document, sort_keys=False)
 
 
-@dataclass(frozen=True)
-class Result:
-    code: int
-    out: str
-    err: str
-
-
-Run = Callable[..., Result]
 Write = Callable[..., Path]
-
-
-@pytest.fixture
-def run(capsys: pytest.CaptureFixture[str]) -> Run:
-    """``run("plan", FILE, ...)``: the CLI in-process; returns exit code, stdout and stderr.
-
-    Fails the test if a traceback reached either stream. Arguments that are Paths are passed
-    as strings.
-    """
-
-    def invoke(*args: str | Path) -> Result:
-        capsys.readouterr()  # what came before belongs to another run
-        logger = logging.getLogger("dispatchctl")
-        saved = (logger.handlers[:], logger.level, logger.propagate)
-        try:
-            code = main([str(a) for a in args])
-        finally:  # -v points our logger at this test's captured stderr: undo it
-            logger.handlers[:], logger.level, logger.propagate = saved
-        out, err = capsys.readouterr()
-        assert "Traceback" not in out + err, err
-        return Result(code, out, err)
-
-    return invoke
 
 
 @pytest.fixture
@@ -161,21 +126,6 @@ def write_config(make_config: Callable[..., Path], sops_env: object, tmp_path: P
 @pytest.fixture
 def cluster_args(kubeconfig: Path) -> list[str]:
     return [f"--kubeconfig={kubeconfig}"]
-
-
-@pytest.fixture
-def dispatch_ns(apiserver: ApiServer, api: Cluster) -> str:
-    """The ``dispatch`` namespace exists; the request log starts after it."""
-    create_namespace(api, NS)
-    apiserver.requests.clear()
-    return NS
-
-
-@pytest.fixture
-def api(kubeconfig: Path) -> Iterator[Cluster]:
-    """Our own client, for reading what the cluster holds after a CLI run."""
-    with connect(kubeconfig=str(kubeconfig)) as cluster:
-        yield cluster
 
 
 def get(api: Cluster, kind: str, name: str, namespace: str = NS) -> dict[str, Any] | None:

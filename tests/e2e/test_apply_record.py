@@ -4,20 +4,24 @@ screen after the progress bar (``--quiet`` keeps only the summary)."""
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from dispatchctl.cluster import Cluster
 from dispatchctl.localcluster import Fault
-from tests.e2e.conftest import Run, Write, get, github, gitlab
+from tests.e2e.conftest import (
+    Write,
+    get,
+    github,
+    gitlab,
+)
 from tests.e2e.test_terminal import apply_at_terminal
 from tests.fixtures.cluster import ApiServer
 from tests.fixtures.sops import AgeKey
+from tests.support.cli import ARGV, Run, keyed_environment
 
 NAMESPACE_BLOCK = "  + Namespace brand-new\n      # --create-namespace; never pruned\n"
 
@@ -106,9 +110,8 @@ def test_an_interrupted_apply_says_interrupted(
     # the second is in flight (with only the first slowed, a real apiserver could finish the
     # rest before the signal arrived)
     apiserver.faults.add(Fault(verb="create", resource="secrets", latency=1.0, count=None))
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("SOPS_", "KUBE"))}
-    env["SOPS_AGE_KEY_FILE"] = str(age_key.key_file)
-    argv = [sys.executable, "-m", "dispatchctl", "apply", str(config), "--auto-approve"]
+    env = keyed_environment(age_key.key_file)
+    argv = [*ARGV, "apply", str(config), "--auto-approve"]
     argv += [f"--kubeconfig={kubeconfig}", "--parallelism=1"]
     proc = subprocess.Popen(
         argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True

@@ -29,8 +29,6 @@ from tests.e2e.conftest import (
     OWNER,
     TOKEN_1,
     TOKEN_2,
-    Result,
-    Run,
     Write,
     bitbucket,
     canaries,
@@ -42,6 +40,7 @@ from tests.e2e.conftest import (
 )
 from tests.fixtures.cluster import ApiServer, Kubectl
 from tests.fixtures.sops import AgeKey
+from tests.support.cli import Result, Run
 
 ROTATED = ssh_key("rsa")  # the SSH key after a rotation
 

@@ -18,7 +18,6 @@ from tests.e2e.conftest import (
     OWNER,
     TOKEN_1,
     TOKEN_2,
-    Run,
     Write,
     apply_ok,
     changes,
@@ -32,6 +31,7 @@ from tests.e2e.conftest import (
     write_log,
 )
 from tests.fixtures.cluster import ApiServer, Kubectl
+from tests.support.cli import Run
 
 pytestmark = pytest.mark.usefixtures("dispatch_ns")
 

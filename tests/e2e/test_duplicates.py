@@ -14,7 +14,6 @@ from tests.e2e.conftest import (
     NS,
     TOKEN_1,
     TOKEN_2,
-    Run,
     Write,
     apply_ok,
     canaries,
@@ -28,6 +27,7 @@ from tests.e2e.conftest import (
 from tests.e2e.test_import import link, login, scm
 from tests.fixtures.cluster import ApiServer, Kubectl
 from tests.fixtures.sops import AgeKey
+from tests.support.cli import Run
 
 pytestmark = pytest.mark.usefixtures("dispatch_ns")
 BY_HAND = "canary-by-hand-4e5f6a7b"

@@ -9,7 +9,15 @@ from datetime import date, timedelta
 
 import pytest
 
-from tests.e2e.conftest import TOKEN_1, Run, Write, apply_ok, docker, github, gitlab
+from tests.e2e.conftest import (
+    TOKEN_1,
+    Write,
+    apply_ok,
+    docker,
+    github,
+    gitlab,
+)
+from tests.support.cli import Run
 
 pytestmark = pytest.mark.usefixtures("dispatch_ns")
 

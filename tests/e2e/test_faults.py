@@ -8,10 +8,8 @@ hundred ms of backoff at most) and 429s carry ``Retry-After: 0``, so no test wai
 
 from __future__ import annotations
 
-import os
 import re
 import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
@@ -29,7 +27,6 @@ from tests.e2e.conftest import (
     OWNER,
     TOKEN_1,
     TOKEN_2,
-    Run,
     Write,
     decoded,
     docker,
@@ -41,6 +38,7 @@ from tests.e2e.conftest import (
 )
 from tests.fixtures.cluster import ApiServer, lease_found_taken
 from tests.fixtures.sops import AgeKey
+from tests.support.cli import ARGV, Run, keyed_environment
 from tests.waiting import wait_for
 
 pytestmark = pytest.mark.usefixtures("dispatch_ns")
@@ -279,10 +277,9 @@ def test_two_applies_at_once_take_turns(
     # the Lease taken
     hold = threading.Event()
     apiserver.faults.add(Fault(verb="create", resource="secrets", hold=hold))
-    argv = [sys.executable, "-m", "dispatchctl", "apply", str(config), "--auto-approve"]
+    argv = [*ARGV, "apply", str(config), "--auto-approve"]
     argv += [f"--kubeconfig={kubeconfig}", "--lock-timeout=60s"]
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("SOPS_", "KUBE"))}
-    env["SOPS_AGE_KEY_FILE"] = str(age_key.key_file)
+    env = keyed_environment(age_key.key_file)
     jobs = [
         subprocess.Popen(
             argv,

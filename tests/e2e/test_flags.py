@@ -7,17 +7,20 @@ from pathlib import Path
 
 import pytest
 
-from dispatchctl.cli.main import COMMANDS, cli
-from tests.e2e.conftest import NO_CHANGES, Run, Write, github, plan_json
+from tests.e2e.conftest import (
+    NO_CHANGES,
+    Write,
+    github,
+    plan_json,
+)
+from tests.support.cli import Run, command_lines
 
 
 def leaf_commands() -> list[list[str]]:
-    words: list[list[str]] = []
-    for name in COMMANDS:
-        command = cli.get_command(None, name)  # type: ignore[arg-type]
-        subcommands = getattr(command, "commands", None)
-        words += [[name, sub] for sub in subcommands] if subcommands else [[name]]
-    return words
+    """The command lines that run something: each subcommand, not its group."""
+    lines = command_lines()
+    groups = {words[0] for words in lines if len(words) == 2}
+    return [words for words in lines if words and (len(words) == 2 or words[0] not in groups)]
 
 
 @pytest.mark.parametrize("words", leaf_commands(), ids=" ".join)
@@ -111,19 +114,13 @@ def test_settings_from_dispatchctl_variables_and_the_command_line_wins(
 
 
 @pytest.mark.usefixtures("dispatch_ns")
-def test_decisions_never_come_from_the_environment(
+def test_auto_approve_never_comes_from_the_environment(
     run: Run, write_config: Write, cluster_args: list[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Approving, deleting everything, adopting and plaintext stay on the job's command line."""
+    """DISPATCHCTL_AUTO_APPROVE approves nothing; that no deciding option has a variable at all
+    is checked over the click options in tests/test_cli_main.py."""
     config = write_config({"team-1": [github()]})
-    for name in (
-        "AUTO_APPROVE",
-        "ALLOW_DELETE_ALL",
-        "ADOPT",
-        "ALLOW_PLAINTEXT",
-        "CREATE_NAMESPACE",
-    ):
-        monkeypatch.setenv(f"DISPATCHCTL_{name}", "1")
+    monkeypatch.setenv("DISPATCHCTL_AUTO_APPROVE", "1")
     refused = run("apply", config, *cluster_args)
     assert refused.code == 1
     assert "not at a terminal, so nobody can confirm the plan" in refused.err

@@ -24,7 +24,6 @@ from tests.e2e.conftest import (
     NS,
     OWNER,
     SSH_KEY,
-    Run,
     Write,
     canaries,
     config_text,
@@ -36,6 +35,7 @@ from tests.e2e.conftest import (
 )
 from tests.fixtures.cluster import ApiServer, Kubectl
 from tests.fixtures.sops import AgeKey, encrypt_file
+from tests.support.cli import Run, process
 
 # --- sops ciphertext that nothing will decrypt ----------------------------------------------
 
@@ -199,15 +199,6 @@ def test_a_webhook_denial_quoting_secret_values_shows_reason_code_and_fields_onl
 # --- where output goes, and inputs that are no files ----------------------------------------
 
 
-def _cli(*args: str | Path, cwd: Path, timeout: float = 60) -> subprocess.CompletedProcess[str]:
-    """The CLI in a process of its own (in ``cwd``, where --local keeps its state): a read
-    that blocks fails the test instead of hanging the suite."""
-    argv = [sys.executable, "-m", "dispatchctl", *map(str, args)]
-    return subprocess.run(
-        argv, capture_output=True, text=True, timeout=timeout, check=False, cwd=cwd
-    )
-
-
 @pytest.mark.usefixtures("dispatch_ns")
 def test_plan_out_never_replaces_what_is_not_a_plan(
     run: Run, write_config: Write, cluster_args: list[str], tmp_path: Path
@@ -272,13 +263,13 @@ def test_a_fifo_or_device_given_as_config_or_plan_is_refused_without_waiting(
         ("show", fifo),
         ("force-unlock", "--local", "--yes", fifo),
     ):
-        result = _cli(*args, cwd=tmp_path, timeout=20)
-        assert result.returncode == 1, args
-        assert "Traceback" not in result.stderr
-        assert f"{fifo}: cannot read the file (a FIFO, not a regular file)" in result.stderr, args
-    result = _cli("show", "/dev/zero", cwd=tmp_path)
-    assert result.returncode == 1
-    assert result.stderr.startswith(
+        result = process(*args, cwd=tmp_path, timeout=20)
+        assert result.code == 1, args
+        assert "Traceback" not in result.err
+        assert f"{fifo}: cannot read the file (a FIFO, not a regular file)" in result.err, args
+    result = process("show", "/dev/zero", cwd=tmp_path)
+    assert result.code == 1
+    assert result.err.startswith(
         "Error: /dev/zero: cannot read the file (a character device, not a regular file)"
     )
 
@@ -289,9 +280,9 @@ def test_import_out_never_follows_a_link(tmp_path: Path) -> None:
     link = tmp_path / "link"
     link.symlink_to(victim)
     importing = ("import", "-n", "dispatch", "--local", "-o", link, "--force")
-    result = _cli(*importing, cwd=tmp_path, timeout=30)
-    assert result.returncode == 1
-    assert result.stderr.splitlines()[0] == (
+    result = process(*importing, cwd=tmp_path, timeout=30)
+    assert result.code == 1
+    assert result.err.splitlines()[0] == (
         f"Error: cannot write {link}: it is a symbolic link (dispatchctl never writes through one)"
     )
     assert victim.read_text() == "keep me\n"
@@ -299,9 +290,9 @@ def test_import_out_never_follows_a_link(tmp_path: Path) -> None:
     # a link into a folder that does not exist: once "the sops binary was not found"
     into_nowhere = tmp_path / "into-nowhere.yaml"
     into_nowhere.symlink_to(tmp_path / "missing" / "ci.yaml")
-    result = _cli("import", "-n", "dispatch", "--local", "-o", into_nowhere, cwd=tmp_path)
-    assert result.returncode == 1
-    assert result.stderr.splitlines()[0] == (
+    result = process("import", "-n", "dispatch", "--local", "-o", into_nowhere, cwd=tmp_path)
+    assert result.code == 1
+    assert result.err.splitlines()[0] == (
         f"Error: cannot write {into_nowhere}: it is a symbolic link (dispatchctl never writes"
         " through one)"
     )

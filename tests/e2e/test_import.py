@@ -29,14 +29,13 @@ from tests.e2e.conftest import (
     NS,
     SSH_KEY,
     TOKEN_1,
-    Result,
-    Run,
     apply_ok,
     canaries,
     plan_json,
 )
 from tests.fixtures.cluster import Kubectl
 from tests.fixtures.sops import AgeKey
+from tests.support.cli import Result, Run
 
 OPAQUE_VALUE = "canary-opaque-5d4c3b2a1f0e"
 

@@ -29,8 +29,6 @@ from tests.e2e.conftest import (
     NO_CHANGES,
     NS,
     TOKEN_1,
-    Result,
-    Run,
     Write,
     apply_ok,
     canaries,
@@ -43,6 +41,7 @@ from tests.e2e.conftest import (
 )
 from tests.fixtures.cluster import Kubectl
 from tests.fixtures.sops import AgeKey, generate_age_key
+from tests.support.cli import Result, Run
 
 pytestmark = pytest.mark.usefixtures("dispatch_ns")
 

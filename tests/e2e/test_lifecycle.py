@@ -16,7 +16,6 @@ from tests.e2e.conftest import (
     OWNER,
     TOKEN_1,
     TOKEN_2,
-    Run,
     Write,
     apply_ok,
     changes,
@@ -33,6 +32,7 @@ from tests.e2e.conftest import (
     writes,
 )
 from tests.fixtures.cluster import ApiServer
+from tests.support.cli import Run
 
 
 @pytest.mark.usefixtures("dispatch_ns", "sops_env")

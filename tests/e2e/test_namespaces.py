@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from collections import Counter
 
 import pytest
@@ -13,7 +10,6 @@ from dispatchctl.cluster import Cluster
 from dispatchctl.localcluster import Fault
 from tests.e2e.conftest import (
     NO_CHANGES,
-    Run,
     Write,
     changes,
     get,
@@ -24,6 +20,7 @@ from tests.e2e.conftest import (
 )
 from tests.fixtures.cluster import ApiServer
 from tests.fixtures.sops import AgeKey
+from tests.support.cli import Run, keyed_environment, process
 
 pytestmark = pytest.mark.usefixtures("dispatch_ns")
 
@@ -80,16 +77,9 @@ def test_with_namespaced_rights_only_the_config_s_namespaces_are_read_and_it_say
     apiserver.faults.add(Fault(verb="list", namespace="", status=403, count=None))
 
     apiserver.requests.clear()
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("SOPS_", "KUBE"))}
-    proc = subprocess.run(
-        [sys.executable, "-m", "dispatchctl", "plan", str(first), str(second), *cluster_args],
-        env={**env, "SOPS_AGE_KEY_FILE": str(age_key.key_file)},
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    assert proc.returncode == 0
-    assert proc.stdout.rstrip().endswith(NO_CHANGES)
+    proc = process("plan", first, second, *cluster_args, env=keyed_environment(age_key.key_file))
+    assert proc.code == 0
+    assert proc.out.rstrip().endswith(NO_CHANGES)
     assert Counter((r.verb, r.resource, r.namespace) for r in apiserver.requests) == {
         ("list", "secrets", ""): 1,
         ("list", "serviceaccounts", ""): 1,
@@ -99,7 +89,7 @@ def test_with_namespaced_rights_only_the_config_s_namespaces_are_read_and_it_say
         ("list", "serviceaccounts", "builds"): 1,
         ("list", "serviceaccounts", "dispatch"): 1,
     }
-    assert sorted(proc.stderr.splitlines()) == [
+    assert sorted(proc.err.splitlines()) == [
         f"not allowed to list {plural} in all namespaces: only the config's namespaces are "
         "read, and this owner's objects in other namespaces are not pruned"
         for plural in ("secrets", "serviceaccounts")

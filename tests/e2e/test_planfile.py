@@ -21,7 +21,6 @@ from tests.e2e.conftest import (
     NS,
     TOKEN_1,
     TOKEN_2,
-    Run,
     Write,
     apply_ok,
     canaries,
@@ -33,6 +32,7 @@ from tests.e2e.conftest import (
     writes,
 )
 from tests.fixtures.cluster import ApiServer, Kubectl
+from tests.support.cli import Run
 
 
 def save_plan(run: Run, config: Path, plan_file: Path, *args: str) -> str:

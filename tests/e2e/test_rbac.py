@@ -5,8 +5,6 @@ cluster-wide or in one namespace."""
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -17,7 +15,6 @@ from tests.e2e.conftest import (
     NO_CHANGES,
     NS,
     TOKEN_2,
-    Result,
     Write,
     docker,
     get,
@@ -27,6 +24,7 @@ from tests.e2e.conftest import (
 )
 from tests.fixtures.cluster import ApiServer, Kubectl
 from tests.fixtures.controlplane import RealCluster
+from tests.support.cli import Result, process
 
 pytestmark = pytest.mark.real_only(reason="the local cluster authorizes every request")
 
@@ -39,20 +37,7 @@ Cli = Callable[..., Result]
 @pytest.fixture
 def cli(sops_env: object) -> Cli:
     """dispatchctl as a process; sops finds the session's key in the environment."""
-
-    def invoke(*args: str | Path) -> Result:
-        proc = subprocess.run(
-            [sys.executable, "-m", "dispatchctl", *map(str, args)],
-            env=dict(os.environ),
-            capture_output=True,
-            text=True,
-            timeout=300,
-            check=False,
-        )
-        assert "Traceback" not in proc.stderr, proc.stderr
-        return Result(proc.returncode, proc.stdout, proc.stderr)
-
-    return invoke
+    return process
 
 
 def pipeline_kubeconfig(

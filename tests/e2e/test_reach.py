@@ -12,13 +12,13 @@ from tests.e2e.conftest import (
     DOCKER_PASSWORD,
     SSH_KEY,
     TOKEN_1,
-    Run,
     Write,
     apply_ok,
     docker,
     git_ssh,
     github,
 )
+from tests.support.cli import Run
 
 pytestmark = pytest.mark.usefixtures("dispatch_ns")
 

@@ -7,8 +7,14 @@ from collections import Counter
 
 import pytest
 
-from tests.e2e.conftest import TOKEN_2, Run, Write, github, writes
+from tests.e2e.conftest import (
+    TOKEN_2,
+    Write,
+    github,
+    writes,
+)
 from tests.fixtures.cluster import ApiServer
+from tests.support.cli import Run
 
 pytestmark = pytest.mark.usefixtures("dispatch_ns")
 

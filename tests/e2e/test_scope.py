@@ -12,7 +12,6 @@ from tests.e2e.conftest import (
     NO_CHANGES,
     NS,
     TOKEN_2,
-    Run,
     Write,
     changes,
     get,
@@ -20,6 +19,7 @@ from tests.e2e.conftest import (
     gitlab,
     plan_json,
 )
+from tests.support.cli import Run
 
 pytestmark = pytest.mark.usefixtures("dispatch_ns")
 PARTIAL = (

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import sys
 from pathlib import Path
 
 import pytest
@@ -12,6 +10,7 @@ from dispatchctl.cluster import Cluster
 from tests.e2e.conftest import Write, get, github, write_log
 from tests.fixtures.cluster import ApiServer
 from tests.fixtures.sops import AgeKey
+from tests.support.cli import ARGV, keyed_environment
 from tests.terminal import run_at_terminal
 
 pytestmark = pytest.mark.usefixtures("dispatch_ns")
@@ -21,9 +20,8 @@ def apply_at_terminal(
     config: Path, kubeconfig: Path, age_key: AgeKey, answer: bytes, *extra: str
 ) -> tuple[int, str]:
     """Run apply with stdin/stdout/stderr on a pty, answer the prompt; (exit code, screen)."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("SOPS_", "KUBE"))}
-    env.update(SOPS_AGE_KEY_FILE=str(age_key.key_file), TERM="xterm")
-    argv = [sys.executable, "-m", "dispatchctl", "apply", str(config), f"--kubeconfig={kubeconfig}"]
+    env = keyed_environment(age_key.key_file, TERM="xterm")
+    argv = [*ARGV, "apply", str(config), f"--kubeconfig={kubeconfig}"]
     return run_at_terminal([*argv, *extra], env, answer, timeout=60)
 
 

@@ -11,9 +11,14 @@ import secrets
 
 import pytest
 
-from tests.e2e.conftest import NS, Run, Write, apply_ok
+from tests.e2e.conftest import (
+    NS,
+    Write,
+    apply_ok,
+)
 from tests.fixtures.cluster import Kubectl
 from tests.fixtures.servers import ProviderApi, StartRegistry, Token
+from tests.support.cli import Run
 
 pytestmark = pytest.mark.usefixtures("dispatch_ns", "trust_test_ca")
 

@@ -11,7 +11,7 @@ from typing import Any
 import kubernetes
 import pytest
 
-from dispatchctl.localcluster import LocalCluster
+from dispatchctl.localcluster import LocalApiServer
 
 Http = Callable[..., tuple[int, Any, dict[str, str]]]
 
@@ -34,7 +34,7 @@ def coordination(api_client: kubernetes.client.ApiClient) -> kubernetes.client.C
 
 
 def request(
-    target: LocalCluster | int,
+    target: LocalApiServer | int,
     method: str,
     path: str,
     body: Any = None,
@@ -58,7 +58,7 @@ def request(
 
 
 @pytest.fixture
-def http(local_cluster: LocalCluster) -> Http:
+def http(local_cluster: LocalApiServer) -> Http:
     def run(method: str, path: str, body: Any = None, headers: dict[str, str] | None = None):
         return request(local_cluster, method, path, body, headers)
 

@@ -20,13 +20,14 @@ from urllib.parse import urlsplit
 import pytest
 
 from tests.fixtures.cluster import KUBECTL
+from tests.support.cli import ARGV, Result, process
 
-SERVE = (sys.executable, "-m", "dispatchctl", "local-cluster", "serve")
+SERVE = (*ARGV, "local-cluster", "serve")
 
 
-def serve_once(*args: str) -> subprocess.CompletedProcess[str]:
+def serve_once(*args: str) -> Result:
     """serve with arguments it refuses: it exits at once."""
-    return subprocess.run([*SERVE, *args], capture_output=True, text=True, timeout=30)
+    return process("local-cluster", "serve", *args, timeout=30)
 
 
 @contextmanager
@@ -106,11 +107,11 @@ def test_unusable_state_file_is_an_error_not_a_traceback(tmp_path: Path) -> None
     state = tmp_path / "state.db"
     state.write_text("not sqlite" * 200)
     result = serve_once("--state", str(state))
-    assert result.returncode == 1
-    assert result.stdout == ""
-    assert result.stderr.startswith(f"Error: state file {state} is not a local-cluster state file")
-    assert "hint: pass another --state path" in result.stderr
-    assert "Traceback" not in result.stderr
+    assert result.code == 1
+    assert result.out == ""
+    assert result.err.startswith(f"Error: state file {state} is not a local-cluster state file")
+    assert "hint: pass another --state path" in result.err
+    assert "Traceback" not in result.err
 
 
 # --- the token (issue 9 item 5): never on the command line unless forced, never readable by
@@ -230,17 +231,17 @@ def test_a_bad_token_file_is_a_clear_error(tmp_path: Path, content: str, message
     path = tmp_path / "token"
     path.write_text(content)
     result = serve_once("--token-file", str(path))
-    assert (result.returncode, result.stdout) == (1, "")
-    assert result.stderr.startswith(message.format(path=path)), result.stderr
-    assert "Traceback" not in result.stderr
+    assert (result.code, result.out) == (1, "")
+    assert result.err.startswith(message.format(path=path)), result.err
+    assert "Traceback" not in result.err
 
 
 def test_a_fifo_as_token_file_is_refused_at_once(tmp_path: Path) -> None:
     fifo = tmp_path / "token"
     os.mkfifo(fifo)
     result = serve_once("--token-file", str(fifo))
-    assert result.returncode == 1
-    assert result.stderr.startswith(f"Error: token file {fifo} is not a regular file")
+    assert result.code == 1
+    assert result.err.startswith(f"Error: token file {fifo} is not a regular file")
 
 
 def test_the_kubeconfig_never_replaces_a_symlink_target(tmp_path: Path) -> None:
@@ -249,7 +250,7 @@ def test_the_kubeconfig_never_replaces_a_symlink_target(tmp_path: Path) -> None:
     link = tmp_path / "k.yaml"
     link.symlink_to(target)
     result = serve_once("--write-kubeconfig", str(link))
-    assert result.returncode == 1
-    assert result.stderr.startswith(f"Error: cannot write kubeconfig {link}: it is not a regular")
+    assert result.code == 1
+    assert result.err.startswith(f"Error: cannot write kubeconfig {link}: it is not a regular")
     assert target.read_text() == "keep me\n"
     assert link.is_symlink()

@@ -7,11 +7,13 @@ import json
 import kubernetes
 import pytest
 
-from dispatchctl.localcluster import Fault, LocalCluster
+from dispatchctl.localcluster import Fault, LocalApiServer
 from tests.localcluster.conftest import request
 
 
-def test_each_test_starts_with_the_system_namespaces(local_cluster: LocalCluster, kubectl) -> None:
+def test_each_test_starts_with_the_system_namespaces(
+    local_cluster: LocalApiServer, kubectl
+) -> None:
     kubectl("create", "namespace", "leftover")
     names = json.loads(kubectl("get", "namespaces", "-o", "json").stdout)
     assert [i["metadata"]["name"] for i in names["items"]] == [
@@ -26,7 +28,7 @@ def test_each_test_starts_with_the_system_namespaces(local_cluster: LocalCluster
     assert "leftover" not in [i["metadata"]["name"] for i in names["items"]]
 
 
-def test_python_client_reads_the_kubeconfig(kubeconfig, local_cluster: LocalCluster) -> None:
+def test_python_client_reads_the_kubeconfig(kubeconfig, local_cluster: LocalApiServer) -> None:
     client = kubernetes.config.new_client_from_config(str(kubeconfig))
     core = kubernetes.client.CoreV1Api(client)
     core.create_namespaced_service_account("default", {"metadata": {"name": "robot"}})
@@ -38,7 +40,7 @@ def test_an_exception_in_a_server_thread_surfaces_in_the_test() -> None:
     def broken(*args: object) -> None:
         raise RuntimeError("bug in a handler")
 
-    with LocalCluster() as cluster:
+    with LocalApiServer() as cluster:
         cluster.api.handle = broken  # type: ignore[method-assign]
         status, body, _ = request(cluster, "GET", "/api/v1/namespaces")
         assert (status, body["reason"]) == (500, "InternalError")
@@ -47,7 +49,7 @@ def test_an_exception_in_a_server_thread_surfaces_in_the_test() -> None:
         cluster.check()  # reported once
 
 
-def test_reset_clears_faults_and_the_request_log(local_cluster: LocalCluster) -> None:
+def test_reset_clears_faults_and_the_request_log(local_cluster: LocalApiServer) -> None:
     local_cluster.faults.add(Fault(status=500, count=None))
     assert request(local_cluster, "GET", "/api/v1/namespaces")[0] == 500
     local_cluster.reset()

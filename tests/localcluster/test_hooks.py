@@ -11,7 +11,7 @@ import kubernetes
 import pytest
 import urllib3
 
-from dispatchctl.localcluster import Fault, LocalCluster
+from dispatchctl.localcluster import Fault, LocalApiServer
 from tests.localcluster.conftest import request
 from tests.waiting import wait_for
 
@@ -88,7 +88,7 @@ def test_latency_delays_the_answer(local_cluster) -> None:
     assert time.monotonic() - started >= 0.3
 
 
-def in_thread(local_cluster: LocalCluster, method: str, path: str, body: object = None):
+def in_thread(local_cluster: LocalApiServer, method: str, path: str, body: object = None):
     """Send one request from a thread; returns the thread and the list its status lands in."""
     answers: list[int] = []
     thread = threading.Thread(
@@ -165,7 +165,7 @@ def test_request_log_and_counts(core, local_cluster) -> None:
 
 
 def test_bearer_token_is_required_when_set(tmp_path) -> None:
-    with LocalCluster(token="t0ken") as cluster:
+    with LocalApiServer(token="t0ken") as cluster:
         status, body, _ = request(cluster, "GET", "/api/v1/namespaces")
         assert (status, body) == (
             401,
@@ -192,7 +192,7 @@ def test_bearer_token_is_required_when_set(tmp_path) -> None:
 
 
 def test_request_log_can_be_switched_off_for_long_running_servers() -> None:
-    with LocalCluster(record_requests=False) as cluster:
+    with LocalApiServer(record_requests=False) as cluster:
         assert request(cluster, "GET", "/api/v1/namespaces")[0] == 200
         assert cluster.requests == []
         assert cluster.count() == 0

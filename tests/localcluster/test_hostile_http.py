@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from dispatchctl.localcluster import LocalCluster, Timeouts
+from dispatchctl.localcluster import LocalApiServer, Timeouts
 
 TOKEN = "hostile-test-token"
 AUTH = f"Authorization: Bearer {TOKEN}\r\n"
@@ -25,18 +25,18 @@ GO_400 = (
 
 
 @pytest.fixture
-def cluster() -> Iterator[LocalCluster]:
+def cluster() -> Iterator[LocalApiServer]:
     short = Timeouts(header=0.5, idle=0.5, request=1.0)
-    with LocalCluster(token=TOKEN, timeouts=short) as server:
+    with LocalApiServer(token=TOKEN, timeouts=short) as server:
         yield server
         server.check()
 
 
 @pytest.fixture
-def connect() -> Iterator[Callable[[LocalCluster], socket.socket]]:
+def connect() -> Iterator[Callable[[LocalApiServer], socket.socket]]:
     opened: list[socket.socket] = []
 
-    def open_one(cluster: LocalCluster) -> socket.socket:
+    def open_one(cluster: LocalApiServer) -> socket.socket:
         sock = socket.create_connection(("127.0.0.1", cluster.port), timeout=5)
         sock.settimeout(5)
         opened.append(sock)
@@ -67,7 +67,7 @@ def parse(raw: bytes) -> tuple[int, dict[str, str], Any]:
     return int(lines[0].split()[1]), headers, json.loads(body)
 
 
-def test_a_body_is_never_read_before_the_token_is_checked(cluster: LocalCluster, connect) -> None:
+def test_a_body_is_never_read_before_the_token_is_checked(cluster: LocalApiServer, connect) -> None:
     sock = connect(cluster)
     head = f"POST {SECRETS} HTTP/1.1\r\nHost: x\r\nContent-Length: {200 << 20}\r\n\r\n"
     sock.sendall(head.encode() + b"x" * 65536)  # of 200 MiB announced
@@ -77,7 +77,7 @@ def test_a_body_is_never_read_before_the_token_is_checked(cluster: LocalCluster,
 
 
 def test_expect_continue_is_not_granted_to_an_unauthenticated_client(
-    cluster: LocalCluster,
+    cluster: LocalApiServer,
     connect,
 ) -> None:
     sock = connect(cluster)
@@ -90,7 +90,9 @@ def test_expect_continue_is_not_granted_to_an_unauthenticated_client(
     assert b"100 Continue" not in raw
 
 
-def test_expect_continue_is_granted_when_the_body_is_wanted(cluster: LocalCluster, connect) -> None:
+def test_expect_continue_is_granted_when_the_body_is_wanted(
+    cluster: LocalApiServer, connect
+) -> None:
     body = json.dumps({"metadata": {"name": "s"}}).encode()
     sock = connect(cluster)
     sock.sendall(
@@ -113,7 +115,7 @@ TOO_LARGE = {
 }
 
 
-def test_a_body_over_3_mib_is_refused_unread(cluster: LocalCluster, connect) -> None:
+def test_a_body_over_3_mib_is_refused_unread(cluster: LocalApiServer, connect) -> None:
     sock = connect(cluster)
     head = f"POST {SECRETS} HTTP/1.1\r\nHost: x\r\n{AUTH}Content-Length: {(3 << 20) + 1}\r\n\r\n"
     sock.sendall(head.encode())
@@ -122,7 +124,7 @@ def test_a_body_over_3_mib_is_refused_unread(cluster: LocalCluster, connect) -> 
     assert headers["Connection"] == "close"
 
 
-def test_a_chunked_body_over_3_mib_is_refused(cluster: LocalCluster, connect) -> None:
+def test_a_chunked_body_over_3_mib_is_refused(cluster: LocalApiServer, connect) -> None:
     sock = connect(cluster)
     sock.sendall(
         f"PUT {SECRETS}/s HTTP/1.1\r\nHost: x\r\n{AUTH}Transfer-Encoding: chunked\r\n\r\n".encode()
@@ -137,7 +139,7 @@ def test_a_chunked_body_over_3_mib_is_refused(cluster: LocalCluster, connect) ->
     assert (status, body) == (413, TOO_LARGE)
 
 
-def test_a_body_of_3_mib_is_read(cluster: LocalCluster, connect) -> None:
+def test_a_body_of_3_mib_is_read(cluster: LocalApiServer, connect) -> None:
     """At the limit the body is decoded: here a Secret over its own 1 MiB limit (422)."""
     value = "a" * ((3 << 20) - 100)
     body = json.dumps({"metadata": {"name": "big"}, "stringData": {"k": value}}).encode()
@@ -162,14 +164,14 @@ def test_a_body_of_3_mib_is_read(cluster: LocalCluster, connect) -> None:
     ids=["negative", "not a number", "empty", "two lengths"],
 )
 def test_an_unreadable_length_gets_gos_plain_400_and_a_hang_up(
-    cluster: LocalCluster, connect, framing: str
+    cluster: LocalApiServer, connect, framing: str
 ) -> None:
     sock = connect(cluster)
     sock.sendall(f"POST {SECRETS} HTTP/1.1\r\nHost: x\r\n{framing}\r\nhello".encode())
     assert read_all(sock) == GO_400
 
 
-def test_an_unknown_transfer_encoding_is_501(cluster: LocalCluster, connect) -> None:
+def test_an_unknown_transfer_encoding_is_501(cluster: LocalApiServer, connect) -> None:
     sock = connect(cluster)
     sock.sendall(f"POST {SECRETS} HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip\r\n\r\n".encode())
     assert read_all(sock) == (
@@ -191,7 +193,7 @@ def test_an_unknown_transfer_encoding_is_501(cluster: LocalCluster, connect) -> 
     ids=["bad byte", "empty", "too large", "bare LF", "no CRLF after data", "cut short"],
 )
 def test_a_broken_chunked_body_is_answered_as_the_api_server_does(
-    cluster: LocalCluster, connect, chunks: bytes, message: str
+    cluster: LocalApiServer, connect, chunks: bytes, message: str
 ) -> None:
     """limitedReadBody returns the read error as is; ErrorToAPIStatus makes it a 500 with the
     error's text and no reason."""
@@ -217,7 +219,7 @@ def test_a_broken_chunked_body_is_answered_as_the_api_server_does(
     assert headers["Connection"] == "close"
 
 
-def test_a_chunked_body_is_read(cluster: LocalCluster, connect) -> None:
+def test_a_chunked_body_is_read(cluster: LocalApiServer, connect) -> None:
     body = json.dumps({"metadata": {"name": "chunked"}}).encode()
     sock = connect(cluster)
     sock.sendall(
@@ -241,7 +243,7 @@ def threads_settle(baseline: int) -> int:
 def test_connections_that_send_nothing_are_cut(connect) -> None:
     """Each silent connection holds a server thread until the header timeout cuts it."""
     baseline = threading.active_count()
-    with LocalCluster(token=TOKEN, timeouts=Timeouts(header=2, idle=2, request=2)) as cluster:
+    with LocalApiServer(token=TOKEN, timeouts=Timeouts(header=2, idle=2, request=2)) as cluster:
         started = time.monotonic()
         silent = [connect(cluster) for _ in range(40)]
         assert {read_all(sock) for sock in silent} == {b""}  # closed by the server, unanswered
@@ -250,7 +252,7 @@ def test_connections_that_send_nothing_are_cut(connect) -> None:
 
 
 def test_headers_sent_a_byte_at_a_time_are_cut_at_the_header_timeout(
-    cluster: LocalCluster,
+    cluster: LocalApiServer,
     connect,
 ) -> None:
     sock = connect(cluster)
@@ -262,7 +264,7 @@ def test_headers_sent_a_byte_at_a_time_are_cut_at_the_header_timeout(
     assert time.monotonic() - started < 4
 
 
-def test_an_idle_keep_alive_connection_is_cut(cluster: LocalCluster, connect) -> None:
+def test_an_idle_keep_alive_connection_is_cut(cluster: LocalApiServer, connect) -> None:
     sock = connect(cluster)
     sock.sendall(f"GET {SECRETS} HTTP/1.1\r\nHost: x\r\n{AUTH}\r\n".encode())
     first = sock.recv(65536)
@@ -272,7 +274,7 @@ def test_an_idle_keep_alive_connection_is_cut(cluster: LocalCluster, connect) ->
     assert 0.3 < time.monotonic() - started < 4
 
 
-def test_a_body_that_stops_coming_is_answered_504(cluster: LocalCluster, connect) -> None:
+def test_a_body_that_stops_coming_is_answered_504(cluster: LocalApiServer, connect) -> None:
     sock = connect(cluster)
     sock.sendall(
         f"POST {SECRETS} HTTP/1.1\r\nHost: x\r\n{AUTH}Content-Length: 100\r\n\r\n{{".encode()
@@ -295,7 +297,7 @@ def test_a_body_that_stops_coming_is_answered_504(cluster: LocalCluster, connect
 
 
 def test_internal_errors_are_kept_up_to_a_bound(
-    cluster: LocalCluster,
+    cluster: LocalApiServer,
     connect,
     monkeypatch: pytest.MonkeyPatch,
     capfd: pytest.CaptureFixture[str],

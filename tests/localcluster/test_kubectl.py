@@ -6,7 +6,8 @@ from __future__ import annotations
 import base64
 import json
 
-from dispatchctl.localcluster import LocalCluster
+from dispatchctl.localcluster import LocalApiServer
+from tests.support.objects import b64
 
 SECRET_AND_ACCOUNT = """
 apiVersion: v1
@@ -33,11 +34,7 @@ def get_json(kubectl, *args: str) -> dict:
     return json.loads(kubectl("get", *args, "-o", "json").stdout)
 
 
-def b64(text: str) -> str:
-    return base64.b64encode(text.encode()).decode()
-
-
-def test_imperative_creates_send_protobuf_and_work(kubectl, local_cluster: LocalCluster) -> None:
+def test_imperative_creates_send_protobuf_and_work(kubectl, local_cluster: LocalApiServer) -> None:
     assert kubectl("create", "namespace", "dispatch").stdout == "namespace/dispatch created\n"
     kubectl("create", "secret", "generic", "plain", "-n", "dispatch", "--from-literal=user=bob")
     kubectl(
@@ -87,7 +84,7 @@ def test_get_prints_the_server_side_table(kubectl) -> None:
     assert len(accounts) == 2
 
 
-def test_apply_twice_second_is_a_no_op(kubectl, local_cluster: LocalCluster) -> None:
+def test_apply_twice_second_is_a_no_op(kubectl, local_cluster: LocalApiServer) -> None:
     kubectl("create", "namespace", "dispatch")
     first = kubectl("apply", "-f", "-", input=SECRET_AND_ACCOUNT)
     assert first.stdout == "secret/team-1-github created\nserviceaccount/team-1 created\n"

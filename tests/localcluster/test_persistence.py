@@ -11,23 +11,23 @@ from pathlib import Path
 
 import pytest
 
-from dispatchctl.localcluster import LocalCluster, StateFileError
+from dispatchctl.localcluster import LocalApiServer, StateFileError
 from tests.localcluster.conftest import request
 
 
-def secret_names(cluster: LocalCluster, namespace: str = "default") -> list[str]:
+def secret_names(cluster: LocalApiServer, namespace: str = "default") -> list[str]:
     _, body, _ = request(cluster, "GET", f"/api/v1/namespaces/{namespace}/secrets")
     return [i["metadata"]["name"] for i in body["items"]]
 
 
 def test_restart_on_the_same_state_keeps_everything(tmp_path: Path) -> None:
     state = tmp_path / "state.db"
-    with LocalCluster(state_path=state) as cluster:
+    with LocalApiServer(state_path=state) as cluster:
         request(cluster, "POST", "/api/v1/namespaces", {"metadata": {"name": "dispatch"}})
         _, created, _ = request(
             cluster, "POST", "/api/v1/namespaces/dispatch/secrets", {"metadata": {"name": "s"}}
         )
-    with LocalCluster(state_path=state) as cluster:
+    with LocalApiServer(state_path=state) as cluster:
         _, read, _ = request(cluster, "GET", "/api/v1/namespaces/dispatch/secrets/s")
         assert read == created
         _, namespaces, _ = request(cluster, "GET", "/api/v1/namespaces")
@@ -42,8 +42,8 @@ def test_restart_on_the_same_state_keeps_everything(tmp_path: Path) -> None:
 
 SERVE = """
 import sys
-from dispatchctl.localcluster import LocalCluster
-cluster = LocalCluster(state_path=sys.argv[1]).start()
+from dispatchctl.localcluster import LocalApiServer
+cluster = LocalApiServer(state_path=sys.argv[1]).start()
 print(cluster.port, flush=True)
 sys.stdin.read()
 """
@@ -77,7 +77,7 @@ def test_a_killed_server_loses_no_acknowledged_write(tmp_path: Path) -> None:
     db = sqlite3.connect(state)
     assert db.execute("PRAGMA integrity_check").fetchone() == ("ok",)
     db.close()
-    with LocalCluster(state_path=state) as cluster:
+    with LocalApiServer(state_path=state) as cluster:
         assert sorted(secret_names(cluster)) == sorted(acknowledged)
 
 
@@ -85,7 +85,7 @@ def test_garbage_file_is_a_clear_error(tmp_path: Path) -> None:
     state = tmp_path / "state.db"
     state.write_bytes(b"this is not a database" * 100)
     with pytest.raises(StateFileError, match=r"is not a local-cluster state file"):
-        LocalCluster(state_path=state)
+        LocalApiServer(state_path=state)
 
 
 def test_another_programs_database_is_a_clear_error(tmp_path: Path) -> None:
@@ -95,19 +95,19 @@ def test_another_programs_database_is_a_clear_error(tmp_path: Path) -> None:
     db.commit()
     db.close()
     with pytest.raises(StateFileError, match=r"is another program's SQLite database"):
-        LocalCluster(state_path=state)
+        LocalApiServer(state_path=state)
 
 
 def test_a_state_file_serves_one_cluster_at_a_time(tmp_path: Path) -> None:
     state = tmp_path / "state.db"
     with (
-        LocalCluster(state_path=state),
+        LocalApiServer(state_path=state),
         pytest.raises(StateFileError, match=r"is in use by another local cluster"),
     ):
-        LocalCluster(state_path=state)
-    LocalCluster(state_path=state).stop()
+        LocalApiServer(state_path=state)
+    LocalApiServer(state_path=state).stop()
 
 
 def test_a_directory_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(StateFileError, match=r"is a directory"):
-        LocalCluster(state_path=tmp_path)
+        LocalApiServer(state_path=tmp_path)

@@ -3,19 +3,15 @@ ValidateSecretUpdate, pkg/apis/core/v1/conversion.go (stringData) and defaults.g
 
 from __future__ import annotations
 
-import base64
 import json
 
 import kubernetes
 import pytest
 
 from tests.localcluster.conftest import status_of
+from tests.support.objects import b64
 
 ApiException = kubernetes.client.ApiException
-
-
-def b64(text: str) -> str:
-    return base64.b64encode(text.encode()).decode()
 
 
 def create(core, name: str, **fields: object):

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from dispatchctl.localcluster import CommittableStateError, LocalCluster, StateFileError
+from dispatchctl.localcluster import CommittableStateError, LocalApiServer, StateFileError
 from tests.localcluster.conftest import request
 
 
@@ -26,7 +26,7 @@ def digest(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def write_a_secret(cluster: LocalCluster) -> None:
+def write_a_secret(cluster: LocalApiServer) -> None:
     status, _, _ = request(
         cluster,
         "POST",
@@ -45,7 +45,7 @@ def permissive_umask() -> Iterator[None]:
 
 def test_a_new_folder_is_private_and_ignored_by_git(tmp_path: Path, permissive_umask) -> None:
     state = tmp_path / "work" / ".dispatchctl" / "local-cluster.db"
-    with LocalCluster(state_path=state) as cluster:
+    with LocalApiServer(state_path=state) as cluster:
         write_a_secret(cluster)
         files = sorted(p.name for p in state.parent.iterdir())
         assert files == [".gitignore", "local-cluster.db", "local-cluster.db-wal"]
@@ -62,7 +62,7 @@ def test_git_add_all_commits_no_state(tmp_path: Path) -> None:
     work.mkdir()
     (work / "config.yaml").write_text("a: 1\n")
     subprocess.run([git, "init", "-q", str(work)], check=True)
-    with LocalCluster(state_path=work / ".dispatchctl" / "local-cluster.db") as cluster:
+    with LocalApiServer(state_path=work / ".dispatchctl" / "local-cluster.db") as cluster:
         write_a_secret(cluster)
         subprocess.run([git, "-C", str(work), "add", "-A"], check=True)
     staged = subprocess.run(
@@ -84,19 +84,19 @@ def test_a_state_file_git_would_commit_is_refused_before_a_byte_is_written(
     work.mkdir()
     subprocess.run([git, "init", "-q", str(work)], check=True)
     with pytest.raises(CommittableStateError, match=r"git would commit cluster.db, cluster.db-wal"):
-        LocalCluster(state_path=work / "cluster.db")
+        LocalApiServer(state_path=work / "cluster.db")
     assert sorted(p.name for p in work.iterdir()) == [".git"]
 
 
 def test_an_old_world_readable_state_is_made_private(tmp_path: Path) -> None:
     folder = tmp_path / ".dispatchctl"
     state = folder / "local-cluster.db"
-    with LocalCluster(state_path=state) as cluster:
+    with LocalApiServer(state_path=state) as cluster:
         write_a_secret(cluster)
     (folder / ".gitignore").unlink()
     folder.chmod(0o755)
     state.chmod(0o644)
-    with LocalCluster(state_path=state):
+    with LocalApiServer(state_path=state):
         assert mode(folder) == 0o700
         assert mode(state) == 0o600
         assert mode(Path(f"{state}-wal")) == 0o600
@@ -109,7 +109,7 @@ def test_an_existing_folder_of_the_user_keeps_its_mode_and_gets_no_ignore_file(
     folder = tmp_path / "shared"
     folder.mkdir(mode=0o755)
     folder.chmod(0o755)
-    with LocalCluster(state_path=folder / "cluster.db") as cluster:
+    with LocalApiServer(state_path=folder / "cluster.db") as cluster:
         write_a_secret(cluster)
         assert mode(folder / "cluster.db") == 0o600
     assert mode(folder) == 0o755
@@ -134,7 +134,7 @@ def test_another_programs_database_is_left_byte_for_byte(tmp_path: Path, tables:
     state.chmod(0o644)
     before = digest(state)
     with pytest.raises(StateFileError, match=r"is another program's SQLite database"):
-        LocalCluster(state_path=state)
+        LocalApiServer(state_path=state)
     assert digest(state) == before
     assert mode(state) == 0o644
     assert sorted(p.name for p in tmp_path.iterdir()) == ["app.db"]
@@ -145,7 +145,7 @@ def test_a_file_that_is_no_database_is_left_alone(tmp_path: Path) -> None:
     state.write_bytes(b"SQLite is a database\n" * 50)
     before = digest(state)
     with pytest.raises(StateFileError, match=r"is not a local-cluster state file \(not SQLite\)"):
-        LocalCluster(state_path=state)
+        LocalApiServer(state_path=state)
     assert digest(state) == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["notes.txt"]
 
@@ -154,4 +154,4 @@ def test_a_fifo_is_refused_without_waiting_for_a_writer(tmp_path: Path) -> None:
     fifo = tmp_path / "state.db"
     os.mkfifo(fifo)
     with pytest.raises(StateFileError, match=r"is not a regular file"):
-        LocalCluster(state_path=fifo)
+        LocalApiServer(state_path=fifo)

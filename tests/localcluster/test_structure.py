@@ -44,8 +44,8 @@ def test_imports_only_the_standard_library_and_itself(path: Path) -> None:
 
 def test_a_server_without_tls_does_not_load_cryptography() -> None:
     code = (
-        "import sys\nfrom dispatchctl.localcluster import LocalCluster\n"
-        "LocalCluster().start().stop()\nprint('cryptography' in sys.modules)"
+        "import sys\nfrom dispatchctl.localcluster import LocalApiServer\n"
+        "LocalApiServer().start().stop()\nprint('cryptography' in sys.modules)"
     )
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert proc.stdout == "False\n", proc.stderr

@@ -9,8 +9,6 @@ from pathlib import Path
 import pytest
 
 from dispatchctl.cluster import Cluster, RetryPolicy, connect
-from dispatchctl.cluster.write import create_namespace
-from tests.fixtures.cluster import ApiServer
 
 
 @pytest.fixture
@@ -23,11 +21,3 @@ def cluster(kubeconfig: Path, sleeps: list[float]) -> Iterator[Cluster]:
     policy = RetryPolicy(base=0.01, cap=0.05, sleep=sleeps.append)
     with connect(kubeconfig=str(kubeconfig), retry=policy, timeout=(2.0, 2.0)) as connected:
         yield connected
-
-
-@pytest.fixture
-def namespace(cluster: Cluster, apiserver: ApiServer) -> str:
-    """The default namespace of the builders, created; the request log starts after it."""
-    create_namespace(cluster, "dispatch")
-    apiserver.requests.clear()
-    return "dispatch"

@@ -20,10 +20,10 @@ from dispatchctl.localcluster import Fault
 from dispatchctl.objects import SECRET, SERVICE_ACCOUNT, ObjectRef
 from dispatchctl.plan import Action, Change, DuplicateUrl
 from tests.fixtures.cluster import ApiServer
-from tests.shell.builders import NS, account, accounts, b64, plan_for, secret, state
+from tests.support.objects import NS, account, accounts, b64, plan_for, secret, state
 from tests.waiting import wait_for
 
-pytestmark = pytest.mark.usefixtures("namespace")
+pytestmark = pytest.mark.usefixtures("dispatch_ns")
 
 
 class Recorder:

@@ -11,12 +11,12 @@ import pytest
 from click.testing import CliRunner
 
 from dispatchctl.cli import options
-from dispatchctl.cli.main import main
 from dispatchctl.cluster import Cluster
 from dispatchctl.cluster.lock import Lock, read_lock
 from dispatchctl.cluster.write import create_namespace
 from dispatchctl.objects import Target
-from tests.shell.builders import NS, OWNER
+from tests.support.cli import Run
+from tests.support.objects import NS, OWNER
 
 CONFIG = f"""\
 apiVersion: dispatchctl/v1
@@ -112,20 +112,21 @@ def config(tmp_path: Path) -> str:
     return str(path)
 
 
-@pytest.mark.usefixtures("namespace")
+@pytest.mark.usefixtures("dispatch_ns")
 def test_force_unlock_removes_another_holder_s_lock(
-    cluster: Cluster, config: str, kubeconfig: Path, capsys: pytest.CaptureFixture[str]
+    cluster: Cluster, config: str, kubeconfig: Path, run: Run
 ) -> None:
     holder = Lock(cluster, owner=OWNER, namespace=NS, identity="https://ci.example/job/9")
     holder.acquire()
     info = read_lock(cluster, OWNER, NS)
     assert info is not None
     try:
-        code = main(["force-unlock", config, f"--kubeconfig={kubeconfig}", "--yes"])
+        result = run("force-unlock", config, f"--kubeconfig={kubeconfig}", "--yes")
+        code = result.code
     finally:
         holder.release()
 
-    out, err = capsys.readouterr()
+    out, err = result.out, result.err
     assert (code, err) == (0, "")
     assert out == (
         f"Removed the lock Lease {NS}/dispatchctl-{OWNER} (held by https://ci.example/job/9 "
@@ -134,32 +135,26 @@ def test_force_unlock_removes_another_holder_s_lock(
     assert read_lock(cluster, OWNER, NS) is None
 
 
-@pytest.mark.usefixtures("namespace")
-def test_force_unlock_without_a_lock(
-    config: str, kubeconfig: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    assert main(["force-unlock", config, "--kubeconfig", str(kubeconfig), "-y"]) == 0
-    assert capsys.readouterr().out == (
-        f"No lock to remove: Lease {NS}/dispatchctl-{OWNER} does not exist.\n"
-    )
+@pytest.mark.usefixtures("dispatch_ns")
+def test_force_unlock_without_a_lock(config: str, kubeconfig: Path, run: Run) -> None:
+    result = run("force-unlock", config, "--kubeconfig", str(kubeconfig), "-y")
+    assert result.code == 0
+    assert result.out == (f"No lock to remove: Lease {NS}/dispatchctl-{OWNER} does not exist.\n")
 
 
-@pytest.mark.usefixtures("namespace")
-def test_force_unlock_asks_first(cluster: Cluster, config: str, kubeconfig: Path) -> None:
+@pytest.mark.usefixtures("dispatch_ns")
+def test_force_unlock_asks_first(cluster: Cluster, config: str, kubeconfig: Path, run: Run) -> None:
     with Lock(cluster, owner=OWNER, namespace=NS, identity="job-1"):
-        from dispatchctl.cli.main import cli
-
-        result = CliRunner().invoke(
-            cli, ["force-unlock", config, "--kubeconfig", str(kubeconfig)], input="n\n"
-        )
-        assert result.exit_code == 1
-        assert "held by job-1 since" in result.output
+        result = run("force-unlock", config, "--kubeconfig", kubeconfig, input="n\n")
+        assert result.code == 1
+        assert "held by job-1 since" in result.out + result.err
         assert read_lock(cluster, OWNER, NS) is not None
 
 
 def test_force_unlock_unreachable_cluster_is_a_clear_error(
-    config: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    config: str, tmp_path: Path, run: Run
 ) -> None:
-    code = main(["force-unlock", config, "--kubeconfig", str(tmp_path / "none"), "-y"])
+    result = run("force-unlock", config, "--kubeconfig", str(tmp_path / "none"), "-y")
+    code = result.code
     assert code == 1
-    assert capsys.readouterr().err.startswith(f"Error: kubeconfig {tmp_path / 'none'} does not")
+    assert result.err.startswith(f"Error: kubeconfig {tmp_path / 'none'} does not")

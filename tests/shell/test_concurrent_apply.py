@@ -6,7 +6,6 @@ from __future__ import annotations
 import os
 import re
 import subprocess
-import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,6 +14,7 @@ import pytest
 
 from dispatchctl.localcluster import Fault
 from tests.fixtures.cluster import ApiServer, lease_found_taken
+from tests.support.cli import ARGV
 from tests.waiting import wait_for
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "config.plain.yaml"
@@ -34,7 +34,7 @@ def started() -> Iterator[list[subprocess.Popen[str]]]:
 def start_apply(
     started: list[subprocess.Popen[str]], kubeconfig: Path, *extra: str
 ) -> subprocess.Popen[str]:
-    cmd = [sys.executable, "-m", "dispatchctl", "apply", str(EXAMPLE), "--allow-plaintext"]
+    cmd = [*ARGV, "apply", str(EXAMPLE), "--allow-plaintext"]
     cmd += ["--create-namespace", "--auto-approve", f"--kubeconfig={kubeconfig}", *extra]
     process = subprocess.Popen(
         cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=dict(os.environ)

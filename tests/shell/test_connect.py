@@ -13,26 +13,17 @@ from dispatchctl.cluster import connect
 from dispatchctl.cluster.errors import UnauthorizedError
 from dispatchctl.cluster.write import create_namespace
 from dispatchctl.errors import ClusterError
-from dispatchctl.localcluster import LocalCluster
+from dispatchctl.localcluster import LocalApiServer
 from tests.fixtures.cluster import ApiServer
+from tests.support.kubeconfig import Context, write_kubeconfig
 
 KUBECTL = str(Path(sys.executable).parent / "kubectl")
 
 
 def kubeconfig(path: Path, *contexts: tuple[str, str], current: str | None = None) -> str:
     """A kubeconfig with one cluster/user/context per (name, server)."""
-    lines = ["apiVersion: v1", "kind: Config", "clusters:"]
-    for name, server in contexts:
-        lines += [f"- name: {name}", "  cluster:", f"    server: {server}"]
-    lines.append("users:")
-    for name, _ in contexts:
-        lines += [f"- name: {name}", "  user:", f"    token: token-{name}"]
-    lines.append("contexts:")
-    for name, _ in contexts:
-        lines += [f"- name: {name}", "  context:", f"    cluster: {name}", f"    user: {name}"]
-    if current:
-        lines.append(f"current-context: {current}")
-    path.write_text("\n".join(lines) + "\n")
+    each = (Context(name, server, token=f"token-{name}") for name, server in contexts)
+    write_kubeconfig(path, *each, current=current)
     return str(path)
 
 
@@ -176,7 +167,7 @@ def test_kubeconfig_of_the_local_cluster_reaches_it(
 
 
 def test_bearer_token_is_sent_and_a_rejected_one_is_explained(home: Path) -> None:
-    with LocalCluster(token="s3cret-token") as server:
+    with LocalApiServer(token="s3cret-token") as server:
         with connect(server=server.url, token="s3cret-token") as cluster:
             assert create_namespace(cluster, "dispatch")
         with (

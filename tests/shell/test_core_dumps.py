@@ -20,6 +20,8 @@ from pathlib import Path
 import pytest
 
 from tests.e2e.conftest import TOKEN_1, config_text, github
+from tests.support.cli import ARGV
+from tests.support.kubeconfig import Context, write_kubeconfig
 
 WAIT = 60.0  # seconds: a guard against hanging, not a timing assertion
 
@@ -77,13 +79,8 @@ def test_a_crash_after_decrypting_leaves_no_core_file(
     config = make_config(config_text({"team-1": [github(TOKEN_1)]}))
     listener = socket.create_server(("127.0.0.1", 0))
     listener.settimeout(WAIT)
-    kubeconfig = tmp_path / "kubeconfig"
-    kubeconfig.write_text(
-        "apiVersion: v1\nkind: Config\ncurrent-context: c\n"
-        f"clusters: [{{name: c, cluster: {{server: 'http://127.0.0.1:{listener.getsockname()[1]}'}}}}]\n"
-        "users: [{name: u, user: {token: t}}]\n"
-        "contexts: [{name: c, context: {cluster: c, user: u}}]\n"
-    )
+    server = f"http://127.0.0.1:{listener.getsockname()[1]}"
+    kubeconfig = write_kubeconfig(tmp_path / "kubeconfig", Context("c", server, "t"), current="c")
 
     control = tmp_path / "control"
     control.mkdir()
@@ -107,7 +104,7 @@ def test_a_crash_after_decrypting_leaves_no_core_file(
                 pytest.fail(f"dispatchctl exited {proc.returncode} before the crash")
             os.sched_yield()
 
-    argv = [sys.executable, "-m", "dispatchctl", "plan", str(config), f"--kubeconfig={kubeconfig}"]
+    argv = [*ARGV, "plan", str(config), f"--kubeconfig={kubeconfig}"]
     try:
         limit = crash(argv, run, waiting_on_the_server)
     finally:

@@ -14,7 +14,7 @@ from kubernetes.config import ConfigException
 
 from dispatchctl.cluster import errors as ours
 from dispatchctl.cluster import scrub
-from dispatchctl.cluster.retry import FOREIGN_ERRORS, RetryPolicy, status_error, translate
+from dispatchctl.cluster.boundary import FOREIGN_ERRORS, RetryPolicy, status_error, translate
 from dispatchctl.errors import ClusterError
 
 

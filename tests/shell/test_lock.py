@@ -29,10 +29,10 @@ from dispatchctl.errors import ClusterError, LockError
 from dispatchctl.localcluster import Fault
 from dispatchctl.objects import owner_labels
 from tests.fixtures.cluster import ApiServer
-from tests.shell.builders import NS, OWNER
+from tests.support.objects import NS, OWNER
 from tests.waiting import wait_for
 
-pytestmark = pytest.mark.usefixtures("namespace")
+pytestmark = pytest.mark.usefixtures("dispatch_ns")
 
 
 def lock(cluster: Cluster, identity: str, **options: float) -> Lock:

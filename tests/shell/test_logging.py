@@ -11,7 +11,7 @@ from dispatchctl.apply import apply_plan
 from dispatchctl.cluster import Cluster
 from dispatchctl.localcluster import Fault
 from tests.fixtures.cluster import ApiServer
-from tests.shell.builders import NS, account, plan_for, secret, state
+from tests.support.objects import NS, account, plan_for, secret, state
 
 CANARY = "canary-7f3a9c-do-not-log"
 
@@ -20,7 +20,7 @@ def forms(value: str) -> list[str]:
     return [value, base64.b64encode(value.encode()).decode()]
 
 
-@pytest.mark.usefixtures("namespace")
+@pytest.mark.usefixtures("dispatch_ns")
 def test_debug_logs_of_an_apply_with_retries_and_failures_hold_no_secret_value(
     cluster: Cluster, apiserver: ApiServer, caplog: pytest.LogCaptureFixture
 ) -> None:

@@ -12,14 +12,14 @@ from dispatchctl.cluster.read import read_live
 from dispatchctl.objects import SECRET, SERVICE_ACCOUNT, ObjectRef, owner_labels
 from dispatchctl.plan import ConflictKind
 from tests.fixtures.cluster import ApiServer
-from tests.shell.builders import NS, OWNER, account, accounts, b64, plan_for, secret, state
+from tests.support.objects import NS, OWNER, account, accounts, b64, plan_for, secret, state
 
 
 def requests_made(apiserver: ApiServer) -> list[tuple[str, str]]:
     return [(r.verb, r.resource) for r in apiserver.requests]
 
 
-@pytest.mark.usefixtures("namespace")
+@pytest.mark.usefixtures("dispatch_ns")
 @pytest.mark.parametrize("count", [1, 25])
 def test_no_change_plan_costs_the_same_for_any_number_of_accounts(
     cluster: Cluster, apiserver: ApiServer, count: int
@@ -41,7 +41,7 @@ def test_no_change_plan_costs_the_same_for_any_number_of_accounts(
     assert selectors == {"app.kubernetes.io/managed-by=dispatchctl,dispatchctl.io/owner=" + OWNER}
 
 
-@pytest.mark.usefixtures("namespace")
+@pytest.mark.usefixtures("dispatch_ns")
 @pytest.mark.parametrize("count", [1, 25])
 def test_first_plan_checks_collisions_with_one_list_per_kind(
     cluster: Cluster, apiserver: ApiServer, count: int
@@ -58,7 +58,7 @@ def test_first_plan_checks_collisions_with_one_list_per_kind(
     ]
 
 
-@pytest.mark.usefixtures("namespace")
+@pytest.mark.usefixtures("dispatch_ns")
 def test_apply_makes_one_write_per_change_plus_a_constant(
     cluster: Cluster, apiserver: ApiServer
 ) -> None:
@@ -74,7 +74,7 @@ def test_apply_makes_one_write_per_change_plus_a_constant(
     assert len(writes) == len(apiserver.requests) == len(plan.changes)
 
 
-@pytest.mark.usefixtures("namespace")
+@pytest.mark.usefixtures("dispatch_ns")
 def test_collisions_and_owned_leftovers_are_seen(cluster: Cluster, apiserver: ApiServer) -> None:
     foreign_labels = {**owner_labels("someone-else")}
     cluster.request(
@@ -136,7 +136,7 @@ def test_missing_namespace_is_reported_not_guessed(cluster: Cluster) -> None:
     assert plan.missing_namespaces == ("nowhere",)
 
 
-@pytest.mark.usefixtures("namespace")
+@pytest.mark.usefixtures("dispatch_ns")
 def test_an_emptied_config_still_sees_what_it_owns_in_its_default_namespace(
     cluster: Cluster,
 ) -> None:

@@ -21,12 +21,12 @@ import socket
 import subprocess
 import time
 from collections.abc import Callable
+from dataclasses import astuple
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from dispatchctl.cli.main import main
 from tests.config.helpers import GITHUB_HOST_KEY as HOST_KEY
 from tests.config.helpers import ssh_key
 from tests.fixtures.servers import (
@@ -38,6 +38,7 @@ from tests.fixtures.servers import (
     free_port,
 )
 from tests.fixtures.sshd import SshServer, StartSshd
+from tests.support.cli import Run
 
 SHM = Path("/dev/shm")
 
@@ -64,19 +65,17 @@ Verify = Callable[..., tuple[int, str, str]]
 def verify(
     make_config: Callable[..., Path],
     sops_env: Any,
-    capsys: pytest.CaptureFixture[str],
+    run: Run,
 ) -> Verify:
     """``verify(credential..., args=[...])``: write the config encrypted with sops, run
     ``dispatchctl verify`` on it; (exit code, stdout, stderr). Fails if a secret of the
     config shows in any output or a private folder is left behind."""
 
-    def run(*credentials: dict[str, Any], args: tuple[str, ...] = ()) -> tuple[int, str, str]:
+    def invoke(*credentials: dict[str, Any], args: tuple[str, ...] = ()) -> tuple[int, str, str]:
         path = make_config(config_text(*credentials))
         ours = f"dispatchctl-verify-{os.getpid()}-*"  # other runs on this machine have theirs
         before = set(SHM.glob(ours)) if SHM.is_dir() else set()
-        capsys.readouterr()
-        code = main(["verify", str(path), *args])
-        out, err = capsys.readouterr()
+        code, out, err = astuple(run("verify", path, *args))
         for cred in credentials:
             for field in ("token", "password", "appPassword", "privateKey"):
                 if field in cred:
@@ -86,7 +85,7 @@ def verify(
         assert after <= before, "a private folder was left behind"
         return code, out, err
 
-    return run
+    return invoke
 
 
 def lines(out: str) -> list[str]:

@@ -13,10 +13,14 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.conftest import Run, Write, apply_ok
+from tests.e2e.conftest import (
+    Write,
+    apply_ok,
+)
 from tests.e2e.oracle.conftest import ON_THE_REAL_CLUSTER
 from tests.fixtures.oracle import TaskRun
 from tests.fixtures.sshd import SshServer, StartSshd, make_repository
+from tests.support.cli import Run
 
 pytestmark = [pytest.mark.usefixtures("dispatch_ns"), ON_THE_REAL_CLUSTER]
 

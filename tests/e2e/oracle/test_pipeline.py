@@ -19,7 +19,6 @@ from tests.e2e.conftest import (
     SSH_KEY,
     TOKEN_1,
     TOKEN_2,
-    Run,
     Write,
     apply_ok,
     bitbucket,
@@ -32,6 +31,7 @@ from tests.e2e.oracle.conftest import ON_THE_REAL_CLUSTER, basic_auth, create, l
 from tests.fixtures.cluster import Kubectl
 from tests.fixtures.oracle import TaskRun
 from tests.fixtures.sshd import StartSshd
+from tests.support.cli import Run
 
 pytestmark = [pytest.mark.usefixtures("dispatch_ns"), ON_THE_REAL_CLUSTER]
 

@@ -25,7 +25,6 @@ from tests.e2e.conftest import (
     NS,
     SSH_KEY,
     TOKEN_1,
-    Run,
     Write,
     apply_ok,
     decoded,
@@ -48,6 +47,7 @@ from tests.fixtures.cluster import Kubectl
 from tests.fixtures.oracle import TaskRun
 from tests.fixtures.sops import AgeKey
 from tests.fixtures.sshd import StartSshd
+from tests.support.cli import Run
 
 pytestmark = [pytest.mark.usefixtures("dispatch_ns"), ON_THE_REAL_CLUSTER]
 

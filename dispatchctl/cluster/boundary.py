@@ -1,7 +1,8 @@
 """The foreign-error boundary of ``cluster/``: the one place where a request's exception from
 the kubernetes client, urllib3 or the standard library beneath them (``translate``) and an
 HTTP error status (``status_error``) become a ClusterError (``connect`` words the kubeconfig
-loader's own errors). Named for ``RetryPolicy``, which reads the TransientErrors made here.
+loader's own errors). ``RetryPolicy`` lives here too: it decides on the TransientErrors made
+here and nothing else.
 
 Every exception the kubernetes client or urllib3 can raise is looked up in ``FOREIGN_ERRORS`` by
 its exact class (a test checks the table covers both libraries), so a new foreign class is a

@@ -1,8 +1,11 @@
-"""Desired states for shell tests, built by hand (Secrets and the accounts listing them)."""
+"""The owner and namespace every test declares, and desired states built by hand without the
+config loader (Secrets and the accounts listing them), for tests and benchmarks alike."""
 
 from __future__ import annotations
 
 import base64
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 from dispatchctl.cluster import Cluster
 from dispatchctl.cluster.read import read_live
@@ -49,15 +52,27 @@ def secret(
 
 
 def account(
-    name: str, secrets: list[str], *, namespace: str = NS, owner: str = OWNER
+    name: str = "team-1",
+    secrets: Sequence[str] = ("team-1-github",),
+    *,
+    pull: Sequence[str] = (),
+    namespace: str = NS,
+    owner: str = OWNER,
+    labels: Mapping[str, str] | None = None,
 ) -> DesiredObject:
-    manifest = {
+    manifest: dict[str, Any] = {
         "apiVersion": "v1",
         "kind": SERVICE_ACCOUNT,
-        "metadata": {"name": name, "namespace": namespace, "labels": owner_labels(owner)},
+        "metadata": {
+            "name": name,
+            "namespace": namespace,
+            "labels": {**(labels or {}), **owner_labels(owner)},
+        },
         "secrets": [{"name": s} for s in secrets],
     }
-    return DesiredObject(ObjectRef(SERVICE_ACCOUNT, namespace, name), manifest)
+    if pull:
+        manifest["imagePullSecrets"] = [{"name": s} for s in pull]
+    return DesiredObject(ObjectRef(SERVICE_ACCOUNT, namespace, name), manifest, "ci.yaml:6")
 
 
 def state(*objects: DesiredObject, owner: str = OWNER, namespace: str = NS) -> DesiredState:
