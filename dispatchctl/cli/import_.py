@@ -1,28 +1,16 @@
-"""``dispatchctl import``: write an encrypted config from a namespace set up by hand.
-
-Reads the namespace's ServiceAccounts and the Secrets they list, turns them into a config
-(``dispatchctl.importer``), and writes it encrypted: the plaintext YAML exists only in memory
-and on sops's stdin pipe. The file is written with mode 0600 in one rename, never over an
-existing file unless ``--force``.
-"""
+"""``dispatchctl import``: write an encrypted config from a namespace set up by hand (the
+sequence is ``dispatchctl.importing``); this parses the flags and prints what was done."""
 
 from __future__ import annotations
 
 import shlex
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import click
 
-from dispatchctl import files, scaffold
 from dispatchctl.cli import options
-from dispatchctl.cluster.read import owned_refs, read_namespace
-from dispatchctl.config import sops
-from dispatchctl.errors import NamespaceImportError
-from dispatchctl.importer import ImportResult, import_namespace, to_yaml
-
-if TYPE_CHECKING:
-    from dispatchctl.cluster import Cluster
+from dispatchctl.importer import ImportResult
+from dispatchctl.importing import import_to_file
 
 
 @click.command("import")
@@ -78,80 +66,22 @@ def import_(
       dispatchctl import -n dispatch -o ci-credentials.yaml --age age1...
       dispatchctl import -n dispatch -o team-1.yaml --service-account team-1
     """
-    target = Path(out)
-    check_out_file(target, force=force)
-    owner = owner or namespace
-    with options.open_cluster(kubeconfig, context, local) as cluster:
-        accounts, secrets = read_namespace(cluster, namespace)
-        result = import_namespace(namespace, owner, accounts, secrets, only=service_accounts)
-        check_owner_unused(cluster, owner, namespace)
-        check_found(result, namespace)
-    # the nearest schemas/dispatchctl.schema.json, else a sibling one, as init writes it
-    schema = scaffold.schema_reference(target.parent) or scaffold.SCHEMA_NAME
-    text = to_yaml(result.document, schema=schema)
-    write_file(target, sops.encrypt(text, filename=target, age=age), force=force)
-    echo_skipped(result)
-    click.echo(summary(result, namespace, out, kubeconfig, context, local))
-
-
-def check_out_file(target: Path, *, force: bool) -> None:
-    """Refuse before reading anything: a link, a device or FIFO, an existing file, a missing
-    folder."""
-    try:
-        files.check_safe_to_write(target, replaceable=None, what="a file")
-    except files.UnsafePathError as err:
-        raise NamespaceImportError(
-            f"cannot write {target}: {err.strerror}", hint="name a regular file with -o"
-        ) from None
-    if target.exists() and not force:
-        raise NamespaceImportError(
-            f"{target} already exists", hint="pass --force to overwrite it, or another -o FILE"
-        )
-    if not target.parent.resolve().is_dir():
-        raise NamespaceImportError(f"the folder of {target} does not exist", hint="create it first")
-
-
-def check_found(result: ImportResult, namespace: str) -> None:
-    """A config without accounts would only be a file to delete: write nothing."""
-    if result.accounts:
-        return
-    echo_skipped(result)
-    why = "it has no service accounts"
-    if result.skipped:
-        why = "every service account was skipped (reasons above)"
-    raise NamespaceImportError(
-        f"nothing to import from namespace {namespace}: {why}; no file written",
-        hint="check -n and the cluster (--kubeconfig, --context); "
-        "`dispatchctl init` starts a config from scratch",
+    result = import_to_file(
+        namespace,
+        Path(out),
+        owner=owner,
+        only=service_accounts,
+        age=age,
+        force=force,
+        connect=lambda: options.open_cluster(kubeconfig, context, local),
+        show_skipped=echo_skipped,
     )
+    click.echo(summary(result, namespace, out, kubeconfig, context, local))
 
 
 def echo_skipped(result: ImportResult) -> None:
     for skipped in result.skipped:
         click.echo(f"skipped {skipped}", err=True)
-
-
-def check_owner_unused(cluster: Cluster, owner: str, namespace: str) -> None:
-    """An owner that already manages objects would see them pruned by this config."""
-    owned = [str(ref) for ref in owned_refs(cluster, owner, namespace)]
-    if owned:
-        shown = ", ".join(owned[:3]) + (f" and {len(owned) - 3} more" if len(owned) > 3 else "")
-        raise NamespaceImportError(
-            f"owner {owner} already manages {len(owned)} object"
-            f"{'s' if len(owned) != 1 else ''} ({shown}); applying the import would prune them",
-            hint="pass --owner NAME with a name no config uses yet",
-        )
-
-
-def write_file(target: Path, text: str, *, force: bool) -> None:
-    try:
-        files.write_private(target, text.encode("utf-8"), overwrite=force)
-    except FileExistsError:
-        raise NamespaceImportError(
-            f"{target} already exists", hint="pass --force to overwrite it, or another -o FILE"
-        ) from None
-    except OSError as err:
-        raise NamespaceImportError(f"cannot write {target}: {err.strerror}") from None
 
 
 def summary(
