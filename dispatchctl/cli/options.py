@@ -404,6 +404,20 @@ output_format = click.option(
     help="How to print the plan: text for people, json for tools, markdown for a PR comment.",
     **from_environment("FORMAT"),
 )
+
+
+def text_or_json(help_text: str) -> Callable[..., Any]:
+    """``--format text|json`` of a command that prints a report, not a plan."""
+    return click.option(
+        "--format",
+        "output_format",
+        type=click.Choice(["text", "json"]),
+        default="text",
+        show_default=True,
+        help=help_text,
+    )
+
+
 warn_expiring = click.option(
     "--warn-expiring",
     "warn_expiring",

@@ -25,14 +25,7 @@ from dispatchctl.objects import OWNER_LABEL, SECRET
 )
 @options.warn_expiring
 @click.option("--all", "everything", is_flag=True, help="List every expiry date, however far.")
-@click.option(
-    "--format",
-    "output_format",
-    type=click.Choice(["text", "json"]),
-    default="text",
-    show_default=True,
-    help="text for people, json for tools.",
-)
+@options.text_or_json("text for people, json for tools.")
 @click.option(
     "--fail-on-expiring",
     is_flag=True,

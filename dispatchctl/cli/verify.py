@@ -13,14 +13,7 @@ from dispatchctl.cli import options
 @options.verbose
 @options.config_files
 @options.allow_plaintext
-@click.option(
-    "--format",
-    "output_format",
-    type=click.Choice(["text", "json"]),
-    default="text",
-    show_default=True,
-    help="text: one line per credential; json: the versioned document for tools.",
-)
+@options.text_or_json("text: one line per credential; json: the versioned document for tools.")
 @click.option(
     "--parallelism",
     type=click.IntRange(min=1),
