@@ -7,9 +7,10 @@ matches a difference fails the suite, so the list stays true.
 Not compared at all (the corpus does not ask, since the real answer depends on timing): what a
 controller does after a request returns. The garbage collector removes an object deleted with
 propagationPolicy=Foreground or Orphan once it has handled its dependents (the local cluster
-answers the same marked object, then removes it at once, owning nothing to collect); the
-namespace controller empties and removes a deleted namespace after namespaceDeletionGracePeriod
-(the local cluster removes it with its content at once, see namespace-terminating below); the
+answers the same marked object, then removes it at once, owning nothing to collect); a
+deleted namespace stays Terminating (the test control plane runs no namespace controller; the
+tests' reset finalizes it; the local cluster removes it with its content at once, see
+namespace-terminating below); the
 serviceaccount controller makes a namespace's ``default`` ServiceAccount a moment after the
 namespace, and again a moment after it is deleted (the local cluster makes it with the
 namespace, and never again).
