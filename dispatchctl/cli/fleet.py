@@ -236,7 +236,8 @@ def apply_targets(
         if not opts.auto_approve:
             confirm()
     outcomes = fleetrun.apply_reviewed(targets, reviewed, loads, opts, clusters, CollectingTerminal)
-    click.echo("")
+    if plan_file is None:
+        click.echo("")  # below the plans
     echo_report(outcomes, "text", no_color=opts.no_color, plans=False)
     echo_failures(outcomes)
     return fleet.exit_code(outcomes, detailed_exitcode=False)
