@@ -85,21 +85,23 @@ class LoadErrors(DispatchctlError):
 def check_overlap(targets: Sequence[TargetSpec], loads: Loads, clusters: Clusters) -> None:
     """The same config file on two targets that reach the same server and namespace would
     have two runs write, and prune, the same objects: refused before any cluster is read."""
-    seen: dict[tuple[str, str, str], str] = {}
+    seen: dict[tuple[str, str], list[tuple[str, frozenset[str]]]] = {}
     clashes = []
     for target in targets:
         loaded = loads.get(target.configs)
         server = clusters.server(target)
         if server is None or not isinstance(loaded, planner.Loaded):
             continue
+        namespaces = frozenset(loaded.desired.namespaces)
         for config in target.configs:
-            for namespace in loaded.desired.namespaces:
-                first = seen.setdefault((config, server, namespace), target.name)
-                if first != target.name:
+            earlier = seen.setdefault((config, server), [])
+            for name, theirs in earlier:
+                if namespaces & theirs:
                     clashes.append(
-                        f"{config} goes to targets {first} and {target.name}, both"
-                        f" {server} namespace {namespace}"
+                        f"{config} goes to targets {name} and {target.name}, both {server}"
+                        f" namespace {', '.join(sorted(namespaces & theirs))}"
                     )
+            earlier.append((target.name, namespaces))
     if clashes:
         raise PlanError(
             "; ".join(dict.fromkeys(clashes)),
