@@ -159,16 +159,10 @@ def _failed(target: TargetSpec, server: str | None, err: DispatchctlError) -> Ou
     return Outcome(target.name, server, target.context, status, errors=tuple(err.lines()))
 
 
-class Collecting(Protocol):
+class Collecting(workflow.Terminal, Protocol):
     """A workflow.Terminal that keeps what one target's apply says (``lines``)."""
 
     lines: list[str]
-
-    def check_confirmable(self, auto_approve: bool) -> None: ...
-    def show(self, plan: Plan) -> None: ...
-    def confirm(self) -> None: ...
-    def say(self, text: str) -> None: ...
-    def run(self, plan: Plan, cluster: Cluster, parallelism: int) -> workflow.ApplyResult: ...
 
 
 def apply_reviewed(
@@ -181,11 +175,13 @@ def apply_reviewed(
 ) -> list[Outcome]:
     """Each target with a plan to apply, one after another: ``workflow.apply_loaded`` with the
     reviewed plan, which it checks current under the target's lock. A target that failed its
-    plan keeps that outcome; one with no changes is checked still unchanged."""
+    plan is not attempted; one with no changes is left alone (no lock, no Lease written)."""
     outcomes = []
     for target, outcome in zip(targets, reviewed, strict=True):
         loaded = loads.get(target.configs)
-        if outcome.status.failed or outcome.plan is None:
+        if outcome.status is Status.NO_CHANGES:
+            outcomes.append(outcome)
+        elif outcome.status.failed or outcome.plan is None:
             # nothing reviewed to apply: a saved plan's failed target is not attempted now
             status = Status.NOT_ATTEMPTED if outcome.status is Status.FAILED else outcome.status
             outcomes.append(dataclasses.replace(outcome, status=status))
