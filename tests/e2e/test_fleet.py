@@ -87,13 +87,15 @@ class Fleet:
         server.write_kubeconfig(path, context=f"{name}-ctx")
         return f"../kube/{name}.yaml"
 
-    def write_targets(self, *names: str, unreachable: bool = False) -> None:
+    def write_targets(
+        self, *names: str, unreachable: bool = False, d_configs: tuple[str, ...] = ()
+    ) -> None:
+        """``d_configs``: more files for the local target d (the others take one)."""
         entries: list[dict[str, Any]] = []
         for name in names:
             if name == "d":
-                entries.append(
-                    {"name": "d", "local": "../state/d.db", "configs": ["credentials.yaml"]}
-                )
+                configs = ["credentials.yaml", *d_configs]
+                entries.append({"name": "d", "local": "../state/d.db", "configs": configs})
                 continue
             kubeconfig = self.kubeconfig(name, self.clusters[name])
             entries.append(
@@ -352,20 +354,24 @@ def test_keyless_plan_across_targets(
 
 
 def test_each_config_file_is_decrypted_once_for_all_targets(
-    run: Run, fleet: Fleet, tmp_path: Path, monkeypatch
+    run: Run, fleet: Fleet, write_config: Write, tmp_path: Path, monkeypatch
 ) -> None:
+    """Four targets, three with one file, one with that file and another: two sops runs."""
     from dispatchctl.config.sops import resolve_binary
 
     log = tmp_path / "sops-runs.log"
     wrapper = tmp_path / "sops"
     wrapper.write_text(f'#!/bin/sh\necho "$@" >> {log}\nexec {resolve_binary()} "$@"\n')
     wrapper.chmod(0o755)
+    write_config({"team-9": [docker()]}, name="ci/extra.yaml")
     monkeypatch.setenv("DISPATCHCTL_SOPS", str(wrapper))
-    fleet.write_targets("a", "b", "c", "d")
+    fleet.write_targets("a", "b", "c", "d", d_configs=("extra.yaml",))
 
     result = run("plan", "--targets", fleet.targets, "--create-namespace")
 
     assert result.code == 0, result.err
     assert [line.split()[-3:] for line in log.read_text().splitlines()] == [
         ["yaml", "--output-type", "json"]
-    ]
+    ] * 2
+    assert "+ ServiceAccount dispatch/team-9" in section(result, "d")
+    assert "team-9" not in section(result, "a")
