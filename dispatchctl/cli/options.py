@@ -397,6 +397,7 @@ target_names = click.option(
 parallel_targets = click.option(
     "--parallel-targets",
     type=click.IntRange(min=1),
+    metavar="N",
     default=4,
     show_default=True,
     help="Targets read and planned at once (--targets).",
