@@ -182,9 +182,8 @@ def apply_reviewed(
         if outcome.status is Status.NO_CHANGES:
             outcomes.append(outcome)
         elif outcome.status.failed or outcome.plan is None:
-            # nothing reviewed to apply: a saved plan's failed target is not attempted now
-            status = Status.NOT_ATTEMPTED if outcome.status is Status.FAILED else outcome.status
-            outcomes.append(dataclasses.replace(outcome, status=status))
+            # no plan that may be applied: not attempted, its errors say why
+            outcomes.append(dataclasses.replace(outcome, status=Status.NOT_ATTEMPTED))
         elif isinstance(loaded, DispatchctlError):
             outcomes.append(
                 dataclasses.replace(_failed(target, outcome.server, loaded), plan=outcome.plan)
