@@ -140,8 +140,9 @@ class CollectingTerminal:
     """workflow.Terminal for one target of several: what its apply says is kept for its own
     section of the report, not printed between the others'."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, quiet: bool = False) -> None:
         self.lines: list[str] = []
+        self.quiet = quiet
 
     def check_confirmable(self, auto_approve: bool) -> None:
         """Checked once for the whole report."""
@@ -161,17 +162,22 @@ class CollectingTerminal:
 
         with stop_on_ctrl_c() as stop:
             result = apply_plan(
-                plan, cluster, parallelism=parallelism, progress=_Lines(self.lines), stop=stop
+                plan,
+                cluster,
+                parallelism=parallelism,
+                progress=_Lines(self.lines, quiet=self.quiet),
+                stop=stop,
             )
         self.lines += report_lines(result)
         return result
 
 
 class _Lines:
-    """apply's Progress as the lines LineProgress prints, kept."""
+    """apply's Progress as the lines LineProgress prints, kept (``quiet``: failures only)."""
 
-    def __init__(self, lines: list[str]) -> None:
+    def __init__(self, lines: list[str], *, quiet: bool) -> None:
         self.lines = lines
+        self.quiet = quiet
 
     def started(self, change: Change) -> None:
         pass
@@ -180,7 +186,8 @@ class _Lines:
         from dispatchctl.cli.progress import describe, done
 
         if error is None:
-            self.lines.append(done(change))
+            if not self.quiet:
+                self.lines.append(done(change))
         else:
             self.lines.append(f"! {describe(change)}: failed: {printable(error)}")
 
@@ -235,7 +242,9 @@ def apply_targets(
             return fleet.exit_code(reviewed, detailed_exitcode=False)
         if not opts.auto_approve:
             confirm()
-    outcomes = fleetrun.apply_reviewed(targets, reviewed, loads, opts, clusters, CollectingTerminal)
+    outcomes = fleetrun.apply_reviewed(
+        targets, reviewed, loads, opts, clusters, lambda: CollectingTerminal(quiet=opts.quiet)
+    )
     if plan_file is None:
         click.echo("")  # below the plans
     echo_report(outcomes, "text", no_color=opts.no_color, plans=False)

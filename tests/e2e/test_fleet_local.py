@@ -91,3 +91,17 @@ def test_a_saved_plan_s_failed_target_is_not_attempted_and_the_others_applied(
     again = run("plan", "--targets", path, "--target", "dev", "--target", "staging")
     assert (again.code, statuses(again.out)) == (0, {"dev": "no changes", "staging": "no changes"})
     assert [c for c in canaries() if c in planned.out + applied.out + plan_file.read_text()] == []
+
+
+def test_quiet_keeps_each_target_s_closing_summary_only(
+    run: Run, write_config: Write, tmp_path: Path
+) -> None:
+    write_config(ACCOUNTS, name="ci/config.yaml")
+    path = targets(tmp_path)
+
+    result = run("apply", "--targets", path, "--create-namespace", "--auto-approve", "--quiet")
+
+    assert result.code == 0, result.err
+    results = result.out[result.out.rindex("TARGET ") :]
+    assert results.count("Apply complete: 3 changes applied, 1 namespace created.") == 2
+    assert "+ Secret dispatch/team-1-github: created" not in results
