@@ -105,3 +105,26 @@ def test_quiet_keeps_each_target_s_closing_summary_only(
     results = result.out[result.out.rindex("TARGET ") :]
     assert results.count("Apply complete: 3 changes applied, 1 namespace created.") == 2
     assert "+ Secret dispatch/team-1-github: created" not in results
+
+
+def test_a_target_changed_since_the_saved_plan_is_refused_alone(
+    run: Run, write_config: Write, tmp_path: Path
+) -> None:
+    write_config(ACCOUNTS, name="ci/config.yaml")
+    path = targets(tmp_path)
+    plan_file = tmp_path / "fleet.plan"
+    assert run("plan", "--targets", path, "--create-namespace", "-o", plan_file).code == 0
+    # dev is applied meanwhile (another pipeline): the saved plan's dev part is stale
+    meanwhile = run(
+        "apply", "--targets", path, "--target", "dev", "--create-namespace", "--auto-approve"
+    )
+    assert meanwhile.code == 0, meanwhile.err
+
+    applied = run("apply", plan_file)
+
+    assert applied.code == 1
+    assert statuses(applied.out) == {"dev": "failed", "staging": "applied"}
+    dev = applied.out.split("=== dev: ")[1].split("\n=== ")[0]
+    assert "Error: stale plan: the cluster changed since the plan was made" in dev
+    again = run("plan", "--targets", path, "--detailed-exitcode")
+    assert (again.code, statuses(again.out)) == (0, {"dev": "no changes", "staging": "no changes"})
