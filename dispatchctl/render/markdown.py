@@ -67,7 +67,7 @@ def render_document_markdown(
     if left_out:
         body += (
             f"\n\n> **Note:** {left_out} of {len(sections)} service account sections are "
-            f"left out to keep this comment under {max_chars:,} characters. Run "
+            f"left out to keep this comment under {MAX_CHARS:,} characters. Run "
             "`dispatchctl plan` locally for the full plan.\n"
         )
     return body + tail
