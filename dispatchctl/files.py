@@ -49,6 +49,14 @@ def read_regular(path: Path | str, *, limit: int | None = None) -> bytes:
     return data
 
 
+def shown_path(path: str) -> str:
+    """A path as short as it is unambiguous: relative to the working directory when below
+    it, else absolute."""
+    absolute = os.path.normpath(os.path.abspath(path))
+    relative = os.path.relpath(absolute)
+    return absolute if relative.startswith("..") else relative
+
+
 def read_head(path: Path | str, size: int) -> bytes:
     """The first ``size`` bytes of a regular file, as ``read_regular`` opens it."""
     with _open_regular(path) as handle:

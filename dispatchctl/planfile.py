@@ -16,22 +16,26 @@ import hashlib
 import json
 import os
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from dispatchctl import __version__, files
 from dispatchctl.config.plaintext import input_digest
+from dispatchctl.config.targets import TargetSpec
 from dispatchctl.errors import PlanError, StalePlanError
-from dispatchctl.files import UnsafePathError, read_regular, write_private
+from dispatchctl.files import UnsafePathError, read_regular, shown_path, write_private
+from dispatchctl.fleet import Outcome
 from dispatchctl.objects import InputFile, ObjectRef
 from dispatchctl.plan import Action, Change, KeyBasis, KeyStatus, Plan
+from dispatchctl.render.fleet import fleet_document, fleet_from_document
 from dispatchctl.render.json import MAX_DEPTH, malformed, plan_document, plan_from_document
 
 PLANFILE_KIND = "dispatchctl-plan"
+FLEET_PLANFILE_KIND = "dispatchctl-fleet-plan"  # several targets' plans (plan --targets -o)
 # Far above any real plan (4,000 objects make about 2 MB); a larger file is not ours.
 MAX_PLAN_BYTES = 64 * 1024 * 1024
-_KIND_AT_START = re.compile(rb'^\{\s*"kind"\s*:\s*"' + PLANFILE_KIND.encode() + rb'"')
+_KIND_AT_START = re.compile(rb'^\{\s*"kind"\s*:\s*"(dispatchctl-(?:fleet-)?plan)"')
 
 
 def save(plan: Plan, path: str | Path) -> None:
@@ -46,6 +50,10 @@ def save(plan: Plan, path: str | Path) -> None:
         {**item, "path": Path(os.path.relpath(os.path.abspath(item["path"]), folder)).as_posix()}
         for item in document["inputs"]
     ]
+    _write(document, path)
+
+
+def _write(document: Mapping[str, Any], path: str | Path) -> None:
     data = json.dumps(document, indent=2).encode() + b"\n"  # key order is display order
     try:
         write_private(
@@ -58,6 +66,63 @@ def save(plan: Plan, path: str | Path) -> None:
             f"cannot save the plan to {path}: {err.strerror or type(err).__name__}",
             hint="check that the folder exists and is writable",
         ) from None
+
+
+def save_fleet(
+    outcomes: Sequence[Outcome], connections: Mapping[str, TargetSpec], path: str | Path
+) -> None:
+    """A multi-target plan: the fleet document, each target's plan file document and where
+    to reach it (kubeconfig, context or local state, paths relative to the plan's folder)."""
+    folder = os.path.dirname(os.path.abspath(path))
+
+    def relative(item: str | None) -> str | None:
+        if item is None:
+            return None
+        return Path(os.path.relpath(os.path.abspath(item), folder)).as_posix()
+
+    document = fleet_document(outcomes)
+    for target in document["targets"]:
+        spec = connections[target["name"]]
+        target["kubeconfig"] = relative(spec.kubeconfig)
+        target["local"] = relative(spec.local)
+        for item in target["plan"]["inputs"] if target["plan"] else ():
+            item["path"] = relative(item["path"])
+    document = {"kind": FLEET_PLANFILE_KIND, **document}
+    _write(document, path)
+
+
+def load_fleet(path: str | Path) -> list[tuple[Outcome, TargetSpec]]:
+    """A saved multi-target plan's targets: each one's saved plan and how to reach it."""
+    document = _read_document(path)
+    if not isinstance(document, dict) or document.get("kind") != FLEET_PLANFILE_KIND:
+        raise PlanError(f"{path}: not a dispatchctl multi-target plan file")
+    try:
+        outcomes = fleet_from_document(document)
+    except PlanError as err:
+        raise PlanError(f"{path}: {err.message}", hint=err.hint) from None
+    folder = os.path.dirname(os.path.abspath(path))
+
+    def resolved(item: object) -> str | None:
+        return shown_path(os.path.join(folder, item)) if isinstance(item, str) else None
+
+    loaded = []
+    for outcome, raw in zip(outcomes, document["targets"], strict=True):
+        plan = outcome.plan
+        if plan is not None:
+            inputs = tuple(
+                dataclasses.replace(i, path=shown_path(os.path.join(folder, i.path)))
+                for i in plan.inputs
+            )
+            plan = dataclasses.replace(plan, inputs=inputs)
+        spec = TargetSpec(
+            outcome.name,
+            outcome.context,
+            resolved(raw.get("kubeconfig")),
+            resolved(raw.get("local")),
+            tuple(i.path for i in plan.inputs) if plan is not None else (),
+        )
+        loaded.append((dataclasses.replace(outcome, plan=plan), spec))
+    return loaded
 
 
 def check_out(path: str | Path) -> None:
@@ -76,21 +141,28 @@ def _unsafe_target(path: str | Path, err: UnsafePathError) -> PlanError:
 
 
 def is_planfile(path: str | Path) -> bool:
-    """Whether ``path`` looks like a saved plan (JSON with our kind), without raising."""
+    """Whether ``path`` looks like a saved plan, of one target or several (JSON with our
+    kind), without raising."""
+    return planfile_kind(path) is not None
+
+
+def planfile_kind(path: str | Path) -> str | None:
+    """PLANFILE_KIND, FLEET_PLANFILE_KIND, or None for a file that is neither."""
     try:
         data = read_regular(path, limit=MAX_PLAN_BYTES)
-        return data[:1] == b"{" and json.loads(data).get("kind") == PLANFILE_KIND
+        kind = json.loads(data).get("kind") if data[:1] == b"{" else None
     except (OSError, ValueError, AttributeError):
-        return False
+        return None
     except RecursionError:
         # nested past the JSON parser's limit: a plan only if it says so near the start
-        return _KIND_AT_START.search(data[:200]) is not None
+        found = _KIND_AT_START.search(data[:200])
+        return found.group(1).decode() if found else None
+    return kind if kind in (PLANFILE_KIND, FLEET_PLANFILE_KIND) else None
 
 
-def load(path: str | Path) -> Plan:
-    """Read a saved plan; a file that is not one is a PlanError naming it."""
+def _read_document(path: str | Path) -> Any:
     try:
-        document: Any = json.loads(read_regular(path, limit=MAX_PLAN_BYTES))
+        return json.loads(read_regular(path, limit=MAX_PLAN_BYTES))
     except OSError as err:
         raise PlanError(
             f"{path}: cannot read the file ({err.strerror or type(err).__name__})"
@@ -99,6 +171,11 @@ def load(path: str | Path) -> Plan:
         raise PlanError(f"{path}: not a readable plan file ({type(err).__name__})") from None
     except RecursionError:  # the JSON parser's own limit, far past MAX_DEPTH
         raise PlanError(f"{path}: {malformed(f'nested deeper than {MAX_DEPTH} levels')}") from None
+
+
+def load(path: str | Path) -> Plan:
+    """Read a saved plan; a file that is not one is a PlanError naming it."""
+    document = _read_document(path)
     if not isinstance(document, dict) or document.get("kind") != PLANFILE_KIND:
         raise PlanError(
             f"{path}: not a dispatchctl plan file",
@@ -110,18 +187,10 @@ def load(path: str | Path) -> Plan:
         raise PlanError(f"{path}: {err.message}", hint=err.hint) from None
     folder = os.path.dirname(os.path.abspath(path))
     inputs = tuple(
-        dataclasses.replace(item, path=_shown(os.path.join(folder, item.path)))
+        dataclasses.replace(item, path=shown_path(os.path.join(folder, item.path)))
         for item in plan.inputs
     )
     return dataclasses.replace(plan, inputs=inputs)
-
-
-def _shown(path: str) -> str:
-    """A path as short as it is unambiguous: relative to the working directory when below
-    it, else absolute."""
-    absolute = os.path.normpath(path)
-    relative = os.path.relpath(absolute)
-    return absolute if relative.startswith("..") else relative
 
 
 def check_inputs(saved: Plan) -> None:

@@ -26,7 +26,7 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class ApplyOptions:
-    """What the flags ask of one apply (a saved plan may ask for more: see ``_implied``)."""
+    """What the flags ask of one apply (a saved plan may ask for more: see ``implied``)."""
 
     allow_plaintext: bool = False
     adopt: bool = False
@@ -85,13 +85,28 @@ def apply_targets(
     if saved is not None:
         _check_saved_alone(targets, opts)
         planfile.check_inputs(saved)
-        opts = _implied(saved, opts)
+        opts = implied(saved, opts)
         targets = tuple(i.path for i in saved.inputs)
     loaded = planner.load(targets, allow_plaintext=opts.allow_plaintext, trusted=opts.trusted)
     if saved is None:
         terminal.check_confirmable(opts.auto_approve)
-    else:
-        # the bytes decrypted, not only those checked above: a file replaced meanwhile
+    return apply_loaded(loaded, saved, opts, connect=connect, terminal=terminal)
+
+
+def apply_loaded(
+    loaded: planner.Loaded,
+    saved: Plan | None,
+    opts: ApplyOptions,
+    *,
+    connect: Connect,
+    terminal: Terminal,
+) -> Applied:
+    """One target, its config loaded: from the connection on. ``saved``: the plan reviewed
+    (a plan file's, or one a fleet run showed), checked current under the lock; None: plan,
+    show and confirm here (unless --auto-approve). A fleet runner calls this per target with
+    the config it decrypted once."""
+    if saved is not None:
+        # the bytes decrypted, not only those checked before: a file replaced meanwhile
         planfile.check_loaded(saved, loaded.inputs)
     plan_options = planner.PlanOptions(
         opts.adopt, opts.create_namespace, opts.service_accounts, opts.adopt_from
@@ -150,7 +165,7 @@ def _check_saved_alone(targets: tuple[str, ...], opts: ApplyOptions) -> None:
         )
 
 
-def _implied(saved: Plan, opts: ApplyOptions) -> ApplyOptions:
+def implied(saved: Plan, opts: ApplyOptions) -> ApplyOptions:
     """A saved plan was reviewed with its flags: applying it needs no repeating of them."""
     return dataclasses.replace(
         opts,

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from dispatchctl import workflow
+from dispatchctl import planfile, workflow
 from dispatchctl.apply import NAMESPACE, ApplyResult, apply_plan
 from dispatchctl.cli import options
 from dispatchctl.cli.output import echo_plan
@@ -86,28 +86,38 @@ def stop_on_ctrl_c() -> Iterator[threading.Event]:
 
 def report(result: ApplyResult) -> int:
     """The closing lines: what was applied, what failed, what was not attempted."""
+    first, *rest = report_lines(result)
+    if result.ok:
+        click.echo(first)
+        return 0
+    click.secho(first, fg="red", err=True)
+    for line in rest:
+        click.echo(line, err=True)
+    return 1
+
+
+def report_lines(result: ApplyResult) -> list[str]:
     namespaces = sum(1 for c in result.applied if c.ref.kind == NAMESPACE)
     if result.ok:
         created = f", {namespaces} namespace{'s' * (namespaces != 1)} created" if namespaces else ""
         count = len(result.applied) - namespaces
-        click.echo(f"Apply complete: {count} change{'s' * (count != 1)} applied{created}.")
-        return 0
+        return [f"Apply complete: {count} change{'s' * (count != 1)} applied{created}."]
     how = "interrupted" if result.interrupted else "failed"
-    click.secho(
+    lines = [
         f"Apply {how}: {len(result.applied)} applied, {len(result.failed)} failed, "
-        f"{len(result.not_attempted)} not attempted.",
-        fg="red",
-        err=True,
-    )
-    for change, error in result.failed:
-        click.echo(
-            f"  failed: {change.action.verb} {describe(change)}: {printable(error)}", err=True
-        )
-    for change in result.not_attempted:
-        click.echo(f"  not attempted: {change.action.verb} {describe(change)}", err=True)
+        f"{len(result.not_attempted)} not attempted."
+    ]
+    lines += [
+        f"  failed: {change.action.verb} {describe(change)}: {printable(error)}"
+        for change, error in result.failed
+    ]
+    lines += [
+        f"  not attempted: {change.action.verb} {describe(change)}"
+        for change in result.not_attempted
+    ]
     cause = "" if result.interrupted else "fix the cause and "
-    click.echo(f"Nothing applied was lost; {cause}run apply again to converge.", err=True)
-    return 1
+    lines.append(f"Nothing applied was lost; {cause}run apply again to converge.")
+    return lines
 
 
 class ClickTerminal:
@@ -138,9 +148,9 @@ class ClickTerminal:
     "targets",
     metavar="FILE...|PLANFILE",
     nargs=-1,
-    required=True,
     type=click.Path(exists=True, dir_okay=False),
 )
+@options.fleet_options
 @options.allow_plaintext
 @options.trust_key_service
 @options.cluster_options
@@ -162,6 +172,9 @@ class ClickTerminal:
 )
 def apply(
     targets: tuple[str, ...],
+    targets_file: str | None,
+    target_names: tuple[str, ...],
+    parallel_targets: int,
     kubeconfig: str | None,
     context: str | None,
     local: str | None,
@@ -176,8 +189,29 @@ def apply(
       dispatchctl apply ci/credentials.yaml              # shows the plan, asks for "yes"
       dispatchctl apply plan.out                         # a plan saved by plan -o
       dispatchctl apply --auto-approve ci/credentials.yaml --kubeconfig kubeconfig.yaml
+      dispatchctl apply --targets ci/targets.yaml        # every target: one report, one "yes"
+      dispatchctl apply fleet.plan                       # a plan saved by plan --targets -o
     """
-    return apply_targets(targets, (kubeconfig, context, local), ApplyOptions(**flags))
+    options.files_or_targets(targets, targets_file, "FILE...|PLANFILE")
+    fleet_plan = (
+        planfile.planfile_kind(targets[0]) == planfile.FLEET_PLANFILE_KIND if targets else False
+    )
+    if targets_file is None and not fleet_plan:
+        if target_names:
+            raise click.UsageError("--target selects targets of --targets FILE")
+        return apply_targets(targets, (kubeconfig, context, local), ApplyOptions(**flags))
+    from dispatchctl.cli import fleet
+
+    if len(targets) > 1:
+        raise PlanError(
+            "a plan file is applied alone, without config files",
+            hint="dispatchctl apply PLANFILE",
+        )
+    fleet.refuse_one_cluster_flags(context, local)
+    plan_file = targets[0] if targets else None
+    return fleet.apply_targets(
+        targets_file, plan_file, target_names, kubeconfig, ApplyOptions(**flags), parallel_targets
+    )
 
 
 def apply_targets(

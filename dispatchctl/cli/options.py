@@ -92,6 +92,22 @@ config_files = click.argument(
     type=click.Path(exists=True, dir_okay=False),
 )
 
+# plan: FILE... or --targets FILE (checked by ``files_or_targets``)
+config_files_or_targets = click.argument(
+    "config_files",
+    metavar="FILE...",
+    nargs=-1,
+    type=click.Path(exists=True, dir_okay=False),
+)
+
+
+def files_or_targets(files: tuple[str, ...], targets: str | None, what: str = "FILE...") -> None:
+    if files and targets is not None:
+        raise click.UsageError(f"{what} or --targets FILE, not both")
+    if not files and targets is None:
+        raise click.UsageError(f"Missing argument '{what}' (or --targets FILE).")
+
+
 allow_plaintext = click.option(
     "--allow-plaintext",
     is_flag=True,
@@ -362,6 +378,37 @@ def _one_cluster(
 
 
 # --- plan and apply -------------------------------------------------------------------------
+
+targets_file = click.option(
+    "--targets",
+    "targets_file",
+    type=click.Path(exists=True, dir_okay=False),
+    metavar="FILE",
+    help="Run for every cluster this targets file lists, each with its own config files,"
+    " instead of FILE...: one report for all (README: Many clusters).",
+)
+target_names = click.option(
+    "--target",
+    "target_names",
+    multiple=True,
+    metavar="NAME",
+    help="Only this target of --targets (repeatable; default: all).",
+)
+parallel_targets = click.option(
+    "--parallel-targets",
+    type=click.IntRange(min=1),
+    metavar="N",
+    default=4,
+    show_default=True,
+    help="Targets read and planned at once (--targets).",
+    **from_environment("PARALLEL_TARGETS"),
+)
+
+
+def fleet_options(f: Callable[..., Any]) -> Callable[..., Any]:
+    """--targets, --target and --parallel-targets."""
+    return targets_file(target_names(parallel_targets(f)))
+
 
 service_accounts = click.option(
     "--service-account",

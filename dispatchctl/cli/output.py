@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Callable
 
 import click
 
@@ -16,14 +17,31 @@ from dispatchctl.render.text import printable, render_text, should_color
 
 
 def echo_plan(plan: Plan, output_format: str, *, no_color: bool = False) -> None:
+    echo_view(
+        output_format,
+        no_color,
+        json=lambda: render_json(plan),
+        markdown=lambda: render_markdown(plan),
+        text=lambda color: render_text(plan, color=color),
+    )
+
+
+def echo_view(
+    output_format: str,
+    no_color: bool,
+    *,
+    json: Callable[[], str],
+    markdown: Callable[[], str],
+    text: Callable[[bool], str],
+) -> None:
+    """--format's view of a plan or a report of several; text in colour at a terminal."""
     if output_format == "json":
-        text = render_json(plan)
+        out = json()
     elif output_format == "markdown":
-        text = render_markdown(plan)
+        out = markdown()
     else:
-        color = not no_color and should_color(sys.stdout, os.environ)
-        text = render_text(plan, color=color)
-    click.echo(text, nl=not text.endswith("\n"), color=True)
+        out = text(not no_color and should_color(sys.stdout, os.environ))
+    click.echo(out, nl=not out.endswith("\n"), color=True)
 
 
 def echo_error(err: DispatchctlError) -> None:

@@ -13,7 +13,8 @@ from dispatchctl.config import sops
 
 @click.command()
 @options.verbose
-@options.config_files
+@options.config_files_or_targets
+@options.fleet_options
 @click.option(
     "--no-decrypt",
     is_flag=True,
@@ -47,6 +48,9 @@ from dispatchctl.config import sops
 )
 def plan(
     config_files: tuple[str, ...],
+    targets_file: str | None,
+    target_names: tuple[str, ...],
+    parallel_targets: int,
     no_decrypt: bool,
     allow_plaintext: bool,
     trusted: tuple[str, ...],
@@ -74,7 +78,37 @@ def plan(
       dispatchctl plan ci/credentials.yaml --format markdown > plan.md
       dispatchctl plan ci/credentials.yaml -o plan.out --detailed-exitcode
       dispatchctl plan --no-decrypt ci/credentials.yaml   # no key needed
+      dispatchctl plan --targets ci/targets.yaml -o fleet.plan
     """
+    options.files_or_targets(config_files, targets_file)
+    if target_names and targets_file is None:
+        raise click.UsageError("--target selects targets of --targets FILE")
+    if targets_file is not None:
+        from dispatchctl.cli import fleet
+        from dispatchctl.fleet import Checks
+
+        fleet.refuse_one_cluster_flags(context, local)
+        return fleet.plan_targets(
+            targets_file,
+            target_names,
+            kubeconfig=kubeconfig,
+            no_decrypt=no_decrypt,
+            allow_plaintext=allow_plaintext,
+            trusted=trusted,
+            plan_flags={
+                "adopt": adopt,
+                "create_namespaces": create_namespace,
+                "service_accounts": service_accounts,
+                "adopt_from": adopt_from,
+                "warn_expiring": warn_expiring,
+            },
+            checks=Checks(allow_delete_all, fail_on_delete, fail_on_expiring),
+            parallel=parallel_targets,
+            output_format=output_format,
+            no_color=no_color,
+            out=out,
+            detailed_exitcode=detailed_exitcode,
+        )
     # sops first: the rest of the program is imported while it decrypts (a third of a second)
     with sops.start_decrypting(() if no_decrypt else config_files, trusted) as decryption:
         from dispatchctl import plan as plan_mod

@@ -477,14 +477,17 @@ def read_and_parse(path: Path | str) -> tuple[bytes, Document]:
     return data, parse(text)
 
 
-def start_decrypting(paths: Sequence[str | Path], trusted: Collection[str] = ()) -> Decryption:
+def start_decrypting(
+    paths: Sequence[str | Path], trusted: Collection[str] = (), *, shared: bool = False
+) -> Decryption:
     """sops for each encrypted file, started before the caller imports the rest of the
     program: plan and apply import for about a third of a second, which then overlaps the
     decrypt instead of preceding it. Each file is read and parsed first (sops starts only for
     a file within the YAML limits, and decrypts those bytes); the loader takes the bytes and
     the parse from the Decryption. A file that cannot be read or parsed is left to the loader,
-    which reports it."""
-    decryption = Decryption(trusted)
+    which reports it. ``shared``: several loads take the same files (targets), so each file
+    is read and decrypted once, and kept until the Decryption closes."""
+    decryption = Decryption(trusted, shared=shared)
     for path in map(Path, paths):
         try:
             data, doc = read_and_parse(path)
@@ -501,8 +504,11 @@ class Decryption:
     caller can check the files on disk meanwhile (sops is most of a load's time). Closing it
     kills every sops still running."""
 
-    def __init__(self, trusted: Collection[str] = (), *, binary: str | None = None) -> None:
+    def __init__(
+        self, trusted: Collection[str] = (), *, binary: str | None = None, shared: bool = False
+    ) -> None:
         self._trusted = frozenset(trusted)
+        self._shared = shared
         self._pool = ThreadPoolExecutor(max_workers=8, thread_name_prefix="sops")
         self._futures: dict[Path, Future[_Run | SopsError]] = {}
         self._kept: dict[Path, tuple[bytes, Document]] = {}
@@ -515,8 +521,9 @@ class Decryption:
         self._kept[path] = (data, doc)
 
     def take(self, path: Path) -> tuple[bytes, Document] | None:
-        """What ``keep`` holds for ``path``, handed over (the loader frees it when done)."""
-        return self._kept.pop(path, None)
+        """What ``keep`` holds for ``path``, handed over (the loader frees it when done;
+        a shared Decryption keeps it for the next load of the same file)."""
+        return self._kept.get(path) if self._shared else self._kept.pop(path, None)
 
     def _binary(self) -> str:
         if self._exe is None:

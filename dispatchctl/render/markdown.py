@@ -40,10 +40,13 @@ def render_markdown(plan: Plan) -> str:
     return render_document_markdown(plan_document(plan))
 
 
-def render_document_markdown(doc: Mapping[str, Any]) -> str:
-    """The comment; never longer than MAX_CHARS plus the truncation note."""
+def render_document_markdown(
+    doc: Mapping[str, Any], *, max_chars: int = MAX_CHARS, title: str | None = None
+) -> str:
+    """The comment; never longer than ``max_chars`` plus the truncation note. A comment of
+    several targets gives each target's plan its share, under its own ``title``."""
     doc = printable_document(doc)
-    head = _head(doc)
+    head = _head(doc, title)
     if no_changes(doc):
         return "\n".join(head)  # the head says "No changes" once; no table, no summary line
     reach = {f"{r['namespace']}/{r['account']}": r for r in doc["reach"]}
@@ -53,7 +56,7 @@ def render_document_markdown(doc: Mapping[str, Any]) -> str:
     tail = f"\n**{summary_line(doc)}**\n"
     body = "\n".join(head)
     kept = 0
-    budget = MAX_CHARS - len(body) - len(tail) - NOTE_ROOM
+    budget = max_chars - len(body) - len(tail) - NOTE_ROOM
     for section in sections:
         if len(section) + 2 > budget:
             break
@@ -70,10 +73,10 @@ def render_document_markdown(doc: Mapping[str, Any]) -> str:
     return body + tail
 
 
-def _head(doc: Mapping[str, Any]) -> list[str]:
+def _head(doc: Mapping[str, Any], title: str | None) -> list[str]:
     context = doc["target"]["context"]
     lines = [
-        f"### dispatchctl plan for `{doc['owner']}`",
+        title or f"### dispatchctl plan for `{doc['owner']}`",
         "",
         f"Cluster: `{doc['target']['server']}`" + (f" (context `{context}`)" if context else ""),
         "",

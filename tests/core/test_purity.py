@@ -40,6 +40,8 @@ CORE = [
     "dispatchctl.render.json",
     "dispatchctl.render.text",
     "dispatchctl.render.markdown",
+    "dispatchctl.render.fleet",
+    "dispatchctl.fleet",
     "dispatchctl.verification",
 ]
 FORBIDDEN = (

@@ -124,3 +124,46 @@ def test_no_decrypt_is_for_plan_and_only_true_or_false(
     refused = runner(**inputs)
     assert refused.code == 1
     assert message in refused.log
+
+
+def test_targets_plan_each_job_s_target_and_show_merges_their_plans(
+    runner: Runner, tmp_path: Path
+) -> None:
+    """The matrix way: one step per target saves its plan (output plan-file), a last step
+    merges them into one markdown report."""
+    (tmp_path / "checkout" / "targets.yaml").write_text(
+        "targets:\n"
+        "  - {name: dev, local: ../state/dev.db, configs: [credentials.yaml]}\n"
+        "  - {name: prod, local: ../state/prod.db, configs: [credentials.yaml]}\n"
+    )
+    args = "--create-namespace --allow-plaintext"
+    steps = [
+        runner(files="", targets="targets.yaml", target=name, args=args) for name in ("dev", "prod")
+    ]
+    for step, name in zip(steps, ("dev", "prod"), strict=True):
+        assert (step.code, step.outputs["exitcode"]) == (0, "2"), step.log
+        assert f"| `{name}` |" in Path(step.outputs["markdown-file"]).read_text()
+        assert "Saved the plan" not in step.log
+    plans = " ".join(step.outputs["plan-file"] for step in steps)
+
+    merged = runner(files="", command="show", plan_files=plans)
+
+    assert merged.code == 0, merged.log
+    report = Path(merged.outputs["markdown-file"]).read_text()
+    assert report.startswith("### dispatchctl plan for 2 targets")
+    assert "| `dev` |" in report and "| `prod` |" in report
+    assert "plan-file" not in merged.outputs
+
+
+@pytest.mark.parametrize(
+    ("inputs", "message"),
+    [
+        ({"targets": "targets.yaml"}, "targets input goes without files, context and command"),
+        ({"target": "dev"}, "the action's target input selects targets of its targets input"),
+        ({"files": "", "command": "show"}, "the action's plan-files input names no saved plan"),
+    ],
+)
+def test_targets_inputs_refused(runner: Runner, inputs: dict[str, str], message: str) -> None:
+    refused = runner(**inputs)
+    assert refused.code == 1
+    assert message in refused.log
