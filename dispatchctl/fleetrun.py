@@ -83,29 +83,38 @@ class LoadErrors(DispatchctlError):
 
 
 def check_overlap(targets: Sequence[TargetSpec], loads: Loads, clusters: Clusters) -> None:
-    """The same config file on two targets that reach the same server and namespace would
-    have two runs write, and prune, the same objects: refused before any cluster is read."""
-    seen: dict[tuple[str, str], list[tuple[str, frozenset[str]]]] = {}
+    """Two targets on one server with configs of the same owner would each prune what the
+    other wrote (an owner's objects are listed in every namespace): refused before any cluster
+    is read. The same config file twice is the usual way in; two files with one owner too."""
+    seen: dict[tuple[str, str], tuple[TargetSpec, planner.Loaded]] = {}
     clashes = []
     for target in targets:
         loaded = loads.get(target.configs)
         server = clusters.server(target)
         if server is None or not isinstance(loaded, planner.Loaded):
             continue
-        namespaces = frozenset(loaded.desired.namespaces)
-        for config in target.configs:
-            earlier = seen.setdefault((config, server), [])
-            for name, theirs in earlier:
-                if namespaces & theirs:
-                    clashes.append(
-                        f"{config} goes to targets {name} and {target.name}, both {server}"
-                        f" namespace {', '.join(sorted(namespaces & theirs))}"
-                    )
-            earlier.append((target.name, namespaces))
+        first, theirs = seen.setdefault((loaded.desired.owner, server), (target, loaded))
+        if first is target:
+            continue
+        shared = [c for c in target.configs if c in first.configs]
+        if shared:
+            spaces = sorted(set(loaded.desired.namespaces) & set(theirs.desired.namespaces))
+            where = f" namespace {', '.join(spaces)}" if spaces else ""
+            clashes.append(
+                f"{', '.join(shared)} goes to targets {first.name} and {target.name},"
+                f" both {server}{where}"
+            )
+        else:
+            clashes.append(
+                f"targets {first.name} and {target.name} both take owner"
+                f" {loaded.desired.owner} to {server} (from {', '.join(first.configs)} and"
+                f" {', '.join(target.configs)}): each would prune what the other applied"
+            )
     if clashes:
         raise PlanError(
             "; ".join(dict.fromkeys(clashes)),
-            hint="a config goes to a cluster and namespace once: remove one of the targets",
+            hint="an owner goes to a cluster once: remove one of the targets, or give one"
+            " config another owner",
         )
 
 

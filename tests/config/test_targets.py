@@ -100,9 +100,34 @@ def test_the_same_config_twice_to_one_cluster_namespace_is_refused(
     assert result.err == (
         f"Error: {tmp_path / 'config.yaml'} goes to targets dev and dev-again, both"
         f" local:{state} namespace dispatch, dispatch-release\n"
-        "  hint: a config goes to a cluster and namespace once: remove one of the targets\n"
+        "  hint: an owner goes to a cluster once: remove one of the targets, or give one"
+        " config another owner\n"
     )
     assert not (tmp_path / "same.db").exists()  # no cluster was started
+
+
+def test_two_configs_of_one_owner_to_one_cluster_are_refused(
+    run: Run, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Different files, the same owner: each target's apply would prune the other's objects."""
+    monkeypatch.setenv("SOPS_AGE_KEY_FILE", str(ROOT / "examples" / "demo-age-key.txt"))
+    path = targets_file(
+        tmp_path,
+        "targets:\n"
+        "  - {name: dev, local: same.db, configs: [config.yaml]}\n"
+        "  - {name: other, local: other.db, configs: [config.yaml]}\n"
+        "  - {name: dev-copy, local: same.db, configs: [copy.yaml]}\n",
+    )
+    (tmp_path / "copy.yaml").write_bytes((tmp_path / "config.yaml").read_bytes())
+    result = run("plan", "--targets", path)
+    assert (result.code, result.out) == (1, "")
+    state = (tmp_path / "same.db").resolve()
+    assert result.err.startswith(
+        f"Error: targets dev and dev-copy both take owner ci-credentials to local:{state}"
+        f" (from {tmp_path / 'config.yaml'} and {tmp_path / 'copy.yaml'}): each would prune"
+        " what the other applied\n"
+    )
+    assert not (tmp_path / "same.db").exists() and not (tmp_path / "other.db").exists()
 
 
 def test_flags_that_name_one_cluster_are_refused_with_targets(run: Run, tmp_path: Path) -> None:
