@@ -62,8 +62,6 @@ class TargetEntry(_Model):
     def _one_cluster(self) -> TargetEntry:
         if self.local is not None and (self.context is not None or self.kubeconfig is not None):
             raise ValueError("local cannot be combined with context or kubeconfig")
-        if self.local is None and self.context is None:
-            raise ValueError("missing required field context (or local: STATE)")
         return self
 
 
@@ -125,20 +123,10 @@ def load_targets(path: str | Path) -> tuple[TargetSpec, ...]:
     except ValidationError as err:
         for item in err.errors(include_url=False, include_input=False, include_context=True):
             problems.append(_finding(problem, tuple(item["loc"]), item, doc.data))
-        raise ConfigError(problems) from None
-    seen: dict[str, int] = {}
-    for index, entry in enumerate(model.targets):
-        if entry.name in seen:
-            first = problem(("targets", seen[entry.name], "name"), "")
-            problems.append(
-                problem(
-                    ("targets", index, "name"),
-                    f"target {entry.name} is named twice (first at line {first.line})",
-                )
-            )
-        seen.setdefault(entry.name, index)
-    if problems:
-        raise ConfigError(problems)
+        model = None
+    problems += _across_entries(doc.data, problem)
+    if problems or model is None:
+        raise ConfigError(sorted(problems, key=lambda p: (p.line or 0, p.column or 0)))
     folder = os.path.dirname(os.path.abspath(path))
 
     def resolved(relative: str | None) -> str | None:
@@ -154,6 +142,34 @@ def load_targets(path: str | Path) -> tuple[TargetSpec, ...]:
         )
         for entry in model.targets
     )
+
+
+def _across_entries(data: Any, problem: Any) -> list[Problem]:
+    """The checks over a whole entry or several, made on the parsed YAML: pydantic skips an
+    entry's own check once one of its fields failed, and one run should name every problem."""
+    entries = data.get("targets") if isinstance(data, dict) else None
+    found: list[Problem] = []
+    seen: dict[str, int] = {}
+    for index, entry in enumerate(entries if isinstance(entries, list) else []):
+        if not isinstance(entry, dict):
+            continue
+        if entry.get("context") is None and entry.get("local") is None:
+            found.append(
+                problem(("targets", index), "missing required field context (or local: STATE)")
+            )
+        name = entry.get("name")
+        if not isinstance(name, str):
+            continue
+        if name in seen:
+            first = problem(("targets", seen[name], "name"), "")
+            found.append(
+                problem(
+                    ("targets", index, "name"),
+                    f"target {name} is named twice (first at line {first.line})",
+                )
+            )
+        seen.setdefault(name, index)
+    return found
 
 
 def _finding(problem: Any, loc: DataPath, item: Any, data: Any) -> Problem:

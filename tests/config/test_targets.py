@@ -47,11 +47,13 @@ def test_every_problem_is_named_at_its_line_and_field(run: Run, tmp_path: Path) 
     assert result.code == 1
     assert result.out == ""
     assert result.err.splitlines() == [
-        f"Error: {path}:3:5: targets[0].contxt: unknown field contxt (did you mean context?)",
+        f"Error: {path}:2:5: targets[0]: missing required field context (or local: STATE)",
+        f"  {path}:3:5: targets[0].contxt: unknown field contxt (did you mean context?)",
         f"  {path}:5:11: targets[1].name: not a DNS label (lower case a-z, 0-9 and '-', at most"
         " 63)",
         f"  {path}:7:14: targets[1].configs: configs must name at least one entry",
         f"  {path}:8:5: targets[2]: local cannot be combined with context or kubeconfig",
+        f"  {path}:8:11: targets[2].name: target dev is named twice (first at line 2)",
     ]
 
 
