@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+import os
 import re
+import shutil
+import subprocess
+import sys
 from pathlib import Path
+
+import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
 README = ROOT / "README.md"
@@ -25,3 +31,40 @@ def section(title: str, text: str | None = None) -> str:
 def code_blocks(title: str, language: str | None = None) -> list[str]:
     """The fenced code blocks of a section, in order (of one language, if given)."""
     return [body for lang, body in _FENCE.findall(section(title)) if language in (None, lang)]
+
+
+SECRETS = ROOT / "examples" / "config.plain.yaml"
+
+
+def bash(script: str, cwd: Path, **env: str) -> subprocess.CompletedProcess[str]:
+    """A README block run as a user's shell would, dispatchctl from this environment."""
+    path = f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"
+    return subprocess.run(
+        ["bash", "--noprofile", "--norc", "-e", "-c", script],
+        cwd=cwd,
+        env={**os.environ, "PATH": path, **env},
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+
+
+def demo_secrets() -> list[str]:
+    """The example config's secret values, to search every output for."""
+    data = yaml.safe_load(SECRETS.read_text())
+    return [
+        cred[name]
+        for account in data["serviceAccounts"]
+        for cred in account["credentials"]
+        for name in ("token", "password", "appPassword")
+        if name in cred
+    ]
+
+
+def checkout(tmp_path: Path) -> Path:
+    """The examples and schemas as a user's repository has them."""
+    repo = tmp_path / "repo"
+    for folder in ("examples", "schemas"):
+        shutil.copytree(ROOT / folder, repo / folder)
+    return repo

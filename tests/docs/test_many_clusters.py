@@ -5,50 +5,15 @@ matrix jobs' scripts, and the action inputs its GitHub workflow uses."""
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import jsonschema
 import yaml
 
-from tests.docs.readme import ROOT, code_blocks
+from tests.docs.readme import ROOT, bash, checkout, code_blocks, demo_secrets
 
 SCHEMA = json.loads((ROOT / "schemas" / "targets.schema.json").read_text())
-SECRETS = ROOT / "examples" / "config.plain.yaml"
-
-
-def bash(script: str, cwd: Path, **env: str) -> subprocess.CompletedProcess[str]:
-    path = f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"
-    return subprocess.run(
-        ["bash", "--noprofile", "--norc", "-e", "-c", script],
-        cwd=cwd,
-        env={**os.environ, "PATH": path, **env},
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
-    )
-
-
-def demo_secrets() -> list[str]:
-    data = yaml.safe_load(SECRETS.read_text())
-    return [
-        cred[name]
-        for account in data["serviceAccounts"]
-        for cred in account["credentials"]
-        for name in ("token", "password", "appPassword")
-        if name in cred
-    ]
-
-
-def checkout(tmp_path: Path) -> Path:
-    repo = tmp_path / "repo"
-    for folder in ("examples", "schemas"):
-        shutil.copytree(ROOT / folder, repo / folder)
-    return repo
 
 
 def test_the_commands_run_as_written(tmp_path: Path) -> None:

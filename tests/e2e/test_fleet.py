@@ -22,6 +22,7 @@ import yaml
 from dispatchctl.localcluster import Fault
 from dispatchctl.objects import SECRET, SERVICE_ACCOUNT
 from dispatchctl.render.markdown import MAX_CHARS
+from tests.docs.readme import bash, checkout, code_blocks, demo_secrets
 from tests.e2e.conftest import (
     NS,
     TOKEN_2,
@@ -375,3 +376,35 @@ def test_each_config_file_is_decrypted_once_for_all_targets(
     ] * 2
     assert "+ ServiceAccount dispatch/team-9" in section(result, "d")
     assert "team-9" not in section(result, "a")
+
+
+def test_the_readme_s_commands_run_as_written_against_real_clusters(
+    apiserver: ApiServer, others: list[RealCluster], tmp_path: Path
+) -> None:
+    """The README's Many clusters block as written, its targets file naming two real control
+    planes by context where the example names two local clusters (the same targets, the same
+    config): tests/docs runs it on the local clusters."""
+    (block,) = code_blocks("Many clusters", "sh")
+    repo = checkout(tmp_path)
+    entries = []
+    for name, server in (("dev", apiserver), ("staging", others[0])):
+        server.write_kubeconfig(repo / "kube" / f"{name}.yaml", context=name)
+        kubeconfig = f"../kube/{name}.yaml"
+        entries.append({"name": name, "context": name, "kubeconfig": kubeconfig})
+        entries[-1]["configs"] = ["config.yaml"]
+    targets = repo / "examples" / "targets.yaml"
+    targets.write_text(yaml.safe_dump({"targets": entries}, sort_keys=False))
+
+    result = bash(block, repo)
+
+    out = result.stdout + result.stderr
+    assert result.returncode == 0, out
+    comment = (repo / "plan.md").read_text()
+    assert comment.startswith("### dispatchctl plan for 2 targets")
+    assert f"dev      {apiserver.url}" in result.stdout and "applied" in result.stdout
+    assert result.stdout.rstrip().endswith("No changes. The cluster matches the configuration.")
+    assert [s for s in demo_secrets() if s in out + comment] == []
+    for server in (apiserver, others[0]):
+        assert isinstance(server, RealCluster)
+        listed = server.admin("GET", "/api/v1/namespaces/dispatch/serviceaccounts")["items"]
+        assert {"team-1", "team-2"} <= {a["metadata"]["name"] for a in listed}
