@@ -7,14 +7,13 @@ Exit codes: 0 ok, 1 any error (usage errors included: click's default 2 would re
 from __future__ import annotations
 
 import importlib
-import sys
 from typing import TYPE_CHECKING
 
 import click
 
 from dispatchctl import __version__
 from dispatchctl.cli import options
-from dispatchctl.cli.process import collect_rarely, forbid_core_dumps
+from dispatchctl.cli.process import collect_rarely, exit_now, forbid_core_dumps
 from dispatchctl.errors import DispatchctlError
 
 if TYPE_CHECKING:
@@ -104,4 +103,4 @@ def entrypoint() -> None:  # pragma: no cover - console script shim
     """The program: made non-dumpable first (in-process callers such as tests keep theirs)."""
     forbid_core_dumps()
     collect_rarely()
-    sys.exit(main())
+    exit_now(main())
