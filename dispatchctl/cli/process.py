@@ -33,6 +33,14 @@ def forbid_core_dumps() -> None:
             ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_DUMPABLE, 0, 0, 0, 0)
 
 
+def no_validation_plugins() -> None:
+    """pydantic hands what it validates to every plugin an installed package declares (entry
+    point group ``pydantic``): the decrypted credentials included. None is loaded (pydantic's
+    documented switch, read when the first model is built); looking for them also read the
+    metadata of every installed package, 5 ms of each start."""
+    os.environ["PYDANTIC_DISABLE_PLUGINS"] = "__all__"
+
+
 def collect_rarely() -> None:
     """A run is short and builds hundreds of thousands of small objects that form no cycles
     (the parsed config, the cluster's JSON answers): at Python's default the cyclic collector
