@@ -1,11 +1,13 @@
 """Make a Plan from config files and a cluster: the shell step shared by plan and apply.
 
-Loading (files, sops) happens before any cluster request, so a bad config fails fast and
-writes nothing; ``apply`` takes its lock between ``load`` and ``plan_against``.
+Loading (files, sops, validation) happens before any cluster request, so a bad config fails
+fast and writes nothing; ``apply`` takes its lock between ``load`` and ``plan_against``. The
+desired objects are built in ``plan_against``, while the cluster lists the owner's objects.
 """
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, replace
 from datetime import date
@@ -13,8 +15,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from dispatchctl import scope
-from dispatchctl.cluster.read import read_live
+from dispatchctl.cluster.read import reading
 from dispatchctl.config.load import load_config
+from dispatchctl.config.models import Config
 from dispatchctl.config.sops import Decryption
 from dispatchctl.desired import build_desired
 from dispatchctl.diff import make_plan
@@ -28,10 +31,19 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class Loaded:
-    desired: DesiredState
+    config: Config
     inputs: tuple[InputFile, ...]
     # False: loaded without the key (--no-decrypt); secret values stay sealed
     decrypted: bool = True
+
+    @property
+    def owner(self) -> str:
+        return self.config.metadata.name
+
+    @functools.cached_property
+    def desired(self) -> DesiredState:
+        """Built once, on first use."""
+        return build_desired(self.config)
 
 
 @dataclass(frozen=True)
@@ -54,8 +66,8 @@ def load(
     trusted: Collection[str] = (),
     decrypt: bool = True,
 ) -> Loaded:
-    """Read, decrypt and validate the files and build the desired objects (no cluster yet).
-    ``decrypt`` False: sops is never started; secret values stay sealed."""
+    """Read, decrypt and validate the files (no cluster yet). ``decrypt`` False: sops is
+    never started; secret values stay sealed."""
     loaded = load_config(
         files,
         allow_plaintext=allow_plaintext,
@@ -63,14 +75,15 @@ def load(
         trusted=trusted,
         decrypt=decrypt,
     )
-    return Loaded(build_desired(loaded.config), loaded.inputs, loaded.decrypted)
+    return Loaded(loaded.config, loaded.inputs, loaded.decrypted)
 
 
 def plan_against(loaded: Loaded, cluster: Cluster, options: PlanOptions) -> Plan:
     """Read what the cluster holds for this owner and diff it against the config (only the
     named accounts' part of both, for a partial plan)."""
-    desired = loaded.desired
-    live = read_live(cluster, desired)
+    with reading(cluster, loaded.owner) as finish:
+        desired = loaded.desired  # built while the server lists the owner's objects
+        live = finish(desired, ())
     narrowed = (
         scope.narrow(desired, live, options.service_accounts) if options.service_accounts else None
     )

@@ -127,8 +127,8 @@ def apply_loaded(
             terminal.confirm()
         lock = Lock(
             cluster,
-            owner=loaded.desired.owner,
-            namespace=loaded.desired.default_namespace,
+            owner=loaded.owner,
+            namespace=loaded.config.namespace,
             identity=holder_identity(os.environ),
             timeout=opts.lock_timeout,
             create_namespace=opts.create_namespace,

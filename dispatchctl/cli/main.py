@@ -7,14 +7,18 @@ Exit codes: 0 ok, 1 any error (usage errors included: click's default 2 would re
 from __future__ import annotations
 
 import importlib
-import sys
 from typing import TYPE_CHECKING
 
 import click
 
 from dispatchctl import __version__
 from dispatchctl.cli import options
-from dispatchctl.cli.process import collect_rarely, forbid_core_dumps
+from dispatchctl.cli.process import (
+    collect_rarely,
+    exit_now,
+    forbid_core_dumps,
+    no_validation_plugins,
+)
 from dispatchctl.errors import DispatchctlError
 
 if TYPE_CHECKING:
@@ -103,5 +107,6 @@ def main(argv: list[str] | None = None) -> int:
 def entrypoint() -> None:  # pragma: no cover - console script shim
     """The program: made non-dumpable first (in-process callers such as tests keep theirs)."""
     forbid_core_dumps()
+    no_validation_plugins()
     collect_rarely()
-    sys.exit(main())
+    exit_now(main())

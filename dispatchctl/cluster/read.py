@@ -35,8 +35,9 @@ Requests of different namespaces and kinds run concurrently.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -73,23 +74,47 @@ def read_live(
 ) -> LiveState:
     """The owner's objects, the objects colliding by name with desired ones, and which
     namespaces exist. ``namespaces`` adds namespaces to look in (beyond the desired ones)."""
-    spaces = sorted({*desired.namespaces, desired.default_namespace, *namespaces})
+    with reading(cluster, desired.owner) as finish:
+        return finish(desired, namespaces)
+
+
+Finish = Callable[[DesiredState, Iterable[str]], LiveState]
+
+
+@contextmanager
+def reading(cluster: Cluster, owner: str) -> Iterator[Finish]:
+    """``read_live`` in two parts: the owner's LISTs in all namespaces (step 1, the bulk of
+    a read: the server encodes every object) start here; the function given reads the rest
+    once the desired objects are known, so the caller can build them meanwhile."""
     with ThreadPoolExecutor(max_workers=MAX_CONCURRENT_READS) as pool:
-        exists = {ns: pool.submit(_namespace_exists, cluster, ns) for ns in spaces}
-        objects = _owned_objects(pool, cluster, owner_selector(desired.owner), spaces)
-        secrets_listed = _read_colliding(pool, cluster, desired, objects)
-        _read_listed_elsewhere(pool, cluster, desired, objects, secrets_listed)
-        existing = frozenset(ns for ns, future in exists.items() if future.result())
-        listed_by = _still_listed(pool, cluster, desired, objects)
-    return LiveState(objects=objects, namespaces=existing, listed_by=listed_by)
+        selector = owner_selector(owner)
+        everywhere = {
+            kind: pool.submit(_owned_everywhere, cluster, kind, selector) for kind in KINDS
+        }
+
+        def finish(desired: DesiredState, namespaces: Iterable[str]) -> LiveState:
+            assert desired.owner == owner
+            spaces = sorted({*desired.namespaces, desired.default_namespace, *namespaces})
+            exists = {ns: pool.submit(_namespace_exists, cluster, ns) for ns in spaces}
+            objects = _owned_objects(pool, cluster, selector, everywhere, spaces)
+            secrets_listed = _read_colliding(pool, cluster, desired, objects)
+            _read_listed_elsewhere(pool, cluster, desired, objects, secrets_listed)
+            existing = frozenset(ns for ns, future in exists.items() if future.result())
+            listed_by = _still_listed(pool, cluster, desired, objects)
+            return LiveState(objects=objects, namespaces=existing, listed_by=listed_by)
+
+        yield finish
 
 
 def _owned_objects(
-    pool: ThreadPoolExecutor, cluster: Cluster, selector: str, spaces: list[str]
+    pool: ThreadPoolExecutor,
+    cluster: Cluster,
+    selector: str,
+    everywhere: Mapping[str, Future[list[dict[str, Any]] | None]],
+    spaces: list[str],
 ) -> dict[ObjectRef, Mapping[str, Any]]:
-    """Step 1: the owner's objects, listed in all namespaces, or in ``spaces`` where RBAC
-    allows only namespaced reads."""
-    everywhere = {kind: pool.submit(_owned_everywhere, cluster, kind, selector) for kind in KINDS}
+    """Step 1: the owner's objects, listed in all namespaces (``everywhere``, started), or
+    in ``spaces`` where RBAC allows only namespaced reads."""
     objects: dict[ObjectRef, Mapping[str, Any]] = {}
     owned: dict[tuple[str, str], Future[list[dict[str, Any]]]] = {}
     for kind, listed_all in everywhere.items():

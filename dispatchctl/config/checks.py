@@ -7,6 +7,7 @@ data path; the loader turns paths into lines. Values still in sops's ``ENC[...]`
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import re
 import shlex
@@ -502,6 +503,12 @@ def _ipv6(text: str) -> bool:
     return True
 
 
+# Every account of a config names the same few hosts, and each credential's URL is judged twice
+# (its own check, and whether it can name a Secret): each spelling is judged once per run.
+_memo = functools.lru_cache(maxsize=4096)
+
+
+@_memo
 def _url_problem(url: str, *, http_allowed: bool) -> tuple[str, str | None] | None:
     """A URL must parse, name a host and use https (http only when explicitly allowed)."""
     if is_encrypted(url):
@@ -541,6 +548,7 @@ def _url_problem(url: str, *, http_allowed: bool) -> tuple[str, str | None] | No
 _REGISTRY_EXAMPLE = "e.g. ghcr.io, registry.example.com:5000 or https://quay.io"
 
 
+@_memo
 def _registry_problem(registry: str) -> tuple[str, str | None] | None:
     """A registry as ``docker login`` takes it: a host, host:port, or an https URL."""
     if is_encrypted(registry):

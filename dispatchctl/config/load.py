@@ -78,6 +78,8 @@ class _File:
     problems: list[Problem] = field(default_factory=list)
     # plaintext-guard findings: reported with the schema's, they do not stop validation
     plaintext: list[Problem] = field(default_factory=list)
+    # where a secret field holds clear text in the file on disk (``plaintext_secrets``)
+    clear: list[DataPath] = field(default_factory=list)
     # False when the file cannot be checked at all (not a mapping, unreadable, fully encrypted
     # under --no-decrypt): its other problems say why
     checkable: bool = True
@@ -220,27 +222,26 @@ def _read_bytes(f: _File) -> bytes | None:
 def _parse(f: _File, raw: bytes | None) -> InputFile:
     if raw is None:
         return InputFile(f.display, "")
-    bytes_digest = hashlib.sha256(raw).hexdigest()
     try:
-        text = raw.decode("utf-8")
+        f.doc = f.doc or parse(raw.decode("utf-8"))
     except UnicodeDecodeError as err:
         f.problem((), f"not UTF-8 text (byte {err.start})")
-        return InputFile(f.display, bytes_digest)
-    try:
-        f.doc = f.doc or parse(text)
+        return InputFile(f.display, hashlib.sha256(raw).hexdigest())
     except YamlSyntaxError as err:
         line, col = (err.mark.line, err.mark.column) if err.mark else (None, None)
         # a limit is valid YAML refused; anything else is text the parser rejects
         message = err.message if isinstance(err, YamlLimitError) else f"invalid YAML: {err.message}"
         f.problems.append(Problem(f.display, line, col, "", message, err.hint))
-        return InputFile(f.display, bytes_digest)
+        return InputFile(f.display, hashlib.sha256(raw).hexdigest())
     for sp in f.doc.problems:
         f.problems.append(
             Problem(
                 f.display, sp.mark.line, sp.mark.column, format_path(sp.path), sp.message, sp.hint
             )
         )
-    return InputFile(f.display, digest(raw, f.doc.data))
+    if isinstance(f.doc.data, dict):
+        f.clear = plaintext_secrets(f.doc.data)
+    return InputFile(f.display, digest(raw, f.doc.data, clear=f.clear))
 
 
 def _inspect(f: _File, *, allow_plaintext: bool, decrypt: bool) -> None:
@@ -281,7 +282,7 @@ def _inspect(f: _File, *, allow_plaintext: bool, decrypt: bool) -> None:
             else "the file's encrypted_regex leaves it in clear text; use"
             f" {SECRET_FIELDS_REGEX} and re-encrypt the file"
         )
-        for path in plaintext_secrets(data):
+        for path in f.clear:
             f.problem(path, f"{path[-1]} is not encrypted in the file", hint)
             f.plaintext.append(f.problems.pop())
     if not decrypt and f.sops is not None and encrypted_elsewhere(data):

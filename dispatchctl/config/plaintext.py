@@ -11,6 +11,7 @@ from __future__ import annotations
 import copy
 import hashlib
 import json
+from collections.abc import Sequence
 from typing import Any
 
 from dispatchctl.config.fields import SECRET_FIELDS
@@ -28,15 +29,17 @@ def input_digest(raw: bytes) -> str:
     return digest(raw, data)
 
 
-def digest(raw: bytes, data: Any) -> str:
+def digest(raw: bytes, data: Any, *, clear: Sequence[DataPath] | None = None) -> str:
     """The sha256 of the file's bytes; for a file with secret fields in clear text (accepted
     with --allow-plaintext), of its data with those values left out instead: the digest of a
-    file holding a 4-digit password would give the password away in 10,000 guesses."""
-    paths = plaintext_secrets(data) if isinstance(data, dict) else []
-    if not paths:
+    file holding a 4-digit password would give the password away in 10,000 guesses.
+    ``clear``: the data's ``plaintext_secrets``, when the caller has them already."""
+    if clear is None:
+        clear = plaintext_secrets(data) if isinstance(data, dict) else []
+    if not clear:
         return hashlib.sha256(raw).hexdigest()
     masked = copy.deepcopy(data)
-    for path in paths:
+    for path in clear:
         parent = masked
         for part in path[:-1]:
             parent = parent[part]

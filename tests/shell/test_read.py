@@ -8,11 +8,12 @@ import pytest
 
 from dispatchctl.apply import apply_plan
 from dispatchctl.cluster import Cluster
-from dispatchctl.cluster.read import read_live
+from dispatchctl.cluster.read import read_live, reading
 from dispatchctl.objects import SECRET, SERVICE_ACCOUNT, ObjectRef, owner_labels
 from dispatchctl.plan import ConflictKind
 from tests.fixtures.cluster import ApiServer
 from tests.support.objects import NS, OWNER, account, accounts, b64, plan_for, secret, state
+from tests.waiting import wait_for
 
 
 def requests_made(apiserver: ApiServer) -> list[tuple[str, str]]:
@@ -39,6 +40,25 @@ def test_no_change_plan_costs_the_same_for_any_number_of_accounts(
     ]
     selectors = {parse_qs(r.query)["labelSelector"][0] for r in apiserver.requests if r.query}
     assert selectors == {"app.kubernetes.io/managed-by=dispatchctl,dispatchctl.io/owner=" + OWNER}
+
+
+@pytest.mark.usefixtures("dispatch_ns")
+def test_the_owner_lists_go_out_before_the_desired_objects_are_known(
+    cluster: Cluster, apiserver: ApiServer
+) -> None:
+    """A plan builds its desired objects while the server answers these LISTs, the bulk of
+    a read; the rest of the read waits for them, and the requests stay the same three."""
+    desired = accounts(2)
+    assert apply_plan(plan_for(cluster, desired), cluster).ok
+    apiserver.requests.clear()
+
+    with reading(cluster, OWNER) as finish:
+        owner_lists = [("list", "secrets"), ("list", "serviceaccounts")]
+        wait_for(lambda: sorted(requests_made(apiserver)) == owner_lists, "the owner's LISTs")
+        live = finish(desired, ())
+
+    assert len(live.objects) == 4
+    assert sorted(requests_made(apiserver)) == [("get", "namespaces"), *owner_lists]
 
 
 @pytest.mark.usefixtures("dispatch_ns")
