@@ -13,7 +13,7 @@ from __future__ import annotations
 import threading
 from collections import deque
 from collections.abc import Callable
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from concurrent.futures import FIRST_COMPLETED, Future, wait
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -24,6 +24,7 @@ from dispatchctl.cluster.write import (
     update_object,
 )
 from dispatchctl.errors import DispatchctlError, PlanError
+from dispatchctl.logcontext import ContextPool
 from dispatchctl.objects import NAMESPACE, ObjectRef
 from dispatchctl.order import phases
 from dispatchctl.plan import Action, Change, Plan, Seen, check
@@ -103,7 +104,7 @@ def apply_plan(
     )
     steps += phases(plan.changes)
     result = ApplyResult()
-    with ThreadPoolExecutor(max_workers=parallelism, thread_name_prefix="apply") as pool:
+    with ContextPool(max_workers=parallelism, thread_name_prefix="apply") as pool:
         for index, step in enumerate(steps):
             _run_phase(
                 step,

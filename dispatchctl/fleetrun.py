@@ -15,8 +15,8 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractContextManager
 from typing import TYPE_CHECKING, Protocol
 
+from dispatchctl import logcontext, planner, workflow
 from dispatchctl import plan as plan_mod
-from dispatchctl import planner, workflow
 from dispatchctl.cluster.errors import ApiStatusError
 from dispatchctl.config.sops import Decryption
 from dispatchctl.config.targets import TargetSpec
@@ -134,7 +134,7 @@ def plan_all(
         if isinstance(loaded, DispatchctlError):
             return _failed(target, clusters.server(target), loaded)
         try:
-            with clusters.open(target) as cluster:
+            with logcontext.about(target.name), clusters.open(target) as cluster:
                 server = cluster.target.server
                 plan = planner.plan_against(loaded, cluster, options)
         except DispatchctlError as err:
@@ -215,13 +215,14 @@ def _apply_one(
     saved = reviewed.plan
     server = reviewed.server
     try:
-        applied = workflow.apply_loaded(
-            loaded,
-            saved,
-            workflow.implied(saved, opts),
-            connect=lambda _: clusters.open(target),
-            terminal=terminal,
-        )
+        with logcontext.about(target.name):
+            applied = workflow.apply_loaded(
+                loaded,
+                saved,
+                workflow.implied(saved, opts),
+                connect=lambda _: clusters.open(target),
+                terminal=terminal,
+            )
     except DispatchctlError as err:
         failed = _failed(target, server, err)
         return dataclasses.replace(failed, plan=saved, log=tuple(terminal.lines))

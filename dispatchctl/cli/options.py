@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 import click
 from click.core import ParameterSource
 
+from dispatchctl import logcontext
 from dispatchctl.errors import ClusterError, LocalClusterError
 from dispatchctl.files import read_head
 from dispatchctl.objects import EXPIRY_WARN_DAYS, Target
@@ -40,7 +41,8 @@ _VERBOSITY = "dispatchctl.verbosity"
 def configure_logging(verbosity: int) -> None:
     """Our loggers only: the kubernetes client's own debug log would print request bodies."""
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("%(asctime)s %(name)s: %(message)s"))
+    handler.addFilter(logcontext.TargetFilter())
+    handler.setFormatter(logging.Formatter(logcontext.FORMAT))
     logger = logging.getLogger("dispatchctl")
     logger.handlers[:] = [handler]
     logger.setLevel(logging.DEBUG if verbosity > 1 else logging.INFO)

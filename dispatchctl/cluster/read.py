@@ -44,6 +44,7 @@ from typing import Any
 from dispatchctl.cluster.client import Cluster, collection_path, object_path
 from dispatchctl.cluster.errors import ForbiddenError, NotFoundError
 from dispatchctl.errors import ClusterError
+from dispatchctl.logcontext import ContextPool
 from dispatchctl.objects import (
     NAMESPACE,
     SECRET,
@@ -86,7 +87,7 @@ def reading(cluster: Cluster, owner: str) -> Iterator[Finish]:
     """``read_live`` in two parts: the owner's LISTs in all namespaces (step 1, the bulk of
     a read: the server encodes every object) start here; the function given reads the rest
     once the desired objects are known, so the caller can build them meanwhile."""
-    with ThreadPoolExecutor(max_workers=MAX_CONCURRENT_READS) as pool:
+    with ContextPool(max_workers=MAX_CONCURRENT_READS) as pool:
         selector = owner_selector(owner)
         everywhere = {
             kind: pool.submit(_owned_everywhere, cluster, kind, selector) for kind in KINDS
@@ -345,7 +346,7 @@ def read_namespace(
         )
     accounts = cluster.list(SERVICE_ACCOUNT, namespace)
     names = sorted({name for account in accounts for name in account_secrets(account)})
-    with ThreadPoolExecutor(max_workers=MAX_CONCURRENT_READS) as pool:
+    with ContextPool(max_workers=MAX_CONCURRENT_READS) as pool:
         found = pool.map(lambda name: cluster.get(SECRET, namespace, name), names)
         secrets = {name: obj for name, obj in zip(names, found, strict=True) if obj is not None}
     return accounts, secrets

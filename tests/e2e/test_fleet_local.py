@@ -15,12 +15,13 @@ from tests.support.kubeconfig import Context, write_kubeconfig
 from tests.terminal import run_at_terminal
 
 ACCOUNTS = {"team-1": [github(), docker()]}
+TARGETS = ("dev", "staging")
 
 
 def targets(tmp_path: Path, *extra: str) -> Path:
     path = tmp_path / "ci" / "targets.yaml"
     lines = ["targets:"]
-    for name in ("dev", "staging"):
+    for name in TARGETS:
         lines.append(f"  - {{name: {name}, local: ../state/{name}.db, configs: [config.yaml]}}")
     path.write_text("\n".join([*lines, *extra]) + "\n")
     return path
@@ -128,3 +129,22 @@ def test_a_target_changed_since_the_saved_plan_is_refused_alone(
     assert "Error: stale plan: the cluster changed since the plan was made" in dev
     again = run("plan", "--targets", path, "--detailed-exitcode")
     assert (again.code, statuses(again.out)) == (0, {"dev": "no changes", "staging": "no changes"})
+
+
+def test_every_request_logged_under_vv_names_its_target(
+    run: Run, write_config: Write, tmp_path: Path
+) -> None:
+    """Targets are planned at once and applied one after another: with -vv each request line
+    says which target it is about, also from the threads that read and write for it."""
+    write_config(ACCOUNTS, name="ci/config.yaml")
+    path = targets(tmp_path)
+
+    result = run("-vv", "apply", "--targets", path, "--create-namespace", "--auto-approve")
+
+    assert result.code == 0, result.err
+    requests = [line for line in result.err.splitlines() if " -> " in line]
+    named = {t: [line for line in requests if f" [{t}] dispatchctl." in line] for t in TARGETS}
+    assert len(requests) == sum(len(lines) for lines in named.values())
+    for lines in named.values():
+        assert any("GET /api/v1/secrets?labelSelector=" in line for line in lines)
+        assert any("POST /api/v1/namespaces/dispatch/secrets" in line for line in lines)
