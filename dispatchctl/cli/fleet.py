@@ -111,7 +111,7 @@ def plan_targets(
     detailed_exitcode: bool,
 ) -> int:
     """``plan --targets``: every selected target planned, one report, optionally saved."""
-    targets = select(load_targets(targets_file), names, targets_file)
+    targets = select(load_targets(targets_file, keyless=no_decrypt), names, targets_file)
     files = () if no_decrypt else config_files(targets)
     with sops.start_decrypting(files, trusted, shared=True) as decryption:
         from dispatchctl import fleetrun, planner

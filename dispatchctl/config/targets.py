@@ -84,8 +84,13 @@ class TargetSpec:
     configs: tuple[str, ...]
 
 
-def load_targets(path: str | Path) -> tuple[TargetSpec, ...]:
-    """The targets of the file; a ConfigError naming every problem at file:line."""
+def load_targets(path: str | Path, *, keyless: bool = False) -> tuple[TargetSpec, ...]:
+    """The targets of the file; a ConfigError naming every problem at file:line.
+
+    ``keyless`` (``plan --no-decrypt``, the pull request's plan): the file may be the pull
+    request's, so its targets may only name contexts of the pipeline's own kubeconfig. A
+    kubeconfig file runs its exec plugins and sends the token files it names to its server,
+    and ``local:`` writes a state file where it says: neither is taken from such a file."""
     display = str(path)
     try:
         text = read_regular(path, limit=MAX_FILE_BYTES).decode("utf-8")
@@ -125,6 +130,8 @@ def load_targets(path: str | Path) -> tuple[TargetSpec, ...]:
             problems.append(_finding(problem, tuple(item["loc"]), item, doc.data))
         model = None
     problems += _across_entries(doc.data, problem)
+    if keyless:
+        problems += _untrusted_paths(doc.data, problem)
     if problems or model is None:
         raise ConfigError(sorted(problems, key=lambda p: (p.line or 0, p.column or 0)))
     folder = os.path.dirname(os.path.abspath(path))
@@ -170,6 +177,29 @@ def _across_entries(data: Any, problem: Any) -> list[Problem]:
             )
         seen.setdefault(name, index)
     return found
+
+
+def _untrusted_paths(data: Any, problem: Any) -> list[Problem]:
+    entries = data.get("targets") if isinstance(data, dict) else None
+    return [
+        problem(
+            ("targets", index, field),
+            f"a plan without the key (--no-decrypt) takes no {field} from a targets file: in a"
+            " pull request the file is the pull request's, and "
+            + (
+                "a kubeconfig runs its exec plugins and sends the files it names to its server"
+                if field == "kubeconfig"
+                else "a local cluster writes its state file where the file says"
+            ),
+            "name a context of the kubeconfig the pipeline gives, or plan these targets in a"
+            " job of the default branch",
+            key=True,
+        )
+        for index, entry in enumerate(entries if isinstance(entries, list) else [])
+        if isinstance(entry, dict)
+        for field in ("kubeconfig", "local")
+        if field in entry
+    ]
 
 
 def _finding(problem: Any, loc: DataPath, item: Any, data: Any) -> Problem:

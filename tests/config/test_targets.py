@@ -157,3 +157,59 @@ def test_the_schema_is_committed_and_the_example_follows_it(run: Run) -> None:
     TargetsFile.model_validate(example)
     first = EXAMPLE.read_text().splitlines()[0]
     assert first == "# yaml-language-server: $schema=../schemas/targets.schema.json"
+
+
+def test_a_keyless_plan_takes_no_kubeconfig_or_local_cluster_from_a_targets_file(
+    run: Run, tmp_path: Path
+) -> None:
+    """In a pull request the targets file is the pull request's: a kubeconfig it names would
+    run its exec plugin in the plan job (which holds the cluster credential), and local: would
+    write where it says. A keyless plan refuses both before reading either."""
+    marker = tmp_path / "ran"
+    (tmp_path / "evil.yaml").write_text(
+        json.dumps(
+            {
+                "apiVersion": "v1",
+                "kind": "Config",
+                "clusters": [{"name": "x", "cluster": {"server": "https://127.0.0.1:1"}}],
+                "users": [
+                    {
+                        "name": "x",
+                        "user": {
+                            "exec": {
+                                "apiVersion": "client.authentication.k8s.io/v1",
+                                "command": "sh",
+                                "args": ["-c", f"touch {marker}"],
+                                "interactiveMode": "Never",
+                            }
+                        },
+                    }
+                ],
+                "contexts": [{"name": "x", "context": {"cluster": "x", "user": "x"}}],
+            }
+        )
+    )
+    path = targets_file(
+        tmp_path,
+        "targets:\n"
+        "  - {name: dev, context: x, kubeconfig: evil.yaml, configs: [config.yaml]}\n"
+        "  - {name: staging, local: ../written.db, configs: [config.yaml]}\n",
+    )
+
+    result = run("plan", "--targets", path, "--no-decrypt")
+
+    assert (result.code, result.out) == (1, "")
+    hint = (
+        " (name a context of the kubeconfig the pipeline gives, or plan these targets in a job"
+        " of the default branch)"
+    )
+    assert result.err.splitlines() == [
+        f"Error: {path}:2:29: targets[0].kubeconfig: a plan without the key (--no-decrypt)"
+        " takes no kubeconfig from a targets file: in a pull request the file is the pull"
+        " request's, and a kubeconfig runs its exec plugins and sends the files it names to"
+        " its server" + hint,
+        f"  {path}:3:21: targets[1].local: a plan without the key (--no-decrypt) takes no"
+        " local from a targets file: in a pull request the file is the pull request's, and a"
+        " local cluster writes its state file where the file says" + hint,
+    ]
+    assert not marker.exists() and not (tmp_path.parent / "written.db").exists()

@@ -4,13 +4,17 @@ matrix jobs' scripts, and the action inputs its GitHub workflow uses."""
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
+import secrets
 import shutil
 from pathlib import Path
 
 import jsonschema
 import yaml
 
+from dispatchctl.localcluster import LocalApiServer
 from tests.docs.readme import ROOT, bash, checkout, code_blocks, demo_secrets
 
 SCHEMA = json.loads((ROOT / "schemas" / "targets.schema.json").read_text())
@@ -43,18 +47,22 @@ def test_the_gitlab_matrix_jobs_plan_each_target_and_merge_the_plans(tmp_path: P
     (repo / "ci").mkdir()
     shutil.copy(repo / "examples" / "config.yaml", repo / "ci" / "credentials.yaml")
     (targets,) = jobs["plan"]["parallel"]["matrix"]
+    # the keyless plan's targets name contexts of the job's one kubeconfig: a cluster each
     entries = [
-        {"name": name, "local": f"../state/{name}.db", "configs": ["credentials.yaml"]}
-        for name in targets["TARGET"]
+        {"name": n, "context": n, "configs": ["credentials.yaml"]} for n in targets["TARGET"]
     ]
     (repo / "ci" / "targets.yaml").write_text(yaml.safe_dump({"targets": entries}))
-    key = str(ROOT / "examples" / "demo-age-key.txt")
-    for name in targets["TARGET"]:
-        script = "\n".join(jobs["plan"]["script"])
-        # a new local cluster has no namespace yet: the plan fails for that, and is saved
-        result = bash(script, repo, TARGET=name, SOPS_AGE_KEY_FILE=key)
-        assert result.returncode == 1, result.stderr
-        assert (repo / f"plan-{name}.plan").is_file()
+    with contextlib.ExitStack() as stack:
+        kubeconfigs = []
+        for name in targets["TARGET"]:
+            server = stack.enter_context(LocalApiServer(token=secrets.token_urlsafe(16)))
+            kubeconfigs.append(str(server.write_kubeconfig(tmp_path / f"{name}.yaml", name)))
+        for name in targets["TARGET"]:
+            script = "\n".join(jobs["plan"]["script"])
+            # a new local cluster has no namespace yet: the plan fails for that, and is saved
+            result = bash(script, repo, TARGET=name, KUBECONFIG=os.pathsep.join(kubeconfigs))
+            assert result.returncode == 1, result.stderr
+            assert (repo / f"plan-{name}.plan").is_file()
 
     merged = bash("\n".join(jobs["comment"]["script"]), repo)
 

@@ -9,6 +9,7 @@ a kubeconfig pointing at a closed port. Every output is searched for the planted
 from __future__ import annotations
 
 import json
+import os
 import socket
 import stat
 from collections.abc import Iterator
@@ -89,9 +90,16 @@ class Fleet:
         return f"../kube/{name}.yaml"
 
     def write_targets(
-        self, *names: str, unreachable: bool = False, d_configs: tuple[str, ...] = ()
-    ) -> None:
-        """``d_configs``: more files for the local target d (the others take one)."""
+        self,
+        *names: str,
+        unreachable: bool = False,
+        d_configs: tuple[str, ...] = (),
+        contexts_only: bool = False,
+    ) -> str:
+        """``d_configs``: more files for the local target d (the others take one);
+        ``contexts_only``: the targets name contexts alone, and the KUBECONFIG that holds them
+        all is returned (a pull request's plan takes no kubeconfig from the file)."""
+        kubeconfigs = []
         entries: list[dict[str, Any]] = []
         for name in names:
             if name == "d":
@@ -99,14 +107,11 @@ class Fleet:
                 entries.append({"name": "d", "local": "../state/d.db", "configs": configs})
                 continue
             kubeconfig = self.kubeconfig(name, self.clusters[name])
-            entries.append(
-                {
-                    "name": name,
-                    "context": f"{name}-ctx",
-                    "kubeconfig": kubeconfig,
-                    "configs": ["credentials.yaml"],
-                }
-            )
+            kubeconfigs.append(str(self.targets.parent / kubeconfig))
+            entry = {"name": name, "context": f"{name}-ctx", "kubeconfig": kubeconfig}
+            if contexts_only:
+                del entry["kubeconfig"]
+            entries.append({**entry, "configs": ["credentials.yaml"]})
         if unreachable:
             path = self.root / "kube" / "e.yaml"
             write_kubeconfig(
@@ -123,6 +128,7 @@ class Fleet:
                 }
             )
         self.targets.write_text(yaml.safe_dump({"targets": entries}, sort_keys=False))
+        return os.pathsep.join(kubeconfigs)
 
 
 @pytest.fixture
@@ -342,12 +348,14 @@ def test_keyless_plan_across_targets(
         name="ci/credentials.yaml",
     )
     monkeypatch.delenv("SOPS_AGE_KEY_FILE")
+    # as in a pull request's job: the targets name contexts of the pipeline's kubeconfig
+    monkeypatch.setenv("KUBECONFIG", fleet.write_targets("a", "c", contexts_only=True))
 
     keyless = run("plan", "--targets", fleet.targets, "--no-decrypt", "--detailed-exitcode")
 
     assert keyless.code == 2, keyless.err
-    assert statuses(keyless) == {"a": "planned", "c": "planned", "d": "planned"}
-    for name in "acd":
+    assert statuses(keyless) == {"a": "planned", "c": "planned"}
+    for name in "ac":
         assert "~ Secret dispatch/team-1-github" in section(keyless, name)
         assert "Key:     made without the decryption key" in section(keyless, name)
     assert "canary-rotated-0f9e8d7c" not in keyless.out + keyless.err
