@@ -264,7 +264,8 @@ class Lock:
             now = self.monotonic()
             if observed is None or observed[0] != info.resource_version:
                 observed = (info.resource_version, now)
-            expires_in = observed[1] + (info.duration or self.ttl) - now
+            # the time left, not the time it ends: (t + d) - t is not always d in floating point
+            expires_in = (info.duration or self.ttl) - (now - observed[1])
             free = not info.holder or expires_in <= 0
             gone = gone_from_this_machine(info, host=self.host, ours=self.mark)
             if (free or gone) and self._try_take_over(lease, info, gone=gone):

@@ -183,6 +183,19 @@ def test_an_unchanging_lease_expires_a_duration_after_we_first_saw_it(
     assert sum(fake.slept) == 32  # seen at 0, 4, ..., 28 (expires in 2 s), taken at 32
 
 
+def test_a_lease_first_seen_has_its_whole_duration_left(cluster: Cluster) -> None:
+    """At some clock readings t, (t + 30) - t is 30.000000000000114 in floating point: the
+    time left is still said as 30 s, not 31 (the suite met such a reading under load)."""
+    planted_lease(cluster, "dead-job", datetime.now(UTC), 30)
+    fake = FakeTime()
+    fake.now = 998.6088878263243
+    with (
+        pytest.raises(LockError, match="expires in 30 s;"),
+        lock(cluster, "job-b", timeout=0, monotonic=fake.monotonic, sleep=fake.sleep),
+    ):
+        pass
+
+
 def test_a_holder_on_this_machine_whose_process_is_gone_is_taken_over_at_once(
     cluster: Cluster,
 ) -> None:
