@@ -50,6 +50,11 @@ class _Dropped(Exception):
     """Close the connection without an answer (an injected fault)."""
 
 
+class _Stale(_Dropped):
+    """A request held by a fault while the cluster was reset: it belongs to the cluster
+    before, so it neither writes into the new one nor enters its request log."""
+
+
 class LocalApiServer:
     """A local API server: ``start()`` serves on 127.0.0.1 in a daemon thread.
 
@@ -86,6 +91,7 @@ class LocalApiServer:
         self.api = Api(self.store)
         self.api.seed()
         self.faults = Faults()
+        self._generation = 0  # reset() counts up: a request held meanwhile is stale
         self.requests: list[RequestRecord] = []
         self.errors: list[BaseException] = []  # the first MAX_ERRORS, for check()
         self.errors_dropped = 0
@@ -144,6 +150,7 @@ class LocalApiServer:
     # test hooks
     def reset(self) -> None:
         """Back to a new cluster: the four system namespaces, no faults, empty request log."""
+        self._generation += 1
         self.faults.clear()
         self.store.clear()
         self.api.seed()
@@ -210,6 +217,7 @@ class LocalApiServer:
         query = {k: v[-1] for k, v in parse_qs(parts.query, keep_blank_values=True).items()}
         verb, resource, namespace, name = method.lower(), "", "", ""
         fault: Fault | None = None
+        generation = self._generation
         try:
             try:
                 if self.token and not _authenticated(headers.get("authorization", ""), self.token):
@@ -228,6 +236,8 @@ class LocalApiServer:
                     fault = self.faults.pick(method, verb, resource, namespace, named)
                 if fault is not None and not fault.after:
                     _apply(fault)
+                    if generation != self._generation:
+                        raise _Stale()
                 if r is None:
                     response = self._non_resource(Request(method, parts.path, query, headers))
                 else:
@@ -249,6 +259,8 @@ class LocalApiServer:
                 if err.plain:
                     headers["Content-Type"] = "text/plain; charset=utf-8"
                 response = Response(err.code, err.body(), headers)
+        except _Stale:
+            raise
         except _Dropped:
             self._record(method, verb, resource, namespace, name, 0, parts, faulted=True)
             raise

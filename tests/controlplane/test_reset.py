@@ -3,16 +3,23 @@ the proxy or around it, with no request where nothing was written."""
 
 from __future__ import annotations
 
+import http.client
 import json
+import ssl
 import subprocess
+import threading
 from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 
+from dispatchctl.localcluster import Fault
 from tests.fixtures.cluster import KUBECTL
 from tests.fixtures.controlplane import SYSTEM_NAMESPACES, RealCluster
+from tests.waiting import wait_for
 
+ACCOUNTS = "/api/v1/namespaces/default/serviceaccounts"
 ROLE = {
     "apiVersion": "rbac.authorization.k8s.io/v1",
     "kind": "ClusterRole",
@@ -110,3 +117,41 @@ def test_the_reset_between_tests_looks_only_where_a_test_wrote(
     real_cluster_server.reset(seen_only=True)
     assert admin_requests
     assert all("/namespaces/kube-public/" in sent for sent in admin_requests), admin_requests
+
+
+def test_a_request_a_fault_held_across_the_reset_writes_nothing_into_the_next_test(
+    real_cluster_server: RealCluster,
+) -> None:
+    """The proxy drops, unforwarded and unrecorded, a request a fault held while the reset
+    ran (the reset releases held requests): it belongs to the test before."""
+    real_cluster_server.reset()
+    held = real_cluster_server.faults.add(
+        Fault(verb="create", resource="serviceaccounts", hold=threading.Event())
+    )
+    answers: list[object] = []
+
+    def create() -> None:
+        parts = urlsplit(real_cluster_server.url)
+        tls = ssl.create_default_context(cafile=real_cluster_server.ca_file)
+        conn = http.client.HTTPSConnection(parts.hostname or "", parts.port, context=tls)
+        headers = {
+            "Authorization": f"Bearer {real_cluster_server.admin_token}",
+            "Content-Type": "application/json",
+        }
+        try:
+            conn.request("POST", ACCOUNTS, json.dumps({"metadata": {"name": "late"}}), headers)
+            answers.append(conn.getresponse().status)
+        except (ConnectionError, http.client.HTTPException) as err:
+            answers.append(type(err).__name__)
+        finally:
+            conn.close()
+
+    writer = threading.Thread(target=create)
+    writer.start()
+    wait_for(lambda: held.fired, "the create to reach the proxy")
+    real_cluster_server.reset()
+    writer.join(30)
+
+    assert answers == ["RemoteDisconnected"]
+    real_cluster_server.admin("GET", f"{ACCOUNTS}/late", ok=(404,))
+    assert real_cluster_server.requests == []

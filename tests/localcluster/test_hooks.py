@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import threading
 import time
-from http.client import HTTPConnection
+from http.client import HTTPConnection, HTTPException
 
 import kubernetes
 import pytest
@@ -16,6 +16,7 @@ from tests.localcluster.conftest import request
 from tests.waiting import wait_for
 
 ApiException = kubernetes.client.ApiException
+ACCOUNTS = "/api/v1/namespaces/default/serviceaccounts"
 
 
 def no_retries(api_client: kubernetes.client.ApiClient) -> None:
@@ -210,3 +211,32 @@ def test_a_client_giving_up_on_a_slow_answer_is_not_a_server_error(local_cluster
     wait_for(lambda: threading.active_count() <= threads, "the slow handler to finish")
     local_cluster.check()
     assert request(local_cluster, "GET", "/api/v1/namespaces")[0] == 200
+
+
+def test_a_request_held_across_a_reset_writes_nothing_into_the_new_cluster(
+    local_cluster,
+) -> None:
+    """A test may end with a request a fault still holds or delays; the reset for the next
+    test releases it, and it must not write there (the suite once found a ServiceAccount of
+    an earlier test in a later one's plan)."""
+    held = local_cluster.faults.add(
+        Fault(verb="create", resource="serviceaccounts", hold=threading.Event())
+    )
+    answers: list[object] = []
+
+    def create() -> None:
+        body = {"metadata": {"name": "late"}}
+        try:
+            answers.append(request(local_cluster, "POST", ACCOUNTS, body)[0])
+        except (ConnectionError, HTTPException) as err:
+            answers.append(type(err).__name__)
+
+    writer = threading.Thread(target=create)
+    writer.start()
+    wait_for(lambda: held.fired, "the create to reach the server")
+    local_cluster.reset()
+    writer.join(20)
+
+    assert answers == ["RemoteDisconnected"]
+    assert request(local_cluster, "GET", f"{ACCOUNTS}/late")[0] == 404
+    assert [(r.verb, r.name) for r in local_cluster.requests] == [("get", "late")]
