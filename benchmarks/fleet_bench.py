@@ -31,6 +31,20 @@ from benchmarks.reconcile_bench import DISPATCHCTL, RESULTS, RealServer, timed, 
 from tests.fixtures.sops import encrypt_file  # noqa: E402
 
 
+def start_all(folders: list[Path]) -> list[RealServer]:
+    """A control plane per folder, started at once; if one fails, the others are stopped
+    (they would outlive the run, their folders deleted)."""
+    with ThreadPoolExecutor(len(folders)) as pool:
+        futures = [pool.submit(RealServer, folder) for folder in folders]
+    started = [f.result() for f in futures if f.exception() is None]
+    failed = [f.exception() for f in futures if f.exception() is not None]
+    if failed:
+        for server in started:
+            server.stop()
+        raise failed[0]  # type: ignore[misc]
+    return started
+
+
 def targets_file(folder: Path, servers: list[RealServer]) -> Path:
     lines = ["targets:"]
     for index, server in enumerate(servers, 1):
@@ -81,8 +95,7 @@ def main() -> None:
         folders = [folder / f"t{n}" for n in range(1, args.targets + 1)]
         for path in folders:
             path.mkdir()
-        with ThreadPoolExecutor(args.targets) as pool:
-            servers = list(pool.map(RealServer, folders))
+        servers = start_all(folders)
         try:
             targets = targets_file(folder, servers)
             empty = rounds(targets, env, folder, args.rounds, "--create-namespace")

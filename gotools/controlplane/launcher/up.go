@@ -101,9 +101,28 @@ func up(dir, bin, version string, fsync bool) error {
 	if err != nil {
 		return err
 	}
+	// A port chosen free can be taken before its server binds it (kube-controller-manager
+	// starts seconds after its port was chosen, and other processes, other control planes
+	// among them, open connections meanwhile): then start again on new ports.
+	for attempt := 1; ; attempt++ {
+		s, err := startOnce(dir, bin, version, fsync, previous, keys)
+		if err == nil {
+			return nil
+		}
+		if attempt == 3 || !strings.Contains(err.Error(), "address already in use") {
+			return err
+		}
+		previous = s
+	}
+}
+
+// startOnce starts the control plane on ports free now (the previous run's where they still
+// are), recording every started pid before anything can fail, so "down" can always stop them;
+// on failure it stops them again.
+func startOnce(dir, bin, version string, fsync bool, previous *state, keys *pki) (*state, error) {
 	p, err := choosePorts(previous)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	s := &state{
 		Version:    version,
@@ -116,11 +135,10 @@ func up(dir, bin, version string, fsync bool) error {
 		Ports:      p,
 	}
 	if err := writeKubeconfig(s.Kubeconfig, s.Server, keys); err != nil {
-		return err
+		return nil, err
 	}
 	started, err := start(dir, bin, s, keys)
 	s.Processes = started
-	// Record every started pid before anything can fail, so "down" can always stop them.
 	if werr := s.write(dir); werr != nil && err == nil {
 		err = werr
 	}
@@ -128,9 +146,9 @@ func up(dir, bin, version string, fsync bool) error {
 		stop(started)
 		s.Processes = []process{}
 		_ = s.write(dir)
-		return err
+		return s, err
 	}
-	return nil
+	return s, nil
 }
 
 // start launches etcd, kube-apiserver and kube-controller-manager in that order, each only once
