@@ -6,6 +6,9 @@ kubeconfig carries the CA; without the atexit handlers the file stays)."""
 from __future__ import annotations
 
 import json
+import pstats
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -35,3 +38,16 @@ def test_a_plan_process_prints_all_of_its_plan_and_leaves_no_temp_file(
 
     assert process(*args, "--no-decrypt", "--context=missing", env=env).code == 1
     assert list(temp.iterdir()) == []
+
+
+def test_a_profiled_run_writes_its_profile(tmp_path: Path) -> None:
+    """Under a profiler the exit is Python's own: ``python -m cProfile -o FILE -m dispatchctl``
+    writes FILE (after os._exit it did not)."""
+    profile = tmp_path / "schema.prof"
+    argv = [sys.executable, "-m", "cProfile", "-o", str(profile), "-m", "dispatchctl", "schema"]
+
+    ran = subprocess.run(argv, capture_output=True, text=True, timeout=120, check=False)
+
+    assert ran.returncode == 0, ran.stderr
+    assert json.loads(ran.stdout)["title"]
+    assert pstats.Stats(str(profile)).total_calls > 0
