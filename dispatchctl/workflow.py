@@ -158,6 +158,11 @@ def _check_saved_alone(targets: tuple[str, ...], opts: ApplyOptions) -> None:
             "a plan file is applied alone, without config files",
             hint="dispatchctl apply PLANFILE",
         )
+    check_saved_scope(opts)
+
+
+def check_saved_scope(opts: ApplyOptions) -> None:
+    """A saved plan (one target's or several) was made for its scope; none is added later."""
     if opts.service_accounts:
         raise PlanError(
             "a plan file keeps the --service-account scope it was made with; "

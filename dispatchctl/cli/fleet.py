@@ -183,13 +183,13 @@ class _Lines:
         pass
 
     def finished(self, change: Change, error: str | None) -> None:
-        from dispatchctl.cli.progress import describe, done
+        from dispatchctl.cli.progress import done, failed
 
         if error is None:
             if not self.quiet:
                 self.lines.append(done(change))
         else:
-            self.lines.append(f"! {describe(change)}: failed: {printable(error)}")
+            self.lines.append(failed(change, error))
 
 
 def apply_targets(
@@ -202,16 +202,13 @@ def apply_targets(
 ) -> int:
     """``apply --targets`` (plan every target, show one report, confirm once, apply each) or
     ``apply`` of a multi-target plan file (each target's saved part)."""
+    from dispatchctl import workflow
     from dispatchctl.cli.apply import check_confirmable, confirm
 
     if plan_file is not None:
         if names:
             raise click.UsageError("a multi-target plan is applied whole, without --target")
-        if opts.service_accounts:
-            raise PlanError(
-                "a plan file keeps the --service-account scope it was made with; "
-                "apply it without --service-account"
-            )
+        workflow.check_saved_scope(opts)
         entries = planfile.load_fleet(plan_file)
         targets = [spec for _, spec in entries]
         reviewed = [outcome for outcome, _ in entries]

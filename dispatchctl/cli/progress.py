@@ -29,6 +29,11 @@ def done(change: Change) -> str:
     return f"{change.action.value} {describe(change)}: {_DONE[change.action]}"
 
 
+def failed(change: Change, error: str) -> str:
+    """``! Secret dispatch/team-1-github: failed: WHY``"""
+    return f"! {describe(change)}: failed: {printable(error)}"
+
+
 class LineProgress:
     """One line per finished change: greppable CI logs (``quiet``: failures only)."""
 
@@ -43,7 +48,7 @@ class LineProgress:
             if not self._quiet:
                 click.echo(done(change))
         else:
-            click.secho(f"! {describe(change)}: failed: {printable(error)}", fg="red", err=True)
+            click.secho(failed(change, error), fg="red", err=True)
 
 
 class BarProgress:
@@ -64,7 +69,7 @@ class BarProgress:
         if error is None:
             self._done.append(done(change))
         else:
-            click.secho(f"\n! {describe(change)}: failed: {printable(error)}", fg="red", err=True)
+            click.secho("\n" + failed(change, error), fg="red", err=True)
         self._bar.update(1)
 
     def close(self) -> None:
