@@ -198,6 +198,14 @@ def test_a_dockerconfigjson_s_password_and_auth_are_secret_wherever_they_stand()
         )
 
 
+def test_a_scrubber_shows_no_value_of_the_request_it_holds() -> None:
+    """It keeps the request body until an error needs it: its repr must not show it."""
+    canary = "canary-scrubber-repr-8f2d"
+    shown = repr(scrub.for_request(_secret({"password": canary, "username": "bot"})))
+    assert canary not in shown and base64.b64encode(canary.encode()).decode() not in shown
+    assert shown == "Scrubber(names=['ci', 's'])"
+
+
 def test_other_writes_and_reads_are_shown_as_the_server_words_them() -> None:
     account = {"kind": "ServiceAccount", "metadata": {"name": "a"}}
     assert scrub.for_request(account) is None and scrub.for_request(None) is None
